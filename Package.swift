@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// One library target per pipeline stage; the executable only parses arguments and does I/O.
+// Nothing here links libnftnl: the front end builds and tests on any machine with Swift.
+let package = Package(
+  name: "ipnat",
+  products: [
+    .executable(name: "ipnat", targets: ["ipnat"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    .target(name: "IPNatDiagnostics"),
+    .target(name: "IPNatSyntax", dependencies: ["IPNatDiagnostics"]),
+    .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax"]),
+    .executableTarget(
+      name: "ipnat",
+      dependencies: [
+        "IPNatKit",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .executableTarget(name: "ipnat-bench", dependencies: ["IPNatKit"]),
+    .testTarget(name: "IPNatDiagnosticsTests", dependencies: ["IPNatDiagnostics"]),
+    .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit"]),
+    .testTarget(name: "ipnatTests", dependencies: ["IPNatKit"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,116 @@
+/// Renders diagnostics the way the Swift compiler and nft do:
+///
+/// ```
+/// gateway.conf:3:20: error: expected '->' after the source address [parse.expected-arrow]
+/// map le0 10.0.0.0/8 1.2.3.4/32
+///                    ^~~~~~~
+/// ```
+///
+/// The header is clickable in editors; the caret marks the start of the range and the tildes
+/// its extent on that line. Colour is the caller's choice (only for a terminal).
+public struct DiagnosticRenderer: Sendable {
+  public var useColor: Bool
+  /// Source lines longer than this many characters are shown as a window around the caret,
+  /// so a 10 MB line does not flood the terminal.
+  public var maxLineWidth: Int
+
+  public init(useColor: Bool = false, maxLineWidth: Int = 160) {
+    self.useColor = useColor
+    self.maxLineWidth = maxLineWidth
+  }
+
+  /// One diagnostic with its notes, each line ending in a newline.
+  public func render(_ diagnostic: Diagnostic, in file: SourceFile) -> String {
+    var out = header(file: file, range: diagnostic.range, severity: diagnostic.severity)
+    out += paint(diagnostic.message, .bold) + " [\(diagnostic.id)]\n"
+    if let range = diagnostic.range { out += excerpt(of: range, in: file) }
+    for note in diagnostic.notes {
+      out += header(file: file, range: note.range, severity: .note) + note.message + "\n"
+      if let range = note.range { out += excerpt(of: range, in: file) }
+    }
+    for fixIt in diagnostic.fixIts {
+      out += header(file: file, range: fixIt.range, severity: .note)
+      out += "\(fixIt.message): replace with '\(fixIt.replacement)'\n"
+    }
+    return out
+  }
+
+  public func render(_ diagnostics: [Diagnostic], in file: SourceFile) -> String {
+    diagnostics.map { render($0, in: file) }.joined()
+  }
+
+  /// `file:line:col: severity: `; a note without a location is just `note: `.
+  private func header(file: SourceFile, range: SourceRange?, severity: Severity) -> String {
+    let label = paint(severity.rawValue + ":", color(for: severity)) + " "
+    guard let range else { return severity == .note ? label : paint(file.name + ":", .bold) + " " + label }
+    let location = file.location(of: range.start)
+    return paint("\(file.name):\(location.line):\(location.column):", .bold) + " " + label
+  }
+
+  /// The source line of `range.start` and a caret line under it.
+  private func excerpt(of range: SourceRange, in file: SourceFile) -> String {
+    let location = file.location(of: range.start)
+    let line = Array(String(decoding: file.lineBytes(location.line), as: UTF8.self))
+    let lineStartOffset = range.start - (location.column - 1)
+    let caretIndex = characterIndex(ofByte: location.column - 1, in: line)
+    let endByteOnLine = min(range.end, lineStartOffset + String(line).utf8.count) - lineStartOffset
+    let endIndex = max(caretIndex + 1, characterIndex(ofByte: endByteOnLine, in: line))
+
+    let window = visibleWindow(lineLength: line.count, caret: caretIndex)
+    var shown = window.lowerBound > 0 ? "..." : ""
+    var marks = window.lowerBound > 0 ? "   " : ""
+    for index in window {
+      let character = line[index]
+      shown.append(character == "\0" ? " " : character)
+      if index < caretIndex {
+        marks.append(character == "\t" ? "\t" : " ")
+      } else if index == caretIndex {
+        marks.append("^")
+      } else if index < endIndex {
+        marks.append("~")
+      }
+    }
+    if caretIndex >= line.count { marks.append("^") }
+    if window.upperBound < line.count { shown += "..." }
+    return shown + "\n" + paint(marks, .green) + "\n"
+  }
+
+  private func visibleWindow(lineLength: Int, caret: Int) -> Range<Int> {
+    guard lineLength > maxLineWidth else { return 0..<lineLength }
+    let start = max(0, min(caret - maxLineWidth / 2, lineLength - maxLineWidth))
+    return start..<(start + maxLineWidth)
+  }
+
+  /// Converts a byte offset within a line to an index into its characters.
+  private func characterIndex(ofByte byteOffset: Int, in line: [Character]) -> Int {
+    var bytes = 0
+    for (index, character) in line.enumerated() {
+      if bytes >= byteOffset { return index }
+      bytes += character.utf8.count
+    }
+    return line.count
+  }
+
+  // MARK: - Colour
+
+  private enum Style: String {
+    case bold = "1"
+    case red = "1;31"
+    case magenta = "1;35"
+    case green = "1;32"
+    case note = "1;30"
+  }
+
+  private func color(for severity: Severity) -> Style {
+    switch severity {
+    case .error: .red
+    case .warning: .magenta
+    case .note: .note
+    }
+  }
+
+  private func paint(_ text: String, _ style: Style) -> String {
+    guard useColor, !text.isEmpty else { return text }
+    return "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m"
+  }
+}

@@ -1,0 +1,85 @@
+/// A half-open range of UTF-8 byte offsets into one ``SourceFile``.
+///
+/// Offsets, not line and column, are what the front end stores: converting to a
+/// line and column happens once, when a diagnostic is rendered.
+public struct SourceRange: Hashable, Sendable, CustomStringConvertible {
+  public var start: Int
+  public var end: Int
+
+  public init(start: Int, end: Int) {
+    precondition(start <= end, "a source range may not end before it starts")
+    self.start = start
+    self.end = end
+  }
+
+  /// The smallest range that covers both `self` and `other`.
+  public func extended(to other: SourceRange) -> SourceRange {
+    SourceRange(start: min(start, other.start), end: max(end, other.end))
+  }
+
+  public var description: String { "\(start)..<\(end)" }
+}
+
+/// A 1-based line and column; the column counts UTF-8 bytes, like the Swift compiler's.
+public struct SourceLocation: Hashable, Sendable {
+  public var line: Int
+  public var column: Int
+
+  public init(line: Int, column: Int) {
+    self.line = line
+    self.column = column
+  }
+}
+
+/// The text of one input (a file, or standard input) with a table of line starts,
+/// built once so that every offset converts to a line in logarithmic time.
+public struct SourceFile: Sendable {
+  /// The name diagnostics print: the path as the user gave it, or `<stdin>`.
+  public let name: String
+  public let bytes: [UInt8]
+  private let lineStarts: [Int]
+
+  public init(name: String, bytes: [UInt8]) {
+    self.name = name
+    self.bytes = bytes
+    var starts = [0]
+    for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
+      starts.append(offset + 1)
+    }
+    self.lineStarts = starts
+  }
+
+  public init(name: String, text: String) {
+    self.init(name: name, bytes: Array(text.utf8))
+  }
+
+  public var lineCount: Int { lineStarts.count }
+
+  public func location(of offset: Int) -> SourceLocation {
+    let clamped = max(0, min(offset, bytes.count))
+    // Binary search for the last line start at or before `clamped`.
+    var low = 0
+    var high = lineStarts.count - 1
+    while low < high {
+      let middle = (low + high + 1) / 2
+      if lineStarts[middle] <= clamped { low = middle } else { high = middle - 1 }
+    }
+    return SourceLocation(line: low + 1, column: clamped - lineStarts[low] + 1)
+  }
+
+  /// The bytes of a 1-based line, without its line terminator (LF or CRLF).
+  public func lineBytes(_ line: Int) -> ArraySlice<UInt8> {
+    guard line >= 1, line <= lineStarts.count else { return [] }
+    let start = lineStarts[line - 1]
+    var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+    if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+    return bytes[start..<max(start, end)]
+  }
+
+  /// The source text a range covers, decoded leniently (invalid UTF-8 becomes U+FFFD).
+  public func text(in range: SourceRange) -> String {
+    let start = max(0, min(range.start, bytes.count))
+    let end = max(start, min(range.end, bytes.count))
+    return String(decoding: bytes[start..<end], as: UTF8.self)
+  }
+}

@@ -1,0 +1,77 @@
+import IPNatDiagnostics
+import IPNatSyntax
+
+/// Options of the front end that every subcommand shares.
+public struct FrontendOptions: Sendable {
+  /// `false` for `--no-resolve`: a host name in a rule is then an error, not a DNS lookup.
+  public var resolveHostNames: Bool
+  /// `-D NAME=VALUE`, in order; they override `IPNAT_PREDEFINED`.
+  public var definitions: [(name: String, value: String)]
+  /// The value of the `IPNAT_PREDEFINED` environment variable: `name=value;name=value`.
+  public var predefined: String?
+
+  public init(resolveHostNames: Bool = true, definitions: [(name: String, value: String)] = [],
+              predefined: String? = nil) {
+    self.resolveHostNames = resolveHostNames
+    self.definitions = definitions
+    self.predefined = predefined
+  }
+}
+
+/// The result of one run of the pipeline: output only when there was no error.
+public struct Outcome: Sendable {
+  public var output: String?
+  public var diagnostics: [Diagnostic]
+  public var hasErrors: Bool { diagnostics.hasErrors }
+}
+
+/// The pipeline, one stage per module: read → parse → (lower → emit, in later stages).
+public enum IPNat {
+  /// `ipnat print`: every rule in IPFilter's canonical form, or nothing if any error was found.
+  public static func printCanonical(_ file: SourceFile, options: FrontendOptions = FrontendOptions()) -> Outcome {
+    let parsed = parse(file, options: options)
+    guard !parsed.diagnostics.hasErrors else { return Outcome(output: nil, diagnostics: parsed.diagnostics) }
+    return Outcome(output: CanonicalPrinter.print(parsed.config), diagnostics: parsed.diagnostics)
+  }
+
+  /// Lexes and parses a file with the front end's options applied.
+  public static func parse(_ file: SourceFile, options: FrontendOptions = FrontendOptions()) -> ParseResult {
+    let (predefined, problems) = predefinedVariables(options)
+    let parseOptions = ParseOptions(
+      hostResolver: options.resolveHostNames ? SystemHostResolver() : RefusingHostResolver(),
+      predefinedVariables: predefined)
+    var result = Parser.parse(file, options: parseOptions)
+    result.diagnostics = problems + result.diagnostics
+    return result
+  }
+
+  /// `IPNAT_PREDEFINED` entries, then `-D` definitions (later ones win).
+  static func predefinedVariables(_ options: FrontendOptions) -> ([(name: String, value: String)], [Diagnostic]) {
+    var variables: [(name: String, value: String)] = []
+    var problems: [Diagnostic] = []
+    for entry in (options.predefined ?? "").split(separator: ";") where !entry.allSatisfy(\.isWhitespace) {
+      guard let definition = Definition(String(entry)) else {
+        problems.append(.warning("var.bad-predefined",
+                                 "ignoring '\(entry)' in IPNAT_PREDEFINED: expected name=value", at: nil))
+        continue
+      }
+      variables.append((definition.name, definition.value))
+    }
+    variables += options.definitions
+    return (variables, problems)
+  }
+}
+
+/// `NAME=VALUE`, as given to `-D` or in `IPNAT_PREDEFINED`.
+public struct Definition: Sendable, Hashable {
+  public var name: String
+  public var value: String
+
+  public init?(_ text: String) {
+    guard let equals = text.firstIndex(of: "=") else { return nil }
+    let name = String(text[..<equals])
+    guard VariableTable.isValidName(name) else { return nil }
+    self.name = name
+    self.value = String(text[text.index(after: equals)...])
+  }
+}

@@ -1,0 +1,140 @@
+/// An address family. A rule is one or the other; IPFilter has no NAT46/64.
+public enum IPFamily: String, Sendable, Hashable, CaseIterable {
+  case inet
+  case inet6
+
+  /// The number of bits in an address of this family.
+  public var width: Int { self == .inet ? 32 : 128 }
+
+  /// A mask with every bit of the family set.
+  public var allOnes: UInt128 { self == .inet ? UInt128(UInt32.max) : UInt128.max }
+}
+
+/// An IPv4 or IPv6 address; IPv4 addresses live in the low 32 bits.
+public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
+  public var family: IPFamily
+  public var bits: UInt128
+
+  public init(family: IPFamily, bits: UInt128) {
+    self.family = family
+    self.bits = bits & family.allOnes
+  }
+
+  public static func ipv4(_ value: UInt32) -> IPAddress { IPAddress(family: .inet, bits: UInt128(value)) }
+  public static func ipv6(_ value: UInt128) -> IPAddress { IPAddress(family: .inet6, bits: value) }
+
+  public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+    (lhs.family == .inet ? 0 : 1, lhs.bits) < (rhs.family == .inet ? 0 : 1, rhs.bits)
+  }
+
+  /// Dotted quad for IPv4; RFC 5952 text for IPv6, except that an address whose first 96 bits
+  /// are zero (or that is IPv4-mapped) keeps its embedded IPv4 form, as C libraries print it.
+  public var description: String {
+    family == .inet ? IPAddress.formatIPv4(UInt32(bits)) : IPAddress.formatIPv6(bits)
+  }
+
+  public static func formatIPv4(_ value: UInt32) -> String {
+    "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)"
+  }
+
+  public static func formatIPv6(_ value: UInt128) -> String {
+    let groups = (0..<8).map { Int(truncatingIfNeeded: value >> UInt128(112 - 16 * $0)) & 0xffff }
+    // The longest run of two or more zero groups is shortened to "::" (the first, on a tie).
+    var best = (start: -1, length: 0)
+    var index = 0
+    while index < 8 {
+      guard groups[index] == 0 else { index += 1; continue }
+      let start = index
+      while index < 8, groups[index] == 0 { index += 1 }
+      if index - start > best.length { best = (start, index - start) }
+    }
+    if best.length < 2 { best = (-1, 0) }
+    let embedsIPv4 = best.start == 0 && (best.length == 6 || (best.length == 5 && groups[5] == 0xffff))
+    var text = ""
+    var position = 0
+    while position < 8 {
+      if position == best.start {
+        text += position == 0 ? "::" : ":"
+        position += best.length
+        continue
+      }
+      if embedsIPv4 && position == 6 {
+        return text + formatIPv4(UInt32(truncatingIfNeeded: value))
+      }
+      text += String(groups[position], radix: 16)
+      if position < 7 { text += ":" }
+      position += 1
+    }
+    return text
+  }
+
+  /// Parses a dotted quad with exactly four decimal octets of at most 255.
+  public static func parseIPv4(_ text: Substring) -> UInt32? {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 4 else { return nil }
+    var value: UInt32 = 0
+    for part in parts {
+      guard (1...3).contains(part.count), part.allSatisfy(\.isASCIIDigit), let octet = UInt32(part), octet <= 255
+      else { return nil }
+      value = value << 8 | octet
+    }
+    return value
+  }
+
+  /// Parses IPv6 text as `inet_pton(AF_INET6)` does: up to eight groups of one to four hex
+  /// digits, at most one `::`, optionally ending in a dotted quad.
+  public static func parseIPv6(_ text: Substring) -> UInt128? {
+    guard text.contains(":") else { return nil }
+    guard let gap = text.firstRange(of: "::") else {
+      guard let groups = parseGroups(text), groups.count == 8 else { return nil }
+      return combine(groups)
+    }
+    let rest = text[gap.upperBound...]
+    guard !rest.contains("::"), let head = parseGroups(text[..<gap.lowerBound]), let tail = parseGroups(rest),
+      head.count + tail.count <= 7
+    else { return nil }
+    return combine(head + Array(repeating: 0, count: 8 - head.count - tail.count) + tail)
+  }
+
+  private static func parseGroups(_ text: Substring) -> [UInt16]? {
+    if text.isEmpty { return [] }
+    var groups: [UInt16] = []
+    let fields = text.split(separator: ":", omittingEmptySubsequences: false)
+    for (index, field) in fields.enumerated() {
+      if index == fields.count - 1, field.contains(".") {
+        guard let v4 = parseIPv4(field) else { return nil }
+        groups += [UInt16(v4 >> 16), UInt16(v4 & 0xffff)]
+      } else {
+        guard (1...4).contains(field.count), let group = UInt16(field, radix: 16) else { return nil }
+        groups.append(group)
+      }
+    }
+    return groups
+  }
+
+  private static func combine(_ groups: [UInt16]) -> UInt128 {
+    groups.reduce(UInt128(0)) { $0 << 16 | UInt128($1) }
+  }
+}
+
+extension Character {
+  var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+/// Masks as bit patterns of a family's width.
+public enum Netmask {
+  /// The mask with the top `length` bits set, or `nil` if `length` is too long for the family.
+  public static func fromLength(_ length: Int, family: IPFamily) -> UInt128? {
+    guard length >= 0, length <= family.width else { return nil }
+    if length == 0 { return 0 }
+    return (UInt128.max << UInt128(family.width - length)) & family.allOnes
+  }
+
+  /// The prefix length of a contiguous mask, or `nil` for a mask such as `0.0.0.255`.
+  public static func prefixLength(of mask: UInt128, family: IPFamily) -> Int? {
+    let inverted = ~mask & family.allOnes
+    // A contiguous mask's complement is of the form 0…01…1, so adding one gives a power of two.
+    guard inverted & (inverted &+ 1) == 0 else { return nil }
+    return family.width - inverted.nonzeroBitCount
+  }
+}

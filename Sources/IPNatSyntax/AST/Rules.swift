@@ -1,0 +1,241 @@
+import IPNatDiagnostics
+
+/// `map` or `bimap`: translate the source address (and, for bimap, the reverse direction too).
+public struct MapRule: Sendable, Hashable {
+  public enum Kind: String, Sendable, Hashable {
+    case map, bimap
+  }
+
+  /// What the rule matches: a source network, or a full `from … to …`.
+  public enum Source: Sendable, Hashable {
+    case address(Address)
+    case fromTo(FromTo)
+  }
+
+  /// The new source: an address (`0/32` = the interface's address) or `range A-B`.
+  public enum Target: Sendable, Hashable {
+    case address(Address)
+    case range(Network, Network, keyword: Flag?)
+  }
+
+  /// At most one of these follows the new source.
+  public enum Translation: Sendable, Hashable {
+    case portmap(Portmap)
+    case icmpIDMap(ICMPIDMap)
+    case proxy(ProxyClause)
+  }
+
+  public var kind: Kind
+  public var interfaces: Interfaces
+  public var family: IPFamily
+  public var source: Source
+  public var target: Target
+  public var translation: Translation?
+  public var options: RuleOptions
+  /// The protocol written among the options (not the one a portmap or proxy implies).
+  public var protocolClause: ProtocolClause?
+  /// The protocol the rule applies to, after IPFilter's defaults.
+  public var ruleProtocol: RuleProtocol
+  public var range: SourceRange
+}
+
+/// `portmap tcp|udp|tcp/udp LOW:HIGH|auto [sequential]`.
+public struct Portmap: Sendable, Hashable {
+  public enum Ports: Sendable, Hashable {
+    case range(PortRange)
+    case auto(Flag)
+  }
+
+  public var protocolClause: ProtocolClause
+  public var ports: Ports
+  public var sequential: Flag?
+  public var range: SourceRange
+}
+
+/// `icmpidmap icmp|ipv6-icmp LOW:HIGH [sequential]`: map ICMP query ids like source ports.
+public struct ICMPIDMap: Sendable, Hashable {
+  public var protocolName: Located<String>
+  public var ids: PortRange
+  public var sequential: Flag?
+  public var range: SourceRange
+}
+
+/// `map-block`: a deterministic block of addresses and ports per internal host.
+public struct MapBlockRule: Sendable, Hashable {
+  public enum Ports: Sendable, Hashable {
+    case count(Located<UInt32>)
+    case auto(Flag)
+  }
+
+  public var interfaces: Interfaces
+  public var family: IPFamily
+  public var source: Address
+  public var target: Address
+  public var ports: Ports?
+  public var options: RuleOptions
+  public var protocolClause: ProtocolClause?
+  public var ruleProtocol: RuleProtocol
+  public var range: SourceRange
+}
+
+/// `rdr`: translate the destination of inbound packets.
+public struct RdrRule: Sendable, Hashable {
+  public enum Match: Sendable, Hashable {
+    /// `ADDRESS [port LOW[-HIGH]]`
+    case address(Address, ports: PortRange?)
+    case fromTo(FromTo)
+  }
+
+  public enum Target: Sendable, Hashable {
+    /// A single host (`/32`, `/128`), or `0/0` to keep the destination.
+    case address(Address)
+    /// `A,B`: new sessions alternate between the two.
+    case split(Network, Network)
+    /// `[range] A-B`: accepted by IPFilter, but it only ever uses A.
+    case range(Network, Network, keyword: Flag?)
+  }
+
+  public enum TargetPort: Sendable, Hashable {
+    /// `port P` or `port P-Q`.
+    case range(PortRange)
+    /// `port = P`.
+    case fixed(Port)
+  }
+
+  public enum Proxy: Sendable, Hashable {
+    /// `proxy LABEL`.
+    case label(Located<String>)
+    /// `proxy port P LABEL/PROTOCOL`, the map-style form.
+    case clause(ProxyClause)
+  }
+
+  public var interfaces: Interfaces
+  public var family: IPFamily
+  public var match: Match
+  public var target: Target
+  public var targetPort: TargetPort?
+  public var protocolClause: ProtocolClause?
+  public var ruleProtocol: RuleProtocol
+  public var options: RuleOptions
+  public var proxy: Proxy?
+  public var range: SourceRange
+}
+
+/// `in` or `out`, for rewrite and divert rules.
+public enum Direction: String, Sendable, Hashable {
+  case `in`, out
+}
+
+/// `rewrite in|out on IF … -> src … dst …;`: change source and destination together.
+public struct RewriteRule: Sendable, Hashable {
+  public struct Target: Sendable, Hashable {
+    public enum Addresses: Sendable, Hashable {
+      case address(Address)
+      case range(Network, Network, keyword: Flag?)
+      case lookup(LookupReference)
+    }
+
+    public enum Ports: Sendable, Hashable {
+      /// `,LOW[-HIGH]`
+      case range(PortRange)
+      /// `port = P`
+      case fixed(Port)
+    }
+
+    public var addresses: Addresses
+    public var ports: Ports?
+    public var range: SourceRange
+  }
+
+  public var direction: Located<Direction>
+  public var interfaces: Interfaces
+  public var family: IPFamily
+  public var protocolClause: ProtocolClause?
+  public var ruleProtocol: RuleProtocol
+  public var match: FromTo
+  public var source: Target
+  public var destination: Target
+  public var purge: Flag?
+  public var range: SourceRange
+}
+
+/// `divert in|out on IF … -> src A,P dst B,Q udp;`: encapsulate matching packets in UDP.
+public struct DivertRule: Sendable, Hashable {
+  public var direction: Located<Direction>
+  public var interfaces: Interfaces
+  public var family: IPFamily
+  public var protocolClause: ProtocolClause?
+  public var match: FromTo
+  public var source: Address
+  public var sourcePort: Port
+  public var destination: Address
+  public var destinationPort: Port
+  public var purge: Flag?
+  public var range: SourceRange
+}
+
+/// `no map|bimap|map-block|rdr IF LHS [protocol];`: an exception that stops the rule search.
+public struct NoRule: Sendable, Hashable {
+  public enum Kind: String, Sendable, Hashable {
+    case map, bimap
+    case mapBlock = "map-block"
+    case rdr
+  }
+
+  public enum Match: Sendable, Hashable {
+    /// The address, and for `no rdr` optional destination ports.
+    case address(Address, ports: PortRange?)
+    case fromTo(FromTo)
+  }
+
+  public var kind: Kind
+  public var interfaces: Interfaces
+  public var family: IPFamily
+  public var match: Match
+  public var protocolClause: ProtocolClause?
+  public var ruleProtocol: RuleProtocol
+  public var range: SourceRange
+}
+
+/// One NAT rule.
+public indirect enum Rule: Sendable, Hashable {
+  case map(MapRule)
+  case mapBlock(MapBlockRule)
+  case rdr(RdrRule)
+  case rewrite(RewriteRule)
+  case divert(DivertRule)
+  case no(NoRule)
+
+  public var range: SourceRange {
+    switch self {
+    case .map(let rule): rule.range
+    case .mapBlock(let rule): rule.range
+    case .rdr(let rule): rule.range
+    case .rewrite(let rule): rule.range
+    case .divert(let rule): rule.range
+    case .no(let rule): rule.range
+    }
+  }
+
+  public var family: IPFamily {
+    switch self {
+    case .map(let rule): rule.family
+    case .mapBlock(let rule): rule.family
+    case .rdr(let rule): rule.family
+    case .rewrite(let rule): rule.family
+    case .divert(let rule): rule.family
+    case .no(let rule): rule.family
+    }
+  }
+
+  public var interfaces: Interfaces {
+    switch self {
+    case .map(let rule): rule.interfaces
+    case .mapBlock(let rule): rule.interfaces
+    case .rdr(let rule): rule.interfaces
+    case .rewrite(let rule): rule.interfaces
+    case .divert(let rule): rule.interfaces
+    case .no(let rule): rule.interfaces
+    }
+  }
+}

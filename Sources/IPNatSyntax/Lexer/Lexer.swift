@@ -1,0 +1,391 @@
+import IPNatDiagnostics
+
+/// Turns ipnat.conf bytes into tokens, one at a time, expanding `$variables` as it goes.
+///
+/// The lexer follows IPFilter's `tools/lexer.c` where it matters to users: newlines are plain
+/// white space, `#` starts a comment, quoted words are never keywords, a backslash escapes the
+/// next character, and `$name`/`${name}` expand to the variable's value, which is lexed in turn.
+/// Unlike IPFilter's lexer it needs no hints from the parser: IPv6 literals are recognised by
+/// shape (hex digits, colons and dots that `inet_pton` would accept) wherever they appear.
+///
+/// The lexer never stops at a problem. It records a diagnostic and yields an `.invalid` token
+/// (or the best token it can), so the parser can report every error in one run.
+public struct Lexer: Sendable {
+  private let bytes: [UInt8]
+  private var position = 0
+  private var atLineStart = true
+  /// For the lexer of a variable's value: every token gets the range of the `$name` reference.
+  private let expansion: (range: SourceRange, variable: String)?
+  private var pending: [Token] = []
+  private var pendingIndex = 0
+
+  public private(set) var variables: VariableTable
+  public private(set) var diagnostics: [Diagnostic] = []
+  public private(set) var comments: [Comment] = []
+
+  public init(bytes: [UInt8], variables: VariableTable = VariableTable()) {
+    self.bytes = bytes
+    self.variables = variables
+    self.expansion = nil
+  }
+
+  /// A lexer over the fully expanded value of a variable. `$` is an ordinary character here:
+  /// after expansion the only `$` left is a literal one, written `$$` in the definition.
+  private init(expandedValue: String, reference: SourceRange, variable: String) {
+    self.bytes = Array(expandedValue.utf8)
+    self.variables = VariableTable()
+    self.expansion = (reference, variable)
+  }
+
+  /// Defines (or redefines) a variable for the tokens lexed from now on.
+  public mutating func define(_ name: String, value: String, at range: SourceRange?) {
+    variables.define(name, value: value, at: range)
+  }
+
+  // MARK: - Tokens
+
+  public mutating func next() -> Token {
+    if pendingIndex < pending.count {
+      defer {
+        pendingIndex += 1
+        if pendingIndex == pending.count { pending.removeAll(keepingCapacity: true); pendingIndex = 0 }
+      }
+      return pending[pendingIndex]
+    }
+    skipTrivia()
+    let startsLine = atLineStart
+    atLineStart = false
+    guard position < bytes.count else {
+      return Token(.endOfFile, text: "", range: range(from: bytes.count), startsLine: true)
+    }
+    var token = lexToken()
+    token.startsLine = startsLine
+    if let expansion {
+      token.range = expansion.range
+      token.variable = expansion.variable
+    }
+    return token
+  }
+
+  private mutating func lexToken() -> Token {
+    let start = position
+    let byte = bytes[position]
+    switch byte {
+    case UInt8(ascii: "\""), UInt8(ascii: "'"):
+      return lexQuoted()
+    case UInt8(ascii: "$") where expansion == nil:
+      return lexVariableReference()
+    case UInt8(ascii: "0")...UInt8(ascii: "9"):
+      return lexIPv6() ?? lexNumber()
+    case UInt8(ascii: ":"):
+      return lexIPv6() ?? punctuation(.colon, length: 1)
+    case UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"):
+      return lexIPv6() ?? lexWord(from: start)
+    case UInt8(ascii: "-"):
+      return peek(1) == UInt8(ascii: ">") ? punctuation(.arrow, length: 2) : punctuation(.minus, length: 1)
+    case UInt8(ascii: "!"):
+      return peek(1) == UInt8(ascii: "=") ? punctuation(.notEquals, length: 2) : punctuation(.bang, length: 1)
+    case UInt8(ascii: "<"):
+      if peek(1) == UInt8(ascii: "=") { return punctuation(.lessOrEqual, length: 2) }
+      if peek(1) == UInt8(ascii: ">") { return punctuation(.outsideRange, length: 2) }
+      return punctuation(.less, length: 1)
+    case UInt8(ascii: ">"):
+      if peek(1) == UInt8(ascii: "=") { return punctuation(.greaterOrEqual, length: 2) }
+      if peek(1) == UInt8(ascii: "<") { return punctuation(.insideRange, length: 2) }
+      return punctuation(.greater, length: 1)
+    default:
+      if let single = Lexer.singleCharacterPunctuation[byte] { return punctuation(single, length: 1) }
+      if Lexer.isControl(byte) { return lexInvalidCharacter() }
+      return lexWord(from: start)
+    }
+  }
+
+  private static let singleCharacterPunctuation: [UInt8: Punctuation] = [
+    UInt8(ascii: ","): .comma, UInt8(ascii: "/"): .slash, UInt8(ascii: ";"): .semicolon,
+    UInt8(ascii: "="): .equals, UInt8(ascii: "."): .dot, UInt8(ascii: "{"): .openBrace,
+    UInt8(ascii: "}"): .closeBrace, UInt8(ascii: "("): .openParenthesis,
+    UInt8(ascii: ")"): .closeParenthesis, UInt8(ascii: "@"): .at,
+  ]
+
+  private mutating func punctuation(_ kind: Punctuation, length: Int) -> Token {
+    let start = position
+    position += length
+    return Token(.punctuation(kind), text: kind.rawValue, range: range(from: start))
+  }
+
+  // MARK: - Trivia
+
+  private mutating func skipTrivia() {
+    while position < bytes.count {
+      let byte = bytes[position]
+      if byte == UInt8(ascii: "\n") {
+        atLineStart = true
+        position += 1
+      } else if Lexer.isBlank(byte) {
+        position += 1
+      } else if byte == UInt8(ascii: "\\"), let length = lineBreakLength(at: position + 1) {
+        // Backslash-newline is a harmless continuation: plain white space.
+        position += 1 + length
+      } else if byte == UInt8(ascii: "#") {
+        skipComment()
+      } else {
+        return
+      }
+    }
+  }
+
+  private mutating func skipComment() {
+    let start = position
+    while position < bytes.count, bytes[position] != UInt8(ascii: "\n") { position += 1 }
+    if expansion == nil {
+      let text = String(decoding: bytes[start..<position], as: UTF8.self)
+      comments.append(Comment(text: text, range: range(from: start)))
+    }
+  }
+
+  private func lineBreakLength(at offset: Int) -> Int? {
+    guard offset < bytes.count else { return nil }
+    if bytes[offset] == UInt8(ascii: "\n") { return 1 }
+    if bytes[offset] == UInt8(ascii: "\r"), offset + 1 < bytes.count, bytes[offset + 1] == UInt8(ascii: "\n") {
+      return 2
+    }
+    return nil
+  }
+
+  // MARK: - Words, numbers and literals
+
+  /// A word runs until white space or a character that IPFilter's lexer breaks words at.
+  /// `-` belongs to the word (`map-block`, `br-lan`, `ipv6-icmp`) unless it starts `->`.
+  private mutating func lexWord(from start: Int) -> Token {
+    var text: [UInt8] = []
+    var escaped = false
+    while position < bytes.count {
+      let byte = bytes[position]
+      if byte == UInt8(ascii: "\\") {
+        guard position + 1 < bytes.count, lineBreakLength(at: position + 1) == nil else { break }
+        if position == start { escaped = true }
+        text.append(bytes[position + 1])
+        position += 2
+        continue
+      }
+      guard isWordByte(byte) else { break }
+      if byte == UInt8(ascii: "-"), peek(1) == UInt8(ascii: ">") { break }
+      text.append(byte)
+      position += 1
+    }
+    if text.isEmpty {
+      // A lone backslash at the end of input.
+      position = max(position, start + 1)
+      return invalid(from: start, .error("lex.invalid-character", "a backslash must be followed by a character",
+                                         at: range(from: start)))
+    }
+    let word = decodeUTF8(text, from: start)
+    // `\any` is the plain word "any": a leading backslash suppresses keyword recognition.
+    let keyword = escaped ? nil : Keyword(spelling: word)
+    return Token(.word, text: word, range: range(from: start), keyword: keyword)
+  }
+
+  private func isWordByte(_ byte: UInt8) -> Bool {
+    if Lexer.isBlank(byte) || byte == UInt8(ascii: "\n") || Lexer.isControl(byte) { return false }
+    if byte == UInt8(ascii: "$") { return expansion != nil }
+    return !Lexer.wordBreakers.contains(byte)
+  }
+
+  private static let wordBreakers: Set<UInt8> = Set("#\"'=,/;{}()@!:<>".utf8)
+
+  /// Decimal numbers, `0x` hex numbers and dotted quads. A token that starts with a digit but
+  /// runs on into letters (`3com0`) is a word: IPFilter would split it and fail to parse.
+  private mutating func lexNumber() -> Token {
+    let start = position
+    var kind = Token.Kind.number
+    if peek(0) == UInt8(ascii: "0"), let x = peek(1), x | 0x20 == UInt8(ascii: "x"), let digit = peek(2),
+      Lexer.isHexDigit(digit)
+    {
+      kind = .hex
+      position += 2
+      while let byte = peek(0), Lexer.isHexDigit(byte) { position += 1 }
+    } else {
+      while let byte = peek(0), Lexer.isDigit(byte) || byte == UInt8(ascii: ".") {
+        if byte == UInt8(ascii: ".") { kind = .dotted }
+        position += 1
+      }
+    }
+    if let byte = peek(0), isWordByte(byte), !Lexer.isPunctuationStart(byte) {
+      position = start
+      return lexWord(from: start)
+    }
+    return Token(kind, text: String(decoding: bytes[start..<position], as: UTF8.self), range: range(from: start))
+  }
+
+  /// An IPv6 literal if the run of hex digits, colons and dots here is one, else `nil` with
+  /// nothing consumed (so `10000:19999` lexes as number, colon, number).
+  private mutating func lexIPv6() -> Token? {
+    var end = position
+    while end < bytes.count, Lexer.isHexDigit(bytes[end]) || bytes[end] == UInt8(ascii: ":")
+      || bytes[end] == UInt8(ascii: ".")
+    {
+      end += 1
+    }
+    let text = String(decoding: bytes[position..<end], as: UTF8.self)
+    guard let value = IPAddress.parseIPv6(Substring(text)) else { return nil }
+    let start = position
+    position = end
+    return Token(.ipv6(value), text: text, range: range(from: start))
+  }
+
+  /// `"…"` or `'…'`: newlines inside become spaces, a backslash escapes the next character and
+  /// backslash-newline disappears, as in IPFilter.
+  private mutating func lexQuoted() -> Token {
+    let start = position
+    let quote = bytes[position]
+    position += 1
+    var text: [UInt8] = []
+    while position < bytes.count, bytes[position] != quote {
+      let byte = bytes[position]
+      if byte == UInt8(ascii: "\\"), position + 1 < bytes.count {
+        if let length = lineBreakLength(at: position + 1) {
+          position += 1 + length
+        } else {
+          text.append(bytes[position + 1])
+          position += 2
+        }
+        continue
+      }
+      if byte == UInt8(ascii: "\n") { atLineStart = false }
+      text.append(byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") ? UInt8(ascii: " ") : byte)
+      position += 1
+    }
+    guard position < bytes.count else {
+      return invalid(from: start, .error("lex.unterminated-string", "unterminated quoted string",
+                                         at: SourceRange(start: start, end: start + 1),
+                                         notes: [Note("the string starts here and runs to the end of the file")]))
+    }
+    position += 1
+    if text.contains(0) {
+      return invalid(from: start, .error("lex.invalid-character", "a quoted string may not contain a NUL byte",
+                                         at: range(from: start)))
+    }
+    return Token(.quoted, text: decodeUTF8(text, from: start), range: range(from: start))
+  }
+
+  private mutating func lexInvalidCharacter() -> Token {
+    let start = position
+    let byte = bytes[position]
+    position += 1
+    let name = byte == 0 ? "a NUL byte" : "the control character U+\(String(format4Hex: byte))"
+    return invalid(from: start, .error("lex.invalid-character", "unexpected \(name)", at: range(from: start)))
+  }
+
+  // MARK: - Variables
+
+  /// `$name` or `${name}`: the variable's value, expanded recursively, is lexed and its tokens
+  /// are returned one by one, all pointing at the reference.
+  private mutating func lexVariableReference() -> Token {
+    let start = position
+    position += 1
+    let braced = peek(0) == UInt8(ascii: "{")
+    if braced { position += 1 }
+    let nameStart = position
+    if let first = peek(0), Lexer.isLetter(first) {
+      while let byte = peek(0), Lexer.isLetter(byte) || Lexer.isDigit(byte) || byte == UInt8(ascii: "_") {
+        position += 1
+      }
+    }
+    let name = String(decoding: bytes[nameStart..<position], as: UTF8.self)
+    if braced {
+      if peek(0) == UInt8(ascii: "}") {
+        position += 1
+      } else {
+        return invalid(from: start, .error("lex.variable-syntax", "expected '}' to close '${\(name)'",
+                                           at: range(from: start)))
+      }
+    }
+    // IPFilter splices the value into its input, so word characters written right after the
+    // reference join the expansion: with `if = "le"`, `${if}0` is the interface `le0`.
+    let suffixStart = position
+    while let byte = peek(0), isWordByte(byte), byte != UInt8(ascii: "\\"),
+      !(byte == UInt8(ascii: "-") && peek(1) == UInt8(ascii: ">"))
+    {
+      position += 1
+    }
+    let suffix = String(decoding: bytes[suffixStart..<position], as: UTF8.self)
+    let reference = range(from: start)
+    guard !name.isEmpty else {
+      return invalid(from: start, .error("lex.variable-syntax", "expected a variable name after '$'",
+                                         at: reference))
+    }
+    switch variables.expand(name, at: reference) {
+    case .failure(let diagnostic):
+      diagnostics.append(diagnostic)
+      // IPFilter lexes an unknown `$name` as a plain word; keeping it lets parsing go on.
+      return Token(.word, text: "$" + name, range: reference)
+    case .success(let value):
+      var valueLexer = Lexer(expandedValue: value + suffix, reference: reference, variable: name)
+      var tokens: [Token] = []
+      while true {
+        let token = valueLexer.next()
+        if token.kind == .endOfFile { break }
+        tokens.append(token)
+      }
+      diagnostics += valueLexer.diagnostics.map { diagnostic in
+        var relocated = diagnostic
+        relocated.range = reference
+        relocated.notes.append(Note("in the value of variable '\(name)'", at: variables.definitionRange(of: name)))
+        return relocated
+      }
+      guard let first = tokens.first else {
+        diagnostics.append(.error("lex.empty-variable", "variable '\(name)' has an empty value", at: reference,
+                                  notes: definitionNote(name)))
+        return Token(.invalid, text: "$" + name, range: reference)
+      }
+      pending = Array(tokens.dropFirst())
+      pendingIndex = 0
+      return first
+    }
+  }
+
+  private func definitionNote(_ name: String) -> [Note] {
+    variables.definitionRange(of: name).map { [Note("'\(name)' is defined here", at: $0)] } ?? []
+  }
+
+  // MARK: - Helpers
+
+  private mutating func invalid(from start: Int, _ diagnostic: Diagnostic) -> Token {
+    diagnostics.append(diagnostic)
+    if position <= start { position = start + 1 }
+    return Token(.invalid, text: String(decoding: bytes[start..<position], as: UTF8.self), range: range(from: start))
+  }
+
+  private mutating func decodeUTF8(_ text: [UInt8], from start: Int) -> String {
+    if let valid = String(validating: text, as: UTF8.self) { return valid }
+    diagnostics.append(.error("lex.invalid-utf8", "invalid UTF-8 in a word", at: range(from: start)))
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  private func peek(_ offset: Int) -> UInt8? {
+    position + offset < bytes.count ? bytes[position + offset] : nil
+  }
+
+  private func range(from start: Int) -> SourceRange { SourceRange(start: start, end: position) }
+
+  private static func isBlank(_ byte: UInt8) -> Bool {
+    byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == 0x0B
+      || byte == 0x0C
+  }
+  private static func isControl(_ byte: UInt8) -> Bool { (byte < 0x20 && byte != 0x09) || byte == 0x7F }
+  private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+  private static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+  private static func isHexDigit(_ byte: UInt8) -> Bool {
+    isDigit(byte) || ((byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "f"))
+  }
+  private static func isPunctuationStart(_ byte: UInt8) -> Bool {
+    byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+  }
+}
+
+extension String {
+  init(format4Hex byte: UInt8) {
+    let digits = String(byte, radix: 16, uppercase: true)
+    self = String(repeating: "0", count: 4 - digits.count) + digits
+  }
+}

@@ -1,0 +1,164 @@
+import IPNatDiagnostics
+
+extension Parser {
+  /// ```
+  /// port = number | word ;   (* 0..65535 or a service name *)
+  /// ```
+  mutating func parsePort(_ what: String) throws -> Port {
+    let token = current
+    switch token.kind {
+    case .number:
+      let value = try parseUInt32(what)
+      if value > 65535 {
+        error("parse.invalid-port", "port \(value) is out of range (0 to 65535)", at: token.range)
+      }
+      return Port(number: UInt16(min(value, 65535)), name: nil, range: token.range)
+    case .word where token.keyword == nil, .quoted:
+      advance()
+      guard let number = ServiceTable.port(named: token.text, useSystemDatabase: options.useSystemDatabases) else {
+        error("parse.unknown-service", "unknown service name '\(token.text)'", at: token.range,
+              notes: variableNotes(for: token))
+        return Port(number: 0, name: token.text, range: token.range)
+      }
+      return Port(number: number, name: token.text, range: token.range)
+    default:
+      throw abort(expected: what)
+    }
+  }
+
+  /// ```
+  /// portpair = port [ ( "-" | ":" ) port ] ;
+  /// ```
+  mutating func parsePortRange(_ what: String) throws -> PortRange {
+    let start = current.range.start
+    let low = try parsePort(what)
+    var high: Port?
+    if take(.minus) != nil || take(.colon) != nil {
+      high = try parsePort("the end of the port range")
+    }
+    let pair = PortRange(low: low, high: high, range: range(from: start))
+    if let high, high.number < low.number {
+      error("parse.reversed-range", "the port range \(low.number)-\(high.number) runs backwards",
+            at: pair.range)
+    }
+    return pair
+  }
+
+  /// ```
+  /// port-test = cmp port | port range-op port ;
+  /// cmp       = "=" | "!=" | "<" | ">" | "<=" | ">=" | "eq" | "ne" | "lt" | "gt" | "le" | "ge" ;
+  /// range-op  = "<>" | "><" | ":" ;
+  /// ```
+  mutating func parsePortTest() throws -> PortTest {
+    let start = current.range.start
+    if let comparison = comparisonAtCurrent() {
+      advance()
+      let port = try parsePort("a port to compare with")
+      return PortTest(kind: .compare(comparison, port), range: range(from: start))
+    }
+    let low = try parsePort("a comparison (=, !=, <, >, <=, >=) or a port")
+    let rangeOperator: PortRangeOperator
+    if take(.insideRange) != nil {
+      rangeOperator = .inside
+    } else if take(.outsideRange) != nil {
+      rangeOperator = .outside
+    } else if take(.colon) != nil {
+      rangeOperator = .inclusive
+    } else {
+      throw abort(expected: "'><', '<>' or ':' between the two ports")
+    }
+    let high = try parsePort("the second port of the range")
+    return PortTest(kind: .range(rangeOperator, low, high), range: range(from: start))
+  }
+
+  private func comparisonAtCurrent() -> PortComparison? {
+    switch current.kind {
+    case .punctuation(.equals): .equal
+    case .punctuation(.notEquals): .notEqual
+    case .punctuation(.less): .less
+    case .punctuation(.greater): .greater
+    case .punctuation(.lessOrEqual): .lessOrEqual
+    case .punctuation(.greaterOrEqual): .greaterOrEqual
+    default:
+      switch current.keyword {
+      case .eq: .equal
+      case .ne: .notEqual
+      case .lt: .less
+      case .gt: .greater
+      case .le: .lessOrEqual
+      case .ge: .greaterOrEqual
+      default: nil
+      }
+    }
+  }
+
+  // MARK: - Protocols
+
+  /// Whether the current token can start a protocol.
+  mutating func atProtocol() -> Bool {
+    if at(.tcp) || at(.udp) || at(.tcpudp) || current.kind == .number { return true }
+    guard current.isName else { return false }
+    // A name followed by `=` is the next statement (a variable), not a protocol; so is an
+    // unknown word at the start of a line (most likely a misspelt rule keyword).
+    if current.startsLine,
+      ProtocolTable.number(named: current.text, useSystemDatabase: options.useSystemDatabases) == nil
+    {
+      return false
+    }
+    return !peek().is(.equals)
+  }
+
+  /// ```
+  /// proto-spec = protocol | "tcpudp" | "tcp" "/" "udp" ;
+  /// protocol   = number | "tcp" | "udp" | word ;   (* name via the protocol table; "ip" = 0 *)
+  /// ```
+  mutating func parseProtocol() throws -> ProtocolClause {
+    let start = current.range.start
+    let spec: ProtocolSpec
+    if take(.tcp) != nil {
+      if at(.slash), peek().is(.udp) {
+        advance()
+        advance()
+        spec = .tcpUDP
+      } else {
+        spec = .tcp
+      }
+    } else if take(.udp) != nil {
+      spec = .udp
+    } else if take(.tcpudp) != nil {
+      spec = .tcpUDP
+    } else if current.kind == .number {
+      let token = current
+      let value = try parseUInt32("a protocol number")
+      if value > 255 {
+        error("parse.invalid-protocol", "protocol number \(value) is out of range (0 to 255)", at: token.range)
+      }
+      spec = ProtocolSpec(number: UInt8(min(value, 255)))
+    } else if current.isName {
+      let token = advance()
+      if let number = ProtocolTable.number(named: token.text, useSystemDatabase: options.useSystemDatabases) {
+        spec = ProtocolSpec(number: number)
+      } else {
+        error("parse.unknown-protocol", "unknown protocol '\(token.text)'", at: token.range,
+              notes: variableNotes(for: token))
+        spec = .number(0)
+      }
+    } else {
+      throw abort(expected: "a protocol")
+    }
+    return ProtocolClause(spec: spec, range: range(from: start))
+  }
+
+  // MARK: - Numbers
+
+  /// A decimal number that fits 32 bits; a larger one is reported and clamped.
+  mutating func parseUInt32(_ what: String) throws -> UInt32 {
+    guard current.kind == .number else { throw abort(expected: what) }
+    let token = advance()
+    guard let value = UInt32(token.text) else {
+      error("parse.number-too-large", "\(token.text) is too large (at most \(UInt32.max))", at: token.range)
+      return UInt32.max
+    }
+    return value
+  }
+}

@@ -1,0 +1,104 @@
+import IPNatDiagnostics
+
+extension Parser {
+  /// ```
+  /// rdr-rule = "rdr" ifaces rdr-lhs "->" new-dst [ rdr-port ] [ proto-spec ] rdr-opts [ ";" ] ;
+  /// rdr-lhs  = address [ "port" portpair ] | rdr-fromto ;
+  /// rdr-port = "port" portpair | "port" "=" port ;
+  /// ```
+  mutating func parseRdrRule() throws -> RdrRule {
+    let keyword = advance()
+    let interfaces = try parseInterfaces()
+    let match = try parseRdrMatch()
+    try expect(.arrow, "after the address to redirect")
+    let target = try parseRdrTarget()
+    var targetPort: RdrRule.TargetPort?
+    if take(.port) != nil {
+      context.usedPortKeyword = true
+      targetPort = take(.equals) != nil ? .fixed(try parsePort("the new destination port")) :
+        .range(try parsePortRange("the new destination port"))
+    }
+    let protocolClause = atProtocol() ? try parseProtocol() : nil
+    let options = try parseOptions(for: .rdr)
+    take(.semicolon)
+    var rule = RdrRule(
+      interfaces: interfaces, family: .inet, match: match, target: target, targetPort: targetPort,
+      protocolClause: protocolClause, ruleProtocol: .any, options: options.options, proxy: options.proxy,
+      range: range(from: keyword.range.start))
+    rule.ruleProtocol = rdrProtocol(rule)
+    if case .clause(let proxy) = rule.proxy, case .fromTo(let fromTo) = match {
+      checkProxyPort(proxy, against: fromTo)
+    }
+    rule.family = settleFamily(of: &rule)
+    checkRdrTarget(rule)
+    return rule
+  }
+
+  private mutating func parseRdrMatch() throws -> RdrRule.Match {
+    if at(.from) || at(.bang) { return .fromTo(try parseFromTo(negatable: .source)) }
+    let address = try parseAddress("the destination address to redirect")
+    var ports: PortRange?
+    if take(.port) != nil {
+      context.usedPortKeyword = true
+      ports = try parsePortRange("a destination port or port range")
+    }
+    return .address(address, ports: ports)
+  }
+
+  /// ```
+  /// new-dst = host "," host | address | [ "range" ] host "-" host ;
+  /// ```
+  private mutating func parseRdrTarget() throws -> RdrRule.Target {
+    if let keyword = take(.range) {
+      let first = try parseNetwork("the first address of the range")
+      let (low, high, flag) = try parseRangeEnd(after: first, keyword: keyword)
+      return .range(low, high, keyword: flag)
+    }
+    let address = try parseAddress("the new destination address")
+    guard case .network(let first) = address.kind else { return .address(address) }
+    if at(.minus) {
+      let (low, high, flag) = try parseRangeEnd(after: first, keyword: nil)
+      return .range(low, high, keyword: flag)
+    }
+    if take(.comma) != nil {
+      let second = try parseNetwork("the second new destination address")
+      for end in [first, second] where end.mask != nil {
+        error("parse.masked-split", "the two targets of 'A,B' are single hosts and take no netmask",
+              at: end.range)
+      }
+      return .split(first, second)
+    }
+    return .address(address)
+  }
+
+  /// The protocol of an rdr rule, after IPFilter's `setrdrifnames`.
+  private mutating func rdrProtocol(_ rule: RdrRule) -> RuleProtocol {
+    var spec = rule.protocolClause?.spec
+    if case .clause(let proxy) = rule.proxy {
+      // IPFilter lets the map-style proxy overwrite the rule's protocol; a conflict is a mistake.
+      if let clause = rule.protocolClause, clause.spec != proxy.protocolClause.spec {
+        error("parse.protocol-set-twice", "the rule's protocol differs from its proxy's protocol",
+              at: clause.range, notes: [Note("the proxy's protocol is given here", at: proxy.protocolClause.range)])
+      }
+      spec = proxy.protocolClause.spec
+    }
+    if let spec { return RuleProtocol(spec) }
+    return context.usedPortKeyword ? .tcpUDP : .any
+  }
+
+  /// "dest ip bitmask not /32": an rdr sends each session to one host, or keeps the address (0/0).
+  private mutating func checkRdrTarget(_ rule: RdrRule) {
+    guard case .address(let address) = rule.target else { return }
+    switch address.kind {
+    case .network(let network) where !network.isHost && network.maskBits != 0:
+      error("parse.rdr-target-not-host",
+            "the new destination must be a single host (/\(rule.family.width)) or 0/0, not a network",
+            at: address.range, notes: [Note("use 'A,B' to alternate between two hosts")])
+    case .lookup(let lookup):
+      error("parse.rdr-target-lookup", "'\(lookup.kind.rawValue)/…' cannot be the new destination of an rdr rule",
+            at: lookup.range)
+    default:
+      break
+    }
+  }
+}

@@ -1,0 +1,206 @@
+import IPNatDiagnostics
+
+// # How this parser reads
+//
+// ipnat.conf is parsed by hand, one function per production of `Grammar/ipnat.ebnf`. Each
+// `parseX` function's doc comment quotes its production, so the two can be read side by side.
+//
+// Conventions:
+//
+// - `current` is the next unconsumed token; `peek()` looks one token further. Functions that
+//   consume tokens are `mutating`; predicates (`at(_:)`) are not.
+// - The token vocabulary: `at(_:)` tests without consuming, `take(_:)` consumes if present and
+//   returns the token (or `nil`), `expect(_:_:)` consumes or reports "expected …" and throws.
+// - A *syntax* error inside a rule throws ``ParseAbort`` after recording its diagnostic. The
+//   statement loop catches it, skips to the next place a statement can start (a `;`, or a rule
+//   keyword at the start of a line: newlines do not end rules, but people write one rule per
+//   line) and carries on, so one run reports every error in the file, up to a cap.
+// - A *semantic* error (an address family mismatch, a port above 65535, an unknown service)
+//   is recorded without throwing: the rule is still parsed to its end, then dropped.
+// - Every loop consumes at least one token per iteration or ends.
+// - Facts about a rule that IPFilter's grammar tracks in globals (the family decided so far,
+//   whether the `port` keyword was used) live in ``RuleContext``, reset for every rule.
+
+/// Options that change what a file means or how parsing reports problems.
+public struct ParseOptions: Sendable {
+  /// Resolves host names; ``RefusingHostResolver`` implements `--no-resolve`.
+  public var hostResolver: any HostResolver
+  /// Variables defined before the file is read (`IPNAT_PREDEFINED`, then `-D`).
+  public var predefinedVariables: [(name: String, value: String)]
+  /// Parsing stops after this many errors.
+  public var maximumErrors: Int
+  /// Whether names missing from the built-in tables are looked up in `/etc/services` and
+  /// `/etc/protocols`.
+  public var useSystemDatabases: Bool
+
+  public init(
+    hostResolver: any HostResolver = SystemHostResolver(),
+    predefinedVariables: [(name: String, value: String)] = [],
+    maximumErrors: Int = 50,
+    useSystemDatabases: Bool = true
+  ) {
+    self.hostResolver = hostResolver
+    self.predefinedVariables = predefinedVariables
+    self.maximumErrors = maximumErrors
+    self.useSystemDatabases = useSystemDatabases
+  }
+}
+
+/// What parsing a file produced: the rules that parsed cleanly and every diagnostic, in
+/// source order. A rule with an error is not in `config`.
+public struct ParseResult: Sendable {
+  public var config: Config
+  public var diagnostics: [Diagnostic]
+  /// The variables defined when the file ended, with where each was defined.
+  public var variables: VariableTable
+}
+
+/// Thrown after a syntax error has been recorded, to unwind to the statement loop.
+struct ParseAbort: Error {}
+
+/// Per-rule state, the counterpart of the globals IPFilter's yacc actions share.
+struct RuleContext {
+  /// `inet` or `inet6` written after the interfaces.
+  var explicitFamily: Located<IPFamily>?
+  /// The first address or mask that implied a family, if no keyword gave one.
+  var impliedFamily: Located<IPFamily>?
+  /// IPFilter's `suggest_port`: the `port` keyword makes a rule without a protocol tcp/udp.
+  var usedPortKeyword = false
+  var insideFromTo = false
+  let errorsAtStart: Int
+
+  /// The family as far as the rule has been read, for resolving host names.
+  var familySoFar: IPFamily? { explicitFamily?.value ?? impliedFamily?.value }
+}
+
+public struct Parser {
+  var lexer: Lexer
+  var current: Token
+  private var lookahead: Token?
+  /// The end offset of the last consumed token: the end of whatever is being built.
+  private(set) var previousEnd = 0
+  var diagnostics: [Diagnostic] = []
+  let options: ParseOptions
+  var context: RuleContext
+
+  /// Parses a whole file.
+  public static func parse(_ file: SourceFile, options: ParseOptions = ParseOptions()) -> ParseResult {
+    var parser = Parser(file: file, options: options)
+    let statements = parser.parseConfig()
+    return parser.finish(statements)
+  }
+
+  private init(file: SourceFile, options: ParseOptions) {
+    var variables = VariableTable()
+    for (name, value) in options.predefinedVariables { variables.define(name, value: value, at: nil) }
+    lexer = Lexer(bytes: file.bytes, variables: variables)
+    current = lexer.next()
+    self.options = options
+    context = RuleContext(errorsAtStart: 0)
+  }
+
+  private func finish(_ statements: [Statement]) -> ParseResult {
+    let all = (diagnostics + lexer.diagnostics).enumerated().sorted { left, right in
+      let leftStart = left.element.range?.start ?? -1
+      let rightStart = right.element.range?.start ?? -1
+      return leftStart != rightStart ? leftStart < rightStart : left.offset < right.offset
+    }.map(\.element)
+    return ParseResult(
+      config: Config(statements: statements, comments: lexer.comments), diagnostics: all,
+      variables: lexer.variables)
+  }
+
+  var errorCount: Int {
+    diagnostics.count { $0.severity == .error } + lexer.diagnostics.count { $0.severity == .error }
+  }
+
+  // MARK: - Tokens
+
+  func at(_ keyword: Keyword) -> Bool { current.is(keyword) }
+  func at(_ punctuation: Punctuation) -> Bool { current.is(punctuation) }
+  var atEnd: Bool { current.kind == .endOfFile }
+
+  /// The token after `current`, without consuming anything.
+  mutating func peek() -> Token {
+    if let lookahead { return lookahead }
+    let next = lexer.next()
+    lookahead = next
+    return next
+  }
+
+  @discardableResult
+  mutating func advance() -> Token {
+    let consumed = current
+    if consumed.kind != .endOfFile { previousEnd = consumed.range.end }
+    if let next = lookahead {
+      current = next
+      lookahead = nil
+    } else {
+      current = lexer.next()
+    }
+    return consumed
+  }
+
+  @discardableResult
+  mutating func take(_ keyword: Keyword) -> Token? { at(keyword) ? advance() : nil }
+  @discardableResult
+  mutating func take(_ punctuation: Punctuation) -> Token? { at(punctuation) ? advance() : nil }
+
+  @discardableResult
+  mutating func expect(_ keyword: Keyword, _ context: String) throws -> Token {
+    if let token = take(keyword) { return token }
+    throw abort(expected: "'\(keyword.rawValue)' \(context)")
+  }
+
+  @discardableResult
+  mutating func expect(_ punctuation: Punctuation, _ context: String) throws -> Token {
+    if let token = take(punctuation) { return token }
+    throw abort(expected: "'\(punctuation.rawValue)' \(context)")
+  }
+
+  /// Records "expected X, found Y" at the current token and returns the error to throw.
+  mutating func abort(expected what: String, notes: [Note] = []) -> ParseAbort {
+    if current.kind != .invalid {  // the lexer already explained an invalid token
+      report(.error("parse.expected", "expected \(what), found \(current.quotedForMessage)", at: current.range,
+                    notes: notes + variableNotes(for: current)))
+    }
+    return ParseAbort()
+  }
+
+  /// The range from `start` to the end of the last consumed token.
+  func range(from start: Int) -> SourceRange { SourceRange(start: start, end: max(start, previousEnd)) }
+
+  // MARK: - Diagnostics
+
+  mutating func report(_ diagnostic: Diagnostic) {
+    diagnostics.append(diagnostic)
+  }
+
+  mutating func error(_ id: DiagnosticID, _ message: String, at range: SourceRange, notes: [Note] = []) {
+    report(.error(id, message, at: range, notes: notes))
+  }
+
+  mutating func warning(_ id: DiagnosticID, _ message: String, at range: SourceRange, notes: [Note] = []) {
+    report(.warning(id, message, at: range, notes: notes))
+  }
+
+  /// A note pointing at the definition of the variable a token came from.
+  func variableNotes(for token: Token) -> [Note] {
+    guard let name = token.variable else { return [] }
+    return [Note("'\(current.text)' comes from the value of variable '\(name)'",
+                 at: lexer.variables.definitionRange(of: name))]
+  }
+
+  // MARK: - Recovery
+
+  /// Skips to where the next statement can start: after a `;`, or before a statement keyword
+  /// that begins a line.
+  mutating func recover() {
+    while !atEnd {
+      if take(.semicolon) != nil { return }
+      if current.startsLine, current.keyword?.startsStatement == true { return }
+      if current.startsLine, current.isName, peek().is(.equals) { return }
+      advance()
+    }
+  }
+}

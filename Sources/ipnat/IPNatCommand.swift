@@ -1,0 +1,50 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+/// `ipnat`: IPFilter's NAT language for Linux.
+@main
+struct IPNatCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ipnat",
+    abstract: "Read IPFilter ipnat.conf NAT rules and bring them to Linux nftables.",
+    discussion: """
+      ipnat understands the ipnat.conf language of IPFilter (Solaris, illumos, FreeBSD, \
+      NetBSD): map, bimap, map-block, rdr, rewrite, divert and 'no' rules, with IPFilter's \
+      own semantics.
+
+      Exit status: 0 when the input is clean (warnings allowed), 1 when it has errors or \
+      cannot be read, 2 for a usage error.
+      """,
+    version: "0.1.0",
+    subcommands: [Print.self]
+  )
+
+  /// Like `ParsableCommand.main()`, except that usage errors exit with status 2 (as most Unix
+  /// tools do) instead of the library's 64.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      if exitCode(for: error) == .validationFailure {
+        FileOutput.standardError.write(fullMessage(for: error) + "\n")
+        Glibc.exit(ExitStatus.usage)
+      }
+      exit(withError: error)
+    }
+  }
+}
+
+/// The exit statuses ipnat documents.
+enum ExitStatus {
+  static let success: Int32 = 0
+  /// Errors in the input, or an input that cannot be read.
+  static let inputErrors: Int32 = 1
+  /// The command line itself is wrong.
+  static let usage: Int32 = 2
+}

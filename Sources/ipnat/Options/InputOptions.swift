@@ -1,0 +1,39 @@
+import ArgumentParser
+import IPNatKit
+
+/// The input and the options that change what it means, shared by every subcommand that reads
+/// an ipnat.conf.
+struct InputOptions: ParsableArguments {
+  @Argument(help: ArgumentHelp("The ipnat.conf to read, or '-' for standard input.", valueName: "file"))
+  var file: String = "-"
+
+  @Flag(name: .customLong("no-resolve"),
+        help: "Treat host names in rules as errors instead of looking them up, so the result never depends on DNS.")
+  var noResolve = false
+
+  @Option(name: .customShort("D"),
+          help: ArgumentHelp("Define a variable, as if the file began with NAME = \"VALUE\";. Repeatable; overrides IPNAT_PREDEFINED.",
+                             valueName: "NAME=VALUE"))
+  var definitions: [String] = []
+
+  @Option(help: ArgumentHelp("When to colour diagnostics: auto (only on a terminal), always or never.",
+                             valueName: "when"))
+  var color: ColorChoice = .auto
+
+  func validate() throws {
+    for text in definitions where Definition(text) == nil {
+      throw ValidationError("-D expects NAME=VALUE with a name made of a letter, then letters, digits or '_'; got '\(text)'")
+    }
+  }
+
+  var frontendOptions: FrontendOptions {
+    FrontendOptions(
+      resolveHostNames: !noResolve,
+      definitions: definitions.compactMap(Definition.init).map { ($0.name, $0.value) },
+      predefined: Environment.value(of: "IPNAT_PREDEFINED"))
+  }
+}
+
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+  case auto, always, never
+}
