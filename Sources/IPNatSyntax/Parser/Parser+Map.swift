@@ -62,7 +62,8 @@ extension Parser {
   private mutating func parseMapTranslation() throws -> MapRule.Translation? {
     if at(.portmap) { return .portmap(try parsePortmap()) }
     if at(.icmpidmap) { return .icmpIDMap(try parseICMPIDMap()) }
-    if at(.proxy) {
+    // `proxy` without `port` after it is the next statement: a DNS proxy configuration.
+    if at(.proxy), peek().is(.port) {
       let start = advance().range.start
       return .proxy(try parseProxyClause(from: start))
     }

@@ -68,7 +68,9 @@ extension Parser {
     case .age: return .age
     case .sticky: return .sticky
     case .mssclamp: return .mssclamp
-    case .proxy: return .proxy
+    case .proxy:
+      // `proxy dns/…` on a line of its own is a DNS proxy configuration, not an option.
+      return current.startsLine && peek().text.lowercased() == "dns" ? nil : .proxy
     case .tag: return .tag
     case .purge: return .purge
     default: return atProtocol() ? .protocol : nil

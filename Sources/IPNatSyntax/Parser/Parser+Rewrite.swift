@@ -67,6 +67,11 @@ extension Parser {
     }
     var ports: RewriteRule.Target.Ports?
     if let comma = take(.comma) {
+      // IPFilter prints a fixed port as `,port = N`; accept that form back.
+      if take(.port) != nil {
+        try expect(.equals, "after 'port' (write 'port = N')")
+        return RewriteRule.Target(addresses: addresses, ports: .fixed(try parsePort("a port")), range: range(from: start))
+      }
       if protocolClause?.spec.carriesPorts != true {
         error("parse.ports-need-tcp-udp", "ports can only be rewritten for tcp or udp; add 'proto tcp' (or udp)",
               at: comma.range)
@@ -104,7 +109,7 @@ extension Parser {
       source: source, sourcePort: sourcePort, destination: destination, destinationPort: destinationPort,
       purge: purge, range: range(from: start))
     rule.family = settleFamily(of: &rule)
-    for address in [source, destination] {
+    for address in [rule.source, rule.destination] {
       if case .network(let network) = address.kind, network.isHost { continue }
       error("parse.divert-not-host", "divert encapsulates to single hosts: use a /\(rule.family.width) address",
             at: address.range)

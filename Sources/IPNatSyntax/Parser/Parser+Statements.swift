@@ -29,6 +29,9 @@ extension Parser {
   /// ```
   /// Returns `nil` for statements that leave nothing behind (a stray `;`, a rule with errors).
   mutating func parseStatement() throws -> Statement? {
+    if current.kind == .word || current.kind == .quoted, peek().is(.equals) {
+      return try parseAssignment().map(Statement.assignment)
+    }
     switch current.keyword {
     case .map, .bimap: return try parseRule { try .map($0.parseMapRule()) }
     case .mapBlock: return try parseRule { try .mapBlock($0.parseMapBlockRule()) }
@@ -42,9 +45,6 @@ extension Parser {
             at: current.range)
       throw ParseAbort()
     default: break
-    }
-    if peek().is(.equals), current.kind == .word || current.kind == .quoted {
-      return try parseAssignment().map(Statement.assignment)
     }
     if let semicolon = take(.semicolon) {
       warning("parse.empty-statement", "stray ';' (IPFilter rejects an empty statement)", at: semicolon.range)

@@ -1,0 +1,94 @@
+import IPNatDiagnostics
+import Testing
+
+@Suite struct SourceFileTests {
+  @Test func locationsAreOneBasedLinesAndByteColumns() {
+    let file = SourceFile(name: "x.conf", text: "map le0\r\nrdr é 1\n\nlast")
+    #expect(file.location(of: 0) == SourceLocation(line: 1, column: 1))
+    #expect(file.location(of: 4) == SourceLocation(line: 1, column: 5))
+    #expect(file.location(of: 9) == SourceLocation(line: 2, column: 1))
+    // "é" is two UTF-8 bytes: the '1' after it is at byte column 7.
+    #expect(file.location(of: 15) == SourceLocation(line: 2, column: 7))
+    #expect(file.location(of: 16) == SourceLocation(line: 2, column: 8))
+    #expect(file.location(of: 18) == SourceLocation(line: 3, column: 1))
+    #expect(file.location(of: 19) == SourceLocation(line: 4, column: 1))
+    #expect(file.location(of: 1000) == SourceLocation(line: 4, column: 5))
+  }
+
+  @Test func lineBytesDropTheLineTerminator() {
+    let file = SourceFile(name: "x.conf", text: "one\r\ntwo\nthree")
+    #expect(String(decoding: file.lineBytes(1), as: UTF8.self) == "one")
+    #expect(String(decoding: file.lineBytes(2), as: UTF8.self) == "two")
+    #expect(String(decoding: file.lineBytes(3), as: UTF8.self) == "three")
+    #expect(file.lineBytes(4).isEmpty)
+  }
+}
+
+@Suite struct DiagnosticRendererTests {
+  let file = SourceFile(name: "gw.conf", text: "map le0 10.0.0.0/8 1.2.3.4/32\n\trdr\tle0 x\n")
+
+  @Test func rendersHeaderSourceLineAndCaret() {
+    let diagnostic = Diagnostic.error("parse.expected", "expected '->'", at: SourceRange(start: 19, end: 29))
+    #expect(DiagnosticRenderer().render(diagnostic, in: file) == """
+      gw.conf:1:20: error: expected '->' [parse.expected]
+      map le0 10.0.0.0/8 1.2.3.4/32
+                         ^~~~~~~~~~
+
+      """)
+  }
+
+  @Test func keepsTabsSoTheCaretLinesUp() {
+    let diagnostic = Diagnostic.warning("w.x", "odd", at: SourceRange(start: 35, end: 38))
+    #expect(DiagnosticRenderer().render(diagnostic, in: file) == """
+      gw.conf:2:6: warning: odd [w.x]
+      \trdr\tle0 x
+      \t   \t^~~
+
+      """)
+  }
+
+  @Test func rendersNotesWithAndWithoutLocations() {
+    let diagnostic = Diagnostic.error(
+      "a.b", "bad", at: SourceRange(start: 0, end: 3),
+      notes: [Note("see here", at: SourceRange(start: 4, end: 7)), Note("a hint")])
+    #expect(DiagnosticRenderer().render(diagnostic, in: file) == """
+      gw.conf:1:1: error: bad [a.b]
+      map le0 10.0.0.0/8 1.2.3.4/32
+      ^~~
+      gw.conf:1:5: note: see here
+      map le0 10.0.0.0/8 1.2.3.4/32
+          ^~~
+      note: a hint
+
+      """)
+  }
+
+  @Test func caretAtEndOfFile() {
+    let short = SourceFile(name: "s.conf", text: "map")
+    let diagnostic = Diagnostic.error("parse.expected", "expected an interface", at: SourceRange(start: 3, end: 3))
+    #expect(DiagnosticRenderer().render(diagnostic, in: short) == """
+      s.conf:1:4: error: expected an interface [parse.expected]
+      map
+         ^
+
+      """)
+  }
+
+  @Test func longLinesAreWindowedAroundTheCaret() {
+    let long = SourceFile(name: "l.conf", text: String(repeating: "a", count: 5000) + " BAD " + String(repeating: "b", count: 5000))
+    let diagnostic = Diagnostic.error("x.y", "here", at: SourceRange(start: 5001, end: 5004))
+    let rendered = DiagnosticRenderer(maxLineWidth: 40).render(diagnostic, in: long)
+    let lines = rendered.split(separator: "\n", omittingEmptySubsequences: false)
+    #expect(lines[1].count == 46)  // "..." + 40 characters + "..."
+    #expect(lines[1].contains("BAD"))
+    let caretColumn = lines[2].firstIndex(of: "^").map { lines[2].distance(from: lines[2].startIndex, to: $0) }
+    let badColumn = lines[1].firstRange(of: "BAD").map { lines[1].distance(from: lines[1].startIndex, to: $0.lowerBound) }
+    #expect(caretColumn == badColumn)
+  }
+
+  @Test func colourOnlyWhenAsked() {
+    let diagnostic = Diagnostic.error("a.b", "bad", at: SourceRange(start: 0, end: 3))
+    #expect(!DiagnosticRenderer(useColor: false).render(diagnostic, in: file).contains("\u{1B}"))
+    #expect(DiagnosticRenderer(useColor: true).render(diagnostic, in: file).contains("\u{1B}[1;31merror:"))
+  }
+}
