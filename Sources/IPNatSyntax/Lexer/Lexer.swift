@@ -22,6 +22,8 @@ public struct Lexer: Sendable {
   public private(set) var variables: VariableTable
   public private(set) var diagnostics: [Diagnostic] = []
   public private(set) var comments: [Comment] = []
+  /// Every `$name` reference expanded, with the text it expanded to.
+  public private(set) var expansions: [VariableExpansion] = []
 
   public init(bytes: [UInt8], variables: VariableTable = VariableTable()) {
     self.bytes = bytes
@@ -272,7 +274,7 @@ public struct Lexer: Sendable {
     let start = position
     let byte = bytes[position]
     position += 1
-    let name = byte == 0 ? "a NUL byte" : "the control character U+\(String(format4Hex: byte))"
+    let name = byte == 0 ? "a NUL byte" : "control character U+\(String(format4Hex: byte))"
     return invalid(from: start, .error("lex.invalid-character", "unexpected \(name)", at: range(from: start)))
   }
 
@@ -320,6 +322,7 @@ public struct Lexer: Sendable {
       // IPFilter lexes an unknown `$name` as a plain word; keeping it lets parsing go on.
       return Token(.word, text: "$" + name, range: reference)
     case .success(let value):
+      expansions.append(VariableExpansion(name: name, value: value + suffix, range: reference))
       var valueLexer = Lexer(expandedValue: value + suffix, reference: reference, variable: name)
       var tokens: [Token] = []
       while true {
@@ -388,4 +391,11 @@ extension String {
     let digits = String(byte, radix: 16, uppercase: true)
     self = String(repeating: "0", count: 4 - digits.count) + digits
   }
+}
+
+/// A `$name` reference and what it expanded to, so that errors inside the value can say so.
+public struct VariableExpansion: Sendable, Hashable {
+  public var name: String
+  public var value: String
+  public var range: SourceRange
 }

@@ -100,7 +100,18 @@ public struct Parser {
   }
 
   private func finish(_ statements: [Statement]) -> ParseResult {
-    let all = (diagnostics + lexer.diagnostics).enumerated().sorted { left, right in
+    let expansions = Dictionary(lexer.expansions.map { ($0.range, $0) }, uniquingKeysWith: { first, _ in first })
+    let annotated = (diagnostics + lexer.diagnostics).map { diagnostic in
+      var diagnostic = diagnostic
+      if let range = diagnostic.range, let expansion = expansions[range],
+        !diagnostic.notes.contains(where: { $0.message.contains("variable '\(expansion.name)'") })
+      {
+        diagnostic.notes.append(Note("'$\(expansion.name)' expands to '\(expansion.value)' (variable '\(expansion.name)')",
+                                     at: lexer.variables.definitionRange(of: expansion.name)))
+      }
+      return diagnostic
+    }
+    let all = annotated.enumerated().sorted { left, right in
       let leftStart = left.element.range?.start ?? -1
       let rightStart = right.element.range?.start ?? -1
       return leftStart != rightStart ? leftStart < rightStart : left.offset < right.offset

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+/// Runs the built `ipnat` binary, as a user would.
+struct Run {
+  var status: Int32
+  var standardOutput: String
+  var standardError: String
+}
+
+/// `ipnat` sits next to the test bundle in the build folder.
+let ipnatPath: String = {
+  let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+  var directory = testBinary.deletingLastPathComponent()
+  while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("ipnat").path),
+    directory.path != "/"
+  {
+    directory = directory.deletingLastPathComponent()
+  }
+  return directory.appendingPathComponent("ipnat").path
+}()
+
+let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  .appendingPathComponent("../../Samples").standardized.path
+
+func ipnat(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Run {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: ipnatPath)
+  process.arguments = arguments
+  var env = ProcessInfo.processInfo.environment
+  env.removeValue(forKey: "IPNAT_PREDEFINED")
+  env.merge(environment) { _, new in new }
+  process.environment = env
+  let output = Pipe()
+  let error = Pipe()
+  let standardInput = Pipe()
+  process.standardOutput = output
+  process.standardError = error
+  process.standardInput = standardInput
+  try process.run()
+  if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
+  try standardInput.fileHandleForWriting.close()
+  let out = output.fileHandleForReading.readDataToEndOfFile()
+  let err = error.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return Run(status: process.terminationStatus, standardOutput: String(decoding: out, as: UTF8.self),
+             standardError: String(decoding: err, as: UTF8.self))
+}
+
+@Suite struct CommandLineTests {
+  @Test func printsASample() throws {
+    let run = try ipnat(["print", "--no-resolve", "\(samples)/home-gateway.conf"])
+    #expect(run.status == 0)
+    #expect(run.standardError.isEmpty)
+    #expect(run.standardOutput.hasPrefix("map ppp0 192.168.1.0/24 -> 0/32 portmap tcp/udp auto\n"))
+    #expect(run.standardOutput.split(separator: "\n").count == 6)
+  }
+
+  @Test func readsStandardInputForDashOrNoFile() throws {
+    for arguments in [["print", "-"], ["print"]] {
+      let run = try ipnat(arguments, input: "map le0 10.0.0.5/8 -> 0/32 age 5\n")
+      #expect(run.status == 0)
+      #expect(run.standardOutput == "map le0 10.0.0.0/8 -> 0/32 age 5/5\n")
+    }
+  }
+
+  @Test func errorsGoToStandardErrorWithLocationsAndNothingIsPrinted() throws {
+    let run = try ipnat(["print", "--color", "never", "-"], input: "map le0 10.0.0.0/8 -> 0/32\nmap le0 10.0.0.0/8 1.2.3.4\n")
+    #expect(run.status == 1)
+    #expect(run.standardOutput.isEmpty)
+    #expect(run.standardError.hasPrefix("<stdin>:2:20: error: expected '->' after the source address, found '1.2.3.4' [parse.expected]\n"))
+    #expect(run.standardError.hasSuffix("1 error in <stdin>\n"))
+    #expect(!run.standardError.contains("\u{1B}"))
+  }
+
+  @Test func colourWhenAsked() throws {
+    let run = try ipnat(["print", "--color", "always", "-"], input: "map le0\n")
+    #expect(run.status == 1)
+    #expect(run.standardError.contains("\u{1B}[1;31merror:"))
+  }
+
+  @Test func usageErrorsExitWithTwo() throws {
+    #expect(try ipnat(["print", "--no-such-option"]).status == 2)
+    #expect(try ipnat(["print", "-D", "1bad=x", "-"], input: "").status == 2)
+    #expect(try ipnat(["frobnicate"]).status == 2)
+  }
+
+  @Test func definitionsFromTheCommandLineAndEnvironment() throws {
+    let input = "map $wan $lan -> 0/32\n"
+    let run = try ipnat(["print", "-D", "wan=eth9", "-"], input: input,
+                        environment: ["IPNAT_PREDEFINED": "wan=ppp0;lan=10.0.0.0/8"])
+    #expect(run.status == 0)
+    #expect(run.standardOutput == "map eth9 10.0.0.0/8 -> 0/32\n")
+  }
+
+  @Test func noResolveRefusesHostNames() throws {
+    let run = try ipnat(["print", "--no-resolve", "-"], input: "map le0 localhost -> 0/32\n")
+    #expect(run.status == 1)
+    #expect(run.standardError.contains("[parse.host-name]"))
+    let resolved = try ipnat(["print", "-"], input: "map le0 localhost -> 0/32\n")
+    #expect(resolved.standardOutput == "map le0 127.0.0.1/32 -> 0/32\n")
+  }
+
+  @Test func unreadableInputsAreErrorsNotCrashes() throws {
+    let directory = try ipnat(["print", samples])
+    #expect(directory.status == 1)
+    #expect(directory.standardError.contains("is a directory"))
+    let missing = try ipnat(["print", "/nonexistent/ipnat.conf"])
+    #expect(missing.status == 1)
+    #expect(missing.standardError.contains("cannot open '/nonexistent/ipnat.conf'"))
+  }
+
+  @Test func helpExplainsTheCommands() throws {
+    let root = try ipnat(["--help"])
+    #expect(root.status == 0)
+    #expect(root.standardOutput.contains("print"))
+    let print = try ipnat(["print", "--help"])
+    #expect(print.status == 0)
+    #expect(print.standardOutput.contains("--no-resolve"))
+    #expect(print.standardOutput.contains("standard input"))
+  }
+}
