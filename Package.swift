@@ -25,7 +25,7 @@ let package = Package(
     .executableTarget(name: "ipnat-bench", dependencies: ["IPNatKit"]),
     .testTarget(name: "IPNatDiagnosticsTests", dependencies: ["IPNatDiagnostics"]),
     .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit"]),
-    .testTarget(name: "ipnatTests", dependencies: ["IPNatKit"]),
+    .testTarget(name: "ipnatTests"),
   ],
   swiftLanguageModes: [.v6]
 )
