@@ -24,7 +24,7 @@ let package = Package(
     ),
     .executableTarget(name: "ipnat-bench", dependencies: ["IPNatKit"]),
     .testTarget(name: "IPNatDiagnosticsTests", dependencies: ["IPNatDiagnostics"]),
-    .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit"]),
+    .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit"], exclude: ["Golden"]),
     .testTarget(name: "ipnatTests"),
   ],
   swiftLanguageModes: [.v6]

@@ -78,13 +78,15 @@ public struct MapBlockRule: Sendable, Hashable {
   public var range: SourceRange
 }
 
+/// The left-hand side of rdr and `no` rules: an address with optional destination ports
+/// (`ADDRESS [port LOW[-HIGH]]`), or a full `from … to …`.
+public enum RuleMatch: Sendable, Hashable {
+  case address(Address, ports: PortRange?)
+  case fromTo(FromTo)
+}
+
 /// `rdr`: translate the destination of inbound packets.
 public struct RdrRule: Sendable, Hashable {
-  public enum Match: Sendable, Hashable {
-    /// `ADDRESS [port LOW[-HIGH]]`
-    case address(Address, ports: PortRange?)
-    case fromTo(FromTo)
-  }
 
   public enum Target: Sendable, Hashable {
     /// A single host (`/32`, `/128`), or `0/0` to keep the destination.
@@ -111,7 +113,7 @@ public struct RdrRule: Sendable, Hashable {
 
   public var interfaces: Interfaces
   public var family: IPFamily
-  public var match: Match
+  public var match: RuleMatch
   public var target: Target
   public var targetPort: TargetPort?
   public var protocolClause: ProtocolClause?
@@ -182,16 +184,11 @@ public struct NoRule: Sendable, Hashable {
     case rdr
   }
 
-  public enum Match: Sendable, Hashable {
-    /// The address, and for `no rdr` optional destination ports.
-    case address(Address, ports: PortRange?)
-    case fromTo(FromTo)
-  }
-
   public var kind: Kind
   public var interfaces: Interfaces
   public var family: IPFamily
-  public var match: Match
+  /// Ports are only allowed for `no rdr`.
+  public var match: RuleMatch
   public var protocolClause: ProtocolClause?
   public var ruleProtocol: RuleProtocol
   public var range: SourceRange

@@ -100,24 +100,36 @@ private func visitRange(_ low: inout Network, _ high: inout Network, _ body: (in
   body(&high)
 }
 
-extension MapRule: NetworkContainer {
+extension MapRule.Source: NetworkContainer {
   mutating func forEachNetwork(_ body: (inout Network) -> Void) {
-    switch source {
+    switch self {
     case .address(var address):
       address.forEachNetwork(body)
-      source = .address(address)
+      self = .address(address)
     case .fromTo(var fromTo):
       fromTo.forEachNetwork(body)
-      source = .fromTo(fromTo)
+      self = .fromTo(fromTo)
     }
-    switch target {
+  }
+}
+
+extension MapRule.Target: NetworkContainer {
+  mutating func forEachNetwork(_ body: (inout Network) -> Void) {
+    switch self {
     case .address(var address):
       address.forEachNetwork(body)
-      target = .address(address)
+      self = .address(address)
     case .range(var low, var high, let keyword):
       visitRange(&low, &high, body)
-      target = .range(low, high, keyword: keyword)
+      self = .range(low, high, keyword: keyword)
     }
+  }
+}
+
+extension MapRule: NetworkContainer {
+  mutating func forEachNetwork(_ body: (inout Network) -> Void) {
+    source.forEachNetwork(body)
+    target.forEachNetwork(body)
   }
 }
 
@@ -128,27 +140,39 @@ extension MapBlockRule: NetworkContainer {
   }
 }
 
-extension RdrRule: NetworkContainer {
+extension RuleMatch: NetworkContainer {
   mutating func forEachNetwork(_ body: (inout Network) -> Void) {
-    switch match {
+    switch self {
     case .address(var address, let ports):
       address.forEachNetwork(body)
-      match = .address(address, ports: ports)
+      self = .address(address, ports: ports)
     case .fromTo(var fromTo):
       fromTo.forEachNetwork(body)
-      match = .fromTo(fromTo)
+      self = .fromTo(fromTo)
     }
-    switch target {
+  }
+}
+
+extension RdrRule.Target: NetworkContainer {
+  mutating func forEachNetwork(_ body: (inout Network) -> Void) {
+    switch self {
     case .address(var address):
       address.forEachNetwork(body)
-      target = .address(address)
+      self = .address(address)
     case .split(var first, var second):
       visitRange(&first, &second, body)
-      target = .split(first, second)
+      self = .split(first, second)
     case .range(var low, var high, let keyword):
       visitRange(&low, &high, body)
-      target = .range(low, high, keyword: keyword)
+      self = .range(low, high, keyword: keyword)
     }
+  }
+}
+
+extension RdrRule: NetworkContainer {
+  mutating func forEachNetwork(_ body: (inout Network) -> Void) {
+    match.forEachNetwork(body)
+    target.forEachNetwork(body)
   }
 }
 
@@ -185,13 +209,6 @@ extension DivertRule: NetworkContainer {
 
 extension NoRule: NetworkContainer {
   mutating func forEachNetwork(_ body: (inout Network) -> Void) {
-    switch match {
-    case .address(var address, let ports):
-      address.forEachNetwork(body)
-      match = .address(address, ports: ports)
-    case .fromTo(var fromTo):
-      fromTo.forEachNetwork(body)
-      match = .fromTo(fromTo)
-    }
+    match.forEachNetwork(body)
   }
 }

@@ -173,8 +173,29 @@ extension Parser {
     if let family { context.impliedFamily = Located(value: family, range: network.range) }
   }
 
+  /// A translation target: an address, or an address range.
+  enum TargetAddress {
+    case address(Address)
+    case range(Network, Network, keyword: Flag?)
+  }
+
+  /// `address | [ "range" ] host "-" host`, the target of map, rdr and rewrite rules.
+  mutating func parseTargetAddress(_ what: String) throws -> TargetAddress {
+    if let keyword = take(.range) {
+      let first = try parseNetwork("the first address of the range")
+      let (low, high, flag) = try parseRangeEnd(after: first, keyword: keyword)
+      return .range(low, high, keyword: flag)
+    }
+    let address = try parseAddress(what)
+    if case .network(let first) = address.kind, at(.minus) {
+      let (low, high, flag) = try parseRangeEnd(after: first, keyword: nil)
+      return .range(low, high, keyword: flag)
+    }
+    return .address(address)
+  }
+
   /// `[ "range" ] host "-" host`, after an optional `range` keyword has been taken.
-  mutating func parseRangeEnd(after first: Network, keyword: Token?) throws -> (Network, Network, Flag?) {
+  private mutating func parseRangeEnd(after first: Network, keyword: Token?) throws -> (Network, Network, Flag?) {
     if first.mask != nil {
       error("parse.masked-range", "the ends of an address range cannot have netmasks", at: first.range)
     }

@@ -46,17 +46,10 @@ extension Parser {
   /// new-src = address | [ "range" ] host "-" host ;
   /// ```
   private mutating func parseMapTarget() throws -> MapRule.Target {
-    if let keyword = take(.range) {
-      let first = try parseNetwork("the first address of the range")
-      let (low, high, flag) = try parseRangeEnd(after: first, keyword: keyword)
-      return .range(low, high, keyword: flag)
+    switch try parseTargetAddress("the new source address") {
+    case .address(let address): .address(address)
+    case .range(let low, let high, let keyword): .range(low, high, keyword: keyword)
     }
-    let address = try parseAddress("the new source address")
-    if case .network(let first) = address.kind, at(.minus) {
-      let (low, high, flag) = try parseRangeEnd(after: first, keyword: nil)
-      return .range(low, high, keyword: flag)
-    }
-    return .address(address)
   }
 
   private mutating func parseMapTranslation() throws -> MapRule.Translation? {
@@ -212,7 +205,7 @@ extension Parser {
     }
     advance()
     let interfaces = try parseInterfaces()
-    let match: NoRule.Match
+    let match: RuleMatch
     if kind != .mapBlock, at(.from) || at(.bang) {
       match = .fromTo(try parseFromTo(negatable: kind == .rdr ? .source : .destination))
     } else {

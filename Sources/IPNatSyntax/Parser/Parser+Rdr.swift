@@ -34,7 +34,7 @@ extension Parser {
     return rule
   }
 
-  private mutating func parseRdrMatch() throws -> RdrRule.Match {
+  private mutating func parseRdrMatch() throws -> RuleMatch {
     if at(.from) || at(.bang) { return .fromTo(try parseFromTo(negatable: .source)) }
     let address = try parseAddress("the destination address to redirect")
     var ports: PortRange?
@@ -49,26 +49,17 @@ extension Parser {
   /// new-dst = host "," host | address | [ "range" ] host "-" host ;
   /// ```
   private mutating func parseRdrTarget() throws -> RdrRule.Target {
-    if let keyword = take(.range) {
-      let first = try parseNetwork("the first address of the range")
-      let (low, high, flag) = try parseRangeEnd(after: first, keyword: keyword)
-      return .range(low, high, keyword: flag)
+    let address: Address
+    switch try parseTargetAddress("the new destination address") {
+    case .range(let low, let high, let keyword): return .range(low, high, keyword: keyword)
+    case .address(let parsed): address = parsed
     }
-    let address = try parseAddress("the new destination address")
-    guard case .network(let first) = address.kind else { return .address(address) }
-    if at(.minus) {
-      let (low, high, flag) = try parseRangeEnd(after: first, keyword: nil)
-      return .range(low, high, keyword: flag)
+    guard case .network(let first) = address.kind, take(.comma) != nil else { return .address(address) }
+    let second = try parseNetwork("the second new destination address")
+    for end in [first, second] where end.mask != nil {
+      error("parse.masked-split", "the two targets of 'A,B' are single hosts and take no netmask", at: end.range)
     }
-    if take(.comma) != nil {
-      let second = try parseNetwork("the second new destination address")
-      for end in [first, second] where end.mask != nil {
-        error("parse.masked-split", "the two targets of 'A,B' are single hosts and take no netmask",
-              at: end.range)
-      }
-      return .split(first, second)
-    }
-    return .address(address)
+    return .split(first, second)
   }
 
   /// The protocol of an rdr rule, after IPFilter's `setrdrifnames`.

@@ -52,17 +52,10 @@ extension Parser {
     let addresses: RewriteRule.Target.Addresses
     if allowDstlist, at(.dstlist) {
       addresses = .lookup(try parseLookup())
-    } else if let keyword = take(.range) {
-      let first = try parseNetwork("the first address of the range")
-      let (low, high, flag) = try parseRangeEnd(after: first, keyword: keyword)
-      addresses = .range(low, high, keyword: flag)
     } else {
-      let address = try parseAddress("an address")
-      if case .network(let first) = address.kind, at(.minus) {
-        let (low, high, flag) = try parseRangeEnd(after: first, keyword: nil)
-        addresses = .range(low, high, keyword: flag)
-      } else {
-        addresses = .address(address)
+      switch try parseTargetAddress("an address") {
+      case .address(let address): addresses = .address(address)
+      case .range(let low, let high, let keyword): addresses = .range(low, high, keyword: keyword)
       }
     }
     var ports: RewriteRule.Target.Ports?
