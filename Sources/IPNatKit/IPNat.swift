@@ -69,7 +69,7 @@ public struct Definition: Sendable, Hashable {
 
   public init?(_ text: String) {
     guard let equals = text.firstIndex(of: "=") else { return nil }
-    let name = String(text[..<equals])
+    let name = String(text[..<equals].drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     guard VariableTable.isValidName(name) else { return nil }
     self.name = name
     self.value = String(text[text.index(after: equals)...])

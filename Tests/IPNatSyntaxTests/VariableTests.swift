@@ -1,4 +1,5 @@
 import IPNatDiagnostics
+import IPNatKit
 import IPNatSyntax
 import Testing
 
@@ -55,5 +56,14 @@ import Testing
     #expect(error.id == "parse.invalid-ipv4")
     let file = SourceFile(name: "test.conf", text: "net = \"10.0.0.999\";\nmap le0 $net -> 0/32\n")
     #expect(file.location(of: error.range!.start) == IPNatDiagnostics.SourceLocation(line: 2, column: 9))
+  }
+}
+
+@Suite struct PredefinedVariableTests {
+  @Test func environmentEntriesToleratesSpacesAndReportsBadOnes() {
+    let file = SourceFile(name: "t", text: "map $a $b -> 0/32")
+    let result = IPNat.parse(file, options: FrontendOptions(resolveHostNames: false, predefined: "a=le0; b=10.0.0.0/8;;junk"))
+    #expect(result.diagnostics.map(\.id.rawValue) == ["var.bad-predefined"])
+    #expect(CanonicalPrinter.print(result.config) == "map le0 10.0.0.0/8 -> 0/32\n")
   }
 }

@@ -198,7 +198,7 @@ public struct Parser {
   /// A note pointing at the definition of the variable a token came from.
   func variableNotes(for token: Token) -> [Note] {
     guard let name = token.variable else { return [] }
-    return [Note("'\(current.text)' comes from the value of variable '\(name)'",
+    return [Note("'\(token.text)' comes from the value of variable '\(name)'",
                  at: lexer.variables.definitionRange(of: name))]
   }
 
