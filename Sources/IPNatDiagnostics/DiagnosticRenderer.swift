@@ -50,15 +50,24 @@ public struct DiagnosticRenderer: Sendable {
   /// The source line of `range.start` and a caret line under it.
   private func excerpt(of range: SourceRange, in file: SourceFile) -> String {
     let location = file.location(of: range.start)
-    let line = Array(String(decoding: file.lineBytes(location.line), as: UTF8.self))
-    let lineStartOffset = range.start - (location.column - 1)
-    let caretIndex = characterIndex(ofByte: location.column - 1, in: line)
-    let endByteOnLine = min(range.end, lineStartOffset + String(line).utf8.count) - lineStartOffset
+    // Decode only bytes near the caret: a 10 MB line must not become 10 million Characters.
+    let lineBytes = file.lineBytes(location.line)
+    let reach = 4 * maxLineWidth
+    var sliceStart = max(lineBytes.startIndex, range.start - reach)
+    while sliceStart > lineBytes.startIndex, lineBytes[sliceStart] & 0xC0 == 0x80 { sliceStart -= 1 }
+    var sliceEnd = min(lineBytes.endIndex, range.start + reach)
+    while sliceEnd < lineBytes.endIndex, lineBytes[sliceEnd] & 0xC0 == 0x80 { sliceEnd += 1 }
+    let line = Array(String(decoding: lineBytes[sliceStart..<sliceEnd], as: UTF8.self))
+    let truncatedFront = sliceStart > lineBytes.startIndex
+    let lineStartOffset = sliceStart
+    let caretIndex = characterIndex(ofByte: range.start - sliceStart, in: line)
+    let endByteOnLine = min(range.end, sliceEnd) - lineStartOffset
     let endIndex = max(caretIndex + 1, characterIndex(ofByte: endByteOnLine, in: line))
 
     let window = visibleWindow(lineLength: line.count, caret: caretIndex)
-    var shown = window.lowerBound > 0 ? "..." : ""
-    var marks = window.lowerBound > 0 ? "   " : ""
+    let elided = window.lowerBound > 0 || truncatedFront
+    var shown = elided ? "..." : ""
+    var marks = elided ? "   " : ""
     for index in window {
       let character = line[index]
       shown.append(character == "\0" ? " " : character)
@@ -71,7 +80,7 @@ public struct DiagnosticRenderer: Sendable {
       }
     }
     if caretIndex >= line.count { marks.append("^") }
-    if window.upperBound < line.count { shown += "..." }
+    if window.upperBound < line.count || sliceEnd < lineBytes.endIndex { shown += "..." }
     return shown + "\n" + paint(marks, .green) + "\n"
   }
 

@@ -76,3 +76,17 @@ import Testing
     #expect(CanonicalPrinter.print(result.config) == "map le0 0/0 -> 0/32 tag abcdefghijklmnop\n")
   }
 }
+
+@Suite struct HostileInputTests {
+  @Test func aHugeWordGivesAShortDiagnostic() {
+    let file = SourceFile(name: "long.conf", text: String(repeating: "a", count: 2_000_000) + "\n")
+    let result = Parser.parse(file, options: ParseOptions(hostResolver: testHosts))
+    #expect(result.diagnostics.map(\.id.rawValue) == ["parse.expected"])
+    let rendered = DiagnosticRenderer().render(result.diagnostics, in: file)
+    #expect(rendered.utf8.count < 1000)
+  }
+
+  @Test func tooLargeNumbersAreReportedOnce() {
+    #expect(diagnosticIDs("rdr le0 1.2.3.4 port 99999999999999999999 -> 1.1.1.1 tcp") == ["parse.number-too-large"])
+  }
+}

@@ -87,9 +87,17 @@ public struct Token: Sendable, Hashable {
   public var quotedForMessage: String {
     switch kind {
     case .endOfFile: "end of file"
-    case .quoted: "\"\(text)\""
-    default: "'\(text)'"
+    case .quoted: "\"\(text.abbreviated)\""
+    default: "'\(text.abbreviated)'"
     }
+  }
+}
+
+extension String {
+  /// The text, shortened for a message: a 10 MB word must not become a 10 MB diagnostic.
+  public var abbreviated: String {
+    guard count > 64 else { return self }
+    return String(prefix(60)) + "…"
   }
 }
 

@@ -92,7 +92,7 @@ extension Parser {
     case .dotted:
       advance()
       guard let value = IPAddress.parseIPv4(Substring(token.text)) else {
-        error("parse.invalid-ipv4", "'\(token.text)' is not an IPv4 address (four numbers from 0 to 255)",
+        error("parse.invalid-ipv4", "'\(token.text.abbreviated)' is not an IPv4 address (four numbers from 0 to 255)",
               at: token.range)
         return Host(spelling: .ipv4(0), range: token.range)
       }
@@ -114,10 +114,10 @@ extension Parser {
     case .resolved(let address):
       return address
     case .notFound:
-      error("parse.unknown-host", "cannot resolve host name '\(token.text)'", at: token.range,
+      error("parse.unknown-host", "cannot resolve host name '\(token.text.abbreviated)'", at: token.range,
             notes: [Note("IPFilter would silently use 0/32 (the interface's address) instead")])
     case .refused:
-      error("parse.host-name", "'\(token.text)' is a host name, and --no-resolve forbids looking it up",
+      error("parse.host-name", "'\(token.text.abbreviated)' is a host name, and --no-resolve forbids looking it up",
             at: token.range, notes: [Note("write the address itself, so the rule does not depend on DNS")])
     }
     return IPAddress(family: family ?? .inet, bits: 0)
@@ -138,7 +138,7 @@ extension Parser {
     case .dotted:
       advance()
       guard let value = IPAddress.parseIPv4(Substring(token.text)) else {
-        error("parse.invalid-ipv4", "'\(token.text)' is not a dotted netmask", at: token.range)
+        error("parse.invalid-ipv4", "'\(token.text.abbreviated)' is not a dotted netmask", at: token.range)
         return MaskSpelling(form: .ipv4(UInt32.max), usesKeyword: !allowLength, range: token.range)
       }
       form = .ipv4(value)
@@ -148,7 +148,7 @@ extension Parser {
     case .hex:
       advance()
       guard token.text.count <= 10, let value = UInt32(token.text.dropFirst(2), radix: 16) else {
-        error("parse.invalid-mask", "'\(token.text)' is longer than an IPv4 netmask", at: token.range)
+        error("parse.invalid-mask", "'\(token.text.abbreviated)' is longer than an IPv4 netmask", at: token.range)
         return MaskSpelling(form: .hex(UInt32.max), usesKeyword: !allowLength, range: token.range)
       }
       form = .hex(value)

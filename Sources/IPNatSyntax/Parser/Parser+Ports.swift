@@ -16,7 +16,7 @@ extension Parser {
     case .word where token.keyword == nil, .quoted:
       advance()
       guard let number = ServiceTable.port(named: token.text, useSystemDatabase: options.useSystemDatabases) else {
-        error("parse.unknown-service", "unknown service name '\(token.text)'", at: token.range,
+        error("parse.unknown-service", "unknown service name '\(token.text.abbreviated)'", at: token.range,
               notes: variableNotes(for: token))
         return Port(number: 0, name: token.text, range: token.range)
       }
@@ -139,7 +139,7 @@ extension Parser {
       if let number = ProtocolTable.number(named: token.text, useSystemDatabase: options.useSystemDatabases) {
         spec = ProtocolSpec(number: number)
       } else {
-        error("parse.unknown-protocol", "unknown protocol '\(token.text)'", at: token.range,
+        error("parse.unknown-protocol", "unknown protocol '\(token.text.abbreviated)'", at: token.range,
               notes: variableNotes(for: token))
         spec = .number(0)
       }

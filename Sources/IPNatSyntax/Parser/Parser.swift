@@ -183,7 +183,14 @@ public struct Parser {
 
   // MARK: - Diagnostics
 
+  /// Records a diagnostic. One error per place is enough: a number too large to read is not
+  /// also reported as an out-of-range port.
   mutating func report(_ diagnostic: Diagnostic) {
+    if diagnostic.severity == .error, let range = diagnostic.range,
+      diagnostics.contains(where: { $0.severity == .error && $0.range == range })
+    {
+      return
+    }
     diagnostics.append(diagnostic)
   }
 
@@ -198,7 +205,7 @@ public struct Parser {
   /// A note pointing at the definition of the variable a token came from.
   func variableNotes(for token: Token) -> [Note] {
     guard let name = token.variable else { return [] }
-    return [Note("'\(token.text)' comes from the value of variable '\(name)'",
+    return [Note("'\(token.text.abbreviated)' comes from the value of variable '\(name)'",
                  at: lexer.variables.definitionRange(of: name))]
   }
 
