@@ -13,7 +13,8 @@ let package = Package(
   ],
   targets: [
     .target(name: "IPNatDiagnostics"),
-    .target(name: "IPNatSyntax", dependencies: ["IPNatDiagnostics"]),
+    .target(name: "IPAddressing"),
+    .target(name: "IPNatSyntax", dependencies: ["IPNatDiagnostics", "IPAddressing"]),
     .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax"]),
     .executableTarget(
       name: "ipnat",
@@ -24,6 +25,7 @@ let package = Package(
     ),
     .executableTarget(name: "ipnat-bench", dependencies: ["IPNatKit"]),
     .testTarget(name: "IPNatDiagnosticsTests", dependencies: ["IPNatDiagnostics"]),
+    .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
     .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit"], exclude: ["Golden"]),
     .testTarget(name: "ipnatTests"),
   ],

@@ -1,3 +1,5 @@
+/// IP addresses and masks, shared by the ipnat language side and the nftables side.
+
 /// An address family. A rule is one or the other; IPFilter has no NAT46/64.
 public enum IPFamily: String, Sendable, Hashable, CaseIterable {
   case inet
@@ -118,7 +120,7 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 }
 
 extension Character {
-  var isASCIIDigit: Bool { isASCII && isNumber }
+  fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
 /// Masks as bit patterns of a family's width.

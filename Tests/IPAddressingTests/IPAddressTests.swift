@@ -1,4 +1,4 @@
-import IPNatSyntax
+import IPAddressing
 import Testing
 
 @Suite struct IPAddressTests {
