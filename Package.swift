@@ -15,6 +15,8 @@ let package = Package(
     .target(name: "IPNatDiagnostics"),
     .target(name: "IPAddressing"),
     .target(name: "IPNatSyntax", dependencies: ["IPNatDiagnostics", "IPAddressing"]),
+    .target(name: "NFTModel", dependencies: ["IPAddressing"]),
+    .target(name: "NFTText", dependencies: ["NFTModel"]),
     .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax"]),
     .executableTarget(
       name: "ipnat",
@@ -26,6 +28,7 @@ let package = Package(
     .executableTarget(name: "ipnat-bench", dependencies: ["IPNatKit"]),
     .testTarget(name: "IPNatDiagnosticsTests", dependencies: ["IPNatDiagnostics"]),
     .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
+    .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel"]),
     .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit"], exclude: ["Golden"]),
     .testTarget(name: "ipnatTests"),
   ],

@@ -1,0 +1,105 @@
+/// Objects a table declares and rules refer to by name.
+public enum StatefulObject: Sendable, Hashable {
+  /// `ct helper NAME { type "ftp" protocol tcp; l3proto inet; }`
+  case conntrackHelper(ConntrackHelper)
+  /// `ct timeout NAME { protocol udp; l3proto ip; policy = { … } }`
+  case conntrackTimeout(ConntrackTimeout)
+
+  public var name: String {
+    switch self {
+    case .conntrackHelper(let helper): helper.name
+    case .conntrackTimeout(let timeout): timeout.name
+    }
+  }
+}
+
+public enum TransportProtocol: String, Sendable, Hashable {
+  case tcp, udp
+}
+
+/// The l3proto of a helper or timeout: one family, or both in an inet table.
+public enum ObjectFamily: String, Sendable, Hashable {
+  case ip, ip6, inet
+}
+
+public struct ConntrackHelper: Sendable, Hashable {
+  public var name: String
+  /// The kernel helper's name: `ftp`, `tftp`, `irc`, `pptp`, …
+  public var type: String
+  public var transport: TransportProtocol
+  public var family: ObjectFamily
+
+  public init(name: String, type: String, transport: TransportProtocol, family: ObjectFamily) {
+    self.name = name
+    self.type = type
+    self.transport = transport
+    self.family = family
+  }
+}
+
+public struct ConntrackTimeout: Sendable, Hashable {
+  public var name: String
+  public var transport: TransportProtocol
+  public var family: ObjectFamily
+  /// Timeouts in seconds per conntrack state, in the order given (`established`, `close`,
+  /// `unreplied`, `replied`, …).
+  public var policy: [StateTimeout]
+
+  public struct StateTimeout: Sendable, Hashable {
+    public var state: String
+    public var seconds: UInt32
+
+    public init(_ state: String, _ seconds: UInt32) {
+      self.state = state
+      self.seconds = seconds
+    }
+  }
+
+  public init(name: String, transport: TransportProtocol, family: ObjectFamily, policy: [StateTimeout]) {
+    self.name = name
+    self.transport = transport
+    self.family = family
+    self.policy = policy
+  }
+}
+
+/// The types of map keys and data (nft's datatype names).
+public enum DataType: String, Sendable, Hashable {
+  case ipv4Address = "ipv4_addr"
+  case ipv6Address = "ipv6_addr"
+  case service = "inet_service"
+  case interfaceName = "ifname"
+  case integer32 = "integer"
+}
+
+/// A named map: `map NAME { type K : V; flags interval; elements = { … } }`.
+public struct NamedMap: Sendable, Hashable {
+  public var name: String
+  /// The key's types (several for a concatenation).
+  public var key: [DataType]
+  /// The data's types; a leading `interval` marks range data (`interval ipv4_addr . inet_service`).
+  public var data: [DataType]
+  public var intervalKey: Bool
+  public var intervalData: Bool
+  public var elements: [MapElement]
+
+  public init(name: String, key: [DataType], data: [DataType], intervalKey: Bool = false,
+              intervalData: Bool = false, elements: [MapElement]) {
+    self.name = name
+    self.key = key
+    self.data = data
+    self.intervalKey = intervalKey
+    self.intervalData = intervalData
+    self.elements = elements
+  }
+}
+
+public struct MapElement: Sendable, Hashable {
+  public var key: Expression
+  public var value: Expression
+
+  public init(_ key: Expression, _ value: Expression) {
+    self.key = key
+    self.value = value
+  }
+}

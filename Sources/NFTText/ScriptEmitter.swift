@@ -1,0 +1,206 @@
+import IPAddressing
+import NFTModel
+
+/// Prints tables as an `nft -f` script that replaces them whole, in one transaction, and
+/// touches nothing else:
+///
+/// ```
+/// table inet ipnat
+/// delete table inet ipnat
+/// table inet ipnat { … }
+/// ```
+///
+/// The first line creates the table if it is missing, so the delete never fails; nft 1.0.6 has
+/// no `destroy`. Statements go one per line: some declarations fail on one line (nft 1.0.6).
+public enum ScriptEmitter {
+  public static func script(replacing table: Table) -> String {
+    var writer = ScriptWriter()
+    writer.line("table \(table.family.rawValue) \(table.name)")
+    writer.line("delete table \(table.family.rawValue) \(table.name)")
+    writer.write(table)
+    return writer.text
+  }
+}
+
+struct ScriptWriter {
+  var text = ""
+  private var depth = 0
+
+  mutating func line(_ content: String) {
+    text += String(repeating: "\t", count: depth) + content + "\n"
+  }
+
+  private mutating func block(_ header: String, _ body: (inout ScriptWriter) -> Void) {
+    line(header + " {")
+    depth += 1
+    body(&self)
+    depth -= 1
+    line("}")
+  }
+
+  mutating func write(_ table: Table) {
+    block("table \(table.family.rawValue) \(table.name)") { writer in
+      for object in table.objects { writer.write(object) }
+      for map in table.maps { writer.write(map) }
+      for chain in table.chains { writer.write(chain) }
+    }
+  }
+
+  private mutating func write(_ object: StatefulObject) {
+    switch object {
+    case .conntrackHelper(let helper):
+      block("ct helper \(helper.name)") { writer in
+        writer.line("type \"\(helper.type)\" protocol \(helper.transport.rawValue)")
+        writer.line("l3proto \(helper.family.rawValue)")
+      }
+    case .conntrackTimeout(let timeout):
+      block("ct timeout \(timeout.name)") { writer in
+        writer.line("protocol \(timeout.transport.rawValue)")
+        writer.line("l3proto \(timeout.family.rawValue)")
+        let policy = timeout.policy.map { "\($0.state) : \($0.seconds)" }.joined(separator: ", ")
+        writer.line("policy = { \(policy) }")
+      }
+    }
+  }
+
+  private mutating func write(_ map: NamedMap) {
+    block("map \(map.name)") { writer in
+      let key = map.key.map(\.rawValue).joined(separator: " . ")
+      let data = (map.intervalData ? "interval " : "") + map.data.map(\.rawValue).joined(separator: " . ")
+      writer.line("type \(key) : \(data)")
+      if map.intervalKey { writer.line("flags interval") }
+      guard !map.elements.isEmpty else { return }
+      let elements = map.elements.map { "\(Self.format($0.key)) : \(Self.format($0.value))" }
+      writer.line("elements = { " + elements.joined(separator: ",\n" + String(repeating: "\t", count: writer.depth) + "\t     ") + " }")
+    }
+  }
+
+  private mutating func write(_ chain: Chain) {
+    block("chain \(chain.name)") { writer in
+      if let base = chain.base {
+        writer.line("type \(base.kind.rawValue) hook \(base.hook.rawValue) priority \(Self.format(base.priority)); policy accept;")
+      }
+      for rule in chain.rules { writer.line(Self.format(rule)) }
+    }
+  }
+
+  // MARK: - Rules
+
+  static func format(_ rule: Rule) -> String {
+    var parts = rule.matches.map(format)
+    if rule.counter { parts.append("counter") }
+    parts += rule.statements.map(format)
+    if let origin = rule.origin { parts.append("comment \(comment(for: origin))") }
+    return parts.joined(separator: " ")
+  }
+
+  /// `"ipnat.conf:12: map …"`, within nft's 128-byte comment limit. nft strings cannot escape
+  /// a double quote, so quotes in the rule text become single quotes.
+  static func comment(for origin: Origin) -> String {
+    var text = "\(origin.file):\(origin.line): \(origin.text)".map { $0 == "\"" ? "'" : $0 }
+    var result = String(text)
+    if result.utf8.count > maximumCommentBytes {
+      while String(text).utf8.count > maximumCommentBytes - 3 { text.removeLast() }
+      result = String(text) + "..."
+    }
+    return "\"\(result)\""
+  }
+
+  static let maximumCommentBytes = 128
+
+  static func format(_ match: Match) -> String {
+    let left = format(match.left)
+    let right = format(match.right)
+    return match.op == .implicit ? "\(left) \(right)" : "\(left) \(match.op.rawValue) \(right)"
+  }
+
+  static func format(_ statement: Statement) -> String {
+    switch statement {
+    case .nat(let nat): format(nat)
+    case .setConntrackHelper(let name): "ct helper set \"\(name)\""
+    case .setConntrackTimeout(let name): "ct timeout set \"\(name)\""
+    case .setMaximumSegmentSize(let size): "tcp option maxseg size set \(size)"
+    case .verdict(let verdict): format(verdict)
+    case .verdictMap(let key, let entries):
+      "\(format(key)) vmap { " + entries.map { "\(format($0.key)) : \(format($0.verdict))" }.joined(separator: ", ") + " }"
+    }
+  }
+
+  static func format(_ verdict: Verdict) -> String {
+    switch verdict {
+    case .accept: "accept"
+    case .return: "return"
+    case .jump(let chain): "jump \(chain)"
+    case .goto(let chain): "goto \(chain)"
+    }
+  }
+
+  /// `snat ip to 203.0.113.1:1024-65535 persistent`, `masquerade to :10000-20000`,
+  /// `dnat ip6 to [fd00::1]:8080`, `snat ip prefix to ip saddr map { … }`.
+  static func format(_ nat: NATStatement) -> String {
+    var text = nat.kind.rawValue
+    if let family = nat.family { text += " \(family.rawValue)" }
+    if nat.mapsPrefix { text += " prefix" }
+    if nat.address != nil || nat.port != nil {
+      text += " to "
+      if let address = nat.address {
+        let formatted = format(address)
+        // An IPv6 address followed by a port needs brackets, or its colons are ambiguous.
+        if nat.port != nil, case .address(let literal) = address, literal.family == .inet6 {
+          text += "[\(formatted)]"
+        } else {
+          text += formatted
+        }
+      }
+      if let port = nat.port { text += ":" + format(port) }
+    }
+    if !nat.flags.isEmpty { text += " " + nat.flags.map(\.rawValue).joined(separator: ",") }
+    return text
+  }
+
+  // MARK: - Expressions
+
+  static func format(_ expression: Expression) -> String {
+    switch expression {
+    case .selector(let selector): format(selector)
+    case .address(let address): address.description
+    case .prefix(let address, let length): "\(address)/\(length)"
+    case .addressRange(let low, let high): "\(low)-\(high)"
+    case .integer(let value): String(value)
+    case .integerRange(let low, let high): "\(low)-\(high)"
+    case .string(let value): "\"\(value)\""
+    case .symbol(let name): name
+    case .set(let members): "{ " + members.map(format).joined(separator: ", ") + " }"
+    case .concatenation(let parts): parts.map(format).joined(separator: " . ")
+    case .bitwiseAnd(let value, let mask): "\(format(value)) & \(format(mask))"
+    case .bitwiseOr(let parts): "(" + parts.map(format).joined(separator: " | ") + ")"
+    case .lookup(let key, .named(let name)): "\(format(key)) map @\(name)"
+    case .lookup(let key, .inline(let elements)):
+      "\(format(key)) map { " + elements.map { "\(format($0.key)) : \(format($0.value))" }.joined(separator: ", ") + " }"
+    }
+  }
+
+  static func format(_ selector: Selector) -> String {
+    switch selector {
+    case .meta(let key):
+      switch key {
+      case .iifname, .oifname: key.rawValue
+      case .l4proto, .nfproto: "meta \(key.rawValue)"
+      }
+    case .payload(let field): "\(field.header.rawValue) \(field.field.rawValue)"
+    case .conntrack(.originalDestinationAddress(let family)): "ct original \(family.rawValue) daddr"
+    case .conntrack(.originalDestinationPort): "ct original proto-dst"
+    case .tcpMaxSegmentSize: "tcp option maxseg size"
+    case .numgenIncrement(let modulus): "numgen inc mod \(modulus)"
+    }
+  }
+
+  static func format(_ priority: Priority) -> String {
+    switch priority {
+    case .named(let name, 0): name.rawValue
+    case .named(let name, let offset) where offset > 0: "\(name.rawValue) + \(offset)"
+    case .named(let name, let offset): "\(name.rawValue) - \(-offset)"
+    case .number(let number): String(number)
+    }
+  }
+}

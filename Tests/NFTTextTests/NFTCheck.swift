@@ -1,0 +1,39 @@
+import Foundation
+
+/// Runs `nft -c -f -` on a script inside a new, empty network namespace (`unshare -n`), so the
+/// kernel validates the whole transaction and throws it away, and the machine's own ruleset is
+/// never involved. Returns nft's error output, or `nil` when the script was accepted.
+enum NFTCheck {
+  /// Whether nft and a namespace can be had here (root, nftables installed). CI sets
+  /// `IPNAT_REQUIRE_NFT=1` so that a missing nft fails the run instead of skipping.
+  static let isAvailable: Bool = {
+    let usable = FileManager.default.isExecutableFile(atPath: nftPath) && geteuid() == 0
+      && FileManager.default.isExecutableFile(atPath: unsharePath)
+    if !usable, ProcessInfo.processInfo.environment["IPNAT_REQUIRE_NFT"] != nil {
+      fatalError("IPNAT_REQUIRE_NFT is set but nft (as root, with unshare) is not available")
+    }
+    return usable
+  }()
+
+  static let nftPath = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+  } ?? "/usr/sbin/nft"
+  static let unsharePath = "/usr/bin/unshare"
+
+  static func check(_ script: String) throws -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: unsharePath)
+    process.arguments = ["--net", nftPath, "-c", "-f", "-"]
+    let input = Pipe()
+    let errors = Pipe()
+    process.standardInput = input
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    input.fileHandleForWriting.write(Data(script.utf8))
+    try input.fileHandleForWriting.close()
+    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return process.terminationStatus == 0 ? nil : errorText
+  }
+}

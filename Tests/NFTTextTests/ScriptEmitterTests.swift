@@ -1,0 +1,176 @@
+import IPAddressing
+import NFTModel
+import NFTText
+import Testing
+
+/// The layout nft-lowering.md §4 verified with packets, built as IR.
+let layout: Table = {
+  let wan = Expression.string("rwan")
+  let lan = Expression.prefix(.ipv4(0x0A00_0000), length: 16)
+  let origin = Origin(file: "ipnat.conf", line: 3, text: "map rwan 10.0.0.0/16 -> 0/32 portmap tcp/udp 10000:20000")
+  return Table(
+    family: .inet, name: "ipnat",
+    objects: [
+      .conntrackHelper(ConntrackHelper(name: "ftp_std", type: "ftp", transport: .tcp, family: .inet)),
+      .conntrackTimeout(ConntrackTimeout(name: "age_3_udp4", transport: .udp, family: .ip,
+                                         policy: [.init("unreplied", 30), .init("replied", 30)])),
+    ],
+    maps: [
+      NamedMap(name: "rdr_g1", key: [.ipv4Address, .service], data: [.ipv4Address, .service], elements: [
+        MapElement(.concatenation([.address(.ipv4(0xC000_0201)), .integer(80)]),
+                   .concatenation([.address(.ipv4(0x0A00_0005)), .integer(8080)])),
+        MapElement(.concatenation([.address(.ipv4(0xC000_0201)), .integer(81)]),
+                   .concatenation([.address(.ipv4(0x0A00_0006)), .integer(81)])),
+      ]),
+      NamedMap(name: "mb_1", key: [.ipv4Address], data: [.ipv4Address, .service], intervalData: true, elements: [
+        MapElement(.address(.ipv4(0x0A00_0000)), .concatenation([.address(.ipv4(0xCB00_7100)), .integerRange(1024, 1275)])),
+        MapElement(.address(.ipv4(0x0A00_0001)), .concatenation([.address(.ipv4(0xCB00_7100)), .integerRange(1276, 1527)])),
+      ]),
+    ],
+    chains: [
+      Chain(name: "ct_attrs", base: BaseChain(kind: .filter, hook: .forward, priority: .named(.mangle, offset: 0)), rules: [
+        Rule(matches: [Match(.meta(.oifname), wan), Match(.payload(.init(.ip, .saddr)), lan),
+                       Match(.payload(.init(.tcp, .dport)), .integer(21))],
+             statements: [.setConntrackHelper("ftp_std")]),
+        Rule(matches: [Match(.meta(.iifname), wan), Match(.meta(.l4proto), .symbol("tcp")),
+                       Match(.conntrack(.originalDestinationAddress(.ip)), .address(.ipv4(0xC000_0201))),
+                       Match(.conntrack(.originalDestinationPort), .integer(21))],
+             statements: [.setConntrackHelper("ftp_std")]),
+        Rule(matches: [Match(.meta(.oifname), wan), Match(.payload(.init(.ip, .saddr)), lan),
+                       Match(.meta(.l4proto), .symbol("udp"))],
+             statements: [.setConntrackTimeout("age_3_udp4")]),
+      ]),
+      Chain(name: "mssclamp", base: BaseChain(kind: .filter, hook: .forward, priority: .named(.mangle, offset: 1)), rules: [
+        Rule(matches: [Match(.meta(.oifname), wan),
+                       Match(.bitwiseAnd(.selector(.payload(.init(.tcp, .flags))), .bitwiseOr([.symbol("syn"), .symbol("rst")])),
+                             .equal, .symbol("syn")),
+                       Match(.tcpMaxSegmentSize, .greater, .integer(1452))],
+             statements: [.setMaximumSegmentSize(1452)]),
+      ]),
+      Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting, priority: .named(.dstnat, offset: 0)), rules: [
+        Rule(statements: [.verdictMap(key: .selector(.meta(.iifname)), [VerdictMapEntry(wan, .jump("rdr_rwan"))])],
+             counter: false),
+      ]),
+      Chain(name: "rdr_rwan", rules: [
+        Rule(matches: [Match(.payload(.init(.ip, .daddr)), .address(.ipv4(0xC000_0201))),
+                       Match(.payload(.init(.tcp, .dport)), .integer(21))],
+             statements: [.nat(NATStatement(.dnat, family: .ip, address: .address(.ipv4(0x0A00_0005))))]),
+        Rule(matches: [Match(.meta(.l4proto), .symbol("tcp"))],
+             statements: [.nat(NATStatement(.dnat, family: .ip, address: .lookup(
+               key: .concatenation([.selector(.payload(.init(.ip, .daddr))), .selector(.payload(.init(.tcp, .dport)))]),
+               map: .named("rdr_g1"))))]),
+        Rule(matches: [Match(.payload(.init(.ip, .daddr)), .address(.ipv4(0xC000_0201))),
+                       Match(.payload(.init(.tcp, .dport)), .integer(85))],
+             statements: [.nat(NATStatement(.dnat, family: .ip, address: .lookup(
+               key: .selector(.numgenIncrement(modulus: 2)),
+               map: .inline([MapElement(.integer(0), .address(.ipv4(0x0A00_0005))),
+                             MapElement(.integer(1), .address(.ipv4(0x0A00_0006)))])),
+               port: .integer(8085)))]),
+        Rule(matches: [Match(.payload(.init(.ip6, .daddr)), .address(.ipv6(0x2001_0db8_00ff_0000_0000_0000_0000_0001))),
+                       Match(.payload(.init(.tcp, .dport)), .integer(80))],
+             statements: [.nat(NATStatement(.dnat, family: .ip6,
+                                            address: .address(.ipv6(0xfd00_0010_0000_0000_0000_0000_0000_0005)),
+                                            port: .integer(8080)))]),
+        Rule(matches: [Match(.payload(.init(.tcp, .dport)), .integer(80))],
+             statements: [.nat(NATStatement(.redirect, port: .integer(3128)))]),
+      ]),
+      Chain(name: "srcnat", base: BaseChain(kind: .nat, hook: .postrouting, priority: .named(.srcnat, offset: 0)), rules: [
+        Rule(statements: [.verdictMap(key: .selector(.meta(.oifname)), [VerdictMapEntry(wan, .jump("map_rwan"))])],
+             counter: false),
+      ]),
+      Chain(name: "map_rwan", rules: [
+        Rule(matches: [Match(.payload(.init(.ip, .saddr)), lan), Match(.meta(.l4proto), .set([.symbol("tcp"), .symbol("udp")]))],
+             statements: [.nat(NATStatement(.masquerade, port: .integerRange(10000, 20000)))], origin: origin),
+        Rule(matches: [Match(.payload(.init(.ip, .saddr)), lan), Match(.meta(.l4proto), .set([.symbol("tcp"), .symbol("udp")]))],
+             statements: [.nat(NATStatement(.snat, family: .ip, address: .lookup(
+               key: .selector(.payload(.init(.ip, .saddr))), map: .named("mb_1"))))]),
+        Rule(matches: [Match(.payload(.init(.ip, .saddr)), .notEqual, .prefix(.ipv4(0x0A00_0000), length: 24))],
+             statements: [.nat(NATStatement(.snat, family: .ip, mapsPrefix: true, address: .lookup(
+               key: .selector(.payload(.init(.ip, .saddr))),
+               map: .inline([MapElement(.prefix(.ipv4(0x0A00_0200), length: 24), .prefix(.ipv4(0xCB00_7100), length: 24))])))),
+             ]),
+        Rule(matches: [Match(.payload(.init(.ip, .saddr)), lan)],
+             statements: [.nat(NATStatement(.snat, family: .ip, address: .addressRange(.ipv4(0xCB00_7101), .ipv4(0xCB00_71FE)),
+                                            flags: [.persistent]))]),
+      ]),
+    ])
+}()
+
+@Suite struct ScriptEmitterTests {
+  @Test func printsTheVerifiedLayout() {
+    let script = ScriptEmitter.script(replacing: layout)
+    #expect(script == """
+      table inet ipnat
+      delete table inet ipnat
+      table inet ipnat {
+      \tct helper ftp_std {
+      \t\ttype "ftp" protocol tcp
+      \t\tl3proto inet
+      \t}
+      \tct timeout age_3_udp4 {
+      \t\tprotocol udp
+      \t\tl3proto ip
+      \t\tpolicy = { unreplied : 30, replied : 30 }
+      \t}
+      \tmap rdr_g1 {
+      \t\ttype ipv4_addr . inet_service : ipv4_addr . inet_service
+      \t\telements = { 192.0.2.1 . 80 : 10.0.0.5 . 8080,
+      \t\t\t     192.0.2.1 . 81 : 10.0.0.6 . 81 }
+      \t}
+      \tmap mb_1 {
+      \t\ttype ipv4_addr : interval ipv4_addr . inet_service
+      \t\telements = { 10.0.0.0 : 203.0.113.0 . 1024-1275,
+      \t\t\t     10.0.0.1 : 203.0.113.0 . 1276-1527 }
+      \t}
+      \tchain ct_attrs {
+      \t\ttype filter hook forward priority mangle; policy accept;
+      \t\toifname "rwan" ip saddr 10.0.0.0/16 tcp dport 21 counter ct helper set "ftp_std"
+      \t\tiifname "rwan" meta l4proto tcp ct original ip daddr 192.0.2.1 ct original proto-dst 21 counter ct helper set "ftp_std"
+      \t\toifname "rwan" ip saddr 10.0.0.0/16 meta l4proto udp counter ct timeout set "age_3_udp4"
+      \t}
+      \tchain mssclamp {
+      \t\ttype filter hook forward priority mangle + 1; policy accept;
+      \t\toifname "rwan" tcp flags & (syn | rst) == syn tcp option maxseg size > 1452 counter tcp option maxseg size set 1452
+      \t}
+      \tchain dstnat {
+      \t\ttype nat hook prerouting priority dstnat; policy accept;
+      \t\tiifname vmap { "rwan" : jump rdr_rwan }
+      \t}
+      \tchain rdr_rwan {
+      \t\tip daddr 192.0.2.1 tcp dport 21 counter dnat ip to 10.0.0.5
+      \t\tmeta l4proto tcp counter dnat ip to ip daddr . tcp dport map @rdr_g1
+      \t\tip daddr 192.0.2.1 tcp dport 85 counter dnat ip to numgen inc mod 2 map { 0 : 10.0.0.5, 1 : 10.0.0.6 }:8085
+      \t\tip6 daddr 2001:db8:ff::1 tcp dport 80 counter dnat ip6 to [fd00:10::5]:8080
+      \t\ttcp dport 80 counter redirect to :3128
+      \t}
+      \tchain srcnat {
+      \t\ttype nat hook postrouting priority srcnat; policy accept;
+      \t\toifname vmap { "rwan" : jump map_rwan }
+      \t}
+      \tchain map_rwan {
+      \t\tip saddr 10.0.0.0/16 meta l4proto { tcp, udp } counter masquerade to :10000-20000 comment "ipnat.conf:3: map rwan 10.0.0.0/16 -> 0/32 portmap tcp/udp 10000:20000"
+      \t\tip saddr 10.0.0.0/16 meta l4proto { tcp, udp } counter snat ip to ip saddr map @mb_1
+      \t\tip saddr != 10.0.0.0/24 counter snat ip prefix to ip saddr map { 10.0.2.0/24 : 203.0.113.0/24 }
+      \t\tip saddr 10.0.0.0/16 counter snat ip to 203.0.113.1-203.0.113.254 persistent
+      \t}
+      }
+
+      """)
+  }
+
+  @Test(.enabled(if: NFTCheck.isAvailable, "needs nft and root: runs in a throwaway network namespace"))
+  func theKernelAcceptsIt() throws {
+    #expect(try NFTCheck.check(ScriptEmitter.script(replacing: layout)) == nil)
+  }
+
+  @Test func commentsStayWithinNftLimitsAndLoseDoubleQuotes() {
+    let rule = Rule(statements: [.verdict(.accept)], counter: false,
+                    origin: Origin(file: "a.conf", line: 9, text: "map \"-\" " + String(repeating: "x", count: 300)))
+    let table = Table(family: .inet, name: "t", chains: [Chain(name: "c", rules: [rule])])
+    let line = ScriptEmitter.script(replacing: table).split(separator: "\n").first { $0.contains("comment") }!
+    let comment = line[line.firstRange(of: "comment \"")!.upperBound...].dropLast()
+    #expect(comment.utf8.count <= 128)
+    #expect(comment.hasPrefix("a.conf:9: map '-' xxx"))
+    #expect(comment.hasSuffix("..."))
+  }
+}
