@@ -83,6 +83,9 @@ public struct NamedMap: Sendable, Hashable {
   public var intervalData: Bool
   public var elements: [MapElement]
 
+  /// Whether the data is a concatenation, which nft 1.0.6's JSON input cannot declare.
+  public var hasConcatenatedData: Bool { data.count > 1 }
+
   public init(name: String, key: [DataType], data: [DataType], intervalKey: Bool = false,
               intervalData: Bool = false, elements: [MapElement]) {
     self.name = name

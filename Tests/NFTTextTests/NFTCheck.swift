@@ -37,3 +37,23 @@ enum NFTCheck {
     return process.terminationStatus == 0 ? nil : errorText
   }
 }
+
+extension NFTCheck {
+  /// `nft -j -c -f -` in a throwaway namespace: the JSON counterpart of ``check(_:)``.
+  static func checkJSON(_ document: String) throws -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: unsharePath)
+    process.arguments = ["--net", nftPath, "-j", "-c", "-f", "-"]
+    let input = Pipe()
+    let errors = Pipe()
+    process.standardInput = input
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    input.fileHandleForWriting.write(Data(document.utf8))
+    try input.fileHandleForWriting.close()
+    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return process.terminationStatus == 0 ? nil : errorText
+  }
+}

@@ -1,0 +1,177 @@
+import IPAddressing
+import NFTModel
+
+/// Prints tables as libnftables JSON (`nft -j -f`), the same transaction as ``ScriptEmitter``:
+/// add the table, delete it, add it again with everything in it. Object shapes follow what
+/// `nft -j list` prints (nft 1.0.6), so a listing and a compiled file can be compared.
+///
+/// - Important: nft 1.0.6's JSON parser cannot declare a map whose data is a concatenation
+///   (`ipv4_addr . inet_service`, as rdr port maps and map-block use): it answers "set is not
+///   a map", where the same map in the script syntax loads. ``NamedMap/hasConcatenatedData``
+///   lets the lowering choose another form, or refuse, for JSON output.
+public enum JSONEmitter {
+  public static func document(replacing table: Table) -> String {
+    let tableObject = JSONValue.object([("family", .string(table.family.rawValue)), ("name", .string(table.name))])
+    var commands: [JSONValue] = [
+      .object([("add", .object([("table", tableObject)]))]),
+      .object([("delete", .object([("table", tableObject)]))]),
+      .object([("add", .object([("table", tableObject)]))]),
+    ]
+    let context = JSONContext(table: table)
+    commands += table.objects.map { add(context.object($0)) }
+    commands += table.maps.map { add(context.map($0)) }
+    commands += table.chains.map { add(context.chain($0)) }
+    for chain in table.chains {
+      commands += chain.rules.map { add(context.rule($0, in: chain)) }
+    }
+    return "{\"nftables\": [\n  " + commands.map(\.serialized).joined(separator: ",\n  ") + "\n]}\n"
+  }
+
+  private static func add(_ object: (String, JSONValue)) -> JSONValue {
+    .object([("add", .object([object]))])
+  }
+}
+
+/// Builds the JSON of one table's parts.
+struct JSONContext {
+  let table: Table
+
+  private var owner: [(String, JSONValue)] {
+    [("family", .string(table.family.rawValue)), ("table", .string(table.name))]
+  }
+
+  func object(_ object: StatefulObject) -> (String, JSONValue) {
+    switch object {
+    case .conntrackHelper(let helper):
+      ("ct helper", .object(owner + [
+        ("name", .string(helper.name)), ("type", .string(helper.type)),
+        ("protocol", .string(helper.transport.rawValue)), ("l3proto", .string(helper.family.rawValue)),
+      ]))
+    case .conntrackTimeout(let timeout):
+      ("ct timeout", .object(owner + [
+        ("name", .string(timeout.name)), ("protocol", .string(timeout.transport.rawValue)),
+        ("l3proto", .string(timeout.family.rawValue)),
+        ("policy", .object(timeout.policy.map { ($0.state, .integer($0.seconds)) })),
+      ]))
+    }
+  }
+
+  func map(_ map: NamedMap) -> (String, JSONValue) {
+    var members = owner + [("name", .string(map.name))]
+    members.append(("type", types(map.key)))
+    members.append(("map", types(map.data)))
+    if map.intervalKey { members.append(("flags", .array([.string("interval")]))) }
+    if !map.elements.isEmpty {
+      members.append(("elem", .array(map.elements.map { .array([value($0.key), value($0.value)]) })))
+    }
+    return ("map", .object(members))
+  }
+
+  private func types(_ types: [DataType]) -> JSONValue {
+    types.count == 1 ? .string(types[0].rawValue) : .array(types.map { .string($0.rawValue) })
+  }
+
+  func chain(_ chain: Chain) -> (String, JSONValue) {
+    var members = owner + [("name", .string(chain.name))]
+    if let base = chain.base {
+      members += [("type", .string(base.kind.rawValue)), ("hook", .string(base.hook.rawValue)),
+                  ("prio", .integer(base.priority.value)), ("policy", .string("accept"))]
+    }
+    return ("chain", .object(members))
+  }
+
+  func rule(_ rule: Rule, in chain: Chain) -> (String, JSONValue) {
+    var expressions = rule.matches.map(match)
+    if rule.counter { expressions.append(.object([("counter", .object([("packets", .integer(0)), ("bytes", .integer(0))]))])) }
+    expressions += rule.statements.map(statement)
+    var members = owner + [("chain", .string(chain.name))]
+    if let origin = rule.origin {
+      members.append(("comment", .string(String(ScriptWriter.comment(for: origin).dropFirst().dropLast()))))
+    }
+    members.append(("expr", .array(expressions)))
+    return ("rule", .object(members))
+  }
+
+  // MARK: - Expressions
+
+  func match(_ match: Match) -> JSONValue {
+    let op = match.op == .implicit ? "==" : match.op.rawValue
+    return .object([("match", .object([("op", .string(op)), ("left", value(match.left)), ("right", value(match.right))]))])
+  }
+
+  func statement(_ statement: Statement) -> JSONValue {
+    switch statement {
+    case .nat(let nat): natStatement(nat)
+    case .setConntrackHelper(let name): .object([("ct helper", .string(name))])
+    case .setConntrackTimeout(let name): .object([("ct timeout", .string(name))])
+    case .setMaximumSegmentSize(let size):
+      .object([("mangle", .object([("key", selector(.tcpMaxSegmentSize)), ("value", .integer(size))]))])
+    case .verdict(let target): verdict(target)
+    case .verdictMap(let key, let entries):
+      .object([("vmap", .object([
+        ("key", value(key)),
+        ("data", .object([("set", .array(entries.map { .array([value($0.key), verdict($0.verdict)]) }))])),
+      ]))])
+    }
+  }
+
+  private func natStatement(_ nat: NATStatement) -> JSONValue {
+    var members: [(String, JSONValue)] = []
+    if let family = nat.family { members.append(("family", .string(family.rawValue))) }
+    if let address = nat.address { members.append(("addr", value(address))) }
+    if let port = nat.port { members.append(("port", value(port))) }
+    var flags = nat.flags.map(\.rawValue)
+    if nat.mapsPrefix { flags.append("netmap") }
+    if !flags.isEmpty { members.append(("flags", flags.count == 1 ? .string(flags[0]) : .array(flags.map(JSONValue.string)))) }
+    if nat.mapsPrefix { members.append(("type_flags", .string("prefix"))) }
+    return .object([(nat.kind.rawValue, .object(members))])
+  }
+
+  private func verdict(_ verdict: Verdict) -> JSONValue {
+    switch verdict {
+    case .accept: .object([("accept", .null)])
+    case .return: .object([("return", .null)])
+    case .jump(let chain): .object([("jump", .object([("target", .string(chain))]))])
+    case .goto(let chain): .object([("goto", .object([("target", .string(chain))]))])
+    }
+  }
+
+  func value(_ expression: Expression) -> JSONValue {
+    switch expression {
+    case .selector(let selector): self.selector(selector)
+    case .address(let address): .string(address.description)
+    case .prefix(let address, let length):
+      .object([("prefix", .object([("addr", .string(address.description)), ("len", .integer(length))]))])
+    case .addressRange(let low, let high): .object([("range", .array([.string(low.description), .string(high.description)]))])
+    case .integer(let number): .number(Int64(number))
+    case .integerRange(let low, let high): .object([("range", .array([.number(Int64(low)), .number(Int64(high))]))])
+    case .string(let text), .symbol(let text): .string(text)
+    case .set(let members): .object([("set", .array(members.map(value)))])
+    case .concatenation(let parts): .object([("concat", .array(parts.map(value)))])
+    case .bitwiseAnd(let left, let right): .object([("&", .array([value(left), value(right)]))])
+    case .bitwiseOr(let parts): .array(parts.map(value))
+    case .lookup(let key, .named(let name)): .object([("map", .object([("key", value(key)), ("data", .string("@" + name))]))])
+    case .lookup(let key, .inline(let elements)):
+      .object([("map", .object([
+        ("key", value(key)),
+        ("data", .object([("set", .array(elements.map { .array([value($0.key), value($0.value)]) }))])),
+      ]))])
+    }
+  }
+
+  func selector(_ selector: Selector) -> JSONValue {
+    switch selector {
+    case .meta(let key): .object([("meta", .object([("key", .string(key.rawValue))]))])
+    case .payload(let field):
+      .object([("payload", .object([("protocol", .string(field.header.rawValue)), ("field", .string(field.field.rawValue))]))])
+    case .conntrack(.originalDestinationAddress(let family)):
+      .object([("ct", .object([("key", .string("\(family.rawValue) daddr")), ("dir", .string("original"))]))])
+    case .conntrack(.originalDestinationPort):
+      .object([("ct", .object([("key", .string("proto-dst")), ("dir", .string("original"))]))])
+    case .tcpMaxSegmentSize:
+      .object([("tcp option", .object([("name", .string("maxseg")), ("field", .string("size"))]))])
+    case .numgenIncrement(let modulus):
+      .object([("numgen", .object([("mode", .string("inc")), ("mod", .integer(modulus)), ("offset", .integer(0))]))])
+    }
+  }
+}
