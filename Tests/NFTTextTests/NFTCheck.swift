@@ -20,37 +20,22 @@ enum NFTCheck {
   } ?? "/usr/sbin/nft"
   static let unsharePath = "/usr/bin/unshare"
 
-  static func check(_ script: String) throws -> String? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: unsharePath)
-    process.arguments = ["--net", nftPath, "-c", "-f", "-"]
-    let input = Pipe()
-    let errors = Pipe()
-    process.standardInput = input
-    process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    input.fileHandleForWriting.write(Data(script.utf8))
-    try input.fileHandleForWriting.close()
-    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return process.terminationStatus == 0 ? nil : errorText
-  }
-}
+  static func check(_ script: String) throws -> String? { try run(["-c", "-f", "-"], input: script) }
 
-extension NFTCheck {
-  /// `nft -j -c -f -` in a throwaway namespace: the JSON counterpart of ``check(_:)``.
-  static func checkJSON(_ document: String) throws -> String? {
+  /// `nft -j -c -f -`: the same check for a JSON document.
+  static func checkJSON(_ document: String) throws -> String? { try run(["-j", "-c", "-f", "-"], input: document) }
+
+  private static func run(_ arguments: [String], input text: String) throws -> String? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: unsharePath)
-    process.arguments = ["--net", nftPath, "-j", "-c", "-f", "-"]
+    process.arguments = ["--net", nftPath] + arguments
     let input = Pipe()
     let errors = Pipe()
     process.standardInput = input
     process.standardError = errors
     process.standardOutput = FileHandle.nullDevice
     try process.run()
-    input.fileHandleForWriting.write(Data(document.utf8))
+    input.fileHandleForWriting.write(Data(text.utf8))
     try input.fileHandleForWriting.close()
     let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
