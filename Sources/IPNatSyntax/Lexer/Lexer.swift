@@ -21,6 +21,8 @@ public struct Lexer: Sendable {
 
   public private(set) var variables: VariableTable
   public private(set) var diagnostics: [Diagnostic] = []
+  /// How many of `diagnostics` are errors, kept as they are recorded (the parser asks often).
+  public private(set) var errorCount = 0
   public private(set) var comments: [Comment] = []
   /// Every `$name` reference expanded, with the text it expanded to.
   public private(set) var expansions: [VariableExpansion] = []
@@ -318,7 +320,7 @@ public struct Lexer: Sendable {
     }
     switch variables.expand(name, at: reference) {
     case .failure(let diagnostic):
-      diagnostics.append(diagnostic)
+      record(diagnostic)
       // IPFilter lexes an unknown `$name` as a plain word; keeping it lets parsing go on.
       return Token(.word, text: "$" + name, range: reference)
     case .success(let value):
@@ -330,14 +332,14 @@ public struct Lexer: Sendable {
         if token.kind == .endOfFile { break }
         tokens.append(token)
       }
-      diagnostics += valueLexer.diagnostics.map { diagnostic in
+      for diagnostic in valueLexer.diagnostics {
         var relocated = diagnostic
         relocated.range = reference
         relocated.notes.append(Note("in the value of variable '\(name)'", at: variables.definitionRange(of: name)))
-        return relocated
+        record(relocated)
       }
       guard let first = tokens.first else {
-        diagnostics.append(.error("lex.empty-variable", "variable '\(name)' has an empty value", at: reference,
+        record(.error("lex.empty-variable", "variable '\(name)' has an empty value", at: reference,
                                   notes: definitionNote(name)))
         return Token(.invalid, text: "$" + name, range: reference)
       }
@@ -353,15 +355,20 @@ public struct Lexer: Sendable {
 
   // MARK: - Helpers
 
-  private mutating func invalid(from start: Int, _ diagnostic: Diagnostic) -> Token {
+  private mutating func record(_ diagnostic: Diagnostic) {
     diagnostics.append(diagnostic)
+    if diagnostic.severity == .error { errorCount += 1 }
+  }
+
+  private mutating func invalid(from start: Int, _ diagnostic: Diagnostic) -> Token {
+    record(diagnostic)
     if position <= start { position = start + 1 }
     return Token(.invalid, text: String(decoding: bytes[start..<position], as: UTF8.self), range: range(from: start))
   }
 
   private mutating func decodeUTF8(_ text: [UInt8], from start: Int) -> String {
     if let valid = String(validating: text, as: UTF8.self) { return valid }
-    diagnostics.append(.error("lex.invalid-utf8", "invalid UTF-8 in a word", at: range(from: start)))
+    record(.error("lex.invalid-utf8", "invalid UTF-8 in a word", at: range(from: start)))
     return String(decoding: text, as: UTF8.self)
   }
 

@@ -80,6 +80,7 @@ public struct Parser {
   /// The end offset of the last consumed token: the end of whatever is being built.
   private(set) var previousEnd = 0
   var diagnostics: [Diagnostic] = []
+  private var parserErrorCount = 0
   let options: ParseOptions
   var context: RuleContext
 
@@ -121,9 +122,9 @@ public struct Parser {
       variables: lexer.variables)
   }
 
-  var errorCount: Int {
-    diagnostics.count { $0.severity == .error } + lexer.diagnostics.count { $0.severity == .error }
-  }
+  /// Errors so far, from the parser and the lexer; checked at every statement, so counted
+  /// as they are recorded rather than by scanning.
+  var errorCount: Int { parserErrorCount + lexer.errorCount }
 
   // MARK: - Tokens
 
@@ -192,6 +193,7 @@ public struct Parser {
       return
     }
     diagnostics.append(diagnostic)
+    if diagnostic.severity == .error { parserErrorCount += 1 }
   }
 
   mutating func error(_ id: DiagnosticID, _ message: String, at range: SourceRange, notes: [Note] = []) {
