@@ -1,13 +1,10 @@
 /// A JSON value with ordered object keys, so emitted documents are stable and diffable.
-indirect enum JSONValue: Sendable, Hashable {
+indirect enum JSONValue: Sendable {
   case object([(String, JSONValue)])
   case array([JSONValue])
   case string(String)
   case number(Int64)
   case null
-
-  static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.serialized == rhs.serialized }
-  func hash(into hasher: inout Hasher) { hasher.combine(serialized) }
 
   static func integer<T: BinaryInteger>(_ value: T) -> JSONValue { .number(Int64(value)) }
 

@@ -90,20 +90,17 @@ struct ScriptWriter {
     var parts = rule.matches.map(format)
     if rule.counter { parts.append("counter") }
     parts += rule.statements.map(format)
-    if let origin = rule.origin { parts.append("comment \(comment(for: origin))") }
+    if let origin = rule.origin { parts.append("comment \"\(commentText(for: origin))\"") }
     return parts.joined(separator: " ")
   }
 
-  /// `"ipnat.conf:12: map …"`, within nft's 128-byte comment limit. nft strings cannot escape
-  /// a double quote, so quotes in the rule text become single quotes.
-  static func comment(for origin: Origin) -> String {
+  /// `ipnat.conf:12: map …`, within nft's 128-byte comment limit, for both output formats.
+  /// nft strings cannot escape a double quote, so quotes in the rule text become single quotes.
+  static func commentText(for origin: Origin) -> String {
     var text = "\(origin.file):\(origin.line): \(origin.text)".map { $0 == "\"" ? "'" : $0 }
-    var result = String(text)
-    if result.utf8.count > maximumCommentBytes {
-      while String(text).utf8.count > maximumCommentBytes - 3 { text.removeLast() }
-      result = String(text) + "..."
-    }
-    return "\"\(result)\""
+    guard String(text).utf8.count > maximumCommentBytes else { return String(text) }
+    while String(text).utf8.count > maximumCommentBytes - 3 { text.removeLast() }
+    return String(text) + "..."
   }
 
   static let maximumCommentBytes = 128
