@@ -17,7 +17,8 @@ let package = Package(
     .target(name: "IPNatSyntax", dependencies: ["IPNatDiagnostics", "IPAddressing"]),
     .target(name: "NFTModel", dependencies: ["IPAddressing"]),
     .target(name: "NFTText", dependencies: ["NFTModel"]),
-    .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax"]),
+    .target(name: "IPNatLowering", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "NFTModel"]),
+    .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatLowering", "NFTText"]),
     .executableTarget(
       name: "ipnat",
       dependencies: [

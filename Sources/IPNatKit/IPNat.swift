@@ -1,5 +1,9 @@
 import IPNatDiagnostics
+import IPNatLowering
 import IPNatSyntax
+import NFTText
+
+public typealias LoweringOptions = IPNatLowering.LoweringOptions
 
 /// Options of the front end that every subcommand shares.
 public struct FrontendOptions: Sendable {
@@ -25,8 +29,35 @@ public struct Outcome: Sendable {
   public var hasErrors: Bool { diagnostics.hasErrors }
 }
 
-/// The pipeline, one stage per module: read → parse → (lower → emit, in later stages).
+/// The output format of `ipnat compile`.
+public enum OutputFormat: String, Sendable, CaseIterable {
+  /// An `nft -f` script.
+  case nft
+  /// libnftables JSON, for `nft -j -f`.
+  case json
+}
+
+/// The pipeline, one stage per module: read → parse → lower → emit.
 public enum IPNat {
+  /// `ipnat compile`: the nftables ruleset that replaces ipnat's table, or nothing if any rule
+  /// has an error.
+  public static func compile(_ file: SourceFile, options: FrontendOptions = FrontendOptions(),
+                             lowering: LoweringOptions = LoweringOptions(), format: OutputFormat = .nft) -> Outcome {
+    let parsed = parse(file, options: options)
+    guard !parsed.diagnostics.hasErrors else { return Outcome(output: nil, diagnostics: parsed.diagnostics) }
+    var lowering = lowering
+    lowering.forJSON = format == .json
+    let lowered = Lowering.lower(parsed.config, in: file, options: lowering)
+    let diagnostics = parsed.diagnostics + lowered.diagnostics
+    guard let table = lowered.table else { return Outcome(output: nil, diagnostics: diagnostics) }
+    let output =
+      switch format {
+      case .nft: ScriptEmitter.script(replacing: table)
+      case .json: JSONEmitter.document(replacing: table)
+      }
+    return Outcome(output: output, diagnostics: diagnostics)
+  }
+
   /// `ipnat print`: every rule in IPFilter's canonical form, or nothing if any error was found.
   public static func printCanonical(_ file: SourceFile, options: FrontendOptions = FrontendOptions()) -> Outcome {
     let parsed = parse(file, options: options)

@@ -2,7 +2,7 @@ import IPAddressing
 
 /// A value an expression reads from the packet or its connection.
 public enum Selector: Sendable, Hashable {
-  /// `iifname`, `oifname`, `meta l4proto`, `meta nfproto`.
+  /// `iifname`, `oifname`, `meta l4proto`, `meta nfproto`, `meta mark`.
   case meta(MetaKey)
   /// `ip saddr`, `tcp dport`, `th dport`, …
   case payload(PayloadField)
@@ -12,14 +12,20 @@ public enum Selector: Sendable, Hashable {
   case tcpMaxSegmentSize
   /// `numgen inc mod N`.
   case numgenIncrement(modulus: UInt32)
+  /// `jhash ip saddr mod N`: the same value for the same input.
+  indirect case jenkinsHash(Expression, modulus: UInt32)
 
   public enum MetaKey: String, Sendable, Hashable {
-    case iifname, oifname, l4proto, nfproto
+    case iifname, oifname, l4proto, nfproto, mark
   }
 
   public enum ConntrackKey: Sendable, Hashable {
+    case originalSourceAddress(AddressFamily)
     case originalDestinationAddress(AddressFamily)
+    case originalSourcePort
     case originalDestinationPort
+    /// `ct status`: a bit set (`dnat`, `snat`, …), so a match tests membership.
+    case status
   }
 }
 

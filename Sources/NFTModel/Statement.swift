@@ -9,10 +9,16 @@ public enum Statement: Sendable, Hashable {
   case setConntrackTimeout(String)
   /// `tcp option maxseg size set 1452`
   case setMaximumSegmentSize(UInt16)
+  /// `meta mark set 5` (this packet) or `ct mark set 5` (its connection).
+  case setMark(MarkScope, UInt32)
   /// `jump CHAIN`, `goto CHAIN`, `accept`, `return`.
   case verdict(Verdict)
   /// `KEY vmap { "eth0" : jump c1, … }`
   case verdictMap(key: Expression, [VerdictMapEntry])
+}
+
+public enum MarkScope: String, Sendable, Hashable {
+  case packet = "meta", connection = "ct"
 }
 
 public struct VerdictMapEntry: Sendable, Hashable {

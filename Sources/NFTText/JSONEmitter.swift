@@ -95,7 +95,8 @@ struct JSONContext {
   // MARK: - Expressions
 
   func match(_ match: Match) -> JSONValue {
-    let op = match.op == .implicit ? "==" : match.op.rawValue
+    // An implicit match on a bit set (`ct status dnat`) tests membership, which JSON spells "in".
+    let op = match.op != .implicit ? match.op.rawValue : match.left == .selector(.conntrack(.status)) ? "in" : "=="
     return .object([("match", .object([("op", .string(op)), ("left", value(match.left)), ("right", value(match.right))]))])
   }
 
@@ -106,6 +107,9 @@ struct JSONContext {
     case .setConntrackTimeout(let name): .object([("ct timeout", .string(name))])
     case .setMaximumSegmentSize(let size):
       .object([("mangle", .object([("key", selector(.tcpMaxSegmentSize)), ("value", .integer(size))]))])
+    case .setMark(let scope, let value):
+      .object([("mangle", .object([("key", .object([(scope.rawValue, .object([("key", .string("mark"))]))])),
+                                   ("value", .integer(value))]))])
     case .verdict(let target): verdict(target)
     case .verdictMap(let key, let entries):
       .object([("vmap", .object([
@@ -164,14 +168,22 @@ struct JSONContext {
     case .meta(let key): .object([("meta", .object([("key", .string(key.rawValue))]))])
     case .payload(let field):
       .object([("payload", .object([("protocol", .string(field.header.rawValue)), ("field", .string(field.field.rawValue))]))])
+    case .conntrack(.originalSourceAddress(let family)):
+      .object([("ct", .object([("key", .string("\(family.rawValue) saddr")), ("dir", .string("original"))]))])
+    case .conntrack(.status):
+      .object([("ct", .object([("key", .string("status"))]))])
     case .conntrack(.originalDestinationAddress(let family)):
       .object([("ct", .object([("key", .string("\(family.rawValue) daddr")), ("dir", .string("original"))]))])
+    case .conntrack(.originalSourcePort):
+      .object([("ct", .object([("key", .string("proto-src")), ("dir", .string("original"))]))])
     case .conntrack(.originalDestinationPort):
       .object([("ct", .object([("key", .string("proto-dst")), ("dir", .string("original"))]))])
     case .tcpMaxSegmentSize:
       .object([("tcp option", .object([("name", .string("maxseg")), ("field", .string("size"))]))])
     case .numgenIncrement(let modulus):
       .object([("numgen", .object([("mode", .string("inc")), ("mod", .integer(modulus)), ("offset", .integer(0))]))])
+    case .jenkinsHash(let input, let modulus):
+      .object([("jhash", .object([("mod", .integer(modulus)), ("expr", value(input))]))])
     }
   }
 }

@@ -117,6 +117,7 @@ struct ScriptWriter {
     case .setConntrackHelper(let name): "ct helper set \"\(name)\""
     case .setConntrackTimeout(let name): "ct timeout set \"\(name)\""
     case .setMaximumSegmentSize(let size): "tcp option maxseg size set \(size)"
+    case .setMark(let scope, let value): "\(scope.rawValue) mark set \(value)"
     case .verdict(let verdict): format(verdict)
     case .verdictMap(let key, let entries):
       "\(format(key)) vmap { " + entries.map { "\(format($0.key)) : \(format($0.verdict))" }.joined(separator: ", ") + " }"
@@ -182,13 +183,17 @@ struct ScriptWriter {
     case .meta(let key):
       switch key {
       case .iifname, .oifname: key.rawValue
-      case .l4proto, .nfproto: "meta \(key.rawValue)"
+      case .l4proto, .nfproto, .mark: "meta \(key.rawValue)"
       }
     case .payload(let field): "\(field.header.rawValue) \(field.field.rawValue)"
+    case .conntrack(.originalSourceAddress(let family)): "ct original \(family.rawValue) saddr"
     case .conntrack(.originalDestinationAddress(let family)): "ct original \(family.rawValue) daddr"
+    case .conntrack(.status): "ct status"
+    case .conntrack(.originalSourcePort): "ct original proto-src"
     case .conntrack(.originalDestinationPort): "ct original proto-dst"
     case .tcpMaxSegmentSize: "tcp option maxseg size"
     case .numgenIncrement(let modulus): "numgen inc mod \(modulus)"
+    case .jenkinsHash(let input, let modulus): "jhash \(format(input)) mod \(modulus)"
     }
   }
 

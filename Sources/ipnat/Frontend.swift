@@ -23,8 +23,9 @@ struct Frontend {
     }
   }
 
-  /// Prints `outcome`'s diagnostics and output; throws the exit status for errors.
-  func finish(_ outcome: Outcome, file: SourceFile) throws {
+  /// Prints `outcome`'s diagnostics, and its output to standard output or to the file at
+  /// `path`; throws the exit status for errors.
+  func finish(_ outcome: Outcome, file: SourceFile, writingTo path: String? = nil) throws {
     let renderer = DiagnosticRenderer(useColor: useColor)
     FileOutput.standardError.write(renderer.render(outcome.diagnostics, in: file))
     guard !outcome.hasErrors, let output = outcome.output else {
@@ -32,7 +33,16 @@ struct Frontend {
       FileOutput.standardError.write("\(count) error\(count == 1 ? "" : "s") in \(file.name)\n")
       throw ExitCode(ExitStatus.inputErrors)
     }
-    FileOutput.standardOutput.write(output)
+    guard let path, path != "-" else {
+      FileOutput.standardOutput.write(output)
+      return
+    }
+    do {
+      try OutputFile.replace(path, with: output)
+    } catch {
+      FileOutput.standardError.write("ipnat: error: \(error)\n")
+      throw ExitCode(ExitStatus.inputErrors)
+    }
   }
 
   private var useColor: Bool {
@@ -67,5 +77,36 @@ struct FileOutput {
 enum Environment {
   static func value(of name: String) -> String? {
     getenv(name).map { String(cString: $0) }
+  }
+}
+
+/// Writes a whole file or nothing: the text goes to a temporary file beside it, which is then
+/// renamed over the target, so a reader (or `nft -f`) never sees half a ruleset.
+enum OutputFile {
+  struct Failure: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  static func replace(_ path: String, with text: String) throws {
+    let temporary = path + ".ipnat-\(getpid()).tmp"
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+      let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+      if written < 0 && errno == EINTR { continue }
+      guard written > 0 else {
+        let reason = String(cString: strerror(errno))
+        close(descriptor)
+        unlink(temporary)
+        throw Failure(description: "cannot write \(path): \(reason)")
+      }
+      bytes = bytes.dropFirst(written)
+    }
+    guard fsync(descriptor) == 0, close(descriptor) == 0, rename(temporary, path) == 0 else {
+      let reason = String(cString: strerror(errno))
+      unlink(temporary)
+      throw Failure(description: "cannot write \(path): \(reason)")
+    }
   }
 }

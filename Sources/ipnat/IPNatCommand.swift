@@ -21,7 +21,7 @@ struct IPNatCommand: ParsableCommand {
       cannot be read, 2 for a usage error.
       """,
     version: "0.1.0",
-    subcommands: [Print.self]
+    subcommands: [Compile.self, Print.self]
   )
 
   /// Like `ParsableCommand.main()`, except that usage errors exit with status 2 (as most Unix

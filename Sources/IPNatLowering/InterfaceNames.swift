@@ -1,0 +1,36 @@
+import IPNatDiagnostics
+import IPNatSyntax
+
+/// Turns ipnat.conf interface names into Linux ones: `--interface-map` renames (`le0=eth0`),
+/// then Linux's rules for names are checked, because a name the kernel cannot have would make
+/// the rule silently match nothing.
+struct InterfaceNames {
+  let renames: [String: String]
+
+  /// The Linux name, or `nil` for `*` and `-` (any interface).
+  func linuxName(_ interface: InterfaceName) throws(LoweringError) -> String? {
+    if interface.isWildcard { return nil }
+    let name = renames[interface.name] ?? interface.name
+    if let problem = Self.problem(with: name) {
+      var notes: [Note] = []
+      if name != interface.name { notes.append(Note("--interface-map renamed '\(interface.name)' to '\(name)'")) }
+      throw LoweringError("lower.interface-name", "'\(name)' cannot be a Linux interface name: \(problem)",
+                          at: interface.range, notes: notes)
+    }
+    return name
+  }
+
+  /// Why Linux (`dev_valid_name`) or nft cannot use `name`, or `nil` if both can.
+  static func problem(with name: String) -> String? {
+    let bytes = Array(name.utf8)
+    if bytes.isEmpty { return "it is empty" }
+    if bytes.count > 15 { return "Linux names have at most 15 bytes (IFNAMSIZ is 16), this one has \(bytes.count)" }
+    if name == "." || name == ".." { return "'.' and '..' are reserved" }
+    if bytes.contains(UInt8(ascii: "/")) { return "it contains '/'" }
+    if bytes.contains(UInt8(ascii: ":")) { return "it contains ':' (Linux uses it for address labels)" }
+    if bytes.contains(where: { $0 == 0x20 || (0x09...0x0d).contains($0) }) { return "it contains white space" }
+    if bytes.contains(UInt8(ascii: "\"")) { return "nft cannot write a '\"' in a name" }
+    if bytes.contains(UInt8(ascii: "*")) { return "nft reads '*' as a wildcard, which IPFilter does not" }
+    return nil
+  }
+}

@@ -1,0 +1,87 @@
+import IPNatDiagnostics
+import IPNatSyntax
+import NFTModel
+
+/// Lowering turns a parsed ipnat.conf into one nftables table that translates packets as
+/// IPFilter would have (`ipfilter-semantics.md` §2), using only the nftables forms verified with
+/// packets in `nft-lowering.md`.
+///
+/// The table has four chains:
+///
+/// - `dstnat` (nat, prerouting): rdr rules and the inbound half of bimap;
+/// - `srcnat` (nat, postrouting): map, map-block and the outbound half of bimap;
+/// - `ct_attrs` (filter, forward, mangle): conntrack helpers for `proxy`, timeouts for `age`;
+/// - `mssclamp` (filter, forward, mangle + 1): `mssclamp` on SYN and SYN-ACK.
+///
+/// IPFilter does not search its rules in file order: it tries the longest left-hand-side prefix
+/// first (the source for map rules, the destination for rdr rules) and only then file order
+/// (§2.2). NAT statements end the chain, so the NAT chains hold their rules in exactly that order.
+///
+/// What Linux cannot express is an error at the rule's line; a rule is never dropped silently.
+/// Each emitted rule has a counter and a comment naming the line it came from.
+public enum Lowering {
+  public static func lower(_ config: Config, in file: SourceFile, options: LoweringOptions = LoweringOptions())
+    -> LoweringResult
+  {
+    var builder = TableBuilder(file: file, options: options)
+    for group in RoundRobinGroups.partition(config.rules) {
+      builder.lower(group)
+    }
+    return builder.finish()
+  }
+}
+
+public struct LoweringOptions: Sendable {
+  /// The name of the table ipnat owns (`--table`).
+  public var tableName: String
+  /// `--interface-map le0=eth0`: Solaris or BSD interface names and their Linux names.
+  public var interfaceMap: [String: String]
+  /// `--reflection`: let inside clients reach rdr'd services at the external address.
+  public var reflection: Bool
+  /// `--format json`: nft 1.0.6 cannot read maps with concatenated data from JSON, so rules
+  /// that need one become errors.
+  public var forJSON: Bool
+
+  public init(tableName: String = "ipnat", interfaceMap: [String: String] = [:], reflection: Bool = false,
+              forJSON: Bool = false) {
+    self.tableName = tableName
+    self.interfaceMap = interfaceMap
+    self.reflection = reflection
+    self.forJSON = forJSON
+  }
+
+  /// Why `name` cannot name the table, or `nil` if it can. nft reads table names as
+  /// identifiers, and keywords such as `filter` or `nat` would not parse.
+  public static func problem(withTableName name: String) -> String? {
+    guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= 255 else {
+      return "a table name must have 1 to 255 characters"
+    }
+    guard first.properties.isAlphabetic, first.isASCII,
+      name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") })
+    else { return "a table name must start with a letter and contain only letters, digits and '_'" }
+    if NFTKeywords.contains(name.lowercased()) { return "'\(name)' is an nft keyword" }
+    return nil
+  }
+}
+
+public struct LoweringResult: Sendable {
+  /// The table, or `nil` when there was an error: no partial ruleset is ever produced.
+  public var table: Table?
+  public var diagnostics: [Diagnostic]
+}
+
+/// Words nft's parser reads as keywords, which cannot name a table, chain, map or object even
+/// when quoted (`nft-lowering.md` §5.8). Generated names use prefixes and `_` to stay clear.
+enum NFTKeywords {
+  static func contains(_ word: String) -> Bool { words.contains(word) }
+
+  private static let words: Set<String> = [
+    "table", "chain", "rule", "set", "map", "element", "flowtable", "counter", "quota", "limit", "ct",
+    "meta", "filter", "nat", "route", "ip", "ip6", "inet", "arp", "bridge", "netdev", "hook", "type",
+    "priority", "policy", "accept", "drop", "reject", "return", "jump", "goto", "queue", "log", "snat",
+    "dnat", "masquerade", "redirect", "tcp", "udp", "icmp", "th", "fwd", "dup", "mark", "comment",
+    "flags", "timeout", "helper", "vmap", "define", "include", "add", "delete", "list", "flush", "monitor",
+    "describe", "ether", "vlan", "numgen", "jhash", "symhash", "fib", "socket", "osf", "tproxy", "synproxy",
+    "secmark", "exthdr", "rt", "ipsec", "hash", "interval", "constant", "dynamic", "to", "prefix",
+  ]
+}

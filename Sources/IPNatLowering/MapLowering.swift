@@ -1,0 +1,226 @@
+import IPNatDiagnostics
+import IPNatSyntax
+import NFTModel
+
+/// `map` and `bimap` (`ipfilter-semantics.md` §2.3, §2.5, §2.7, §2.10).
+extension RuleLowering {
+  mutating func lowerMap(_ map: MapRule) throws(LoweringError) {
+    let outbound = try interfaces.linuxName(map.interfaces.outbound)
+    var matches = Matches(family: family)
+    matches.interface(outbound, .oifname)
+    try sourceMatches(map, into: &matches)
+    matches.transport(map.ruleProtocol)
+    if case .proxy(let proxy) = map.translation, case .address = map.source {
+      // A proxy rule without from/to applies only to connections to the proxy's port.
+      matches.ports(proxy.port.number, proxy.port.number, .destination)
+    }
+    if let tag = map.options.tag { matches.append(Match(.meta(.mark), .integer(UInt64(try markValue(tag))))) }
+
+    let isOneToOne = map.kind == .bimap && oneToOnePrefixes(map) != nil
+    let statement = try isOneToOne ? oneToOneOutbound(map) : sourceTranslation(map)
+    add(.srcnat, prefixLength: sourcePrecedence(map.source), rule(matches, [statement]))
+
+    let pattern = try ConnectionPattern(map: map, interfaces: interfaces)
+    try lowerConnectionAttributes(map.options, pattern: pattern)
+    if case .proxy(let proxy) = map.translation { try lowerProxy(proxy, pattern: pattern) }
+    if map.kind == .bimap { try lowerBimapInbound(map) }
+  }
+
+  func sourcePrecedence(_ source: MapRule.Source) -> Int {
+    switch source {
+    case .address(let address): address.precedenceLength(in: family)
+    case .fromTo(let fromTo): fromTo.source.address.precedenceLength(in: family)
+    }
+  }
+
+  private func sourceMatches(_ map: MapRule, into matches: inout Matches) throws(LoweringError) {
+    switch map.source {
+    case .address(let address):
+      try matches.address(address, .source)
+    case .fromTo(let fromTo):
+      try matches.address(fromTo.source.address, .source)
+      // IPFilter matches an icmpidmap rule on its source address alone (the parser warns).
+      if case .icmpIDMap = map.translation { return }
+      if let test = fromTo.source.port { try matches.port(test, .source) }
+      try matches.address(fromTo.destination.address, .destination, negated: fromTo.negation == .destination)
+      if let test = fromTo.destination.port { try matches.port(test, .destination) }
+    }
+  }
+
+  // MARK: - The new source
+
+  /// The NAT statement for a map rule's new source, its ports and icmp ids.
+  private func sourceTranslation(_ map: MapRule) throws(LoweringError) -> Statement {
+    let (ports, flags) = try newSourcePorts(map)
+    switch map.target {
+    case .range(let low, let high, _):
+      guard low.address <= high.address else {
+        throw LoweringError("lower.empty-range", "the address range is empty: \(low.address) comes after \(high.address)",
+                            at: low.range)
+      }
+      return .nat(NATStatement(.snat, family: addressFamily, address: .addressRange(low.address, high.address),
+                               port: ports, flags: flags))
+    case .address(let address):
+      switch address.kind {
+      case .lookup: throw LoweringError.lookupTable(at: address.range)
+      case .any:
+        return keepSource(ports: ports, flags: flags)
+      case .network(let network) where network.maskBits == 0:
+        return keepSource(ports: ports, flags: flags)
+      case .network(let network) where network.isHost && network.address.bits == 0:
+        // 0/32: the primary address of the output interface, looked up per session.
+        return .nat(NATStatement(.masquerade, port: ports, flags: flags))
+      case .network(let network):
+        var pool = try poolExpression(network)
+        if let first = try autoPortmapAddress(map, network) { pool = first }
+        return .nat(NATStatement(.snat, family: addressFamily, address: pool, port: ports, flags: flags))
+      }
+    }
+  }
+
+  /// `-> 0/0`: the source address stays; with a portmap only the port changes, without one the
+  /// rule still stops the search, as a session without translation does in IPFilter.
+  private func keepSource(ports: Expression?, flags: [NATStatement.Flag]) -> Statement {
+    guard let ports else { return .verdict(.accept) }
+    return .nat(NATStatement(.snat, family: addressFamily, address: addressSelector(.source), port: ports, flags: flags))
+  }
+
+  /// The addresses IPFilter hands out from a network: never the network or broadcast address
+  /// (§2.3; a /31 gives only network + 1).
+  func poolExpression(_ network: Network) throws(LoweringError) -> Expression {
+    guard Netmask.prefixLength(of: network.maskBits, family: family) != nil else {
+      throw LoweringError("lower.pool-mask", "a pool of new addresses needs a prefix mask, not \(IPAddress(family: family, bits: network.maskBits))",
+                          at: network.range)
+    }
+    if network.isHost { return .address(network.address) }
+    if network.size <= 2 { return .address(network.address.advanced(by: 1)) }
+    return .addressRange(network.address.advanced(by: 1), network.lastAddress.advanced(by: UInt128.max))
+  }
+
+  /// `portmap … auto` with a network target: IPFilter's address counter never moves for such a
+  /// rule, so every session gets the network's first host (§2.5).
+  private func autoPortmapAddress(_ map: MapRule, _ target: Network) throws(LoweringError) -> Expression? {
+    guard case .portmap(let portmap) = map.translation, case .auto = portmap.ports, !target.isHost else { return nil }
+    let first = try poolExpression(target)
+    if case .addressRange(let low, _) = first { return .address(low) }
+    return first
+  }
+
+  /// The port (or icmp id) range and flags of the NAT statement. IPFilter picks a random port
+  /// in the range unless `sequential` is given; nft's `random` flag does the same.
+  private func newSourcePorts(_ map: MapRule) throws(LoweringError) -> (Expression?, [NATStatement.Flag]) {
+    switch map.translation {
+    case .portmap(let portmap):
+      switch portmap.ports {
+      case .range(let range):
+        return (try portRange(range), portmap.sequential == nil ? [.random] : [])
+      case .auto:
+        // Equal masks: one address per host, ports unchanged. Otherwise IPFilter gives each
+        // host a block of 1024–65535; nft picks a free port from the whole of it.
+        if let (lhs, rhs) = prefixLengths(map), lhs == rhs { return (nil, []) }
+        return (.integerRange(1024, 65535), [])
+      }
+    case .icmpIDMap(let idMap):
+      return (try portRange(idMap.ids), idMap.sequential == nil ? [.random] : [])
+    case .proxy, nil:
+      return (nil, [])
+    }
+  }
+
+  private func portRange(_ range: PortRange) throws(LoweringError) -> Expression {
+    guard range.lowNumber <= range.highNumber else {
+      throw LoweringError("lower.empty-range", "the port range is empty: \(range.lowNumber) comes after \(range.highNumber)",
+                          at: range.range)
+    }
+    return portExpression(range.lowNumber, range.highNumber)
+  }
+
+  private func prefixLengths(_ map: MapRule) -> (Int, Int)? {
+    let source: Address =
+      switch map.source {
+      case .address(let address): address
+      case .fromTo(let fromTo): fromTo.source.address
+      }
+    guard case .address(let target) = map.target, let (_, sourceMask) = source.network(in: family),
+      let (_, targetMask) = target.network(in: family),
+      let sourceLength = Netmask.prefixLength(of: sourceMask, family: family),
+      let targetLength = Netmask.prefixLength(of: targetMask, family: family)
+    else { return nil }
+    return (sourceLength, targetLength)
+  }
+
+  // MARK: - bimap
+
+  /// A bimap whose two sides have the same prefix length maps 1:1, copying host bits both
+  /// ways (§2.7). Returns the two networks.
+  private func oneToOnePrefixes(_ map: MapRule) -> (inside: (IPAddress, UInt128), outside: (IPAddress, UInt128))? {
+    let source: Address =
+      switch map.source {
+      case .address(let address): address
+      case .fromTo(let fromTo): fromTo.source.address
+      }
+    guard case .address(let target) = map.target, let inside = source.network(in: family),
+      let outside = target.network(in: family), inside.mask == outside.mask, inside.mask != 0,
+      Netmask.prefixLength(of: inside.mask, family: family) != nil, !(outside.address.bits == 0 && outside.mask == family.allOnes)
+    else { return nil }
+    return ((inside.address, inside.mask), (outside.address, outside.mask))
+  }
+
+  private func oneToOneOutbound(_ map: MapRule) throws(LoweringError) -> Statement {
+    guard let (inside, outside) = oneToOnePrefixes(map) else { return try sourceTranslation(map) }
+    return prefixTranslation(.snat, from: inside, to: outside, key: addressSelector(.source))
+  }
+
+  /// `snat ip prefix to ip saddr map { 10.0.2.0/24 : 203.0.113.0/24 }`, or a plain address for
+  /// a single host (`nft-lowering.md` row 9).
+  private func prefixTranslation(_ kind: NATStatement.Kind, from: (IPAddress, UInt128), to: (IPAddress, UInt128),
+                                 key: Expression) -> Statement {
+    if from.1 == family.allOnes {
+      return .nat(NATStatement(kind, family: addressFamily, address: .address(to.0)))
+    }
+    let element = MapElement(prefixExpression(from.0, mask: from.1), prefixExpression(to.0, mask: to.1))
+    return .nat(NATStatement(kind, family: addressFamily, mapsPrefix: true, address: .lookup(key: key, map: .inline([element]))))
+  }
+
+  /// The inbound half IPFilter derives by swapping the sides: packets to the new address go to
+  /// the internal one. Unequal masks send everything to the internal network address, as
+  /// IPFilter does; ports are never changed inbound.
+  private mutating func lowerBimapInbound(_ map: MapRule) throws(LoweringError) {
+    guard case .address(let target) = map.target else {
+      throw LoweringError("lower.bimap-range", "a bimap to an address range has no inbound half IPFilter could derive",
+                          at: map.range)
+    }
+    guard let outside = target.network(in: family) else { throw LoweringError.lookupTable(at: target.range) }
+    if outside.mask == family.allOnes && outside.address.bits == 0 {
+      warn("lower.bimap-interface-address",
+           "the inbound half of a bimap to 0/\(family.width) matches only the zero address, so it never applies",
+           at: target.range, notes: [Note("IPFilter derives the inbound rule from the literal 0/\(family.width)")])
+      return
+    }
+    let inbound = try interfaces.linuxName(map.interfaces.inbound)
+    var matches = Matches(family: family)
+    matches.interface(inbound, .iifname)
+    let inside: Address
+    switch map.source {
+    case .address(let address):
+      inside = address
+    case .fromTo(let fromTo):
+      inside = fromTo.source.address
+      // Swapped: the outside peer is now the source. IPFilter drops the `!` for this half.
+      try matches.address(fromTo.destination.address, .source)
+      if let test = fromTo.destination.port { try matches.port(test, .source) }
+    }
+    matches.network(outside.address, mask: outside.mask, .destination)
+    matches.transport(map.ruleProtocol)
+    guard let insideNetwork = inside.network(in: family) else { throw LoweringError.lookupTable(at: inside.range) }
+    let statement: Statement =
+      if insideNetwork.mask == 0 {
+        .verdict(.accept)
+      } else if let (inside, outside) = oneToOnePrefixes(map) {
+        prefixTranslation(.dnat, from: outside, to: inside, key: addressSelector(.destination))
+      } else {
+        .nat(NATStatement(.dnat, family: addressFamily, address: .address(insideNetwork.address)))
+      }
+    add(.dstnat, prefixLength: target.precedenceLength(in: family), rule(matches, [statement]))
+  }
+}

@@ -1,0 +1,205 @@
+import IPNatDiagnostics
+import IPNatSyntax
+import NFTModel
+
+/// `rdr` (`ipfilter-semantics.md` §2.8).
+extension RuleLowering {
+  mutating func lowerRdr(_ rdr: RdrRule) throws(LoweringError) {
+    let matches = try rdrMatches(rdr)
+    var statements = try tagStatements(rdr)
+    statements.append(try destinationTranslation(rdr, to: newDestination(rdr)))
+    let precedence = rdrPrecedence(rdr)
+    add(.dstnat, prefixLength: precedence, rule(matches, statements))
+    if options.reflection, let reflected = try reflectedRule(rdr, matches: matches, statements: statements) {
+      add(.dstnat, prefixLength: precedence, reflected)
+    }
+    try lowerRdrAttributes(rdr)
+  }
+
+  mutating func lowerRdrAttributes(_ rdr: RdrRule) throws(LoweringError) {
+    let pattern = try ConnectionPattern(rdr: rdr, interfaces: interfaces)
+    try lowerConnectionAttributes(rdr.options, pattern: pattern)
+    switch rdr.proxy {
+    case .label(let label): try lowerProxy(label: label, port: rdr.ports.matchLow, pattern: pattern)
+    case .clause(let clause): try lowerProxy(label: clause.label, port: rdr.ports.matchLow, pattern: pattern)
+    case nil: break
+    }
+  }
+
+  func rdrPrecedence(_ rdr: RdrRule) -> Int {
+    switch rdr.match {
+    case .address(let address, _): address.precedenceLength(in: family)
+    case .fromTo(let fromTo): fromTo.destination.address.precedenceLength(in: family)
+    }
+  }
+
+  /// The packets an rdr rule takes: arriving on its first interface, to its address and ports.
+  func rdrMatches(_ rdr: RdrRule) throws(LoweringError) -> Matches {
+    var matches = Matches(family: family)
+    matches.interface(try interfaces.linuxName(rdr.interfaces.inbound), .iifname)
+    switch rdr.match {
+    case .address(let address, _):
+      try matches.address(address, .destination)
+      // Port 0 means any port (and is what a rule with a new port but no matched port stores).
+      let ports = rdr.ports
+      if ports.matchLow != 0 { matches.ports(ports.matchLow, max(ports.matchLow, ports.matchHigh), .destination) }
+    case .fromTo(let fromTo):
+      try matches.address(fromTo.source.address, .source, negated: fromTo.negation == .source)
+      try matches.address(fromTo.destination.address, .destination)
+      if let test = fromTo.source.port { try matches.port(test, .source) }
+      if let test = fromTo.destination.port { try matches.port(test, .destination) }
+    }
+    matches.transport(rdr.ruleProtocol)
+    return matches
+  }
+
+  /// `tag N` on an rdr marks the connection, so that filter rules can test it.
+  func tagStatements(_ rdr: RdrRule) throws(LoweringError) -> [Statement] {
+    guard let tag = rdr.options.tag else { return [] }
+    return [.setMark(.connection, try markValue(tag))]
+  }
+
+  // MARK: - The new destination
+
+  enum NewDestination {
+    /// `-> 0/0`: keep the address, change only the port.
+    case keep
+    /// `-> 0/32`: the receiving interface's address.
+    case interfaceAddress
+    case host(IPAddress)
+    /// `-> A,B`: new sessions alternate (or, with sticky, stay with one per client).
+    case alternate(IPAddress, IPAddress, sticky: Bool)
+  }
+
+  func newDestination(_ rdr: RdrRule) throws(LoweringError) -> NewDestination {
+    switch rdr.target {
+    case .split(let first, let second):
+      if rdr.options.sticky != nil && rdr.options.roundRobin == nil {
+        throw LoweringError(
+          "lower.sticky-split",
+          "with 'sticky' but without 'round-robin', IPFilter sends a returning client to 0.0.0.0 and drops it",
+          at: rdr.options.sticky?.range ?? rdr.range,
+          notes: [Note("its hostmap never records the address of an 'A,B' rule; add 'round-robin', or remove 'sticky'")])
+      }
+      return .alternate(first.address, second.address, sticky: rdr.options.sticky != nil)
+    case .range(let low, _, _):
+      // IPFilter stores the range but always uses its first address.
+      return .host(low.address)
+    case .address(let address):
+      switch address.kind {
+      case .lookup: throw LoweringError.lookupTable(at: address.range)
+      case .any: return .keep
+      case .network(let network) where network.maskBits == 0: return .keep
+      case .network(let network) where network.address.bits == 0: return .interfaceAddress
+      case .network(let network): return .host(network.address)
+      }
+    }
+  }
+
+  /// The dnat (or redirect) for one target.
+  mutating func destinationTranslation(_ rdr: RdrRule, to destination: NewDestination) throws(LoweringError) -> Statement {
+    let port = try newDestinationPort(rdr)
+    switch destination {
+    case .keep:
+      guard let port else { return .verdict(.accept) }
+      return .nat(NATStatement(.dnat, family: addressFamily, address: addressSelector(.destination), port: port))
+    case .interfaceAddress:
+      return .nat(NATStatement(.redirect, port: port))
+    case .host(let address) where address.isLoopback:
+      // dnat to 127.0.0.1 is dropped as a martian; redirect delivers to the router itself
+      // (`nft-lowering.md` row 15 and §5.12).
+      warn("lower.rdr-loopback",
+           "the connection is redirected to this host's address on the receiving interface, not to \(address)",
+           at: rdr.range, notes: [Note("Linux drops packets sent to a loopback address from outside; the service must listen on that interface's address or on all addresses")])
+      return .nat(NATStatement(.redirect, port: port))
+    case .host(let address):
+      return .nat(NATStatement(.dnat, family: addressFamily, address: .address(address), port: port))
+    case .alternate(let first, let second, let sticky):
+      let elements = [MapElement(.integer(0), .address(first)), MapElement(.integer(1), .address(second))]
+      let chooser: Selector = sticky ? .jenkinsHash(addressSelector(.source), modulus: 2) : .numgenIncrement(modulus: 2)
+      return .nat(NATStatement(.dnat, family: addressFamily, address: .lookup(key: .selector(chooser), map: .inline(elements)),
+                               port: port))
+    }
+  }
+
+  // MARK: - The new port
+
+  /// IPFilter's port arithmetic (§2.8): `port = P` is fixed; a matched range shifts
+  /// (`new = dport − low + RHS high`); one matched port and a new range cycle through the range.
+  private mutating func newDestinationPort(_ rdr: RdrRule) throws(LoweringError) -> Expression? {
+    guard rdr.ruleProtocol.carriesPorts, rdr.targetPort != nil || rdr.proxy != nil else { return nil }
+    let ports = rdr.ports
+    if ports.isFixed { return .integer(UInt64(ports.targetLow)) }
+    if ports.matchLow != ports.matchHigh { return try shiftedPort(rdr, ports) }
+    let high = max(ports.targetLow, ports.targetHigh)
+    if high == ports.targetLow { return .integer(UInt64(ports.targetLow)) }
+    // One matched port, several new ones: a per-rule counter hands them out in turn.
+    let count = UInt32(high - ports.targetLow) + 1
+    let elements = (0..<count).map { MapElement(.integer(UInt64($0)), .integer(UInt64(ports.targetLow) + UInt64($0))) }
+    return .lookup(key: .selector(.numgenIncrement(modulus: count)), map: .inline(elements))
+  }
+
+  /// A shift needs one map element per port: a dnat to a port range does not shift
+  /// (`nft-lowering.md` row 12, §5.2).
+  private mutating func shiftedPort(_ rdr: RdrRule, _ ports: RdrPorts) throws(LoweringError) -> Expression {
+    let matched: [ClosedRange<Int>]
+    switch rdr.match {
+    case .address(_, let range?) where range.lowNumber != 0:
+      matched = [Int(ports.matchLow)...Int(max(ports.matchLow, ports.matchHigh))]
+    case .fromTo(let fromTo) where fromTo.destination.port != nil:
+      matched = acceptedPorts(fromTo.destination.port!)
+    default:
+      throw LoweringError(
+        "lower.rdr-shift-every-port",
+        "without a matched port, IPFilter adds \(ports.targetHigh) to every destination port (d becomes d + \(ports.targetHigh))",
+        at: rdr.range,
+        notes: [Note("write 'port = \(ports.targetLow)' for a fixed new port, or give the ports to match, e.g. 'port 80 -> … port \(ports.targetLow)'")])
+    }
+    let newPort = { (port: Int) in UInt64((port - Int(ports.matchLow) + Int(ports.targetHigh)) & 0xffff) }
+    let all = matched.flatMap { $0 }
+    if all.count == 1 { return .integer(newPort(all[0])) }
+    let name = "rdr_\(ordinal)_ports"
+    output.maps.append(NamedMap(name: name, key: [.service], data: [.service],
+                                elements: all.map { MapElement(.integer(UInt64($0)), .integer(newPort($0))) }))
+    return .lookup(key: .selector(.payload(PayloadField(.th, .dport))), map: .named(name))
+  }
+
+  // MARK: - Reflection
+
+  /// NAT reflection (hairpin): the same translation for clients arriving on any other
+  /// interface, and a masquerade so that the server's replies come back through the router.
+  mutating func reflectedRule(_ rdr: RdrRule, matches: Matches, statements: [Statement]) throws(LoweringError) -> NFTModel.Rule? {
+    guard let inbound = try interfaces.linuxName(rdr.interfaces.inbound) else {
+      warn("lower.reflection-any-interface", "no reflection for an rdr on any interface: inside and outside cannot be told apart",
+           at: rdr.interfaces.range)
+      return nil
+    }
+    let external: Address
+    switch rdr.match {
+    case .address(let address, _): external = address
+    case .fromTo(let fromTo): external = fromTo.destination.address
+    }
+    guard case .network(let network) = external.kind, network.isHost, network.address.bits != 0 else {
+      warn("lower.reflection-needs-address", "no reflection for an rdr whose destination is not one address",
+           at: external.range, notes: [Note("reflection redirects inside clients that connect to the external address")])
+      return nil
+    }
+    var reflected = matches.all
+    reflected.removeFirst()
+    reflected.insert(Match(.meta(.iifname), .notEqual, .string(inbound)), at: 0)
+
+    var masquerade = Matches(family: family, vantage: .originalTuple)
+    masquerade.interface(inbound, .iifname, negated: true)
+    masquerade.network(network.address, mask: network.maskBits, .destination)
+    masquerade.transport(rdr.ruleProtocol)
+    let ports = rdr.ports
+    if case .address = rdr.match, ports.matchLow != 0 {
+      masquerade.ports(ports.matchLow, max(ports.matchLow, ports.matchHigh), .destination)
+    } else if case .fromTo(let fromTo) = rdr.match, let test = fromTo.destination.port {
+      try masquerade.port(test, .destination)
+    }
+    masquerade.append(Match(.conntrack(.status), .symbol("dnat")))
+    output.reflection.append(rule(masquerade, [.nat(NATStatement(.masquerade))]))
+    return NFTModel.Rule(matches: reflected, statements: statements, origin: origin)
+  }
+}

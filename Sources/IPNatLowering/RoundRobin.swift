@@ -1,0 +1,114 @@
+import IPNatDiagnostics
+import IPNatSyntax
+import NFTModel
+
+/// A unit of lowering: one rule, or the rdr rules that take turns.
+enum RuleGroup {
+  case single(IPNatSyntax.Rule, ordinal: Int)
+  case roundRobin([(rule: RdrRule, ordinal: Int)])
+}
+
+/// IPFilter's round-robin has no group syntax: after an rdr rule marked `round-robin` creates
+/// a session it moves to the end of its hash bucket, so the round-robin rules with the same
+/// left-hand side take turns (§2.8). Several nft rules with their own counters cannot take turns
+/// (`nft-lowering.md` §5.4), so each group becomes one rule that chooses a target.
+enum RoundRobinGroups {
+  static func partition(_ rules: [IPNatSyntax.Rule]) -> [RuleGroup] {
+    var groups: [RuleGroup] = []
+    var groupIndex: [String: Int] = [:]
+    for (offset, rule) in rules.enumerated() {
+      let ordinal = offset + 1
+      guard case .rdr(let rdr) = rule, rdr.options.roundRobin != nil else {
+        groups.append(.single(rule, ordinal: ordinal))
+        continue
+      }
+      let key = matchKey(rdr)
+      if let index = groupIndex[key], case .roundRobin(let members) = groups[index] {
+        groups[index] = .roundRobin(members + [(rdr, ordinal)])
+      } else {
+        groupIndex[key] = groups.count
+        groups.append(.roundRobin([(rdr, ordinal)]))
+      }
+    }
+    return groups.map { group in
+      if case .roundRobin(let members) = group, members.count == 1 {
+        return .single(.rdr(members[0].rule), ordinal: members[0].ordinal)
+      }
+      return group
+    }
+  }
+
+  /// Rules that match the same packets: the same canonical left-hand side and protocol.
+  private static func matchKey(_ rdr: RdrRule) -> String {
+    let text = CanonicalPrinter.print(.rdr(rdr))
+    let lhs = text.split(separator: " -> ", maxSplits: 1).first.map(String.init) ?? text
+    return "\(rdr.family) \(lhs) \(rdr.ruleProtocol)"
+  }
+}
+
+/// One round-robin group: a dispatch rule (`numgen inc mod N vmap { 0 : goto rr_7_0, … }`) and a
+/// chain per target. A member with `A,B` targets takes two turns in a row, as IPFilter rotates
+/// such a rule only after it has used its second address. With `sticky`, a hash of the client
+/// address picks the target, so a returning client gets the same one.
+struct RoundRobinGroup {
+  let members: [(rule: RdrRule, ordinal: Int)]
+  let file: SourceFile
+  let options: LoweringOptions
+
+  func lower() throws(LoweringError) -> LoweredRule {
+    var combined = LoweredRule()
+    var targets: [Verdict] = []
+    let groupName = "rr_\(members[0].ordinal)"
+    for member in members {
+      var context = RuleLowering(rule: .rdr(member.rule), ordinal: member.ordinal, file: file, options: options)
+      for destination in try memberTargets(member.rule, context) {
+        var statements = try context.tagStatements(member.rule)
+        statements.append(try context.destinationTranslation(member.rule, to: destination))
+        var matches = Matches(family: member.rule.family)
+        matches.transport(member.rule.ruleProtocol)
+        let chain = "\(groupName)_\(targets.count)"
+        // Without a protocol match here nft refuses a port in the dnat (`nft-lowering.md` §5.1).
+        context.output.chains.append(Chain(name: chain, rules: [context.rule(matches, statements)]))
+        targets.append(.goto(chain))
+      }
+      try context.lowerRdrAttributes(member.rule)
+      merge(context.output, into: &combined)
+    }
+
+    var first = RuleLowering(rule: .rdr(members[0].rule), ordinal: members[0].ordinal, file: file, options: options)
+    let lines = members.map { String(file.location(of: $0.rule.range.start).line) }.joined(separator: ", ")
+    let origin = Origin(file: file.name, line: first.origin.line, text: "round-robin over the rdr rules of lines \(lines)")
+    let sticky = members.contains { $0.rule.options.sticky != nil }
+    let count = UInt32(targets.count)
+    let chooser: Selector = sticky ? .jenkinsHash(first.addressSelector(.source), modulus: count) : .numgenIncrement(modulus: count)
+    let dispatch = Statement.verdictMap(key: .selector(chooser),
+                                        targets.enumerated().map { VerdictMapEntry(.integer(UInt64($0.offset)), $0.element) })
+    let matches = try first.rdrMatches(members[0].rule)
+    let precedence = first.rdrPrecedence(members[0].rule)
+    first.add(.dstnat, prefixLength: precedence, NFTModel.Rule(matches: matches.all, statements: [dispatch], origin: origin))
+    if options.reflection, let reflected = try first.reflectedRule(members[0].rule, matches: matches, statements: [dispatch]) {
+      first.add(.dstnat, prefixLength: precedence, NFTModel.Rule(matches: reflected.matches, statements: [dispatch], origin: origin))
+    }
+    // The dispatch rule comes first in `combined`, so the member chains it jumps to are declared before it.
+    merge(first.output, into: &combined)
+    return combined
+  }
+
+  /// The targets a member contributes: two for `A,B`, one otherwise.
+  private func memberTargets(_ rdr: RdrRule, _ context: RuleLowering) throws(LoweringError) -> [RuleLowering.NewDestination] {
+    let destination = try context.newDestination(rdr)
+    if case .alternate(let first, let second, _) = destination { return [.host(first), .host(second)] }
+    return [destination]
+  }
+
+  private func merge(_ part: LoweredRule, into combined: inout LoweredRule) {
+    combined.natRules += part.natRules
+    combined.objects += part.objects
+    combined.maps += part.maps
+    combined.chains += part.chains
+    combined.connectionAttributes += part.connectionAttributes
+    combined.mssclamp += part.mssclamp
+    combined.reflection += part.reflection
+    combined.warnings += part.warnings
+  }
+}

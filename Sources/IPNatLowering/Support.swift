@@ -1,0 +1,91 @@
+import IPNatDiagnostics
+import IPNatSyntax
+import NFTModel
+
+/// Why one rule cannot be lowered. Lowering a rule stops at the first such problem; the rule's
+/// partial output is thrown away and the next rule is lowered, so every problem in a file is
+/// reported in one run.
+struct LoweringError: Error {
+  var diagnostic: Diagnostic
+
+  init(_ id: DiagnosticID, _ message: String, at range: SourceRange?, notes: [Note] = []) {
+    diagnostic = .error(id, message, at: range, notes: notes)
+  }
+}
+
+extension IPFamily {
+  /// nft's name for the family in `meta nfproto`.
+  var nfproto: String { self == .inet ? "ipv4" : "ipv6" }
+  /// The protocol number of ICMP for this family (1, or 58 for ICMPv6).
+  var icmpProtocol: UInt8 { self == .inet ? 1 : 58 }
+}
+
+extension IPAddress {
+  /// The address `offset` further on, wrapping within the family's width.
+  func advanced(by offset: UInt128) -> IPAddress {
+    IPAddress(family: family, bits: (bits &+ offset) & family.allOnes)
+  }
+
+  var isLoopback: Bool {
+    switch family {
+    case .inet: bits >> 24 == 127
+    case .inet6: bits == 1
+    }
+  }
+}
+
+extension Network {
+  /// The network's last address (its broadcast address for IPv4).
+  var lastAddress: IPAddress { IPAddress(family: family, bits: address.bits | (~maskBits & family.allOnes)) }
+  /// How many addresses the network holds, saturating at `UInt128.max`.
+  var size: UInt128 {
+    let hostBits = ~maskBits & family.allOnes
+    return hostBits == UInt128.max ? hostBits : hostBits + 1
+  }
+}
+
+/// The nft expression for a network: a plain address for a host, a prefix otherwise.
+func prefixExpression(_ address: IPAddress, mask: UInt128) -> Expression {
+  guard let length = Netmask.prefixLength(of: mask, family: address.family) else { return .address(address) }
+  return length == address.family.width ? .address(address) : .prefix(address, length: length)
+}
+
+/// The `meta l4proto` value for a protocol number: nft's name where it has a well-known one.
+func transportExpression(_ number: UInt8) -> Expression {
+  switch number {
+  case 1: .symbol("icmp")
+  case 6: .symbol("tcp")
+  case 17: .symbol("udp")
+  case 58: .symbol("ipv6-icmp")
+  default: .integer(UInt64(number))
+  }
+}
+
+/// The protocols a rule applies to, as transport numbers; empty for every protocol.
+extension RuleProtocol {
+  var numbers: [UInt8] {
+    switch self {
+    case .any: []
+    case .tcp: [6]
+    case .udp: [17]
+    case .tcpUDP: [6, 17]
+    case .number(let number): [number]
+    }
+  }
+
+  /// `meta l4proto tcp`, `meta l4proto { tcp, udp }`, or `nil` for every protocol.
+  var l4protoMatch: Match? {
+    switch numbers.count {
+    case 0: nil
+    case 1: Match(.meta(.l4proto), transportExpression(numbers[0]))
+    default: Match(.meta(.l4proto), .set(numbers.map(transportExpression)))
+    }
+  }
+}
+
+func portExpression(_ low: UInt16, _ high: UInt16) -> Expression {
+  low == high ? .integer(UInt64(low)) : .integerRange(UInt64(low), UInt64(high))
+}
+
+/// ipnat.conf and nftables both have statements; in this module the word means nftables'.
+typealias Statement = NFTModel.Statement

@@ -1,0 +1,159 @@
+import IPNatDiagnostics
+import IPNatSyntax
+import NFTModel
+
+/// The NAT chain a rule belongs to.
+enum NATChain {
+  /// prerouting: rdr, inbound bimap, `no rdr`.
+  case dstnat
+  /// postrouting: map, map-block, outbound bimap, `no map`.
+  case srcnat
+}
+
+/// A NAT-chain rule with IPFilter's search rank: the prefix length of the address it is hashed
+/// by (§2.2). Longer prefixes are tried first.
+struct RankedRule {
+  var chain: NATChain
+  var prefixLength: Int
+  var rule: NFTModel.Rule
+}
+
+/// Everything one ipnat.conf rule (or one round-robin group) becomes.
+struct LoweredRule {
+  var natRules: [RankedRule] = []
+  var objects: [StatefulObject] = []
+  var maps: [NamedMap] = []
+  var chains: [Chain] = []
+  var connectionAttributes: [NFTModel.Rule] = []
+  var mssclamp: [NFTModel.Rule] = []
+  /// Masquerade rules for NAT reflection, which must run before any map rule.
+  var reflection: [NFTModel.Rule] = []
+  var warnings: [Diagnostic] = []
+}
+
+/// Lowers rules one at a time and assembles the table. A rule that fails contributes only its
+/// diagnostic; once any rule has failed, no table is produced.
+struct TableBuilder {
+  let file: SourceFile
+  let options: LoweringOptions
+  private var diagnostics: [Diagnostic] = []
+  private var lowered: [LoweredRule] = []
+
+  init(file: SourceFile, options: LoweringOptions) {
+    self.file = file
+    self.options = options
+  }
+
+  mutating func lower(_ group: RuleGroup) {
+    do {
+      let output: LoweredRule
+      switch group {
+      case .single(let rule, let ordinal):
+        var context = RuleLowering(rule: rule, ordinal: ordinal, file: file, options: options)
+        try context.lower(rule)
+        output = context.output
+      case .roundRobin(let members):
+        output = try RoundRobinGroup(members: members, file: file, options: options).lower()
+      }
+      diagnostics += output.warnings
+      lowered.append(output)
+    } catch {
+      diagnostics.append(error.diagnostic)
+    }
+  }
+
+  func finish() -> LoweringResult {
+    guard !diagnostics.hasErrors else { return LoweringResult(table: nil, diagnostics: diagnostics) }
+    return LoweringResult(table: table, diagnostics: diagnostics)
+  }
+
+  private var table: Table {
+    var objects: [StatefulObject] = []
+    var objectNames: Set<String> = []
+    for object in lowered.flatMap(\.objects) where objectNames.insert(object.name).inserted {
+      objects.append(object)
+    }
+    var chains: [Chain] = []
+    let attributes = lowered.flatMap(\.connectionAttributes)
+    if !attributes.isEmpty {
+      chains.append(Chain(name: "ct_attrs", base: BaseChain(kind: .filter, hook: .forward, priority: .named(.mangle, offset: 0)),
+                          rules: attributes))
+    }
+    let clamps = lowered.flatMap(\.mssclamp)
+    if !clamps.isEmpty {
+      chains.append(Chain(name: "mssclamp", base: BaseChain(kind: .filter, hook: .forward, priority: .named(.mangle, offset: 1)),
+                          rules: clamps))
+    }
+    // Chains that rules jump to come first: nft resolves a jump when it adds the rule.
+    chains += lowered.flatMap(\.chains)
+    chains.append(Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting, priority: .named(.dstnat, offset: 0)),
+                        rules: searchOrder(.dstnat)))
+    chains.append(Chain(name: "srcnat", base: BaseChain(kind: .nat, hook: .postrouting, priority: .named(.srcnat, offset: 0)),
+                        rules: lowered.flatMap(\.reflection) + searchOrder(.srcnat)))
+    return Table(family: .inet, name: options.tableName, objects: objects, maps: lowered.flatMap(\.maps), chains: chains)
+  }
+
+  /// The rules of one NAT chain in IPFilter's search order: longest prefix first, then file
+  /// order (the sort is stable, and `lowered` is in file order).
+  private func searchOrder(_ chain: NATChain) -> [NFTModel.Rule] {
+    lowered.flatMap(\.natRules).filter { $0.chain == chain }
+      .enumerated().sorted { ($0.element.prefixLength, -$0.offset) > ($1.element.prefixLength, -$1.offset) }
+      .map(\.element.rule)
+  }
+}
+
+/// Lowers one rule. Its methods live in one file per rule kind.
+struct RuleLowering {
+  /// The rule's position in the file (1-based), which names the maps and chains it creates.
+  let ordinal: Int
+  let origin: Origin
+  let family: IPFamily
+  let options: LoweringOptions
+  let interfaces: InterfaceNames
+  var output = LoweredRule()
+
+  init(rule: IPNatSyntax.Rule, ordinal: Int, file: SourceFile, options: LoweringOptions) {
+    self.ordinal = ordinal
+    self.origin = Origin(file: file.name, line: file.location(of: rule.range.start).line,
+                         text: CanonicalPrinter.print(rule))
+    self.family = rule.family
+    self.options = options
+    self.interfaces = InterfaceNames(renames: options.interfaceMap)
+  }
+
+  mutating func lower(_ rule: IPNatSyntax.Rule) throws(LoweringError) {
+    switch rule {
+    case .map(let map): try lowerMap(map)
+    case .mapBlock(let mapBlock): try lowerMapBlock(mapBlock)
+    case .rdr(let rdr): try lowerRdr(rdr)
+    case .no(let no): try lowerNo(no)
+    case .rewrite(let rewrite):
+      throw LoweringError(
+        "lower.rewrite", "rewrite rules cannot be lowered to nftables yet",
+        at: rewrite.range,
+        notes: [Note("IPFilter changes source and destination in one session, enumerating both; write an rdr rule and a map rule instead")])
+    case .divert(let divert):
+      throw LoweringError(
+        "lower.divert", "divert rules cannot be expressed in nftables: it has no statement that wraps a packet in a new IP and UDP header",
+        at: divert.range, notes: [Note("a Linux foo-over-udp (fou) tunnel device does this outside the firewall")])
+    }
+  }
+
+  func rule(_ matches: Matches, _ statements: [Statement]) -> NFTModel.Rule {
+    NFTModel.Rule(matches: matches.all, statements: statements, origin: origin)
+  }
+
+  mutating func add(_ chain: NATChain, prefixLength: Int, _ rule: NFTModel.Rule) {
+    output.natRules.append(RankedRule(chain: chain, prefixLength: prefixLength, rule: rule))
+  }
+
+  mutating func warn(_ id: DiagnosticID, _ message: String, at range: SourceRange, notes: [Note] = []) {
+    output.warnings.append(.warning(id, message, at: range, notes: notes))
+  }
+
+  var addressFamily: AddressFamily { AddressFamily(family) }
+
+  func addressSelector(_ side: Side) -> Expression {
+    .selector(.payload(PayloadField(family == .inet ? .ip : .ip6, side == .source ? .saddr : .daddr)))
+  }
+}
