@@ -29,8 +29,11 @@ let package = Package(
     .executableTarget(name: "ipnat-bench", dependencies: ["IPNatKit"]),
     .testTarget(name: "IPNatDiagnosticsTests", dependencies: ["IPNatDiagnostics"]),
     .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
-    .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel"]),
-    .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit"], exclude: ["Golden"]),
+    // What several test targets share: nft -c in a throwaway namespace, files, golden files.
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel", "TestSupport"]),
+    .testTarget(name: "IPNatLoweringTests", dependencies: ["IPNatKit", "IPNatLowering", "TestSupport"], exclude: ["Golden"]),
+    .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit", "TestSupport"], exclude: ["Golden"]),
     .testTarget(name: "ipnatTests"),
   ],
   swiftLanguageModes: [.v6]

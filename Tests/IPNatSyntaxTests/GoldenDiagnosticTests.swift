@@ -21,7 +21,7 @@ import Testing
     #expect(!result.diagnostics.isEmpty, "a golden case must produce diagnostics")
     let rendered = DiagnosticRenderer().render(result.diagnostics, in: file)
     let goldenPath = "\(Self.directory)/\(name).diag"
-    if getenv("RECORD_GOLDEN") != nil {
+    if Golden.isRecording {
       writeFile(goldenPath, rendered)
       return
     }

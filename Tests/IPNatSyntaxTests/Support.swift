@@ -1,5 +1,6 @@
 import IPNatDiagnostics
 import IPNatSyntax
+@_exported import TestSupport
 import Testing
 
 /// A resolver with a fixed table, so tests never depend on DNS.
@@ -32,37 +33,6 @@ let testsDirectory: String = {
 }()
 
 let samplesDirectory = testsDirectory + "/../../Samples"
-
-func readFile(_ path: String) -> String? {
-  guard let file = fopen(path, "r") else { return nil }
-  defer { fclose(file) }
-  var bytes: [UInt8] = []
-  var buffer = [UInt8](repeating: 0, count: 1 << 16)
-  while true {
-    let count = fread(&buffer, 1, buffer.count, file)
-    if count <= 0 { break }
-    bytes += buffer[0..<count]
-  }
-  return String(decoding: bytes, as: UTF8.self)
-}
-
-func writeFile(_ path: String, _ text: String) {
-  guard let file = fopen(path, "w") else { return }
-  defer { fclose(file) }
-  _ = Array(text.utf8).withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-}
-
-/// The files in a directory whose names end in `suffix`, sorted.
-func files(in directory: String, endingWith suffix: String) -> [String] {
-  guard let handle = opendir(directory) else { return [] }
-  defer { closedir(handle) }
-  var names: [String] = []
-  while let entry = readdir(handle) {
-    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-    if name.hasSuffix(suffix) { names.append(name) }
-  }
-  return names.sorted()
-}
 
 #if canImport(Glibc)
   @_exported import Glibc

@@ -1,3 +1,4 @@
+import TestSupport
 import NFTModel
 import NFTText
 import Testing

@@ -1,3 +1,4 @@
+import TestSupport
 import IPAddressing
 import NFTModel
 import NFTText

@@ -3,10 +3,10 @@ import Foundation
 /// Runs `nft -c -f -` on a script inside a new, empty network namespace (`unshare -n`), so the
 /// kernel validates the whole transaction and throws it away, and the machine's own ruleset is
 /// never involved. Returns nft's error output, or `nil` when the script was accepted.
-enum NFTCheck {
+public enum NFTCheck {
   /// Whether nft and a namespace can be had here (root, nftables installed). CI sets
   /// `IPNAT_REQUIRE_NFT=1` so that a missing nft fails the run instead of skipping.
-  static let isAvailable: Bool = {
+  public static let isAvailable: Bool = {
     let usable = FileManager.default.isExecutableFile(atPath: nftPath) && geteuid() == 0
       && FileManager.default.isExecutableFile(atPath: unsharePath)
     if !usable, ProcessInfo.processInfo.environment["IPNAT_REQUIRE_NFT"] != nil {
@@ -15,15 +15,15 @@ enum NFTCheck {
     return usable
   }()
 
-  static let nftPath = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first {
+  public static let nftPath = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first {
     FileManager.default.isExecutableFile(atPath: $0)
   } ?? "/usr/sbin/nft"
-  static let unsharePath = "/usr/bin/unshare"
+  public static let unsharePath = "/usr/bin/unshare"
 
-  static func check(_ script: String) throws -> String? { try run(["-c", "-f", "-"], input: script) }
+  public static func check(_ script: String) throws -> String? { try run(["-c", "-f", "-"], input: script) }
 
   /// `nft -j -c -f -`: the same check for a JSON document.
-  static func checkJSON(_ document: String) throws -> String? { try run(["-j", "-c", "-f", "-"], input: document) }
+  public static func checkJSON(_ document: String) throws -> String? { try run(["-j", "-c", "-f", "-"], input: document) }
 
   private static func run(_ arguments: [String], input text: String) throws -> String? {
     let process = Process()
