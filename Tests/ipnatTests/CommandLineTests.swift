@@ -52,7 +52,7 @@ func ipnat(_ arguments: [String], input: String? = nil, environment: [String: St
     let run = try ipnat(["print", "--no-resolve", "\(samples)/home-gateway.conf"])
     #expect(run.status == 0)
     #expect(run.standardError.isEmpty)
-    #expect(run.standardOutput.hasPrefix("map ppp0 192.168.1.0/24 -> 0/32 portmap tcp/udp auto\n"))
+    #expect(run.standardOutput.hasPrefix("map ppp0 192.168.1.0/24 -> 0/32 proxy port 21 ftp/tcp\n"))
     #expect(run.standardOutput.split(separator: "\n").count == 6)
   }
 
@@ -118,5 +118,44 @@ func ipnat(_ arguments: [String], input: String? = nil, environment: [String: St
     #expect(print.status == 0)
     #expect(print.standardOutput.contains("--no-resolve"))
     #expect(print.standardOutput.contains("standard input"))
+  }
+
+  // MARK: - compile
+
+  @Test func compilesASampleToStandardOutput() throws {
+    let run = try ipnat(["compile", "--no-resolve", "\(samples)/home-gateway.conf"])
+    #expect(run.status == 0)
+    #expect(run.standardError.isEmpty)
+    #expect(run.standardOutput.hasPrefix("table inet ipnat\ndelete table inet ipnat\ntable inet ipnat {\n"))
+    #expect(run.standardOutput.contains("masquerade comment \"\(samples)/home-gateway.conf:"))
+  }
+
+  @Test func compileWritesTheOutputFileOnlyOnSuccess() throws {
+    let path = NSTemporaryDirectory() + "ipnat-compile-\(getpid()).nft"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let good = try ipnat(["compile", "-o", path, "--table", "edge", "-"], input: "map eth0 10.0.0.0/8 -> 0/32\n")
+    #expect(good.status == 0)
+    #expect(good.standardOutput.isEmpty)
+    #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("table inet edge\n"))
+
+    let bad = try ipnat(["compile", "-o", path, "--color", "never", "-"], input: "map eth0 10.0.0.0/8 -> 0/32\nrewrite in on eth0 from any to any -> src 0/0 dst 1.2.3.4;\n")
+    #expect(bad.status == 1)
+    #expect(bad.standardError.contains("<stdin>:2:1: error: rewrite rules cannot be lowered to nftables yet [lower.rewrite]"))
+    #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("table inet edge\n"), "the old file is untouched")
+  }
+
+  @Test func compilesToJSONWithRenamedInterfaces() throws {
+    let run = try ipnat(["compile", "--format", "json", "--interface-map", "le0=eth3", "-"], input: "map le0 10.0.0.0/8 -> 0/32\n")
+    #expect(run.status == 0)
+    #expect(run.standardOutput.hasPrefix("{\"nftables\": ["))
+    #expect(run.standardOutput.contains("\"right\": \"eth3\""))
+  }
+
+  @Test func badCompileOptionsAreUsageErrors() throws {
+    for arguments in [["compile", "--table", "nat"], ["compile", "--interface-map", "le0"], ["compile", "--format", "yaml"]] {
+      let run = try ipnat(arguments, input: "")
+      #expect(run.status == 2, "\(arguments)")
+      #expect(run.standardOutput.isEmpty)
+    }
   }
 }
