@@ -35,6 +35,7 @@ let package = Package(
     .testTarget(name: "IPNatLoweringTests", dependencies: ["IPNatKit", "IPNatLowering", "TestSupport"], exclude: ["Golden"]),
     .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit", "TestSupport"], exclude: ["Golden"]),
     .testTarget(name: "ipnatTests"),
+    .testTarget(name: "PacketTests", dependencies: ["IPNatKit"], exclude: ["Tools"]),
   ],
   swiftLanguageModes: [.v6]
 )

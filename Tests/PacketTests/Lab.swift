@@ -1,0 +1,217 @@
+import Foundation
+import IPNatDiagnostics
+import IPNatKit
+
+/// Three network namespaces made for one test, joined by veth pairs:
+///
+/// ```
+/// inside (eth0)  ──  (rlan) router (rwan)  ──  (eth0) outside
+/// 10.0.0.2,.3,.5,.6    10.0.0.1   192.0.2.1          192.0.2.2
+/// fd00:10::2,::5,::6   fd00:10::1 2001:db8:2::1      2001:db8:2::2
+/// ```
+///
+/// The outside host routes the NAT pools (203.0.113.0/24, 198.51.100.0/24, 2001:db8:ff::/48)
+/// back to the router and has no route to the inside network, so an untranslated packet
+/// cannot reach it. Rules are loaded on the router only. Traffic never leaves these
+/// namespaces, and `close()` deletes them, also when a test fails.
+final class Lab {
+  let inside: String
+  let router: String
+  let outside: String
+  let logDirectory: String
+  private var background: [Process] = []
+
+  static let ipPath = "/usr/sbin/ip"
+  static let timeoutPath = "/usr/bin/timeout"
+  static let python = ProcessInfo.processInfo.environment["PATH", default: "/usr/bin"].split(separator: ":")
+    .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+  static let probe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Tools/probe.py").path
+
+  /// Root, iproute2, nft and python3: what these tests need. CI sets IPNAT_REQUIRE_NFT=1, and
+  /// then a missing piece fails the run instead of skipping the tests.
+  static let isAvailable: Bool = {
+    let usable = geteuid() == 0 && python != nil && FileManager.default.isExecutableFile(atPath: ipPath)
+      && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft")
+    if !usable, ProcessInfo.processInfo.environment["IPNAT_REQUIRE_NFT"] != nil {
+      fatalError("IPNAT_REQUIRE_NFT is set but the packet tests cannot run (need root, ip, nft and python3)")
+    }
+    return usable
+  }()
+
+  nonisolated(unsafe) private static var count = 0
+  private static let lock = NSLock()
+
+  init() throws {
+    let number = Self.lock.withLock {
+      Self.count += 1
+      return Self.count
+    }
+    let prefix = "ipnt\(getpid() % 100_000)x\(number)"
+    (inside, router, outside) = (prefix + "i", prefix + "r", prefix + "o")
+    logDirectory = NSTemporaryDirectory() + prefix
+    try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+    do {
+      try build()
+    } catch {
+      close()
+      throw error
+    }
+  }
+
+  private func build() throws {
+    for namespace in [inside, router, outside] {
+      try ip("netns", "add", namespace)
+      try ip("-n", namespace, "link", "set", "lo", "up")
+    }
+    try ip("-n", router, "link", "add", "rlan", "type", "veth", "peer", "name", "eth0", "netns", inside)
+    try ip("-n", router, "link", "add", "rwan", "type", "veth", "peer", "name", "eth0", "netns", outside)
+    for address in ["10.0.0.2/24", "10.0.0.3/24", "10.0.0.5/24", "10.0.0.6/24"] {
+      try ip("-n", inside, "addr", "add", address, "dev", "eth0")
+    }
+    for address in ["fd00:10::2/64", "fd00:10::5/64", "fd00:10::6/64"] {
+      try ip("-n", inside, "addr", "add", address, "dev", "eth0", "nodad")
+    }
+    try ip("-n", router, "addr", "add", "10.0.0.1/24", "dev", "rlan")
+    try ip("-n", router, "addr", "add", "fd00:10::1/64", "dev", "rlan", "nodad")
+    try ip("-n", router, "addr", "add", "192.0.2.1/24", "dev", "rwan")
+    try ip("-n", router, "addr", "add", "2001:db8:2::1/64", "dev", "rwan", "nodad")
+    try ip("-n", outside, "addr", "add", "192.0.2.2/24", "dev", "eth0")
+    try ip("-n", outside, "addr", "add", "2001:db8:2::2/64", "dev", "eth0", "nodad")
+    try ip("-n", inside, "link", "set", "eth0", "up")
+    try ip("-n", outside, "link", "set", "eth0", "up")
+    try ip("-n", router, "link", "set", "rlan", "up")
+    try ip("-n", router, "link", "set", "rwan", "up")
+    try ip("-n", inside, "route", "add", "default", "via", "10.0.0.1")
+    try ip("-n", inside, "-6", "route", "add", "default", "via", "fd00:10::1")
+    for pool in ["203.0.113.0/24", "198.51.100.0/24"] {
+      try ip("-n", outside, "route", "add", pool, "via", "192.0.2.1")
+    }
+    try ip("-n", outside, "-6", "route", "add", "2001:db8:ff::/48", "via", "2001:db8:2::1")
+    _ = try run(router, ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
+  }
+
+  func close() {
+    // Every process left in the lab's namespaces, servers and their `timeout` wrappers alike.
+    for namespace in [inside, router, outside] {
+      let pids = (try? ipOutput("netns", "pids", namespace)) ?? ""
+      for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+    }
+    for process in background where process.isRunning { process.terminate() }
+    for process in background { process.waitUntilExit() }
+    for namespace in [inside, router, outside] { try? ip("netns", "del", namespace) }
+    try? FileManager.default.removeItem(atPath: logDirectory)
+  }
+
+  // MARK: - Rules
+
+  /// Compiles `conf` and loads it on the router with `nft -f`; returns the script.
+  @discardableResult
+  func load(_ conf: String, lowering: LoweringOptions = LoweringOptions()) throws -> String {
+    let outcome = IPNat.compile(SourceFile(name: "lab.conf", text: conf), options: FrontendOptions(resolveHostNames: false),
+                                lowering: lowering)
+    guard let script = outcome.output else {
+      throw Failure("compile failed: \(DiagnosticRenderer().render(outcome.diagnostics, in: SourceFile(name: "lab.conf", text: conf)))")
+    }
+    _ = try run(router, ["nft", "-f", "-"], input: script)
+    return script
+  }
+
+  // MARK: - Traffic
+
+  /// Starts probe.py in the background (servers); it ends by itself after 30 s at most.
+  func start(_ namespace: String, _ arguments: [String]) throws {
+    let process = try launch(namespace, [Self.python!, Self.probe] + arguments)
+    background.append(process)
+  }
+
+  /// Runs probe.py to completion and returns its output lines.
+  func probe(_ namespace: String, _ arguments: [String]) throws -> [String] {
+    try run(namespace, [Self.python!, Self.probe] + arguments).split(separator: "\n").map(String.init)
+  }
+
+  func log(_ name: String) -> [String] {
+    ((try? String(contentsOfFile: "\(logDirectory)/\(name)", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+  }
+
+  func logPath(_ name: String) -> String { "\(logDirectory)/\(name)" }
+
+  // MARK: - Processes
+
+  struct Failure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+  }
+
+  private func ip(_ arguments: String...) throws { _ = try ipOutput(arguments) }
+
+  private func ipOutput(_ arguments: String...) throws -> String { try ipOutput(arguments) }
+
+  private func ipOutput(_ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Self.ipPath)
+    process.arguments = arguments
+    let errors = Pipe()
+    let output = Pipe()
+    process.standardError = errors
+    process.standardOutput = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw Failure("ip \(arguments.joined(separator: " ")): \(message)") }
+    return text
+  }
+
+  /// Runs a command in a namespace, at most 25 seconds, and returns its standard output.
+  func run(_ namespace: String, _ command: [String], input: String? = nil) throws -> String {
+    let process = try launch(namespace, command, input: input)
+    let output = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+    let errors = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+      throw Failure("\(command.joined(separator: " ")) in \(namespace) exited \(process.terminationStatus): "
+        + String(decoding: errors, as: UTF8.self))
+    }
+    return String(decoding: output, as: UTF8.self)
+  }
+
+  private func launch(_ namespace: String, _ command: [String], input: String? = nil) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Self.ipPath)
+    process.arguments = ["netns", "exec", namespace, Self.timeoutPath, "25"] + command
+    process.standardOutput = Pipe()
+    process.standardError = Pipe()
+    let standardInput = Pipe()
+    process.standardInput = standardInput
+    try process.run()
+    if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
+    try standardInput.fileHandleForWriting.close()
+    return process
+  }
+}
+
+/// Runs `body` with a fresh lab and always tears it down.
+func withLab(_ body: (Lab) throws -> Void) throws {
+  let lab = try Lab()
+  defer { lab.close() }
+  try body(lab)
+}
+
+/// The fields of a server's answer: `PEER_IP PEER_PORT LOCAL_IP LOCAL_PORT mss=N client-mss=M`.
+struct Answer {
+  var peerAddress: String
+  var peerPort: Int
+  var localAddress: String
+  var localPort: Int
+  var text: String
+
+  init?(_ line: String) {
+    let fields = line.split(separator: " ").map(String.init)
+    guard fields.count >= 4, let peerPort = Int(fields[1]), let localPort = Int(fields[3]) else { return nil }
+    (peerAddress, self.peerPort, localAddress, self.localPort, text) = (fields[0], peerPort, fields[2], localPort, line)
+  }
+
+  func value(of key: String) -> Int? {
+    text.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
+  }
+}

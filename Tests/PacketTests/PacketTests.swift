@@ -1,0 +1,205 @@
+import IPNatKit
+import Testing
+
+/// Real traffic through a router namespace loaded with a compiled ruleset; the far side reports
+/// the addresses and ports it saw (`Tools/probe.py`). One lab per test, torn down afterwards.
+@Suite(.serialized, .enabled(if: Lab.isAvailable, "needs root, iproute2, nft and python3"))
+struct PacketTests {
+  // MARK: - map
+
+  @Test func masquerade() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 0/32\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      let answers = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--bind", "10.0.0.2", "--count", "2"]).compactMap(Answer.init)
+      #expect(answers.count == 2)
+      #expect(answers.allSatisfy { $0.peerAddress == "192.0.2.1" })
+      let tcp = try lab.probe(lab.inside, ["tcp", "192.0.2.2", "7000", "--bind", "10.0.0.3"]).compactMap(Answer.init)
+      #expect(tcp.map(\.peerAddress) == ["192.0.2.1"])
+    }
+  }
+
+  @Test func poolNeverUsesNetworkOrBroadcastAddress() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 203.0.113.0/30\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000", "192.0.2.2:7001", "192.0.2.2:7002"])
+      var seen: Set<String> = []
+      for port in ["7000", "7001", "7002"] {
+        for source in ["10.0.0.2", "10.0.0.3", "10.0.0.5", "10.0.0.6"] {
+          let answers = try lab.probe(lab.inside, ["udp", "192.0.2.2", port, "--bind", source]).compactMap(Answer.init)
+          #expect(answers.count == 1)
+          seen.formUnion(answers.map(\.peerAddress))
+        }
+      }
+      #expect(!seen.isEmpty)
+      #expect(seen.isSubset(of: ["203.0.113.1", "203.0.113.2"]), "saw \(seen)")
+    }
+  }
+
+  @Test func portmapRange() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 203.0.113.1/32 portmap tcp/udp 10000:10099\nmap rwan 10.0.0.0/24 -> 203.0.113.1/32\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      let udp = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--count", "3", "--sport", "40000"]).compactMap(Answer.init)
+      let tcp = try lab.probe(lab.inside, ["tcp", "192.0.2.2", "7000", "--count", "2"]).compactMap(Answer.init)
+      #expect(udp.count == 3 && tcp.count == 2)
+      for answer in udp + tcp {
+        #expect(answer.peerAddress == "203.0.113.1")
+        #expect((10000...10099).contains(answer.peerPort), "port \(answer.peerPort)")
+      }
+    }
+  }
+
+  @Test func mapBlockGivesTwoHostsTheirOwnBlocks() throws {
+    // /24 -> /30 ports auto: A = 64 hosts per address, P = 1008 ports each;
+    // host .2 owns 3040-4047 and host .3 owns 4048-5055, both on 203.0.113.0.
+    try withLab { lab in
+      try lab.load("map-block rwan 10.0.0.0/24 -> 203.0.113.0/30 ports auto\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      let first = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--bind", "10.0.0.2", "--sport", "40000", "--count", "2"]).compactMap(Answer.init)
+      let second = try lab.probe(lab.inside, ["tcp", "192.0.2.2", "7000", "--bind", "10.0.0.3", "--count", "2"]).compactMap(Answer.init)
+      #expect(first.count == 2 && second.count == 2)
+      #expect(first.allSatisfy { $0.peerAddress == "203.0.113.0" && (3040...4047).contains($0.peerPort) }, "\(first.map(\.text))")
+      #expect(second.allSatisfy { $0.peerAddress == "203.0.113.0" && (4048...5055).contains($0.peerPort) }, "\(second.map(\.text))")
+    }
+  }
+
+  @Test func precedenceLongestPrefixFirst() throws {
+    // The /32 rule comes later in the file but wins, as in IPFilter.
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 203.0.113.1/32\nmap rwan 10.0.0.3/32 -> 203.0.113.3/32\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      let general = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--bind", "10.0.0.2"]).compactMap(Answer.init)
+      let specific = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--bind", "10.0.0.3"]).compactMap(Answer.init)
+      #expect(general.map(\.peerAddress) == ["203.0.113.1"])
+      #expect(specific.map(\.peerAddress) == ["203.0.113.3"])
+    }
+  }
+
+  @Test func icmpidmap() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 203.0.113.1/32 icmpidmap icmp 64000:64999\n")
+      try lab.start(lab.outside, ["sniff-icmp", lab.logPath("icmp")])
+      let replies = try lab.probe(lab.inside, ["ping", "192.0.2.2", "--ident", "4321", "--count", "3"])
+      #expect(replies == ["reply id=4321", "reply id=4321", "reply id=4321"], "the reply gets its id back")
+      let seen = lab.log("icmp")
+      #expect(!seen.isEmpty)
+      for line in seen {
+        #expect(line.hasPrefix("echo from=203.0.113.1 id="), "\(line)")
+        let id = Int(line.split(separator: "=").last ?? "") ?? 0
+        #expect((64000...64999).contains(id), "\(line)")
+      }
+    }
+  }
+
+  @Test func mssclampBothWays() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 0/32 mssclamp 1300\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      let clamped = try #require(try lab.probe(lab.inside, ["tcp", "192.0.2.2", "7000"]).compactMap(Answer.init).first)
+      #expect(try #require(clamped.value(of: "mss")) <= 1300, "the server saw the clamped SYN: \(clamped.text)")
+      #expect(try #require(clamped.value(of: "client-mss")) <= 1300, "the client saw the clamped SYN-ACK: \(clamped.text)")
+      // Without the option the same connection keeps the veth's larger MSS: the clamp did it.
+      try lab.load("map rwan 10.0.0.0/24 -> 0/32\n")
+      let plain = try #require(try lab.probe(lab.inside, ["tcp", "192.0.2.2", "7000"]).compactMap(Answer.init).first)
+      #expect(try #require(plain.value(of: "mss")) > 1300)
+    }
+  }
+
+  @Test func activeFTPThroughTheHelper() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 0/32 proxy port ftp ftp/tcp\nmap rwan 10.0.0.0/24 -> 0/32\n")
+      try lab.start(lab.outside, ["ftp-server", "192.0.2.2", lab.logPath("ftp")])
+      let listing = try lab.probe(lab.inside, ["ftp-client", "192.0.2.2"])
+      #expect(listing == ["listing-from-probe"])
+      let log = lab.log("ftp")
+      #expect(log.first?.hasPrefix("PORT 192.0.2.1 ") == true, "the helper rewrote PORT: \(log)")
+      #expect(log.contains("data connection ok"))
+    }
+  }
+
+  // MARK: - bimap
+
+  @Test func bimapBothWays() throws {
+    try withLab { lab in
+      try lab.load("bimap rwan 10.0.0.5/32 -> 198.51.100.5/32\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      try lab.start(lab.inside, ["serve", "10.0.0.5:8000"])
+      let outbound = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--bind", "10.0.0.5", "--sport", "45000"]).compactMap(Answer.init)
+      #expect(outbound.map(\.peerAddress) == ["198.51.100.5"])
+      #expect(outbound.map(\.peerPort) == [45000], "bimap keeps the port")
+      let inbound = try lab.probe(lab.outside, ["tcp", "198.51.100.5", "8000"]).compactMap(Answer.init)
+      #expect(inbound.map(\.localAddress) == ["10.0.0.5"])
+      #expect(inbound.map(\.peerAddress) == ["192.0.2.2"])
+    }
+  }
+
+  // MARK: - rdr
+
+  @Test func rdrWithPortChange() throws {
+    try withLab { lab in
+      try lab.load("rdr rwan 192.0.2.1/32 port 80 -> 10.0.0.5 port 8080 tcp\n")
+      try lab.start(lab.inside, ["serve", "10.0.0.5:8080"])
+      let answers = try lab.probe(lab.outside, ["tcp", "192.0.2.1", "80"]).compactMap(Answer.init)
+      #expect(answers.map { "\($0.localAddress):\($0.localPort)" } == ["10.0.0.5:8080"])
+      #expect(answers.map(\.peerAddress) == ["192.0.2.2"], "rdr keeps the client's address")
+    }
+  }
+
+  @Test func rdrRangeShift() throws {
+    try withLab { lab in
+      try lab.load("rdr rwan 192.0.2.1/32 port 100-102 -> 10.0.0.5 port 10100 tcp\n")
+      try lab.start(lab.inside, ["serve", "10.0.0.5:10100", "10.0.0.5:10101", "10.0.0.5:10102"])
+      for (external, target) in [(100, 10100), (101, 10101), (102, 10102)] {
+        let answers = try lab.probe(lab.outside, ["tcp", "192.0.2.1", String(external)]).compactMap(Answer.init)
+        #expect(answers.map(\.localPort) == [target], "port \(external)")
+      }
+    }
+  }
+
+  @Test func roundRobinOverTwoServers() throws {
+    try withLab { lab in
+      try lab.load("""
+        rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.5 port 8085 tcp round-robin
+        rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.6 port 8085 tcp round-robin
+
+        """)
+      try lab.start(lab.inside, ["serve", "10.0.0.5:8085", "10.0.0.6:8085"])
+      // Both servers must be listening first: a refused attempt would still take a turn.
+      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.5", "8085"])
+      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.6", "8085"])
+      let answers = try lab.probe(lab.outside, ["tcp", "192.0.2.1", "85", "--count", "4"]).compactMap(Answer.init)
+      #expect(answers.map(\.localAddress) == ["10.0.0.5", "10.0.0.6", "10.0.0.5", "10.0.0.6"])
+    }
+  }
+
+  @Test func reflectionLetsInsideClientsUseTheExternalAddress() throws {
+    try withLab { lab in
+      var options = LoweringOptions()
+      options.reflection = true
+      try lab.load("rdr rwan 192.0.2.1/32 port 80 -> 10.0.0.5 port 8080 tcp\n", lowering: options)
+      try lab.start(lab.inside, ["serve", "10.0.0.5:8080"])
+      let answers = try lab.probe(lab.inside, ["tcp", "192.0.2.1", "80", "--bind", "10.0.0.2"]).compactMap(Answer.init)
+      #expect(answers.map { "\($0.localAddress):\($0.localPort)" } == ["10.0.0.5:8080"])
+      #expect(answers.map(\.peerAddress) == ["10.0.0.1"], "masqueraded, so replies return through the router")
+    }
+  }
+
+  // MARK: - IPv6
+
+  @Test func ipv6MapAndRdr() throws {
+    try withLab { lab in
+      try lab.load("""
+        map rwan inet6 fd00:10::/64 -> 2001:db8:ff::1/128
+        rdr rwan inet6 2001:db8:2::1/128 port 80 -> fd00:10::5 port 8080 tcp
+
+        """)
+      try lab.start(lab.outside, ["serve", "[2001:db8:2::2]:7000"])
+      try lab.start(lab.inside, ["serve", "[fd00:10::5]:8080"])
+      let outbound = try lab.probe(lab.inside, ["udp", "2001:db8:2::2", "7000", "--bind", "fd00:10::2"]).compactMap(Answer.init)
+      #expect(outbound.map(\.peerAddress) == ["2001:db8:ff::1"])
+      let inbound = try lab.probe(lab.outside, ["tcp", "2001:db8:2::1", "80"]).compactMap(Answer.init)
+      #expect(inbound.map { "\($0.localAddress):\($0.localPort)" } == ["fd00:10::5:8080"])
+    }
+  }
+}

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Traffic for ipnat's packet tests, run inside the test's own network namespaces.
+
+Servers report what they saw: each answer carries the peer's address and port as the
+server sees them and the server's own address and port, so a client learns how the router
+translated its connection. Servers that cannot answer (ICMP, FTP) append to a log file.
+Every call is bounded: sockets time out and servers exit after DEADLINE seconds.
+"""
+import argparse
+import ftplib
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+DEADLINE = 30
+TIMEOUT = 2.0
+
+
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def report(peer, local, extra=""):
+    return f"{peer[0]} {peer[1]} {local[0]} {local[1]}{extra}"
+
+
+def serve(args):
+    """UDP and TCP servers on every (host, port) given, until the deadline."""
+    sockets = []
+    for endpoint in args.listen:
+        host, port = endpoint.rsplit(":", 1)
+        host = host.strip("[]")
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(family(host), kind)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family(host) == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((host, int(port)))
+            if kind == socket.SOCK_STREAM:
+                s.listen(64)
+            sockets.append(s)
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        ready, _, _ = select.select(sockets, [], [], 0.5)
+        for s in ready:
+            if s.type == socket.SOCK_DGRAM:
+                data, peer = s.recvfrom(2048)
+                s.sendto(report(peer, s.getsockname()).encode(), peer)
+                continue
+            conn, peer = s.accept()
+            with conn:
+                mss = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+                conn.sendall(report(peer, conn.getsockname(), f" mss={mss}").encode())
+
+
+def udp(args):
+    """One datagram per --count, each from its own socket (so its own connection)."""
+    for index in range(args.count):
+        s = socket.socket(family(args.host), socket.SOCK_DGRAM)
+        s.settimeout(0.3)
+        if args.bind or args.sport:
+            s.bind((args.bind or "", args.sport + index if args.sport else 0))
+        answer = None
+        for _ in range(10):  # a bounded wait for a server that is still starting
+            s.sendto(b"probe", (args.host, args.port))
+            try:
+                answer = s.recv(2048).decode()
+                break
+            except socket.timeout:
+                continue
+        print(answer or "timeout", flush=True)
+        s.close()
+
+
+def tcp(args):
+    """--count connections, one after the other."""
+    for _ in range(args.count):
+        answer = "timeout"
+        for _ in range(20):  # the server may not be listening yet
+            s = socket.socket(family(args.host), socket.SOCK_STREAM)
+            s.settimeout(TIMEOUT)
+            if args.bind:
+                s.bind((args.bind, 0))
+            try:
+                s.connect((args.host, args.port))
+                mss = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+                answer = s.recv(2048).decode() + f" client-mss={mss}"
+                s.close()
+                break
+            except (ConnectionRefusedError, socket.timeout):
+                s.close()
+                time.sleep(0.1)
+        print(answer, flush=True)
+
+
+def icmp_checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def ping(args):
+    """Echo requests with a chosen id; prints the id of each reply (IPv4)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(TIMEOUT)
+    for sequence in range(args.count):
+        header = struct.pack("!BBHHH", 8, 0, 0, args.ident, sequence)
+        payload = b"ipnat-probe"
+        packet = struct.pack("!BBHHH", 8, 0, icmp_checksum(header + payload), args.ident, sequence) + payload
+        s.sendto(packet, (args.host, 0))
+        end = time.monotonic() + TIMEOUT
+        answer = "timeout"
+        while time.monotonic() < end:
+            try:
+                data, peer = s.recvfrom(2048)
+            except socket.timeout:
+                break
+            icmp = data[(data[0] & 0x0F) * 4:]
+            kind, _, _, ident, seq = struct.unpack("!BBHHH", icmp[:8])
+            if kind == 0 and seq == sequence:
+                answer = f"reply id={ident}"
+                break
+        print(answer, flush=True)
+
+
+def sniff_icmp(args):
+    """Logs the id and source of every echo request that arrives, until the deadline."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(0.5)
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        try:
+            data, peer = s.recvfrom(2048)
+        except socket.timeout:
+            continue
+        icmp = data[(data[0] & 0x0F) * 4:]
+        kind, _, _, ident, _ = struct.unpack("!BBHHH", icmp[:8])
+        if kind == 8:
+            with open(args.log, "a") as log:
+                log.write(f"echo from={peer[0]} id={ident}\n")
+
+
+def ftp_server(args):
+    """Just enough FTP for an active-mode LIST: logs the PORT it gets and whether the data
+    connection back to that address succeeded."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((args.host, 21))
+    listener.listen(4)
+    listener.settimeout(DEADLINE)
+    conn, _ = listener.accept()
+    conn.settimeout(TIMEOUT * 2)
+    reader = conn.makefile("rb")
+
+    def say(line):
+        conn.sendall((line + "\r\n").encode())
+
+    def log(line):
+        with open(args.log, "a") as out:
+            out.write(line + "\n")
+
+    say("220 probe")
+    port_address = None
+    while True:
+        line = reader.readline().decode().strip()
+        if not line:
+            return
+        verb = line.split(" ")[0].upper()
+        if verb == "PORT":
+            numbers = [int(n) for n in line[5:].split(",")]
+            port_address = (".".join(map(str, numbers[:4])), numbers[4] * 256 + numbers[5])
+            log(f"PORT {port_address[0]} {port_address[1]}")
+            say("200 ok")
+        elif verb in ("LIST", "NLST", "RETR"):
+            say("150 here it comes")
+            try:
+                data = socket.create_connection(port_address, timeout=TIMEOUT)
+                data.sendall(b"listing-from-probe\r\n")
+                data.close()
+                log("data connection ok")
+                say("226 done")
+            except OSError as error:
+                log(f"data connection failed: {error}")
+                say("425 no data connection")
+        elif verb == "QUIT":
+            say("221 bye")
+            return
+        elif verb == "USER":
+            say("331 password")
+        elif verb == "PASS":
+            say("230 in")
+        else:
+            say("200 ok")
+
+
+def ftp_client(args):
+    """Active mode (PORT), so the server connects back through the router."""
+    ftp = ftplib.FTP()
+    for _ in range(20):
+        try:
+            ftp.connect(args.host, 21, timeout=TIMEOUT * 2)
+            break
+        except ConnectionRefusedError:
+            time.sleep(0.1)
+    ftp.login("probe", "probe")
+    ftp.set_pasv(False)
+    lines = []
+    ftp.retrlines("LIST", lines.append)
+    print("\n".join(lines), flush=True)
+    ftp.quit()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("serve")
+    p.add_argument("listen", nargs="+", help="HOST:PORT")
+    p.set_defaults(run=serve)
+    for name, run in (("udp", udp), ("tcp", tcp)):
+        p = commands.add_parser(name)
+        p.add_argument("host")
+        p.add_argument("port", type=int)
+        p.add_argument("--bind", default="")
+        p.add_argument("--sport", type=int, default=0)
+        p.add_argument("--count", type=int, default=1)
+        p.set_defaults(run=run)
+    p = commands.add_parser("ping")
+    p.add_argument("host")
+    p.add_argument("--ident", type=int, default=4321)
+    p.add_argument("--count", type=int, default=1)
+    p.set_defaults(run=ping)
+    p = commands.add_parser("sniff-icmp")
+    p.add_argument("log")
+    p.set_defaults(run=sniff_icmp)
+    p = commands.add_parser("ftp-server")
+    p.add_argument("host")
+    p.add_argument("log")
+    p.set_defaults(run=ftp_server)
+    p = commands.add_parser("ftp-client")
+    p.add_argument("host")
+    p.set_defaults(run=ftp_client)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
