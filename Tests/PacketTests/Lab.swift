@@ -135,6 +135,11 @@ final class Lab {
 
   func logPath(_ name: String) -> String { "\(logDirectory)/\(name)" }
 
+  /// Waits, at most five seconds, until a server has written its first log line.
+  func waitForLog(_ name: String) {
+    for _ in 0..<100 where log(name).isEmpty { usleep(50_000) }
+  }
+
   // MARK: - Processes
 
   struct Failure: Error, CustomStringConvertible {

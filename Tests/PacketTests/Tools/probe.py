@@ -133,6 +133,8 @@ def sniff_icmp(args):
     """Logs the id and source of every echo request that arrives, until the deadline."""
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     s.settimeout(0.5)
+    with open(args.log, "a") as log:
+        log.write("listening\n")
     end = time.monotonic() + DEADLINE
     while time.monotonic() < end:
         try:
