@@ -105,6 +105,13 @@ def icmp_checksum(data):
     return ~total & 0xFFFF
 
 
+def icmp_header(packet):
+    """(type, id, sequence) of the ICMP message in an IPv4 packet from a raw socket."""
+    icmp = packet[(packet[0] & 0x0F) * 4:]
+    kind, _, _, ident, sequence = struct.unpack("!BBHHH", icmp[:8])
+    return kind, ident, sequence
+
+
 def ping(args):
     """Echo requests with a chosen id; prints the id of each reply (IPv4)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
@@ -121,8 +128,7 @@ def ping(args):
                 data, peer = s.recvfrom(2048)
             except socket.timeout:
                 break
-            icmp = data[(data[0] & 0x0F) * 4:]
-            kind, _, _, ident, seq = struct.unpack("!BBHHH", icmp[:8])
+            kind, ident, seq = icmp_header(data)
             if kind == 0 and seq == sequence:
                 answer = f"reply id={ident}"
                 break
@@ -141,8 +147,7 @@ def sniff_icmp(args):
             data, peer = s.recvfrom(2048)
         except socket.timeout:
             continue
-        icmp = data[(data[0] & 0x0F) * 4:]
-        kind, _, _, ident, _ = struct.unpack("!BBHHH", icmp[:8])
+        kind, ident, _ = icmp_header(data)
         if kind == 8:
             with open(args.log, "a") as log:
                 log.write(f"echo from={peer[0]} id={ident}\n")
