@@ -46,8 +46,7 @@ struct ConnectionPattern {
     switch rdr.match {
     case .address(let address, _):
       destination = (address, nil, false)
-      let ports = rdr.ports
-      if ports.matchLow != 0 { destinationPorts = (ports.matchLow, max(ports.matchLow, ports.matchHigh)) }
+      destinationPorts = rdr.matchedPortRange
     case .fromTo(let fromTo):
       source = (fromTo.source.address, fromTo.source.port, fromTo.negation == .source)
       destination = (fromTo.destination.address, fromTo.destination.port, false)

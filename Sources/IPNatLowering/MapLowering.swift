@@ -18,19 +18,12 @@ extension RuleLowering {
 
     let isOneToOne = map.kind == .bimap && oneToOnePrefixes(map) != nil
     let statement = try isOneToOne ? oneToOneOutbound(map) : sourceTranslation(map)
-    add(.srcnat, prefixLength: sourcePrecedence(map.source), rule(matches, [statement]))
+    add(.srcnat, prefixLength: map.sourceAddress.precedenceLength(in: family), rule(matches, [statement]))
 
     let pattern = try ConnectionPattern(map: map, interfaces: interfaces)
     try lowerConnectionAttributes(map.options, pattern: pattern)
     if case .proxy(let proxy) = map.translation { try lowerProxy(proxy, pattern: pattern) }
     if map.kind == .bimap { try lowerBimapInbound(map) }
-  }
-
-  func sourcePrecedence(_ source: MapRule.Source) -> Int {
-    switch source {
-    case .address(let address): address.precedenceLength(in: family)
-    case .fromTo(let fromTo): fromTo.source.address.precedenceLength(in: family)
-    }
   }
 
   private func sourceMatches(_ map: MapRule, into matches: inout Matches) throws(LoweringError) {
@@ -136,12 +129,7 @@ extension RuleLowering {
   }
 
   private func prefixLengths(_ map: MapRule) -> (Int, Int)? {
-    let source: Address =
-      switch map.source {
-      case .address(let address): address
-      case .fromTo(let fromTo): fromTo.source.address
-      }
-    guard case .address(let target) = map.target, let (_, sourceMask) = source.network(in: family),
+    guard case .address(let target) = map.target, let (_, sourceMask) = map.sourceAddress.network(in: family),
       let (_, targetMask) = target.network(in: family),
       let sourceLength = Netmask.prefixLength(of: sourceMask, family: family),
       let targetLength = Netmask.prefixLength(of: targetMask, family: family)
@@ -154,12 +142,7 @@ extension RuleLowering {
   /// A bimap whose two sides have the same prefix length maps 1:1, copying host bits both
   /// ways (§2.7). Returns the two networks.
   private func oneToOnePrefixes(_ map: MapRule) -> (inside: (IPAddress, UInt128), outside: (IPAddress, UInt128))? {
-    let source: Address =
-      switch map.source {
-      case .address(let address): address
-      case .fromTo(let fromTo): fromTo.source.address
-      }
-    guard case .address(let target) = map.target, let inside = source.network(in: family),
+    guard case .address(let target) = map.target, let inside = map.sourceAddress.network(in: family),
       let outside = target.network(in: family), inside.mask == outside.mask, inside.mask != 0,
       Netmask.prefixLength(of: inside.mask, family: family) != nil, !(outside.address.bits == 0 && outside.mask == family.allOnes)
     else { return nil }

@@ -8,7 +8,7 @@ extension RuleLowering {
     let matches = try rdrMatches(rdr)
     var statements = try tagStatements(rdr)
     statements.append(try destinationTranslation(rdr, to: newDestination(rdr)))
-    let precedence = rdrPrecedence(rdr)
+    let precedence = rdr.destinationAddress.precedenceLength(in: family)
     add(.dstnat, prefixLength: precedence, rule(matches, statements))
     if options.reflection, let reflected = try reflectedRule(rdr, matches: matches, statements: statements) {
       add(.dstnat, prefixLength: precedence, reflected)
@@ -26,13 +26,6 @@ extension RuleLowering {
     }
   }
 
-  func rdrPrecedence(_ rdr: RdrRule) -> Int {
-    switch rdr.match {
-    case .address(let address, _): address.precedenceLength(in: family)
-    case .fromTo(let fromTo): fromTo.destination.address.precedenceLength(in: family)
-    }
-  }
-
   /// The packets an rdr rule takes: arriving on its first interface, to its address and ports.
   func rdrMatches(_ rdr: RdrRule) throws(LoweringError) -> Matches {
     var matches = Matches(family: family)
@@ -40,9 +33,7 @@ extension RuleLowering {
     switch rdr.match {
     case .address(let address, _):
       try matches.address(address, .destination)
-      // Port 0 means any port (and is what a rule with a new port but no matched port stores).
-      let ports = rdr.ports
-      if ports.matchLow != 0 { matches.ports(ports.matchLow, max(ports.matchLow, ports.matchHigh), .destination) }
+      if let (low, high) = rdr.matchedPortRange { matches.ports(low, high, .destination) }
     case .fromTo(let fromTo):
       try matches.address(fromTo.source.address, .source, negated: fromTo.negation == .source)
       try matches.address(fromTo.destination.address, .destination)
@@ -174,11 +165,7 @@ extension RuleLowering {
            at: rdr.interfaces.range)
       return nil
     }
-    let external: Address
-    switch rdr.match {
-    case .address(let address, _): external = address
-    case .fromTo(let fromTo): external = fromTo.destination.address
-    }
+    let external = rdr.destinationAddress
     guard case .network(let network) = external.kind, network.isHost, network.address.bits != 0 else {
       warn("lower.reflection-needs-address", "no reflection for an rdr whose destination is not one address",
            at: external.range, notes: [Note("reflection redirects inside clients that connect to the external address")])
@@ -192,9 +179,8 @@ extension RuleLowering {
     masquerade.interface(inbound, .iifname, negated: true)
     masquerade.network(network.address, mask: network.maskBits, .destination)
     masquerade.transport(rdr.ruleProtocol)
-    let ports = rdr.ports
-    if case .address = rdr.match, ports.matchLow != 0 {
-      masquerade.ports(ports.matchLow, max(ports.matchLow, ports.matchHigh), .destination)
+    if let (low, high) = rdr.matchedPortRange {
+      masquerade.ports(low, high, .destination)
     } else if case .fromTo(let fromTo) = rdr.match, let test = fromTo.destination.port {
       try masquerade.port(test, .destination)
     }

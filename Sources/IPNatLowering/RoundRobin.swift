@@ -72,7 +72,7 @@ struct RoundRobinGroup {
         targets.append(.goto(chain))
       }
       try context.lowerRdrAttributes(member.rule)
-      merge(context.output, into: &combined)
+      combined.append(contentsOf: context.output)
     }
 
     var first = RuleLowering(rule: .rdr(members[0].rule), ordinal: members[0].ordinal, file: file, options: options)
@@ -84,13 +84,13 @@ struct RoundRobinGroup {
     let dispatch = Statement.verdictMap(key: .selector(chooser),
                                         targets.enumerated().map { VerdictMapEntry(.integer(UInt64($0.offset)), $0.element) })
     let matches = try first.rdrMatches(members[0].rule)
-    let precedence = first.rdrPrecedence(members[0].rule)
+    let precedence = members[0].rule.destinationAddress.precedenceLength(in: members[0].rule.family)
     first.add(.dstnat, prefixLength: precedence, NFTModel.Rule(matches: matches.all, statements: [dispatch], origin: origin))
     if options.reflection, let reflected = try first.reflectedRule(members[0].rule, matches: matches, statements: [dispatch]) {
       first.add(.dstnat, prefixLength: precedence, NFTModel.Rule(matches: reflected.matches, statements: [dispatch], origin: origin))
     }
     // The dispatch rule comes first in `combined`, so the member chains it jumps to are declared before it.
-    merge(first.output, into: &combined)
+    combined.append(contentsOf: first.output)
     return combined
   }
 
@@ -99,16 +99,5 @@ struct RoundRobinGroup {
     let destination = try context.newDestination(rdr)
     if case .alternate(let first, let second, _) = destination { return [.host(first), .host(second)] }
     return [destination]
-  }
-
-  private func merge(_ part: LoweredRule, into combined: inout LoweredRule) {
-    combined.natRules += part.natRules
-    combined.objects += part.objects
-    combined.maps += part.maps
-    combined.chains += part.chains
-    combined.connectionAttributes += part.connectionAttributes
-    combined.mssclamp += part.mssclamp
-    combined.reflection += part.reflection
-    combined.warnings += part.warnings
   }
 }
