@@ -2,7 +2,8 @@
 import PackageDescription
 
 // One library target per pipeline stage; the executable only parses arguments and does I/O.
-// Nothing here links libnftnl: the front end builds and tests on any machine with Swift.
+// Only IPNatNetlink imports C (libnftnl and libmnl, through CNftables): the front end, the
+// compiler and the linearizer build and test on any machine with Swift.
 let package = Package(
   name: "ipnat",
   products: [
@@ -18,11 +19,15 @@ let package = Package(
     .target(name: "NFTModel", dependencies: ["IPAddressing"]),
     .target(name: "NFTText", dependencies: ["NFTModel"]),
     .target(name: "IPNatLowering", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "NFTModel"]),
-    .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatLowering", "NFTText"]),
+    .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatLowering", "NFTModel", "NFTText"]),
+    .target(name: "NFTKernel", dependencies: ["NFTModel", "IPAddressing"]),
+    .systemLibrary(name: "CNftables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
+    .target(name: "IPNatNetlink", dependencies: ["CNftables", "NFTKernel", "NFTModel"]),
     .executableTarget(
       name: "ipnat",
       dependencies: [
         "IPNatKit",
+        "IPNatNetlink",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

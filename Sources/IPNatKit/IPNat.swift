@@ -1,9 +1,11 @@
 import IPNatDiagnostics
 import IPNatLowering
 import IPNatSyntax
+import NFTModel
 import NFTText
 
 public typealias LoweringOptions = IPNatLowering.LoweringOptions
+public typealias Table = NFTModel.Table
 
 /// Options of the front end that every subcommand shares.
 public struct FrontendOptions: Sendable {
@@ -43,19 +45,26 @@ public enum IPNat {
   /// has an error.
   public static func compile(_ file: SourceFile, options: FrontendOptions = FrontendOptions(),
                              lowering: LoweringOptions = LoweringOptions(), format: OutputFormat = .nft) -> Outcome {
-    let parsed = parse(file, options: options)
-    guard !parsed.diagnostics.hasErrors else { return Outcome(output: nil, diagnostics: parsed.diagnostics) }
     var lowering = lowering
     lowering.forJSON = format == .json
-    let lowered = Lowering.lower(parsed.config, in: file, options: lowering)
-    let diagnostics = parsed.diagnostics + lowered.diagnostics
-    guard let table = lowered.table else { return Outcome(output: nil, diagnostics: diagnostics) }
+    let (table, diagnostics) = lower(file, options: options, lowering: lowering)
+    guard let table else { return Outcome(output: nil, diagnostics: diagnostics) }
     let output =
       switch format {
       case .nft: ScriptEmitter.script(replacing: table)
       case .json: JSONEmitter.document(replacing: table)
       }
     return Outcome(output: output, diagnostics: diagnostics)
+  }
+
+  /// The nftables table for a file (the IR that both the emitters and the loader take), or
+  /// nil if any rule has an error.
+  public static func lower(_ file: SourceFile, options: FrontendOptions = FrontendOptions(),
+                           lowering: LoweringOptions = LoweringOptions()) -> (table: Table?, diagnostics: [Diagnostic]) {
+    let parsed = parse(file, options: options)
+    guard !parsed.diagnostics.hasErrors else { return (nil, parsed.diagnostics) }
+    let lowered = Lowering.lower(parsed.config, in: file, options: lowering)
+    return (lowered.table, parsed.diagnostics + lowered.diagnostics)
   }
 
   /// `ipnat print`: every rule in IPFilter's canonical form, or nothing if any error was found.

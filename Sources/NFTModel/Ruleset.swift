@@ -30,6 +30,25 @@ public struct Origin: Sendable, Hashable {
     self.line = line
     self.text = text
   }
+
+  /// The rule's comment, `ipnat.conf:12: map …`, within nft's 128-byte limit: the same in the
+  /// script, in JSON and in the kernel's userdata. nft strings cannot escape a double quote, so
+  /// quotes in the rule text become single quotes.
+  public var comment: String {
+    var text = "\(file):\(line): \(self.text)".map { $0 == "\"" ? "'" : $0 }
+    guard String(text).utf8.count > Origin.maximumCommentBytes else { return String(text) }
+    while String(text).utf8.count > Origin.maximumCommentBytes - 3 { text.removeLast() }
+    return String(text) + "..."
+  }
+
+  public static let maximumCommentBytes = 128
+
+  /// Reads `file:line: text` back from a comment (the kernel keeps only the comment).
+  public init?(comment: String) {
+    let parts = comment.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+    guard parts.count == 3, let line = Int(parts[1]), parts[2].hasPrefix(" ") else { return nil }
+    self.init(file: String(parts[0]), line: line, text: String(parts[2].dropFirst()))
+  }
 }
 
 public struct Table: Sendable, Hashable {

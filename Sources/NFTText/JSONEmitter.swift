@@ -86,7 +86,7 @@ struct JSONContext {
     expressions += rule.statements.map(statement)
     var members = owner + [("chain", .string(chain.name))]
     if let origin = rule.origin {
-      members.append(("comment", .string(ScriptWriter.commentText(for: origin))))
+      members.append(("comment", .string(origin.comment)))
     }
     members.append(("expr", .array(expressions)))
     return ("rule", .object(members))

@@ -90,20 +90,9 @@ struct ScriptWriter {
     var parts = rule.matches.map(format)
     if rule.counter { parts.append("counter") }
     parts += rule.statements.map(format)
-    if let origin = rule.origin { parts.append("comment \"\(commentText(for: origin))\"") }
+    if let origin = rule.origin { parts.append("comment \"\(origin.comment)\"") }
     return parts.joined(separator: " ")
   }
-
-  /// `ipnat.conf:12: map …`, within nft's 128-byte comment limit, for both output formats.
-  /// nft strings cannot escape a double quote, so quotes in the rule text become single quotes.
-  static func commentText(for origin: Origin) -> String {
-    var text = "\(origin.file):\(origin.line): \(origin.text)".map { $0 == "\"" ? "'" : $0 }
-    guard String(text).utf8.count > maximumCommentBytes else { return String(text) }
-    while String(text).utf8.count > maximumCommentBytes - 3 { text.removeLast() }
-    return String(text) + "..."
-  }
-
-  static let maximumCommentBytes = 128
 
   static func format(_ match: Match) -> String {
     let left = format(match.left)

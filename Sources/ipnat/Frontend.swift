@@ -23,6 +23,19 @@ struct Frontend {
     }
   }
 
+  /// The nftables table for the input, after printing its diagnostics; throws exit status 1
+  /// when any rule has an error.
+  func lower(_ file: SourceFile, with flags: LoweringFlags) throws -> Table {
+    let (table, diagnostics) = IPNat.lower(file, options: input.frontendOptions, lowering: flags.options)
+    FileOutput.standardError.write(DiagnosticRenderer(useColor: useColor).render(diagnostics, in: file))
+    guard let table, !diagnostics.hasErrors else {
+      let count = diagnostics.count { $0.severity == .error }
+      FileOutput.standardError.write("\(count) error\(count == 1 ? "" : "s") in \(file.name)\n")
+      throw ExitCode(ExitStatus.inputErrors)
+    }
+    return table
+  }
+
   /// Prints `outcome`'s diagnostics, and its output to standard output or to the file at
   /// `path`; throws the exit status for errors.
   func finish(_ outcome: Outcome, file: SourceFile, writingTo path: String? = nil) throws {

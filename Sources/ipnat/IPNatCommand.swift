@@ -18,10 +18,12 @@ struct IPNatCommand: ParsableCommand {
       own semantics.
 
       Exit status: 0 when the input is clean (warnings allowed), 1 when it has errors or \
-      cannot be read, 2 for a usage error.
+      cannot be read, 2 for a usage error, 3 when the kernel refused a change or could not be \
+      reached (nothing was changed), 4 without the privilege to change the ruleset \
+      (CAP_NET_ADMIN).
       """,
     version: "0.1.0",
-    subcommands: [Compile.self, Print.self]
+    subcommands: [Compile.self, Print.self, Load.self, Flush.self]
   )
 
   /// Like `ParsableCommand.main()`, except that usage errors exit with status 2 (as most Unix
@@ -47,4 +49,8 @@ enum ExitStatus {
   static let inputErrors: Int32 = 1
   /// The command line itself is wrong.
   static let usage: Int32 = 2
+  /// The kernel refused the change, or could not be asked; nothing was changed.
+  static let kernelFailure: Int32 = 3
+  /// Changing the ruleset needs CAP_NET_ADMIN.
+  static let notPermitted: Int32 = 4
 }

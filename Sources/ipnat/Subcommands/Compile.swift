@@ -26,44 +26,14 @@ extension IPNatCommand {
     @Option(help: ArgumentHelp("nft (an 'nft -f' script) or json (for 'nft -j -f').", valueName: "format"))
     var format: FormatChoice = .nft
 
-    @Option(help: ArgumentHelp("The name of the table ipnat owns.", valueName: "name"))
-    var table = "ipnat"
-
-    @Option(name: .customLong("interface-map"),
-            help: ArgumentHelp("Rename an interface, e.g. le0=eth0 for a rule file from Solaris. Repeatable.",
-                               valueName: "old=new"))
-    var interfaceMap: [String] = []
-
-    @Flag(help: "NAT reflection (hairpin): inside clients that connect to an rdr rule's external address reach the same server, masqueraded.")
-    var reflection = false
-
-    func validate() throws {
-      if let problem = LoweringOptions.problem(withTableName: table) {
-        throw ValidationError("--table \(table): \(problem)")
-      }
-      for pair in interfaceMap {
-        let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-          throw ValidationError("--interface-map expects OLD=NEW, e.g. le0=eth0; got '\(pair)'")
-        }
-      }
-    }
+    @OptionGroup var lowering: LoweringFlags
 
     func run() throws {
       let frontend = Frontend(input: input)
       let file = try frontend.readInput()
-      let lowering = LoweringOptions(tableName: table, interfaceMap: renames, reflection: reflection)
-      let outcome = IPNat.compile(file, options: input.frontendOptions, lowering: lowering, format: format.outputFormat)
+      let outcome = IPNat.compile(file, options: input.frontendOptions, lowering: lowering.options,
+                                  format: format.outputFormat)
       try frontend.finish(outcome, file: file, writingTo: output)
-    }
-
-    private var renames: [String: String] {
-      var renames: [String: String] = [:]
-      for pair in interfaceMap {
-        let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
-        renames[String(parts[0])] = String(parts[1])
-      }
-      return renames
     }
   }
 }

@@ -1,0 +1,138 @@
+import CNftables
+import Glibc
+import NFTKernel
+
+/// The kernel's nf_tables ruleset of the current network namespace, as far as ipnat touches
+/// it: one table, replaced or removed in single transactions, read back for listing.
+public final class KernelRuleset {
+  let socket: NetlinkSocket
+  private var sequence: UInt32
+
+  public init() throws(NetlinkError) {
+    socket = try NetlinkSocket()
+    sequence = UInt32(truncatingIfNeeded: time(nil))
+  }
+
+  func nextSequence(count: Int = 1) -> UInt32 {
+    defer { sequence &+= UInt32(count) }
+    return sequence
+  }
+
+  /// The ruleset's generation: it goes up by one with every committed transaction.
+  public func generation() throws(NetlinkError) -> UInt32 {
+    let sequence = nextSequence()
+    var request = [UInt8](repeating: 0, count: 64)
+    let length = request.withUnsafeMutableBytes { raw in
+      let header = nftnl_nlmsg_build_hdr(raw.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                         UInt16(NFT_MSG_GETGEN.rawValue), UInt16(AF_UNSPEC), UInt16(NLM_F_ACK),
+                                         sequence)!
+      return Int(header.pointee.nlmsg_len)
+    }
+    let messages: [[UInt8]]
+    do {
+      messages = try socket.request(Array(request.prefix(length)))
+    } catch .kernel(EPERM, _) {
+      throw .notPermitted
+    }
+    for message in messages {
+      var generation: UInt32?
+      message.withUnsafeBytes { raw in
+        let header = UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self))
+        guard ipnat_message_subtype(UInt32(header.pointee.nlmsg_type)) == NFT_MSG_NEWGEN.rawValue else { return }
+        let object = nftnl_gen_alloc()
+        defer { nftnl_gen_free(object) }
+        if nftnl_gen_nlmsg_parse(header, object) >= 0 {
+          generation = nftnl_gen_get_u32(object, UInt16(NFTNL_GEN_ID))
+        }
+      }
+      if let generation { return generation }
+    }
+    throw .system("read the ruleset generation", EPROTO)
+  }
+
+  /// How a batch should end.
+  public enum Commit: Sendable {
+    /// Apply it.
+    case apply
+    /// Let the kernel check everything, then discard it (the batch has no end marker), like `nft -c`.
+    case checkOnly
+  }
+
+  /// Replaces our table with `table` in one transaction (create it, delete it, create it anew:
+  /// the first message makes the delete valid when the table does not exist yet). With
+  /// `generation`, the kernel refuses the batch if anything else changed the ruleset since.
+  public func replace(with table: KernelTable, commit: Commit = .apply, generation: UInt32? = nil)
+    throws(NetlinkError)
+  {
+    try transact(commit: commit, generation: generation, tableName: table.name) { messages in
+      messages.addTable()
+      messages.deleteTable()
+      messages.addTable()
+      messages.addContents(of: table)
+    }
+  }
+
+  /// Removes our table; nothing else. A missing table is not an error.
+  public func remove(table name: String, commit: Commit = .apply) throws(NetlinkError) {
+    try transact(commit: commit, generation: nil, tableName: name) { messages in
+      messages.addTable()
+      messages.deleteTable()
+    }
+  }
+
+  /// ipnat's tables are `inet` tables.
+  static let family: UInt8 = 1
+
+  func transact(commit: Commit, generation: UInt32?, tableName: String,
+                _ build: (KernelMessages) throws(NetlinkError) -> Void) throws(NetlinkError)
+  {
+    let batch = MessageBatch(firstSequence: nextSequence(count: 0))
+    batch.begin(generation: generation)
+    try build(KernelMessages(batch: batch, family: Self.family, tableName: tableName))
+    if commit == .apply { batch.end() }
+    _ = nextSequence(count: batch.subjects.count)
+    socket.reserve(sending: batch.byteCount, replies: batch.messageCount)
+    do {
+      try socket.send(batch)
+    } catch .system(_, EMSGSIZE) {
+      throw .system("send a batch of \(batch.byteCount) bytes (larger than the socket buffer allows)", EMSGSIZE)
+    }
+    let replies: [NetlinkReply]
+    do {
+      replies = try socket.drainReplies()
+    } catch .system(_, ENOBUFS) {
+      throw .repliesLost
+    }
+    try Self.check(replies, of: batch)
+  }
+
+  /// Turns error replies into one error: a refused batch as a whole, or each refused message
+  /// with the ipnat.conf rule it came from.
+  static func check(_ replies: [NetlinkReply], of batch: MessageBatch) throws(NetlinkError) {
+    let errors = replies.filter { $0.error != 0 }
+    guard !errors.isEmpty else { return }
+    if let failure = errors.first(where: { $0.sequence == batch.beginSequence }) {
+      switch failure.error {
+      case EPERM: throw .notPermitted
+      case ERESTART: throw .concurrentChange
+      default: throw .kernel(failure.error, context: "the kernel refused the transaction")
+      }
+    }
+    throw .rejected(errors.map { reply in
+      switch batch.subjects[reply.sequence] {
+      case .rule(let chain, let origin)?:
+        NetlinkError.Rejection(errorNumber: reply.error, origin: origin, subject: "a rule in chain \(chain)")
+      case .table(let name)?:
+        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "table \(name)")
+      case .chain(let name)?:
+        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "chain \(name)")
+      case .set(let name)?:
+        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "set \(name)")
+      case .object(let name)?:
+        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "object \(name)")
+      case .batch?, nil:
+        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "the batch")
+      }
+    })
+  }
+}

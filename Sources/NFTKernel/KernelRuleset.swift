@@ -1,0 +1,180 @@
+import NFTModel
+
+/// The kernel's form of a table: what `nft -f` would send for the same script, as values. Every
+/// field is a netlink attribute of nf_tables (`linux/netfilter/nf_tables.h`); numbers are the
+/// kernel's ABI, bytes are exactly what goes on the wire. `Linearizer` builds it from the IR;
+/// the netlink layer only copies it into messages, so everything that decides bytes is here and
+/// testable without libnftnl or a kernel.
+public struct KernelTable: Sendable, Hashable {
+  public var family: UInt8
+  public var name: String
+  public var chains: [KernelChain]
+  public var objects: [KernelObject]
+  public var sets: [KernelSet]
+  public var rules: [KernelRule]
+}
+
+public struct KernelChain: Sendable, Hashable {
+  public struct Hook: Sendable, Hashable {
+    /// `nf_inet_hooks`: 0 prerouting … 4 postrouting.
+    public var number: UInt32
+    public var priority: Int32
+    /// `nat` or `filter`.
+    public var type: String
+  }
+
+  public var name: String
+  public var hook: Hook?
+}
+
+/// A stateful object (`NFT_OBJECT_*`).
+public enum KernelObject: Sendable, Hashable {
+  case conntrackHelper(name: String, helper: String, layer3: UInt16, layer4: UInt8)
+  /// `timeouts` holds one value per conntrack state of the protocol, in the kernel's order.
+  case conntrackTimeout(name: String, layer3: UInt16, layer4: UInt8, timeouts: [UInt32])
+
+  public var name: String {
+    switch self {
+    case .conntrackHelper(let name, _, _, _), .conntrackTimeout(let name, _, _, _): name
+    }
+  }
+
+  /// `NFT_OBJECT_CT_HELPER` and `NFT_OBJECT_CT_TIMEOUT`.
+  public var type: UInt32 {
+    switch self {
+    case .conntrackHelper: 3
+    case .conntrackTimeout: 7
+    }
+  }
+}
+
+/// A set or map, named or anonymous (`__set%d`, `__map%d`: the kernel picks the number).
+public struct KernelSet: Sendable, Hashable {
+  public struct Flags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let anonymous = Flags(rawValue: 0x1)
+    public static let constant = Flags(rawValue: 0x2)
+    public static let interval = Flags(rawValue: 0x4)
+    public static let map = Flags(rawValue: 0x8)
+  }
+
+  public var name: String
+  /// Rules in the same transaction refer to the set by this id, not by its name.
+  public var id: UInt32
+  public var flags: Flags
+  public var keyType: UInt32
+  public var keyLength: UInt32
+  public var dataType: UInt32?
+  public var dataLength: UInt32
+  /// `NFTA_SET_DESC_SIZE`: nft gives it for anonymous sets.
+  public var size: UInt32?
+  /// nft's set userdata (byte order, typeof, interval data): how `nft list` prints the set.
+  public var userdata: [UInt8]
+  public var elements: [KernelElement]
+
+  public var isAnonymous: Bool { flags.contains(.anonymous) }
+}
+
+public struct KernelElement: Sendable, Hashable {
+  public var key: [UInt8]
+  public var data: [UInt8]?
+  public var verdict: KernelVerdict?
+  /// `NFT_SET_ELEM_INTERVAL_END`: the first key after an interval.
+  public var isIntervalEnd: Bool
+
+  public init(key: [UInt8], data: [UInt8]? = nil, verdict: KernelVerdict? = nil, isIntervalEnd: Bool = false) {
+    self.key = key
+    self.data = data
+    self.verdict = verdict
+    self.isIntervalEnd = isIntervalEnd
+  }
+}
+
+/// A verdict: `NF_ACCEPT`, or `NFT_JUMP`/`NFT_GOTO`/`NFT_RETURN` with a chain.
+public struct KernelVerdict: Sendable, Hashable {
+  public var code: Int32
+  public var chain: String?
+
+  public static let accept = KernelVerdict(code: 1, chain: nil)
+  public static let `return` = KernelVerdict(code: -5, chain: nil)
+  public static func jump(_ chain: String) -> KernelVerdict { KernelVerdict(code: -3, chain: chain) }
+  public static func goto(_ chain: String) -> KernelVerdict { KernelVerdict(code: -4, chain: chain) }
+}
+
+public struct KernelRule: Sendable, Hashable {
+  public var chain: String
+  public var expressions: [KernelExpression]
+  /// nft's rule userdata: the comment, as a TLV.
+  public var userdata: [UInt8]
+  /// The ipnat.conf rule it came from, so that a kernel error can point at its line.
+  public var origin: Origin?
+}
+
+/// One nf_tables expression. Registers are the kernel's numbers (`NFT_REG_1` = 1 …,
+/// `NFT_REG32_00` = 8 …).
+public enum KernelExpression: Sendable, Hashable {
+  case meta(key: UInt32, destination: UInt32)
+  case payload(base: UInt32, offset: UInt32, length: UInt32, destination: UInt32)
+  case bitwise(source: UInt32, destination: UInt32, mask: [UInt8], xor: [UInt8])
+  case compare(source: UInt32, op: CompareOperator, data: [UInt8])
+  case range(source: UInt32, op: CompareOperator, from: [UInt8], to: [UInt8])
+  case lookup(source: UInt32, set: String, setID: UInt32, destination: UInt32?)
+  case immediate(destination: UInt32, data: [UInt8])
+  case verdict(KernelVerdict)
+  case counter
+  case conntrack(key: UInt32, destination: UInt32, direction: UInt8?)
+  case setConntrack(key: UInt32, source: UInt32)
+  case objectReference(type: UInt32, name: String)
+  case numgen(destination: UInt32, modulus: UInt32)
+  case jenkinsHash(source: UInt32, destination: UInt32, length: UInt32, modulus: UInt32)
+  case tcpOptionLoad(option: UInt8, offset: UInt32, length: UInt32, destination: UInt32)
+  case tcpOptionWrite(option: UInt8, offset: UInt32, length: UInt32, source: UInt32)
+  case nat(NATExpression)
+  case masquerade(ports: PortRegisters?, flags: UInt32)
+  case redirect(ports: PortRegisters?, flags: UInt32)
+  case setMetaMark(source: UInt32)
+
+  public var name: String {
+    switch self {
+    case .meta, .setMetaMark: "meta"
+    case .payload: "payload"
+    case .bitwise: "bitwise"
+    case .compare: "cmp"
+    case .range: "range"
+    case .lookup: "lookup"
+    case .immediate, .verdict: "immediate"
+    case .counter: "counter"
+    case .conntrack, .setConntrack: "ct"
+    case .objectReference: "objref"
+    case .numgen: "numgen"
+    case .jenkinsHash: "hash"
+    case .tcpOptionLoad, .tcpOptionWrite: "exthdr"
+    case .nat: "nat"
+    case .masquerade: "masq"
+    case .redirect: "redir"
+    }
+  }
+}
+
+/// `nft_cmp_ops`.
+public enum CompareOperator: UInt32, Sendable, Hashable {
+  case equal = 0, notEqual, less, lessOrEqual, greater, greaterOrEqual
+}
+
+public struct PortRegisters: Sendable, Hashable {
+  public var minimum: UInt32
+  public var maximum: UInt32?
+}
+
+public struct NATExpression: Sendable, Hashable {
+  /// `NFT_NAT_SNAT` = 0, `NFT_NAT_DNAT` = 1.
+  public var type: UInt32
+  /// `NFPROTO_IPV4` or `NFPROTO_IPV6`.
+  public var family: UInt32
+  public var addressMinimum: UInt32?
+  public var addressMaximum: UInt32?
+  public var ports: PortRegisters?
+  /// `NF_NAT_RANGE_*`.
+  public var flags: UInt32
+}

@@ -1,0 +1,239 @@
+import NFTModel
+
+/// What a set's keys or data are: one type, or a concatenation; single values or intervals.
+struct ValueShape: Hashable {
+  var types: [ValueType]
+  var isInterval: Bool
+
+  init(_ types: [ValueType], interval: Bool = false) {
+    self.types = types
+    self.isInterval = interval
+  }
+
+  /// Bytes of one value: a lone type takes its own length; each part of a concatenation takes
+  /// whole 32-bit registers. Interval data holds the low values, then the high ones.
+  var length: Int { isInterval ? 2 * valueLength : valueLength }
+
+  /// Bytes of a single value: what a key takes, interval or not.
+  var valueLength: Int {
+    types.count == 1 ? types[0].length : types.reduce(0) { $0 + Self.registerAligned($1.length) }
+  }
+
+  /// nft's type number: a concatenation packs its parts six bits each.
+  var typeNumber: UInt32 { types.dropFirst().reduce(types[0].rawValue) { $0 << 6 | $1.rawValue } }
+
+  /// nft writes "byte order 0" for concatenations.
+  var byteOrder: UInt32 { types.count == 1 ? types[0].byteOrder : 0 }
+
+  static func registerAligned(_ length: Int) -> Int { (length + 3) / 4 * 4 }
+
+  /// The bytes of a value: a constant, or for interval data a prefix, range or `a . lo-hi`.
+  func bytes(of value: Expression) throws(LinearizationError) -> [UInt8] {
+    let parts: [Expression]
+    if types.count == 1 {
+      parts = [value]
+    } else if case .concatenation(let members) = value, members.count == types.count {
+      parts = members
+    } else {
+      throw .unsupported("the map value \(value)")
+    }
+    var low: [UInt8] = []
+    var high: [UInt8] = []
+    for (part, type) in zip(parts, types) {
+      let (partLow, partHigh) = try Self.bounds(of: part, as: type)
+      let width = types.count == 1 ? type.length : Self.registerAligned(type.length)
+      low += partLow + [UInt8](repeating: 0, count: width - partLow.count)
+      high += partHigh + [UInt8](repeating: 0, count: width - partHigh.count)
+    }
+    return isInterval ? low + high : low
+  }
+
+  /// The first and last value an expression stands for.
+  static func bounds(of value: Expression, as type: ValueType) throws(LinearizationError) -> ([UInt8], [UInt8]) {
+    switch value {
+    case .prefix(let address, let length):
+      let low = ValueEncoding.addressBytes(address)
+      let mask = ValueEncoding.prefixMask(length: length, width: low.count)
+      return (zip(low, mask).map { $0 & $1 }, zip(low, mask).map { $0 | ~$1 })
+    case .addressRange(let low, let high):
+      return (ValueEncoding.addressBytes(low), ValueEncoding.addressBytes(high))
+    case .integerRange(let low, let high):
+      return (try ValueEncoding.integerBytes(low, as: type), try ValueEncoding.integerBytes(high, as: type))
+    default:
+      let bytes = try ValueEncoding.bytes(of: value, as: type)
+      return (bytes, bytes)
+    }
+  }
+}
+
+/// Builds the kernel's sets: named maps of the table and the anonymous sets and maps that
+/// rules write inline, with the ids rules use to refer to them in the same transaction.
+struct SetBuilder {
+  private(set) var sets: [KernelSet] = []
+  private var namedShapes: [String: (key: ValueShape, data: ValueShape)] = [:]
+
+  /// What nft's `typeof` records for an expression kind (`enum expr_types`).
+  enum ExpressionKind: UInt32 {
+    case verdict = 1, meta = 9, concatenation = 13
+  }
+
+  func shape(ofMap name: String) throws(LinearizationError) -> (key: ValueShape, data: ValueShape, id: UInt32) {
+    guard let shape = namedShapes[name], let set = sets.first(where: { $0.name == name }) else {
+      throw .unknownMap(name)
+    }
+    return (shape.key, shape.data, set.id)
+  }
+
+  mutating func addNamed(_ map: NamedMap) throws(LinearizationError) {
+    let key = ValueShape(map.key.map(ValueType.init), interval: map.intervalKey)
+    let data = ValueShape(map.data.map(ValueType.init), interval: map.intervalData)
+    namedShapes[map.name] = (key, data)
+    let elements = try Self.elements(map.elements.map { ($0.key, Optional($0.value)) }, key: key, data: data)
+    add(name: map.name, flags: map.intervalKey ? [.map, .interval] : [.map], key: key, data: .values(data),
+        size: nil, metaKey: nil, elements: elements)
+  }
+
+  /// An anonymous set (`{ tcp, udp }`); returns its name and id for the lookup.
+  /// `metaKey`: the set's key is that meta expression, which nft records as the key's typeof.
+  mutating func addAnonymousSet(_ members: [Expression], key: ValueType, metaKey: UInt32?)
+    throws(LinearizationError) -> (String, UInt32)
+  {
+    let keyShape = ValueShape([key])
+    let elements = try members.map { member throws(LinearizationError) in
+      KernelElement(key: try keyShape.bytes(of: member))
+    }
+    return add(name: "__set%d", flags: [.anonymous, .constant], key: keyShape, data: nil,
+               size: UInt32(members.count), metaKey: metaKey, elements: elements)
+  }
+
+  /// An anonymous map written inline (`numgen inc mod 2 map { 0 : a, 1 : b }`).
+  mutating func addAnonymousMap(_ entries: [MapElement], key: ValueShape, data: ValueShape)
+    throws(LinearizationError) -> (String, UInt32)
+  {
+    let elements = try Self.elements(entries.map { ($0.key, Optional($0.value)) }, key: key, data: data)
+    var flags: KernelSet.Flags = [.anonymous, .constant, .map]
+    if key.isInterval { flags.insert(.interval) }
+    // nft sizes an interval map by its elements, end markers included.
+    return add(name: "__map%d", flags: flags, key: key, data: .values(data), size: UInt32(elements.count),
+               metaKey: nil, elements: elements)
+  }
+
+  /// An anonymous verdict map (`numgen inc mod 3 vmap { 0 : goto c0, … }`).
+  mutating func addVerdictMap(_ entries: [(Expression, KernelVerdict)], key: ValueType)
+    throws(LinearizationError) -> (String, UInt32)
+  {
+    let keyShape = ValueShape([key])
+    let elements = try entries.map { entry throws(LinearizationError) in
+      KernelElement(key: try keyShape.bytes(of: entry.0), verdict: entry.1)
+    }
+    return add(name: "__map%d", flags: [.anonymous, .constant, .map], key: keyShape, data: .verdict,
+               size: UInt32(entries.count), metaKey: nil, elements: elements)
+  }
+
+  private enum DataLayout {
+    case values(ValueShape)
+    case verdict
+  }
+
+  @discardableResult
+  private mutating func add(name: String, flags: KernelSet.Flags, key: ValueShape, data: DataLayout?,
+                            size: UInt32?, metaKey: UInt32?, elements: [KernelElement]) -> (String, UInt32)
+  {
+    let id = UInt32(sets.count + 1)
+    var dataType: UInt32?
+    var dataLength: UInt32 = 0
+    switch data {
+    case .values(let shape)?:
+      dataType = shape.typeNumber
+      dataLength = UInt32(shape.length)
+    case .verdict?:
+      dataType = 0xffff_ff00
+    case nil:
+      break
+    }
+    sets.append(KernelSet(name: name, id: id, flags: flags, keyType: key.typeNumber, keyLength: UInt32(key.valueLength),
+                          dataType: dataType, dataLength: dataLength, size: size,
+                          userdata: Self.userdata(key: key, data: data, metaKey: metaKey), elements: elements))
+    return (name, id)
+  }
+
+  /// The TLVs nft 1.0.6 attaches to a set (`NFTNL_UDATA_SET_*`), as observed with `nft --debug=mnl`.
+  private static func userdata(key: ValueShape, data: DataLayout?, metaKey: UInt32?) -> [UInt8] {
+    var writer = TLVWriter()
+    writer.put(0, u32: key.byteOrder)
+    switch data {
+    case .values(let shape)?:
+      writer.put(1, u32: shape.byteOrder)
+      if shape.types.count > 1 { writer.put(4, typeof: .concatenation) }
+      writer.put(6, u32: shape.isInterval ? 1 : 0)
+    case .verdict?:
+      writer.put(1, u32: 0)
+      writer.put(4, typeof: .verdict)
+      writer.put(6, u32: 0)
+    case nil:
+      if let metaKey { writer.put(3, typeof: .meta, key: metaKey) }
+    }
+    return writer.bytes
+  }
+
+  /// Elements for a map or set: one per key, or for an interval key the half-open ranges nft
+  /// sends: a start element carrying the data and an end marker one past the last key (plus a
+  /// leading end marker at zero when the first range does not start there).
+  static func elements(_ entries: [(Expression, Expression?)], key: ValueShape, data: ValueShape?)
+    throws(LinearizationError) -> [KernelElement]
+  {
+    if !key.isInterval {
+      return try entries.map { entry throws(LinearizationError) in
+        KernelElement(key: try key.bytes(of: entry.0), data: try entry.1.map { v throws(LinearizationError) in
+          try data!.bytes(of: v)
+        })
+      }
+    }
+    var ranges: [(low: [UInt8], high: [UInt8], data: [UInt8]?)] = []
+    for (keyValue, dataValue) in entries {
+      let (low, high) = try ValueShape.bounds(of: keyValue, as: key.types[0])
+      let bytes = try dataValue.map { v throws(LinearizationError) in try data!.bytes(of: v) }
+      ranges.append((low, high, bytes))
+    }
+    ranges.sort { $0.low.lexicographicallyPrecedes($1.low) }
+    var elements: [KernelElement] = []
+    if let first = ranges.first, first.low.contains(where: { $0 != 0 }) {
+      elements.append(KernelElement(key: [UInt8](repeating: 0, count: first.low.count), isIntervalEnd: true))
+    }
+    for range in ranges {
+      elements.append(KernelElement(key: range.low, data: range.data))
+      if let end = ValueEncoding.successor(of: range.high) {
+        elements.append(KernelElement(key: end, isIntervalEnd: true))
+      }
+    }
+    return elements
+  }
+}
+
+/// nftnl_udata's layout: a one-byte type, a one-byte length, the value.
+struct TLVWriter {
+  private(set) var bytes: [UInt8] = []
+
+  mutating func put(_ type: UInt8, _ value: [UInt8]) {
+    bytes += [type, UInt8(value.count)] + value
+  }
+
+  mutating func put(_ type: UInt8, u32 value: UInt32) {
+    put(type, (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) })
+  }
+
+  /// A `typeof` record: the expression kind, then that kind's own data (for meta, its key).
+  mutating func put(_ type: UInt8, typeof kind: SetBuilder.ExpressionKind, key: UInt32? = nil) {
+    var nested = TLVWriter()
+    nested.put(0, u32: kind.rawValue)
+    var data = TLVWriter()
+    if let key { data.put(0, u32: key) }
+    nested.put(1, data.bytes)
+    put(type, nested.bytes)
+  }
+
+  /// A NUL-terminated string (rule comments).
+  mutating func put(_ type: UInt8, string: String) {
+    put(type, Array(string.utf8) + [0])
+  }
+}
