@@ -92,7 +92,8 @@ final class NetlinkSocket {
 
   /// Sends a request and collects every message of the answer (a dump or a single reply)
   /// until the kernel says it is done.
-  func request(_ bytes: [UInt8]) throws(NetlinkError) -> [[UInt8]] {
+  /// Replies to earlier requests (a late acknowledgement, say) are skipped by sequence number.
+  func request(_ bytes: [UInt8], sequence: UInt32) throws(NetlinkError) -> [[UInt8]] {
     try send(bytes)
     var messages: [[UInt8]] = []
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -106,6 +107,7 @@ final class NetlinkSocket {
       var failure: Int32 = 0
       buffer.withUnsafeBytes { raw in
         Self.walk(UnsafeRawBufferPointer(rebasing: raw.prefix(count))) { header, body in
+          guard header.pointee.nlmsg_seq == sequence else { return }
           let type = Int32(header.pointee.nlmsg_type)
           if type == NLMSG_DONE {
             finished = true

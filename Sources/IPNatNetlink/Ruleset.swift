@@ -24,13 +24,13 @@ public final class KernelRuleset {
     var request = [UInt8](repeating: 0, count: 64)
     let length = request.withUnsafeMutableBytes { raw in
       let header = nftnl_nlmsg_build_hdr(raw.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                         UInt16(NFT_MSG_GETGEN.rawValue), UInt16(AF_UNSPEC), UInt16(NLM_F_ACK),
+                                         UInt16(NFT_MSG_GETGEN.rawValue), UInt16(AF_UNSPEC), 0,
                                          sequence)!
       return Int(header.pointee.nlmsg_len)
     }
     let messages: [[UInt8]]
     do {
-      messages = try socket.request(Array(request.prefix(length)))
+      messages = try socket.request(Array(request.prefix(length)), sequence: sequence)
     } catch .kernel(EPERM, _) {
       throw .notPermitted
     }

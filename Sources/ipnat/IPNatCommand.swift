@@ -23,7 +23,7 @@ struct IPNatCommand: ParsableCommand {
       (CAP_NET_ADMIN).
       """,
     version: "0.1.0",
-    subcommands: [Compile.self, Print.self, Load.self, Flush.self]
+    subcommands: [Compile.self, Print.self, Load.self, Flush.self, List.self, Diff.self, Confirm.self]
   )
 
   /// Like `ParsableCommand.main()`, except that usage errors exit with status 2 (as most Unix
@@ -53,4 +53,6 @@ enum ExitStatus {
   static let kernelFailure: Int32 = 3
   /// Changing the ruleset needs CAP_NET_ADMIN.
   static let notPermitted: Int32 = 4
+  /// `load --confirm` was not confirmed in time; the previous rules are back.
+  static let rolledBack: Int32 = 5
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import IPNatKit
 import IPNatNetlink
+import NFTKernel
 
 extension IPNatCommand {
   /// `ipnat load`: compile, then replace ipnat's table in the kernel in one transaction.
@@ -15,6 +16,12 @@ extension IPNatCommand {
 
         A rule the kernel refuses is reported at its ipnat.conf line. Loading needs \
         CAP_NET_ADMIN: without it, the exit status is 4.
+
+        With --confirm SECONDS, the previous table comes back unless 'ipnat confirm' runs \
+        within that time (from another shell, or the same one after a reconnect): a remote \
+        administrator who locks themselves out gets their access back. The command waits, \
+        ignores hang-ups, rolls back at once on SIGINT or SIGTERM, and exits 5 after a \
+        rollback.
         """)
 
     @OptionGroup var input: InputOptions
@@ -23,14 +30,59 @@ extension IPNatCommand {
     @Flag(help: "Let the kernel check the whole ruleset, then discard it: nothing changes (like 'nft -c').")
     var check = false
 
+    @Option(help: ArgumentHelp("Roll back to the previous rules unless 'ipnat confirm' follows within this many seconds.",
+                               valueName: "seconds"))
+    var confirm: Int?
+
+    func validate() throws {
+      if let confirm, !(1...86400).contains(confirm) {
+        throw ValidationError("--confirm takes a number of seconds from 1 to 86400")
+      }
+      if check && confirm != nil { throw ValidationError("--check changes nothing, so there is nothing to confirm") }
+    }
+
     func run() throws {
       let frontend = Frontend(input: input)
       let file = try frontend.readInput()
       let table = try Kernel.linearize(try frontend.lower(file, with: lowering))
-      try Kernel.run { ruleset in
-        let generation = try ruleset.generation()
-        try ruleset.replace(with: table, commit: check ? .checkOnly : .apply, generation: generation)
+      guard let seconds = confirm else {
+        try Kernel.run { ruleset in
+          let generation = try ruleset.generation()
+          try ruleset.replace(with: table, commit: check ? .checkOnly : .apply, generation: generation)
+        }
+        return
       }
+      try loadAwaitingConfirmation(table, seconds: seconds)
+    }
+
+    private func loadAwaitingConfirmation(_ table: KernelTable, seconds: Int) throws {
+      let window = ConfirmWindow(table: table.name)
+      let rolledBack = try Kernel.run { ruleset -> Bool in
+        let generation = try ruleset.generation()
+        let previous = try ruleset.snapshot(ofTable: table.name)
+        do {
+          try window.open()
+        } catch {
+          FileOutput.standardError.write("ipnat: error: \(error)\n")
+          throw ExitCode(ExitStatus.inputErrors)
+        }
+        do {
+          try ruleset.replace(with: table, generation: generation)
+        } catch {
+          _ = window.confirm()  // Nothing changed: withdraw the marker.
+          throw error
+        }
+        FileOutput.standardError.write(
+          "ipnat: loaded; run 'ipnat confirm' within \(seconds) s or the previous rules come back\n")
+        if window.wait(seconds: seconds) { return false }
+        try ruleset.restore(previous)
+        return true
+      }
+      if rolledBack {
+        FileOutput.standardError.write("ipnat: not confirmed: the previous rules are back\n")
+        throw ExitCode(ExitStatus.rolledBack)
+      }
+      FileOutput.standardError.write("ipnat: confirmed\n")
     }
   }
 

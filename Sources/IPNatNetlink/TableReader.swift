@@ -1,0 +1,278 @@
+import CNftables
+import Glibc
+import NFTKernel
+import NFTModel
+
+/// A rule as the kernel holds it, read back for `ipnat list` and `ipnat diff`.
+public struct LoadedRule: Sendable, Hashable {
+  public var chain: String
+  /// From the rule's comment; nil for a rule that ipnat did not write.
+  public var origin: Origin?
+  public var packets: UInt64
+  public var bytes: UInt64
+  /// The rule's expressions as libnftnl prints them, without counter values, handles or the
+  /// kernel's numbers for anonymous sets: equal fingerprints mean the same matching and action.
+  public var fingerprint: String
+}
+
+/// libnftnl objects dumped from the kernel, freed with the snapshot.
+final class DumpedObjects {
+  var table: OpaquePointer?
+  var chains: [OpaquePointer] = []
+  var objects: [OpaquePointer] = []
+  var sets: [OpaquePointer] = []
+  var rules: [OpaquePointer] = []
+
+  deinit {
+    if let table { nftnl_table_free(table) }
+    chains.forEach { nftnl_chain_free($0) }
+    objects.forEach { nftnl_obj_free($0) }
+    sets.forEach { nftnl_set_free($0) }
+    rules.forEach { nftnl_rule_free($0) }
+  }
+}
+
+extension KernelRuleset {
+  /// The rules of our table, in chain order; empty when the table does not exist.
+  public func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule] {
+    let dumped = try dump(table: name)
+    return dumped.rules.map { rule in
+      let chain = String(cString: nftnl_rule_get_str(rule, attribute(NFTNL_RULE_CHAIN)))
+      var counters: (UInt64, UInt64) = (0, 0)
+      var parts: [String] = []
+      forEachExpression(of: rule) { expression in
+        let kind = String(cString: nftnl_expr_get_str(expression, attribute(NFTNL_EXPR_NAME)))
+        if kind == "counter" {
+          counters.0 += nftnl_expr_get_u64(expression, attribute(NFTNL_EXPR_CTR_PACKETS))
+          counters.1 += nftnl_expr_get_u64(expression, attribute(NFTNL_EXPR_CTR_BYTES))
+          parts.append("counter")
+        } else {
+          parts.append(Self.describe(expression))
+        }
+      }
+      return LoadedRule(chain: chain, origin: Self.comment(of: rule).flatMap(Origin.init(comment:)),
+                        packets: counters.0, bytes: counters.1, fingerprint: parts.joined(separator: " "))
+    }
+  }
+
+  /// Whether our table exists.
+  public func tableExists(_ name: String) throws(NetlinkError) -> Bool {
+    try dump(table: name, contents: false).table != nil
+  }
+
+  /// Reads our table and, unless `contents` is false, everything in it.
+  func dump(table name: String, contents: Bool = true) throws(NetlinkError) -> DumpedObjects {
+    let dumped = DumpedObjects()
+    let tables = try dumpMessages(NFT_MSG_GETTABLE) { header in
+      let table = nftnl_table_alloc()
+      defer { nftnl_table_free(table) }
+      nftnl_table_set_str(table, attribute(NFTNL_TABLE_NAME), name)
+      nftnl_table_nlmsg_build_payload(header, table)
+    }
+    for message in tables {
+      let table = nftnl_table_alloc()!
+      if parse(message, { nftnl_table_nlmsg_parse($0, table) }),
+        String(cString: nftnl_table_get_str(table, attribute(NFTNL_TABLE_NAME))) == name
+      {
+        dumped.table = table
+      } else {
+        nftnl_table_free(table)
+      }
+    }
+    guard dumped.table != nil, contents else { return dumped }
+    dumped.chains = try dumpObjects(NFT_MSG_GETCHAIN, table: name, alloc: { nftnl_chain_alloc() },
+                                    setTable: { nftnl_chain_set_str($0, attribute(NFTNL_CHAIN_TABLE), $1) },
+                                    build: { nftnl_chain_nlmsg_build_payload($0, $1) },
+                                    parse: { nftnl_chain_nlmsg_parse($0, $1) },
+                                    tableOf: { nftnl_chain_get_str($0, attribute(NFTNL_CHAIN_TABLE)) },
+                                    free: { nftnl_chain_free($0) })
+    dumped.objects = try dumpObjects(NFT_MSG_GETOBJ, table: name, alloc: { nftnl_obj_alloc() },
+                                     setTable: { nftnl_obj_set_str($0, attribute(NFTNL_OBJ_TABLE), $1) },
+                                     build: { nftnl_obj_nlmsg_build_payload($0, $1) },
+                                     parse: { nftnl_obj_nlmsg_parse($0, $1) },
+                                     tableOf: { nftnl_obj_get_str($0, attribute(NFTNL_OBJ_TABLE)) },
+                                     free: { nftnl_obj_free($0) })
+    dumped.sets = try dumpObjects(NFT_MSG_GETSET, table: name, alloc: { nftnl_set_alloc() },
+                                  setTable: { nftnl_set_set_str($0, attribute(NFTNL_SET_TABLE), $1) },
+                                  build: { nftnl_set_nlmsg_build_payload($0, $1) },
+                                  parse: { nftnl_set_nlmsg_parse($0, $1) },
+                                  tableOf: { nftnl_set_get_str($0, attribute(NFTNL_SET_TABLE)) },
+                                  free: { nftnl_set_free($0) })
+    for set in dumped.sets { try dumpElements(into: set) }
+    dumped.rules = try dumpObjects(NFT_MSG_GETRULE, table: name, alloc: { nftnl_rule_alloc() },
+                                   setTable: { nftnl_rule_set_str($0, attribute(NFTNL_RULE_TABLE), $1) },
+                                   build: { nftnl_rule_nlmsg_build_payload($0, $1) },
+                                   parse: { nftnl_rule_nlmsg_parse($0, $1) },
+                                   tableOf: { nftnl_rule_get_str($0, attribute(NFTNL_RULE_TABLE)) },
+                                   free: { nftnl_rule_free($0) })
+    return dumped
+  }
+
+  private func dumpElements(into set: OpaquePointer) throws(NetlinkError) {
+    let messages = try dumpMessages(NFT_MSG_GETSETELEM) { header in
+      nftnl_set_elems_nlmsg_build_payload(header, set)
+    }
+    for message in messages { _ = parse(message) { nftnl_set_elems_nlmsg_parse($0, set) } }
+  }
+
+  /// Dumps one kind of object, keeping those of our table (the kernel filters by table for
+  /// most kinds, but not on every version).
+  private func dumpObjects(_ type: nf_tables_msg_types, table: String, alloc: () -> OpaquePointer?,
+                           setTable: (OpaquePointer, String) -> Void,
+                           build: (UnsafeMutablePointer<nlmsghdr>, OpaquePointer) -> Void,
+                           parse parseMessage: (UnsafeMutablePointer<nlmsghdr>, OpaquePointer) -> Int32,
+                           tableOf: (OpaquePointer) -> UnsafePointer<CChar>?,
+                           free: (OpaquePointer) -> Void) throws(NetlinkError) -> [OpaquePointer]
+  {
+    let filter = alloc()!
+    setTable(filter, table)
+    defer { free(filter) }
+    let messages = try dumpMessages(type) { header in build(header, filter) }
+    var objects: [OpaquePointer] = []
+    for message in messages {
+      let object = alloc()!
+      if parse(message, { parseMessage($0, object) }), let owner = tableOf(object), String(cString: owner) == table {
+        objects.append(object)
+      } else {
+        free(object)
+      }
+    }
+    return objects
+  }
+
+  private func dumpMessages(_ type: nf_tables_msg_types, _ build: (UnsafeMutablePointer<nlmsghdr>) -> Void)
+    throws(NetlinkError) -> [[UInt8]]
+  {
+    var request = [UInt8](repeating: 0, count: 4096)
+    let sequence = nextSequence()
+    let length = request.withUnsafeMutableBytes { raw in
+      let header = nftnl_nlmsg_build_hdr(raw.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                         UInt16(type.rawValue), UInt16(Self.family), UInt16(NLM_F_DUMP), sequence)!
+      build(header)
+      return Int(header.pointee.nlmsg_len)
+    }
+    do {
+      return try socket.request(Array(request.prefix(length)), sequence: sequence)
+    } catch .kernel(ENOENT, _) {
+      return []
+    } catch .kernel(EPERM, _) {
+      throw .notPermitted
+    }
+  }
+
+  private func parse(_ message: [UInt8], _ body: (UnsafeMutablePointer<nlmsghdr>) -> Int32) -> Bool {
+    var copy = message
+    return copy.withUnsafeMutableBytes { raw in
+      body(raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)) >= 0
+    }
+  }
+
+  func forEachExpression(of rule: OpaquePointer, _ body: (OpaquePointer) -> Void) {
+    guard let iterator = nftnl_expr_iter_create(rule) else { return }
+    defer { nftnl_expr_iter_destroy(iterator) }
+    while let expression = nftnl_expr_iter_next(iterator) { body(expression) }
+  }
+
+  /// An expression as libnftnl prints it, with the kernel's number for an anonymous set
+  /// (`__map3`) made neutral.
+  static func describe(_ expression: OpaquePointer) -> String {
+    if let translation = describeTranslation(expression) { return translation }
+    var buffer = [CChar](repeating: 0, count: 1024)
+    let count = nftnl_expr_snprintf(&buffer, buffer.count, expression, UInt32(NFTNL_OUTPUT_DEFAULT.rawValue), 0)
+    let kind = String(cString: nftnl_expr_get_str(expression, attribute(NFTNL_EXPR_NAME)))
+    let text = String(decoding: buffer.prefix(max(0, min(Int(count), buffer.count - 1))).map { UInt8(bitPattern: $0) },
+                      as: UTF8.self)
+    return "[\(kind) " + neutralizingAnonymousSetNumbers(text) + "]"
+  }
+
+  /// NAT expressions as the kernel keeps them: it fills in a missing maximum register with the
+  /// minimum and adds the flags the registers imply, so both sides are described that way.
+  static func describeTranslation(_ expression: OpaquePointer) -> String? {
+    let kind = String(cString: nftnl_expr_get_str(expression, attribute(NFTNL_EXPR_NAME)))
+    let attributes: (addressMinimum: Int?, addressMaximum: Int?, protoMinimum: Int, protoMaximum: Int, flags: Int,
+                     type: Int?, family: Int?)
+    switch kind {
+    case "nat":
+      attributes = (NFTNL_EXPR_NAT_REG_ADDR_MIN, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFTNL_EXPR_NAT_REG_PROTO_MIN,
+                    NFTNL_EXPR_NAT_REG_PROTO_MAX, NFTNL_EXPR_NAT_FLAGS, NFTNL_EXPR_NAT_TYPE, NFTNL_EXPR_NAT_FAMILY)
+    case "masq":
+      attributes = (nil, nil, NFTNL_EXPR_MASQ_REG_PROTO_MIN, NFTNL_EXPR_MASQ_REG_PROTO_MAX, NFTNL_EXPR_MASQ_FLAGS,
+                    nil, nil)
+    case "redir":
+      attributes = (nil, nil, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFTNL_EXPR_REDIR_REG_PROTO_MAX, NFTNL_EXPR_REDIR_FLAGS,
+                    nil, nil)
+    default:
+      return nil
+    }
+    func value(_ name: Int?) -> UInt32? {
+      guard let name, nftnl_expr_is_set(expression, attribute(name)) else { return nil }
+      return nftnl_expr_get_u32(expression, attribute(name))
+    }
+    var flags = value(attributes.flags) ?? 0
+    var text = "[\(kind)"
+    if let type = value(attributes.type) { text += " type \(type)" }
+    if let family = value(attributes.family) { text += " family \(family)" }
+    if let minimum = value(attributes.addressMinimum) {
+      text += " addr \(minimum)-\(value(attributes.addressMaximum) ?? minimum)"
+      flags |= 0x1
+    }
+    if let minimum = value(attributes.protoMinimum) {
+      text += " proto \(minimum)-\(value(attributes.protoMaximum) ?? minimum)"
+      if kind == "nat" { flags |= 0x2 }
+    }
+    return text + " flags \(flags)]"
+  }
+
+  static func neutralizingAnonymousSetNumbers(_ text: String) -> String {
+    var result = ""
+    var skippingNumber = false
+    for character in text {
+      if skippingNumber, character.isNumber || character == "%" || character == "d" { continue }
+      skippingNumber = false
+      result.append(character)
+      if result.hasSuffix("__set") || result.hasSuffix("__map") { skippingNumber = true }
+    }
+    return result
+  }
+
+  /// The comment TLV of a rule's userdata.
+  static func comment(of rule: OpaquePointer) -> String? {
+    var length: UInt32 = 0
+    guard let data = nftnl_rule_get_data(rule, attribute(NFTNL_RULE_USERDATA), &length) else { return nil }
+    let bytes = Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+    var index = 0
+    while index + 2 <= bytes.count {
+      let type = bytes[index]
+      let size = Int(bytes[index + 1])
+      let value = bytes[(index + 2)..<min(index + 2 + size, bytes.count)]
+      if type == 0 { return String(decoding: value.prefix { $0 != 0 }, as: UTF8.self) }
+      index += 2 + size
+    }
+    return nil
+  }
+}
+
+extension KernelTable {
+  /// The rules of a compiled table as `rules(ofTable:)` would read them back once loaded
+  /// (counters at zero), for comparing what is loaded with what a file would load.
+  public var expectedRules: [LoadedRule] {
+    rules.map { rule in
+      let object = nftnl_rule_alloc()!
+      defer { nftnl_rule_free(object) }
+      var parts: [String] = []
+      for expression in rule.expressions {
+        if case .counter = expression {
+          parts.append("counter")
+          continue
+        }
+        let built = ExpressionBuilder.build(expression)
+        // The kernel reports lookup flags even when they are zero.
+        if case .lookup = expression { nftnl_expr_set_u32(built, attribute(NFTNL_EXPR_LOOKUP_FLAGS), 0) }
+        nftnl_rule_add_expr(object, built)
+        parts.append(KernelRuleset.describe(built))
+      }
+      return LoadedRule(chain: rule.chain, origin: rule.origin.flatMap { Origin(comment: $0.comment) }, packets: 0,
+                        bytes: 0, fingerprint: parts.joined(separator: " "))
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+extension IPNatCommand {
+  /// `ipnat confirm`: keep the rules of a `load --confirm` that is waiting.
+  struct Confirm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Keep the rules of a 'load --confirm' that is waiting; without this, it rolls back.")
+
+    @Option(help: ArgumentHelp("The name of the table ipnat owns.", valueName: "name"))
+    var table = "ipnat"
+
+    func run() throws {
+      guard ConfirmWindow(table: table).confirm() else {
+        FileOutput.standardError.write("ipnat: error: no load of table \(table) is waiting for confirmation\n")
+        throw ExitCode(ExitStatus.inputErrors)
+      }
+      FileOutput.standardError.write("ipnat: confirmed; the new rules stay\n")
+    }
+  }
+}
