@@ -39,7 +39,9 @@ let package = Package(
     .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel", "TestSupport"]),
     .testTarget(name: "IPNatLoweringTests", dependencies: ["IPNatKit", "IPNatLowering", "TestSupport"], exclude: ["Golden"]),
     .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit", "TestSupport"], exclude: ["Golden"]),
-    .testTarget(name: "ipnatTests"),
+    .testTarget(name: "ipnatTests", dependencies: ["TestSupport"]),
+    .testTarget(name: "NFTKernelTests", dependencies: ["NFTKernel", "NFTModel", "IPAddressing"]),
+    .testTarget(name: "LoaderTests", dependencies: ["TestSupport"]),
     .testTarget(name: "PacketTests", dependencies: ["IPNatKit"], exclude: ["Tools"]),
   ],
   swiftLanguageModes: [.v6]

@@ -1,50 +1,15 @@
 import Foundation
+import TestSupport
 import Testing
 
-/// Runs the built `ipnat` binary, as a user would.
-struct Run {
-  var status: Int32
-  var standardOutput: String
-  var standardError: String
-}
-
-/// `ipnat` sits next to the test bundle in the build folder.
-let ipnatPath: String = {
-  let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-  var directory = testBinary.deletingLastPathComponent()
-  while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("ipnat").path),
-    directory.path != "/"
-  {
-    directory = directory.deletingLastPathComponent()
-  }
-  return directory.appendingPathComponent("ipnat").path
-}()
+typealias Run = ProcessResult
 
 let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   .appendingPathComponent("../../Samples").standardized.path
 
+/// Runs the built `ipnat` binary, as a user would.
 func ipnat(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Run {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: ipnatPath)
-  process.arguments = arguments
-  var env = ProcessInfo.processInfo.environment
-  env.removeValue(forKey: "IPNAT_PREDEFINED")
-  env.merge(environment) { _, new in new }
-  process.environment = env
-  let output = Pipe()
-  let error = Pipe()
-  let standardInput = Pipe()
-  process.standardOutput = output
-  process.standardError = error
-  process.standardInput = standardInput
-  try process.run()
-  if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
-  try standardInput.fileHandleForWriting.close()
-  let out = output.fileHandleForReading.readDataToEndOfFile()
-  let err = error.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return Run(status: process.terminationStatus, standardOutput: String(decoding: out, as: UTF8.self),
-             standardError: String(decoding: err, as: UTF8.self))
+  try Shell.run(Shell.ipnatPath, arguments, input: input, environment: environment)
 }
 
 @Suite struct CommandLineTests {

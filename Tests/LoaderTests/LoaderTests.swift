@@ -1,0 +1,212 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The loader against the real kernel, each test in network namespaces of its own
+/// (`unshare --net`) that vanish with it. They need root and nft, as CI has.
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+  .standardized
+let goldenDirectory = repository.appendingPathComponent("Tests/IPNatLoweringTests/Golden")
+let samplesDirectory = repository.appendingPathComponent("Samples")
+
+/// A compiled case: a file and the compile options its golden header names.
+struct LoadCase: CustomTestStringConvertible, Sendable {
+  var path: String
+  var options: [String]
+  var testDescription: String { URL(fileURLWithPath: path).lastPathComponent }
+
+  var table: String {
+    guard let index = options.firstIndex(of: "--table"), index + 1 < options.count else { return "ipnat" }
+    return options[index + 1]
+  }
+
+  var arguments: String { ([path] + options).map(shellQuoted).joined(separator: " ") }
+}
+
+func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+/// Every golden case that compiles (it has a `.nft`), and every Sample.
+let loadCases: [LoadCase] = {
+  var cases: [LoadCase] = []
+  for name in (try? FileManager.default.contentsOfDirectory(atPath: goldenDirectory.path))?.sorted() ?? []
+  where name.hasSuffix(".conf") {
+    let path = goldenDirectory.appendingPathComponent(name).path
+    guard FileManager.default.fileExists(atPath: String(path.dropLast(5)) + ".nft"),
+      let text = try? String(contentsOfFile: path, encoding: .utf8)
+    else { continue }
+    let header = text.split(separator: "\n").first { $0.hasPrefix("# options:") }
+    let options = header.map { $0.dropFirst("# options:".count).split(separator: " ").map(String.init) } ?? []
+    cases.append(LoadCase(path: path, options: options))
+  }
+  for name in (try? FileManager.default.contentsOfDirectory(atPath: samplesDirectory.path))?.sorted() ?? []
+  where name.hasSuffix(".conf") {
+    cases.append(LoadCase(path: samplesDirectory.appendingPathComponent(name).path, options: []))
+  }
+  return cases
+}()
+
+let homeGateway = samplesDirectory.appendingPathComponent("home-gateway.conf").path
+let webFarm = samplesDirectory.appendingPathComponent("web-farm-round-robin.conf").path
+
+@Suite(.enabled(if: NFTCheck.isAvailable, "needs root, nft and unshare"))
+struct DifferentialTests {
+  /// The table loaded through netlink lists exactly as the one `nft -f` builds from the
+  /// compiled script: same chains, rules, sets, elements, objects and comments.
+  @Test(arguments: loadCases)
+  func netlinkLoadListsLikeNFT(_ loadCase: LoadCase) throws {
+    let viaNetlink = try Shell.inNamespace("""
+      "$IPNAT" load \(loadCase.arguments) 2>/dev/null && "$NFT" list table inet \(loadCase.table)
+      """)
+    let viaNFT = try Shell.inNamespace("""
+      "$IPNAT" compile \(loadCase.arguments) 2>/dev/null | "$NFT" -f - && "$NFT" list table inet \(loadCase.table)
+      """)
+    #expect(viaNetlink.status == 0, "\(viaNetlink.standardError)")
+    #expect(viaNFT.status == 0, "\(viaNFT.standardError)")
+    #expect(!viaNetlink.standardOutput.isEmpty)
+    #expect(viaNetlink.standardOutput == viaNFT.standardOutput)
+  }
+
+  /// `ipnat diff` of the loaded file finds nothing to change: what is read back from the kernel
+  /// matches what the file compiles to, rule by rule.
+  @Test(arguments: loadCases)
+  func loadedFileDiffsClean(_ loadCase: LoadCase) throws {
+    let result = try Shell.inNamespace("""
+      "$IPNAT" load \(loadCase.arguments) 2>/dev/null && "$IPNAT" diff \(loadCase.arguments) 2>/dev/null
+      """)
+    #expect(result.status == 0, "\(result.standardError)")
+    #expect(result.standardOutput.hasPrefix("no changes"), "\(result.standardOutput)")
+  }
+}
+
+@Suite(.enabled(if: NFTCheck.isAvailable, "needs root, nft and unshare"), .serialized)
+struct AtomicityTests {
+  /// A batch the kernel refuses changes nothing: the previous table lists the same, counters
+  /// included, and the error names the ipnat.conf line of the refused rule.
+  @Test func rejectedBatchLeavesPreviousTableIntact() throws {
+    let result = try Shell.inNamespace("""
+      "$IPNAT" load \(shellQuoted(homeGateway)) 2>/dev/null || exit 10
+      "$NFT" list table inet ipnat > before
+      IPNAT_TEST_FAULT=missing-chain "$IPNAT" load \(shellQuoted(webFarm)) 2> errors
+      echo "status $?"
+      "$NFT" list table inet ipnat > after
+      cmp -s before after && echo unchanged
+      cat errors
+      """)
+    #expect(result.standardOutput.contains("status 3"))
+    #expect(result.standardOutput.contains("unchanged"))
+    #expect(result.standardOutput.contains("web-farm-round-robin.conf:21: the kernel refused a rule in chain ipnat_test_missing_chain: No such file or directory"))
+    #expect(result.standardOutput.contains("nothing was changed"))
+  }
+
+  /// `--check` sends everything but the end marker: errors are found, nothing applies.
+  @Test func checkChangesNothing() throws {
+    let result = try Shell.inNamespace("""
+      "$IPNAT" load \(shellQuoted(homeGateway)) 2>/dev/null || exit 10
+      "$NFT" list ruleset > before
+      "$IPNAT" load --check \(shellQuoted(webFarm)) && echo "valid"
+      IPNAT_TEST_FAULT=missing-chain "$IPNAT" load --check \(shellQuoted(webFarm)) 2>/dev/null; echo "faulty $?"
+      "$NFT" list ruleset > after
+      cmp -s before after && echo unchanged
+      """)
+    #expect(result.standardOutput == "valid\nfaulty 3\nunchanged\n", "\(result.standardError)")
+  }
+
+  /// Only our table: another tool's table survives `load` and `flush` untouched.
+  @Test func foreignTableSurvivesLoadAndFlush() throws {
+    let result = try Shell.inNamespace("""
+      "$NFT" add table ip other && "$NFT" add chain ip other input '{ type filter hook input priority 0; }' \
+        && "$NFT" add rule ip other input tcp dport 22 accept || exit 10
+      "$NFT" list table ip other > before
+      "$IPNAT" load \(shellQuoted(homeGateway)) 2>/dev/null && "$IPNAT" load \(shellQuoted(webFarm)) 2>/dev/null \
+        && "$IPNAT" flush || exit 11
+      "$NFT" list table ip other > after
+      cmp -s before after && echo "foreign intact"
+      "$NFT" list tables
+      """)
+    #expect(result.standardOutput == "foreign intact\ntable ip other\n", "\(result.standardError)")
+  }
+
+  /// Two loaders racing: every view of the table, during and after, is one whole ruleset.
+  /// A loader that loses the race to a concurrent change is refused and changes nothing.
+  @Test func racingLoadersLeaveOneWholeRuleset() throws {
+    let result = try Shell.inNamespace("""
+      "$IPNAT" compile \(shellQuoted(homeGateway)) 2>/dev/null | "$NFT" -f - && "$NFT" list table inet ipnat > a
+      "$IPNAT" compile \(shellQuoted(webFarm)) 2>/dev/null | "$NFT" -f - && "$NFT" list table inet ipnat > b
+      race() { i=0; while [ $i -lt 50 ]; do "$IPNAT" load "$1" 2>>refusals; i=$((i + 1)); done; }
+      race \(shellQuoted(homeGateway)) & first=$!
+      race \(shellQuoted(webFarm)) & second=$!
+      views=0; mixed=0
+      while kill -0 $first 2>/dev/null || kill -0 $second 2>/dev/null; do
+        "$NFT" list table inet ipnat > view 2>/dev/null || continue
+        views=$((views + 1))
+        cmp -s view a || cmp -s view b || mixed=$((mixed + 1))
+        [ $views -lt 500 ] || break
+      done
+      wait
+      "$NFT" list table inet ipnat > view
+      cmp -s view a || cmp -s view b || mixed=$((mixed + 1))
+      echo "views $views mixed $mixed"
+      grep -v "another program changed the ruleset" refusals | grep . && echo "unexpected errors"
+      exit 0
+      """, timeout: 300)
+    #expect(result.standardOutput.contains("mixed 0"), "\(result.standardOutput)")
+    #expect(!result.standardOutput.contains("unexpected errors"), "\(result.standardOutput)")
+  }
+
+  /// `load --confirm`: without `ipnat confirm` in time, the previous table comes back exactly,
+  /// counters included; with it, the new rules stay.
+  @Test func confirmRollsBackUnlessConfirmed() throws {
+    let result = try Shell.inNamespace("""
+      export IPNAT_RUN_DIRECTORY="$(mktemp -d)"
+      cd \(shellQuoted(samplesDirectory.path)) || exit 10
+      "$IPNAT" load home-gateway.conf 2>/dev/null || exit 10
+      "$NFT" list table inet ipnat > "$IPNAT_RUN_DIRECTORY/before"
+      "$IPNAT" load --confirm 1 web-farm-round-robin.conf 2>/dev/null; echo "unconfirmed $?"
+      "$NFT" list table inet ipnat > "$IPNAT_RUN_DIRECTORY/after"
+      cmp -s "$IPNAT_RUN_DIRECTORY/before" "$IPNAT_RUN_DIRECTORY/after" && echo "rolled back"
+      (sleep 1; "$IPNAT" confirm 2>/dev/null) &
+      "$IPNAT" load --confirm 30 web-farm-round-robin.conf 2>/dev/null; echo "confirmed $?"
+      wait
+      "$IPNAT" list --no-counters | head -n 1
+      "$IPNAT" confirm 2>/dev/null; echo "nothing waiting $?"
+      rm -rf "$IPNAT_RUN_DIRECTORY"
+      """)
+    #expect(result.standardOutput == """
+      unconfirmed 5
+      rolled back
+      confirmed 0
+      rdr eth0 198.51.100.80/32 port 80 -> 10.0.1.11,10.0.1.12 port 80 tcp round-robin sticky
+      nothing waiting 1
+
+      """, "\(result.standardError)")
+  }
+
+  /// Without CAP_NET_ADMIN: a clear message, exit status 4, and nothing changed.
+  @Test func loadWithoutPrivilegeFailsCleanly() throws {
+    let result = try Shell.inNamespace("""
+      "$IPNAT" load \(shellQuoted(homeGateway)) 2>/dev/null || exit 10
+      "$NFT" list ruleset > before
+      setpriv --reuid=65534 --regid=65534 --clear-groups "$IPNAT" load \(shellQuoted(webFarm)) 2> errors
+      echo "status $?"
+      "$NFT" list ruleset > after
+      cmp -s before after && echo unchanged
+      cat errors
+      """)
+    #expect(result.standardOutput.contains("status 4"), "\(result.standardOutput)")
+    #expect(result.standardOutput.contains("unchanged"))
+    #expect(result.standardOutput.contains("changing the ruleset needs CAP_NET_ADMIN"))
+  }
+
+  /// `ipnat list` reads counters back: traffic-free here, so zero, and one line per
+  /// ipnat.conf rule with the place it came from.
+  @Test func listShowsEveryRuleWithItsPlace() throws {
+    let result = try Shell.inNamespace("""
+      cd \(shellQuoted(samplesDirectory.path)) && "$IPNAT" load home-gateway.conf 2>/dev/null || exit 10
+      "$IPNAT" list
+      """)
+    let lines = result.standardOutput.split(separator: "\n")
+    #expect(lines.first == "PACKETS  BYTES  RULE")
+    #expect(lines.count == 7)
+    #expect(lines.contains("      0      0  map ppp0 192.168.1.0/24 -> 0/32  # home-gateway.conf:19"))
+  }
+}
