@@ -41,7 +41,10 @@ struct KernelMessages {
     for chain in table.chains { add(chain) }
     for object in table.objects { add(object) }
     for set in table.sets { add(set) }
-    for rule in table.rules { add(rule) }
+    for rule in table.rules {
+      for set in rule.sets { add(set) }
+      add(rule)
+    }
   }
 
   func add(_ chain: KernelChain) {

@@ -13,6 +13,8 @@ public struct LoadedRule: Sendable, Hashable {
   /// The rule's expressions as libnftnl prints them, without counter values, handles or the
   /// kernel's numbers for anonymous sets: equal fingerprints mean the same matching and action.
   public var fingerprint: String
+  /// The kernel's handle, for deleting this one rule; 0 for a compiled rule not yet loaded.
+  public var handle: UInt64 = 0
 }
 
 /// libnftnl objects dumped from the kernel, freed with the snapshot.
@@ -51,7 +53,8 @@ extension KernelRuleset {
         }
       }
       return LoadedRule(chain: chain, origin: Self.comment(of: rule).flatMap(Origin.init(comment:)),
-                        packets: counters.0, bytes: counters.1, fingerprint: parts.joined(separator: " "))
+                        packets: counters.0, bytes: counters.1, fingerprint: parts.joined(separator: " "),
+                        handle: nftnl_rule_get_u64(rule, attribute(NFTNL_RULE_HANDLE)))
     }
   }
 

@@ -10,6 +10,7 @@ public struct KernelTable: Sendable, Hashable {
   public var name: String
   public var chains: [KernelChain]
   public var objects: [KernelObject]
+  /// Named sets and maps; a rule's anonymous sets travel with the rule.
   public var sets: [KernelSet]
   public var rules: [KernelRule]
 }
@@ -109,6 +110,8 @@ public struct KernelRule: Sendable, Hashable {
   public var userdata: [UInt8]
   /// The ipnat.conf rule it came from, so that a kernel error can point at its line.
   public var origin: Origin?
+  /// The anonymous sets and maps the rule looks up (`{ tcp, udp }`), created just before it.
+  public var sets: [KernelSet] = []
 }
 
 /// One nf_tables expression. Registers are the kernel's numbers (`NFT_REG_1` = 1 …,

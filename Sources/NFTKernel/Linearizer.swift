@@ -10,19 +10,19 @@ public enum Linearizer {
     var sets = SetBuilder()
     for map in table.maps { try sets.addNamed(map) }
     var rules: [KernelRule] = []
+    // One linearizer for all rules, so that the sets it collects are never copied.
+    var linearizer = RuleLinearizer(sets: sets)
     for chain in table.chains {
       for rule in chain.rules {
-        var linearizer = RuleLinearizer(sets: sets)
         let expressions = try linearizer.linearize(rule)
-        sets = linearizer.sets
         var userdata = TLVWriter()
         if let origin = rule.origin { userdata.put(0, string: origin.comment) }
         rules.append(KernelRule(chain: chain.name, expressions: expressions, userdata: userdata.bytes,
-                                origin: rule.origin))
+                                origin: rule.origin, sets: linearizer.sets.takeAnonymousSets()))
       }
     }
     return KernelTable(family: nfprotoINET, name: table.name, chains: table.chains.map(kernelChain),
-                       objects: table.objects.map(kernelObject), sets: sets.sets, rules: rules)
+                       objects: table.objects.map(kernelObject), sets: linearizer.sets.sets, rules: rules)
   }
 
   static let nfprotoINET: UInt8 = 1

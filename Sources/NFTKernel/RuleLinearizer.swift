@@ -18,6 +18,10 @@ struct RuleLinearizer {
   init(sets: SetBuilder) { self.sets = sets }
 
   mutating func linearize(_ rule: Rule) throws(LinearizationError) -> [KernelExpression] {
+    expressions = []
+    nextRegister = 1
+    knownFamily = nil
+    knownTransport = nil
     for match in rule.matches { try linearize(match) }
     if rule.counter { expressions.append(.counter) }
     for statement in rule.statements { try linearize(statement) }

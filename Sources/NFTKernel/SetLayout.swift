@@ -69,8 +69,11 @@ struct ValueShape: Hashable {
 /// Builds the kernel's sets: named maps of the table and the anonymous sets and maps that
 /// rules write inline, with the ids rules use to refer to them in the same transaction.
 struct SetBuilder {
+  /// Named maps, then the anonymous sets of rules not yet taken by `takeAnonymousSets()`.
   private(set) var sets: [KernelSet] = []
-  private var namedShapes: [String: (key: ValueShape, data: ValueShape)] = [:]
+  private var namedCount = 0
+  private var lastID: UInt32 = 0
+  private var namedShapes: [String: (key: ValueShape, data: ValueShape, id: UInt32)] = [:]
 
   /// What nft's `typeof` records for an expression kind (`enum expr_types`).
   enum ExpressionKind: UInt32 {
@@ -78,19 +81,26 @@ struct SetBuilder {
   }
 
   func shape(ofMap name: String) throws(LinearizationError) -> (key: ValueShape, data: ValueShape, id: UInt32) {
-    guard let shape = namedShapes[name], let set = sets.first(where: { $0.name == name }) else {
-      throw .unknownMap(name)
-    }
-    return (shape.key, shape.data, set.id)
+    guard let shape = namedShapes[name] else { throw .unknownMap(name) }
+    return shape
   }
 
   mutating func addNamed(_ map: NamedMap) throws(LinearizationError) {
     let key = ValueShape(map.key.map(ValueType.init), interval: map.intervalKey)
     let data = ValueShape(map.data.map(ValueType.init), interval: map.intervalData)
-    namedShapes[map.name] = (key, data)
     let elements = try Self.elements(map.elements.map { ($0.key, Optional($0.value)) }, key: key, data: data)
-    add(name: map.name, flags: map.intervalKey ? [.map, .interval] : [.map], key: key, data: .values(data),
+    let (_, id) = add(name: map.name, flags: map.intervalKey ? [.map, .interval] : [.map], key: key, data: .values(data),
         size: nil, metaKey: nil, elements: elements)
+    namedShapes[map.name] = (key, data, id)
+    namedCount = sets.count
+  }
+
+  /// The anonymous sets added since the last call. nft sends each right before the rule that
+  /// uses it, and so must we: the kernel finds a new set's transaction by walking back from
+  /// the newest, so sets sent long before their rules make a big load quadratic.
+  mutating func takeAnonymousSets() -> [KernelSet] {
+    defer { sets.removeSubrange(namedCount...) }
+    return Array(sets[namedCount...])
   }
 
   /// An anonymous set (`{ tcp, udp }`); returns its name and id for the lookup.
@@ -139,7 +149,8 @@ struct SetBuilder {
   private mutating func add(name: String, flags: KernelSet.Flags, key: ValueShape, data: DataLayout?,
                             size: UInt32?, metaKey: UInt32?, elements: [KernelElement]) -> (String, UInt32)
   {
-    let id = UInt32(sets.count + 1)
+    lastID += 1
+    let id = lastID
     var dataType: UInt32?
     var dataLength: UInt32 = 0
     switch data {

@@ -26,6 +26,17 @@ struct IPNatCommand: ParsableCommand {
     subcommands: [Compile.self, Print.self, Load.self, Flush.self, List.self, Diff.self, Confirm.self]
   )
 
+  @OptionGroup(title: "ipnat(8) options") var classic: ClassicOptions
+
+  /// Without a subcommand: ipnat(8)'s flags, or the help when there are none.
+  func run() throws {
+    guard !classic.isEmpty else {
+      FileOutput.standardOutput.write(Self.helpMessage() + "\n")
+      return
+    }
+    try classic.run()
+  }
+
   /// Like `ParsableCommand.main()`, except that usage errors exit with status 2 (as most Unix
   /// tools do) instead of the library's 64.
   static func main() {

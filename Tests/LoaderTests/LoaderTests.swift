@@ -210,3 +210,23 @@ struct AtomicityTests {
     #expect(lines.contains("      0      0  map ppp0 192.168.1.0/24 -> 0/32  # home-gateway.conf:19"))
   }
 }
+
+@Suite(.enabled(if: NFTCheck.isAvailable, "needs root, nft and unshare"))
+struct ClassicCommandLineTests {
+  /// `ipnat -C -f FILE`, `-r -f FILE` and `-l`, as boot scripts from Solaris use them.
+  @Test func loadRemoveAndListLikeIpnat8() throws {
+    let result = try Shell.inNamespace("""
+      cd \(shellQuoted(samplesDirectory.path)) || exit 10
+      "$IPNAT" -C -f home-gateway.conf 2>/dev/null; echo "load $?"
+      "$IPNAT" -l | wc -l
+      "$IPNAT" -n -f web-farm-round-robin.conf; echo "check $?"
+      "$IPNAT" -l | wc -l
+      "$IPNAT" -r -f home-gateway.conf 2>/dev/null; echo "remove $?"
+      "$IPNAT" -l | wc -l
+      "$IPNAT" -CF -f home-gateway.conf 2>/dev/null; echo "flush translations $?"
+      "$NFT" list tables | wc -l
+      """)
+    #expect(result.standardOutput == "load 0\n7\ncheck 0\n7\nremove 0\n1\nflush translations 2\n1\n",
+            "\(result.standardError)")
+  }
+}
