@@ -36,3 +36,15 @@ struct LoweringFlags: ParsableArguments {
     return LoweringOptions(tableName: table, interfaceMap: renames, reflection: reflection)
   }
 }
+
+/// `--table`, for the commands that only name ipnat's table: `list`, `flush`, `confirm`.
+struct TableOption: ParsableArguments {
+  @Option(help: ArgumentHelp("The name of the table ipnat owns.", valueName: "name"))
+  var table = "ipnat"
+
+  func validate() throws {
+    if let problem = LoweringOptions.problem(withTableName: table) {
+      throw ValidationError("--table \(table): \(problem)")
+    }
+  }
+}

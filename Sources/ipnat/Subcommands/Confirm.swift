@@ -6,8 +6,8 @@ extension IPNatCommand {
     static let configuration = CommandConfiguration(
       abstract: "Keep the rules of a 'load --confirm' that is waiting; without this, it rolls back.")
 
-    @Option(help: ArgumentHelp("The name of the table ipnat owns.", valueName: "name"))
-    var table = "ipnat"
+    @OptionGroup var tableOption: TableOption
+    private var table: String { tableOption.table }
 
     func run() throws {
       guard ConfirmWindow(table: table).confirm() else {

@@ -14,8 +14,8 @@ extension IPNatCommand {
         like IPFilter's hits.
         """)
 
-    @Option(help: ArgumentHelp("The name of the table ipnat owns.", valueName: "name"))
-    var table = "ipnat"
+    @OptionGroup var tableOption: TableOption
+    private var table: String { tableOption.table }
 
     @Flag(help: "Print only the rules, without counters.")
     var noCounters = false

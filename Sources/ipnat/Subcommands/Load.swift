@@ -91,8 +91,8 @@ extension IPNatCommand {
     static let configuration = CommandConfiguration(
       abstract: "Remove ipnat's table from the kernel, and nothing else.")
 
-    @Option(help: ArgumentHelp("The name of the table ipnat owns.", valueName: "name"))
-    var table = "ipnat"
+    @OptionGroup var tableOption: TableOption
+    private var table: String { tableOption.table }
 
     func run() throws {
       try Kernel.run { ruleset in try ruleset.remove(table: table) }
