@@ -81,22 +81,13 @@ enum ExpressionBuilder {
       setter[NFTNL_EXPR_NAT_FAMILY] = nat.family
       if let register = nat.addressMinimum { setter[NFTNL_EXPR_NAT_REG_ADDR_MIN] = register }
       if let register = nat.addressMaximum { setter[NFTNL_EXPR_NAT_REG_ADDR_MAX] = register }
-      if let ports = nat.ports {
-        setter[NFTNL_EXPR_NAT_REG_PROTO_MIN] = ports.minimum
-        if let maximum = ports.maximum { setter[NFTNL_EXPR_NAT_REG_PROTO_MAX] = maximum }
-      }
+      setter.ports(nat.ports, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFTNL_EXPR_NAT_REG_PROTO_MAX)
       if nat.flags != 0 { setter[NFTNL_EXPR_NAT_FLAGS] = nat.flags }
     case .masquerade(let ports, let flags):
-      if let ports {
-        setter[NFTNL_EXPR_MASQ_REG_PROTO_MIN] = ports.minimum
-        if let maximum = ports.maximum { setter[NFTNL_EXPR_MASQ_REG_PROTO_MAX] = maximum }
-      }
+      setter.ports(ports, NFTNL_EXPR_MASQ_REG_PROTO_MIN, NFTNL_EXPR_MASQ_REG_PROTO_MAX)
       if flags != 0 { setter[NFTNL_EXPR_MASQ_FLAGS] = flags }
     case .redirect(let ports, let flags):
-      if let ports {
-        setter[NFTNL_EXPR_REDIR_REG_PROTO_MIN] = ports.minimum
-        if let maximum = ports.maximum { setter[NFTNL_EXPR_REDIR_REG_PROTO_MAX] = maximum }
-      }
+      setter.ports(ports, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFTNL_EXPR_REDIR_REG_PROTO_MAX)
       if flags != 0 { setter[NFTNL_EXPR_REDIR_FLAGS] = flags }
     }
     return object
@@ -116,6 +107,13 @@ enum ExpressionBuilder {
     subscript(_ name: Int) -> UInt32 {
       get { nftnl_expr_get_u32(object, attribute(name)) }
       nonmutating set { nftnl_expr_set_u32(object, attribute(name), newValue) }
+    }
+
+    /// The port registers of nat, masq and redir, each under its own attribute numbers.
+    func ports(_ ports: PortRegisters?, _ minimum: Int, _ maximum: Int) {
+      guard let ports else { return }
+      self[minimum] = ports.minimum
+      if let register = ports.maximum { self[maximum] = register }
     }
 
     func data(_ name: Int, _ bytes: [UInt8]) {

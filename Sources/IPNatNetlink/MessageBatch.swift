@@ -19,6 +19,21 @@ final class MessageBatch {
     case set(String)
     case object(String)
     case rule(chain: String, origin: Origin?)
+
+    /// How an error message names it.
+    var description: String {
+      switch self {
+      case .batch: "the batch"
+      case .table(let name): "table \(name)"
+      case .chain(let name): "chain \(name)"
+      case .set(let name): "set \(name)"
+      case .object(let name): "object \(name)"
+      case .rule(let chain, _): "a rule in chain \(chain)"
+      }
+    }
+
+    /// The ipnat.conf rule behind a rule message.
+    var origin: Origin? { if case .rule(_, let origin) = self { origin } else { nil } }
   }
 
   /// nft's page layout: 32 pages per chunk, and room past a page for one message of up to 64 KiB.

@@ -27,11 +27,12 @@ public struct IPNatRuleSummary: Sendable, Hashable {
     }
     return order.map { key in
       let members = groups[key]!
-      let counted = members.filter { !attributeChains.contains($0.chain) }
+      let translating = members.filter { !attributeChains.contains($0.chain) }
+      let counted = translating.isEmpty ? members : translating
       let origin = members[0].origin
       return IPNatRuleSummary(text: origin?.text, place: origin.map { "\($0.file):\($0.line)" },
-                              packets: (counted.isEmpty ? members : counted).reduce(0) { $0 + $1.packets },
-                              bytes: (counted.isEmpty ? members : counted).reduce(0) { $0 + $1.bytes },
+                              packets: counted.reduce(0) { $0 + $1.packets },
+                              bytes: counted.reduce(0) { $0 + $1.bytes },
                               members: members)
     }
   }

@@ -137,20 +137,8 @@ public final class KernelRuleset {
       }
     }
     throw .rejected(errors.map { reply in
-      switch batch.subjects[reply.sequence] {
-      case .rule(let chain, let origin)?:
-        NetlinkError.Rejection(errorNumber: reply.error, origin: origin, subject: "a rule in chain \(chain)")
-      case .table(let name)?:
-        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "table \(name)")
-      case .chain(let name)?:
-        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "chain \(name)")
-      case .set(let name)?:
-        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "set \(name)")
-      case .object(let name)?:
-        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "object \(name)")
-      case .batch?, nil:
-        NetlinkError.Rejection(errorNumber: reply.error, origin: nil, subject: "the batch")
-      }
+      let subject = batch.subjects[reply.sequence] ?? .batch
+      return NetlinkError.Rejection(errorNumber: reply.error, origin: subject.origin, subject: subject.description)
     })
   }
 }

@@ -139,13 +139,15 @@ struct AtomicityTests {
       while kill -0 $first 2>/dev/null || kill -0 $second 2>/dev/null; do
         "$NFT" list table inet ipnat > view 2>/dev/null || continue
         views=$((views + 1))
-        cmp -s view a || cmp -s view b || mixed=$((mixed + 1))
+        cmp -s view a || cmp -s view b || { mixed=$((mixed + 1)); cp view "mixed$mixed"; }
         [ $views -lt 500 ] || break
       done
       wait
       "$NFT" list table inet ipnat > view
       cmp -s view a || cmp -s view b || mixed=$((mixed + 1))
       echo "views $views mixed $mixed"
+      # Show what a mixed view held, against both wholes, to tell a torn load from a torn read.
+      [ $mixed -eq 0 ] || { diff mixed1 a | head -n 20; diff mixed1 b | head -n 20; } 2>/dev/null
       grep -v "another program changed the ruleset" refusals | grep . && echo "unexpected errors"
       exit 0
       """, timeout: 300)
