@@ -30,7 +30,8 @@ public struct DiagnosticRenderer: Sendable {
     }
     for fixIt in diagnostic.fixIts {
       out += header(file: file, range: fixIt.range, severity: .note)
-      out += "\(fixIt.message): replace with '\(fixIt.replacement)'\n"
+      let edit = fixIt.range.start == fixIt.range.end ? "insert" : "replace with"
+      out += "\(fixIt.message): \(edit) '\(fixIt.replacement)'\n"
     }
     return out
   }

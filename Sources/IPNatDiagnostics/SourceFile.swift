@@ -67,6 +67,17 @@ public struct SourceFile: Sendable {
     return SourceLocation(line: low + 1, column: clamped - lineStarts[low] + 1)
   }
 
+  /// Like ``location(of:)``, with the column counted in Unicode scalars instead of bytes: what
+  /// SARIF (`columnKind: unicodeCodePoints`) and GitHub annotations expect.
+  public func scalarLocation(of offset: Int) -> SourceLocation {
+    let location = location(of: offset)
+    let lineStart = offset - (location.column - 1)
+    let clamped = max(lineStart, min(offset, bytes.count))
+    // Every byte that does not continue a UTF-8 sequence starts a scalar.
+    let scalars = bytes[lineStart..<clamped].count { $0 & 0xC0 != 0x80 }
+    return SourceLocation(line: location.line, column: scalars + 1)
+  }
+
   /// The bytes of a 1-based line, without its line terminator (LF or CRLF).
   public func lineBytes(_ line: Int) -> ArraySlice<UInt8> {
     guard line >= 1, line <= lineStarts.count else { return [] }

@@ -1,4 +1,5 @@
 import IPNatDiagnostics
+import IPNatLint
 import IPNatLowering
 import IPNatSyntax
 import NFTModel
@@ -15,6 +16,8 @@ public struct FrontendOptions: Sendable {
   public var definitions: [(name: String, value: String)]
   /// The value of the `IPNAT_PREDEFINED` environment variable: `name=value;name=value`.
   public var predefined: String?
+  /// Resolves host names instead of the system resolver (tests use a fixed table).
+  public var hostResolver: (any HostResolver)?
 
   public init(resolveHostNames: Bool = true, definitions: [(name: String, value: String)] = [],
               predefined: String? = nil) {
@@ -78,7 +81,7 @@ public enum IPNat {
   public static func parse(_ file: SourceFile, options: FrontendOptions = FrontendOptions()) -> ParseResult {
     let (predefined, problems) = predefinedVariables(options)
     let parseOptions = ParseOptions(
-      hostResolver: options.resolveHostNames ? SystemHostResolver() : RefusingHostResolver(),
+      hostResolver: options.hostResolver ?? (options.resolveHostNames ? SystemHostResolver() : RefusingHostResolver()),
       predefinedVariables: predefined)
     var result = Parser.parse(file, options: parseOptions)
     result.diagnostics = problems + result.diagnostics
@@ -113,5 +116,20 @@ public struct Definition: Sendable, Hashable {
     guard VariableTable.isValidName(name) else { return nil }
     self.name = name
     self.value = String(text[text.index(after: equals)...])
+  }
+}
+
+extension IPNat {
+  /// `ipnat lint`: the parser's and the lowering's diagnostics plus lint's own findings, less
+  /// what `--disable` and suppression comments silence. The lowering runs only when the file
+  /// parses, so that a syntax error is not followed by noise about the rules around it.
+  public static func lint(_ file: SourceFile, options: FrontendOptions = FrontendOptions(),
+                          lowering: LoweringOptions = LoweringOptions(), lint: Linter.Options = Linter.Options()) -> [Diagnostic] {
+    let parsed = parse(file, options: options)
+    var stageDiagnostics = parsed.diagnostics
+    if !parsed.diagnostics.hasErrors {
+      stageDiagnostics += Lowering.lower(parsed.config, in: file, options: lowering).diagnostics
+    }
+    return Linter.review(parsed, in: file, stageDiagnostics: stageDiagnostics, options: lint)
   }
 }

@@ -89,7 +89,17 @@ extension RuleLowering {
   /// packet in each direction; conntrack has per-state timeouts, so UDP gets F before a reply
   /// and R after, and TCP the longer of the two once established (`nft-lowering.md` row 18).
   /// nft 1.0.6 has timeout objects for TCP and UDP only.
+  ///
+  /// IPFilter reads a zero as "no age" for that direction: the default timeout stays
+  /// (`ipf_nat_siocaddnat`), and its kernel refuses `age 0/N` outright (EINVAL).
   private mutating func lowerAge(_ age: Age, pattern: ConnectionPattern) throws(LoweringError) {
+    if age.forward == 0 {
+      guard age.reverse == 0 else {
+        throw LoweringError("lower.age-zero", "IPFilter refuses 'age 0/\(age.reverse)': a rule with a reply timeout needs a forward one",
+                            at: age.range, notes: [Note("write 'age \(age.reverse)' for the same timeout in both directions")])
+      }
+      return
+    }
     var transports = pattern.ruleProtocol.numbers
     if transports.isEmpty {
       transports = [6, 17]
@@ -106,7 +116,7 @@ extension RuleLowering {
       let objectName = "age_\(age.forward)_\(age.reverse)_\(name.rawValue)"
       let policy: [ConntrackTimeout.StateTimeout] =
         switch name {
-        case .udp: [.init("unreplied", age.forward), .init("replied", age.reverse)]
+        case .udp: [.init("unreplied", age.forward)] + (age.reverse == 0 ? [] : [.init("replied", age.reverse)])
         case .tcp: [.init("established", max(age.forward, age.reverse))]
         }
       output.objects.append(.conntrackTimeout(ConntrackTimeout(name: objectName, transport: name, family: .inet, policy: policy)))

@@ -162,3 +162,30 @@ struct PortBlocks {
     return elements
   }
 }
+
+/// What `lint` needs to know about a map-block rule's port blocks.
+public struct PortBlockLayout: Sendable, Hashable {
+  /// Internal addresses that share one external address (IPFilter's A).
+  public let addressesPerIP: Int
+  /// Ports each internal address owns (IPFilter's P).
+  public let portsPerAddress: Int
+  /// How many external addresses the internal network needs: internal hosts / A, rounded up.
+  public let externalAddressesNeeded: Int
+  /// How many the external network has.
+  public let externalAddresses: Int
+}
+
+extension MapBlockRule {
+  /// The IPv4 port-block layout IPFilter computes for this rule, or `nil` when the rule is not
+  /// an IPv4 map-block of two networks the lowering accepts.
+  public var portBlockLayout: PortBlockLayout? {
+    guard family == .inet, case .network(let inside) = source.kind, case .network(let outside) = target.kind,
+      let blocks = try? PortBlocks(self, inside: inside, outside: outside)
+    else { return nil }
+    let hosts = Int(inside.size)
+    return PortBlockLayout(
+      addressesPerIP: blocks.addressesPerIP, portsPerAddress: blocks.portsPerAddress,
+      externalAddressesNeeded: (hosts + blocks.addressesPerIP - 1) / blocks.addressesPerIP,
+      externalAddresses: Int(outside.size))
+  }
+}

@@ -22,7 +22,7 @@ enum RoundRobinGroups {
         groups.append(.single(rule, ordinal: ordinal))
         continue
       }
-      let key = matchKey(rdr)
+      let key = rdr.roundRobinKey
       if let index = groupIndex[key], case .roundRobin(let members) = groups[index] {
         groups[index] = .roundRobin(members + [(rdr, ordinal)])
       } else {
@@ -36,13 +36,6 @@ enum RoundRobinGroups {
       }
       return group
     }
-  }
-
-  /// Rules that match the same packets: the same canonical left-hand side and protocol.
-  private static func matchKey(_ rdr: RdrRule) -> String {
-    let text = CanonicalPrinter.print(.rdr(rdr))
-    let lhs = text.split(separator: " -> ", maxSplits: 1).first.map(String.init) ?? text
-    return "\(rdr.family) \(lhs) \(rdr.ruleProtocol)"
   }
 }
 

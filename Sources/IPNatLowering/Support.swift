@@ -90,25 +90,7 @@ func portExpression(_ low: UInt16, _ high: UInt16) -> Expression {
 /// ipnat.conf and nftables both have statements; in this module the word means nftables'.
 typealias Statement = NFTModel.Statement
 
-extension MapRule {
-  /// The address IPFilter hashes a map rule by: the source, or the `from` side of from/to.
-  var sourceAddress: Address {
-    switch source {
-    case .address(let address): address
-    case .fromTo(let fromTo): fromTo.source.address
-    }
-  }
-}
-
 extension RdrRule {
-  /// The address IPFilter hashes an rdr rule by: the destination, or the `to` side of from/to.
-  var destinationAddress: Address {
-    switch match {
-    case .address(let address, _): address
-    case .fromTo(let fromTo): fromTo.destination.address
-    }
-  }
-
   /// The destination ports `ADDRESS port LOW[-HIGH]` matches, or `nil` for any port (port 0,
   /// or no port, which is what a rule with a new port but no matched port stores). Ports of a
   /// from/to rule are port tests of their own.

@@ -1,4 +1,5 @@
 import IPAddressing
+import JSONText
 import NFTModel
 
 /// Prints tables as libnftables JSON (`nft -j -f`), the same transaction as ``ScriptEmitter``:

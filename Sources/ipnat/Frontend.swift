@@ -58,13 +58,7 @@ struct Frontend {
     }
   }
 
-  private var useColor: Bool {
-    switch input.color {
-    case .always: true
-    case .never: false
-    case .auto: isatty(STDERR_FILENO) == 1 && Environment.value(of: "NO_COLOR") == nil
-    }
-  }
+  private var useColor: Bool { input.color.isEnabled }
 }
 
 /// Unbuffered writes to standard output and standard error.
@@ -73,6 +67,8 @@ struct FileOutput {
 
   static let standardOutput = FileOutput(descriptor: STDOUT_FILENO)
   static let standardError = FileOutput(descriptor: STDERR_FILENO)
+
+  var isTerminal: Bool { isatty(descriptor) == 1 }
 
   func write(_ text: String) {
     var bytes = Array(text.utf8)[...]

@@ -23,7 +23,7 @@ struct IPNatCommand: ParsableCommand {
       (CAP_NET_ADMIN).
       """,
     version: "0.1.0",
-    subcommands: [Compile.self, Print.self, Load.self, Flush.self, List.self, Diff.self, Confirm.self]
+    subcommands: [Compile.self, Print.self, Lint.self, Load.self, Flush.self, List.self, Diff.self, Confirm.self]
   )
 
   @OptionGroup(title: "ipnat(8) options") var classic: ClassicOptions

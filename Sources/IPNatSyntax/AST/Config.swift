@@ -32,6 +32,16 @@ public indirect enum Statement: Sendable, Hashable {
   case dnsProxy(DNSProxyConfig)
 }
 
+extension Statement {
+  public var range: SourceRange {
+    switch self {
+    case .rule(let rule): rule.range
+    case .assignment(let assignment): assignment.range
+    case .dnsProxy(let config): config.range
+    }
+  }
+}
+
 /// A parsed ipnat.conf: its statements in file order, and its comments.
 public struct Config: Sendable, Hashable {
   public var statements: [Statement]

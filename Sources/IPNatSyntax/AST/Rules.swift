@@ -236,3 +236,23 @@ public indirect enum Rule: Sendable, Hashable {
     }
   }
 }
+
+extension MapRule {
+  /// The address IPFilter hashes a map rule by: the source, or the `from` side of from/to.
+  public var sourceAddress: Address {
+    switch source {
+    case .address(let address): address
+    case .fromTo(let fromTo): fromTo.source.address
+    }
+  }
+}
+
+extension RdrRule {
+  /// The address IPFilter hashes an rdr rule by: the destination, or the `to` side of from/to.
+  public var destinationAddress: Address {
+    switch match {
+    case .address(let address, _): address
+    case .fromTo(let fromTo): fromTo.destination.address
+    }
+  }
+}

@@ -100,6 +100,26 @@ public struct VariableTable: Sendable {
     definitions[name]?.range.map { [Note("'\(name)' is defined here", at: $0)] } ?? []
   }
 
+  /// The names a value refers to with `$name` or `${name}` (`$$` is a literal dollar sign).
+  public static func references(in value: String) -> [String] {
+    let scalars = value.unicodeScalars
+    var names: [String] = []
+    var index = scalars.startIndex
+    while index < scalars.endIndex {
+      let scalar = scalars[index]
+      index = scalars.index(after: index)
+      guard scalar == "$", index < scalars.endIndex else { continue }
+      if scalars[index] == "$" {
+        index = scalars.index(after: index)
+        continue
+      }
+      let (name, next) = referencedName(in: scalars, at: index)
+      if let name { names.append(name) }
+      index = next
+    }
+    return names
+  }
+
   /// Reads `name` or `{name}` starting at `index`; returns the name and the index after it.
   private static func referencedName(
     in value: String.UnicodeScalarView, at index: String.UnicodeScalarView.Index

@@ -110,6 +110,8 @@ extension Parser {
 
   private mutating func resolveHostName(_ token: Token) -> IPAddress {
     let family = context.familySoFar
+    // An undefined `$name` stays a word so parsing can go on; it has had its error already.
+    if token.kind == .word, token.text.hasPrefix("$") { return IPAddress(family: family ?? .inet, bits: 0) }
     switch options.hostResolver.resolve(token.text, family: family) {
     case .resolved(let address):
       return address

@@ -53,6 +53,8 @@ public struct ParseResult: Sendable {
   public var diagnostics: [Diagnostic]
   /// The variables defined when the file ended, with where each was defined.
   public var variables: VariableTable
+  /// Every `$name` in the file's statements, in order (not those inside variable values).
+  public var variableReferences: [VariableExpansion]
 }
 
 /// Thrown after a syntax error has been recorded, to unwind to the statement loop.
@@ -119,7 +121,7 @@ public struct Parser {
     }.map(\.element)
     return ParseResult(
       config: Config(statements: statements, comments: lexer.comments), diagnostics: all,
-      variables: lexer.variables)
+      variables: lexer.variables, variableReferences: lexer.expansions)
   }
 
   /// Errors so far, from the parser and the lexer; checked at every statement, so counted

@@ -1,12 +1,26 @@
 import ArgumentParser
 import IPNatKit
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
 /// The input and the options that change what it means, shared by every subcommand that reads
-/// an ipnat.conf.
+/// one ipnat.conf.
 struct InputOptions: ParsableArguments {
   @Argument(help: ArgumentHelp("The ipnat.conf to read, or '-' for standard input.", valueName: "file"))
   var file: String = "-"
 
+  @OptionGroup var reading: ReadingOptions
+
+  var frontendOptions: FrontendOptions { reading.frontendOptions }
+  var color: ColorChoice { reading.color }
+}
+
+/// The options that change how a file reads, and how its diagnostics look.
+struct ReadingOptions: ParsableArguments {
   @Flag(name: .customLong("no-resolve"),
         help: "Treat host names in rules as errors instead of looking them up, so the result never depends on DNS.")
   var noResolve = false
@@ -36,4 +50,13 @@ struct InputOptions: ParsableArguments {
 
 enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
   case auto, always, never
+
+  /// Whether diagnostics on standard error get colour.
+  var isEnabled: Bool {
+    switch self {
+    case .always: true
+    case .never: false
+    case .auto: isatty(STDERR_FILENO) == 1 && Environment.value(of: "NO_COLOR") == nil
+    }
+  }
 }

@@ -1,0 +1,47 @@
+import IPNatDiagnostics
+import IPNatSyntax
+
+/// One lint check: a stable id, what it looks for, and the diagnostics it finds in a file.
+///
+/// A check only reads the parsed file; it never resolves names, touches the kernel or needs
+/// libnftnl, so `ipnat lint` runs anywhere, unprivileged.
+public protocol LintCheck: Sendable {
+  /// The id diagnostics carry and `--disable` and `# ipnat: disable=` name.
+  var id: DiagnosticID { get }
+  /// One line for `--list-checks` and SARIF's rule metadata.
+  var summary: String { get }
+  /// The severity of what it reports: errors only for what IPFilter itself refuses.
+  var severity: Severity { get }
+  func diagnostics(in context: LintContext) -> [Diagnostic]
+}
+
+/// What every check reads: the parsed file and the facts several checks share.
+public struct LintContext: Sendable {
+  public let file: SourceFile
+  public let parse: ParseResult
+  /// `--interface-map`: names the user has already told us how to translate.
+  public let interfaceMap: [String: String]
+  /// Every rule's entries in IPFilter's lookup tables, in file order.
+  let entries: [TableEntry]
+
+  public init(file: SourceFile, parse: ParseResult, interfaceMap: [String: String] = [:]) {
+    self.file = file
+    self.parse = parse
+    self.interfaceMap = interfaceMap
+    self.entries = TableEntry.entries(of: parse.config.rules)
+  }
+
+  public var rules: [Rule] { parse.config.rules }
+
+  /// `file:line` style reference to a rule, for notes: "line 12".
+  func line(of range: SourceRange) -> Int { file.location(of: range.start).line }
+
+  /// The source text of a range, for messages that quote the rule.
+  func text(_ range: SourceRange) -> String { file.text(in: range) }
+}
+
+extension LintCheck {
+  func finding(_ message: String, at range: SourceRange, notes: [Note] = [], fixIts: [FixIt] = []) -> Diagnostic {
+    Diagnostic(severity, id, message, at: range, notes: notes, fixIts: fixIts)
+  }
+}

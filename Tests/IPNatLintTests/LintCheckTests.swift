@@ -1,0 +1,51 @@
+import IPAddressing
+import IPNatDiagnostics
+import IPNatKit
+import IPNatLint
+import IPNatSyntax
+import TestSupport
+import Testing
+
+/// One case per check in `Checks/`: `ID.conf` triggers the check and its diagnostics, rendered
+/// as `ipnat lint` prints them, must equal `ID.diag`; `ID.clean.conf` is the near miss and must
+/// lint clean. Besides lint's own checks there are cases for the lowering's refusals the lint
+/// issue names. `RECORD_GOLDEN=1 swift test` rewrites the `.diag` files.
+@Suite struct LintCheckTests {
+  static let directory = TestSupport.directory(of: #filePath) + "/Checks"
+  static let cases = files(in: directory, endingWith: ".conf").filter { !$0.hasSuffix(".clean.conf") }
+    .map { String($0.dropLast(".conf".count)) }
+
+  /// Names in the cases resolve from this table, never from DNS.
+  static let hosts = TableHostResolver(["web.example": .ipv4(0x0A00_0005)])
+
+  static func lint(_ name: String, _ text: String) -> (SourceFile, [Diagnostic]) {
+    let file = SourceFile(name: name, text: text)
+    var options = FrontendOptions()
+    options.hostResolver = hosts
+    return (file, IPNat.lint(file, options: options))
+  }
+
+  @Test func everyCheckHasACaseAndANearMiss() {
+    for check in LintRegistry.checks {
+      #expect(Self.cases.contains(check.id.rawValue), "no Checks/\(check.id).conf")
+      #expect(readFile("\(Self.directory)/\(check.id).clean.conf") != nil, "no Checks/\(check.id).clean.conf")
+    }
+  }
+
+  @Test(arguments: cases)
+  func triggers(_ id: String) throws {
+    let text = try #require(readFile("\(Self.directory)/\(id).conf"))
+    let (file, diagnostics) = Self.lint("\(id).conf", text)
+    #expect(diagnostics.contains { $0.id.rawValue == id }, "\(id).conf does not trigger \(id)")
+    let rendered = DiagnosticRenderer().render(diagnostics, in: file)
+    let golden = Golden.recorded(at: "\(Self.directory)/\(id).diag", actual: rendered)
+    #expect(rendered == golden)
+  }
+
+  @Test(arguments: cases)
+  func nearMissIsClean(_ id: String) throws {
+    let text = try #require(readFile("\(Self.directory)/\(id).clean.conf"))
+    let (file, diagnostics) = Self.lint("\(id).clean.conf", text)
+    #expect(diagnostics.isEmpty, "\(DiagnosticRenderer().render(diagnostics, in: file))")
+  }
+}
