@@ -91,4 +91,14 @@ public struct Diagnostic: Hashable, Sendable {
 
 extension Sequence where Element == Diagnostic {
   public var hasErrors: Bool { contains { $0.severity == .error } }
+
+  /// In source order, those about no place first; diagnostics at the same place keep the
+  /// order they were reported in.
+  public func sortedBySource() -> [Diagnostic] {
+    enumerated().sorted { left, right in
+      let leftStart = left.element.range?.start ?? -1
+      let rightStart = right.element.range?.start ?? -1
+      return leftStart != rightStart ? leftStart < rightStart : left.offset < right.offset
+    }.map(\.element)
+  }
 }

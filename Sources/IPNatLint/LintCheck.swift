@@ -23,12 +23,14 @@ public struct LintContext: Sendable {
   public let interfaceMap: [String: String]
   /// Every rule's entries in IPFilter's lookup tables, in file order.
   let entries: [TableEntry]
+  let roundRobinGroups: RoundRobinGroups
 
   public init(file: SourceFile, parse: ParseResult, interfaceMap: [String: String] = [:]) {
     self.file = file
     self.parse = parse
     self.interfaceMap = interfaceMap
     self.entries = TableEntry.entries(of: parse.config.rules)
+    self.roundRobinGroups = RoundRobinGroups(parse.config.rules)
   }
 
   public var rules: [Rule] { parse.config.rules }

@@ -21,7 +21,8 @@ public enum Linter {
   }
 
   /// All diagnostics for a file, in source order: `stageDiagnostics` (the parser's and the
-  /// lowering's) and every check's findings, less what is silenced.
+  /// lowering's) and every check's findings, less what is silenced. Checks report in any
+  /// order; this is the one place that orders them.
   public static func review(_ parse: ParseResult, in file: SourceFile, stageDiagnostics: [Diagnostic],
                             options: Options = Options()) -> [Diagnostic] {
     let context = LintContext(file: file, parse: parse, interfaceMap: options.interfaceMap)
@@ -31,15 +32,6 @@ public enum Linter {
     let kept = all.filter { diagnostic in
       diagnostic.severity == .error || !(options.disabled.contains(diagnostic.id) || suppressions.silences(diagnostic))
     }
-    return sortedBySource(kept)
-  }
-
-  /// Diagnostics by position (those without one first), stable for equal positions.
-  static func sortedBySource(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
-    diagnostics.enumerated().sorted { left, right in
-      let leftStart = left.element.range?.start ?? -1
-      let rightStart = right.element.range?.start ?? -1
-      return leftStart != rightStart ? leftStart < rightStart : left.offset < right.offset
-    }.map(\.element)
+    return kept.sortedBySource()
   }
 }

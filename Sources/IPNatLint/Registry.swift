@@ -36,6 +36,13 @@ public enum LintRegistry {
     }
   }
 
+  /// The severity the id is reported with: a check's own; warning for the stages' warnings and
+  /// for lint's own complaint about a suppression comment; error for everything else.
+  public static func severity(of id: DiagnosticID) -> Severity {
+    if let check = checks.first(where: { $0.id == id }) { return check.severity }
+    return stageWarnings[id] != nil || id == Suppressions.problemID ? .warning : .error
+  }
+
   /// Whether `--disable` and `# ipnat: disable=` may name the id.
   public static func canDisable(_ id: DiagnosticID) -> Bool {
     checks.contains { $0.id == id && $0.severity != .error } || stageWarnings[id] != nil

@@ -9,7 +9,7 @@ import IPNatSyntax
 /// Errors are never silenced.
 struct Suppressions {
   private var fileWide: Set<DiagnosticID> = []
-  /// Byte ranges of statements, with the ids silenced in each.
+  /// Statements with silenced ids, in file order (statements never overlap).
   private var byStatement: [(range: SourceRange, ids: Set<DiagnosticID>)] = []
   /// Comments naming ids that cannot be disabled, or no known id.
   private(set) var problems: [Diagnostic] = []
@@ -18,7 +18,8 @@ struct Suppressions {
   static let problemID: DiagnosticID = "lint.bad-suppression"
 
   init(_ config: Config, in file: SourceFile) {
-    let statementRanges = config.statements.map(\.range)
+    let statements = config.statements.map(\.range)
+    var silenced: [Int: Set<DiagnosticID>] = [:]
     for comment in config.comments {
       guard let directive = Directive(comment.text) else { continue }
       let ids = Set(directive.ids.map(DiagnosticID.init(rawValue:)))
@@ -29,20 +30,43 @@ struct Suppressions {
       }
       if directive.fileWide {
         fileWide.formUnion(ids)
-        continue
+      } else if let statement = Self.statement(for: comment, among: statements, in: file) {
+        silenced[statement, default: []].formUnion(ids)
       }
-      let line = file.location(of: comment.range.start).line
-      let target = statementRanges.first { file.location(of: $0.start).line <= line && line <= file.location(of: $0.end).line }
-        ?? statementRanges.first { $0.start >= comment.range.end }
-      if let target { byStatement.append((target, ids)) }
     }
+    byStatement = silenced.keys.sorted().map { (statements[$0], silenced[$0] ?? []) }
+  }
+
+  /// The statement a comment speaks for: the first one that reaches the comment's line (the
+  /// statement it ends) or, when none does, the next one. Statements are in file order, so
+  /// their ends are sorted too.
+  private static func statement(for comment: Comment, among statements: [SourceRange], in file: SourceFile) -> Int? {
+    let lineStart = comment.range.start - (file.location(of: comment.range.start).column - 1)
+    let index = firstIndex(in: statements) { $0.end >= lineStart }
+    return index < statements.count ? index : nil
   }
 
   func silences(_ diagnostic: Diagnostic) -> Bool {
     guard diagnostic.severity != .error else { return false }
     if fileWide.contains(diagnostic.id) { return true }
-    guard let range = diagnostic.range else { return false }
-    return byStatement.contains { $0.ids.contains(diagnostic.id) && $0.range.start <= range.start && range.start < max($0.range.end, $0.range.start + 1) }
+    guard let start = diagnostic.range?.start else { return false }
+    // The last silenced statement starting at or before the diagnostic is the only one that can hold it.
+    let after = Self.firstIndex(in: byStatement) { $0.range.start > start }
+    guard after > 0 else { return false }
+    let (range, ids) = byStatement[after - 1]
+    return ids.contains(diagnostic.id) && start < max(range.end, range.start + 1)
+  }
+
+  /// The first index whose element satisfies `isPast`, for a predicate false then true along
+  /// the array; `elements.count` when none does.
+  private static func firstIndex<Element>(in elements: [Element], where isPast: (Element) -> Bool) -> Int {
+    var low = 0
+    var high = elements.count
+    while low < high {
+      let middle = (low + high) / 2
+      if isPast(elements[middle]) { high = middle } else { low = middle + 1 }
+    }
+    return low
   }
 
   /// The parsed text of one comment: `ipnat: disable=a,b` or `ipnat: disable-file=a`.

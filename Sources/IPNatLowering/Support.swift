@@ -90,17 +90,6 @@ func portExpression(_ low: UInt16, _ high: UInt16) -> Expression {
 /// ipnat.conf and nftables both have statements; in this module the word means nftables'.
 typealias Statement = NFTModel.Statement
 
-extension RdrRule {
-  /// The destination ports `ADDRESS port LOW[-HIGH]` matches, or `nil` for any port (port 0,
-  /// or no port, which is what a rule with a new port but no matched port stores). Ports of a
-  /// from/to rule are port tests of their own.
-  var matchedPortRange: (low: UInt16, high: UInt16)? {
-    guard case .address = match else { return nil }
-    let ports = self.ports
-    return ports.matchLow == 0 ? nil : (ports.matchLow, max(ports.matchLow, ports.matchHigh))
-  }
-}
-
 extension LoweredRule {
   /// Adds everything `other` produced after what this one holds.
   mutating func append(contentsOf other: LoweredRule) {

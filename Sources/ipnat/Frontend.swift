@@ -58,7 +58,7 @@ struct Frontend {
     }
   }
 
-  private var useColor: Bool { input.color.isEnabled }
+  private var useColor: Bool { input.color.isEnabled(for: .standardError) }
 }
 
 /// Unbuffered writes to standard output and standard error.

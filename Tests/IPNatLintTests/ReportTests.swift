@@ -61,7 +61,11 @@ import Testing
     for result in results {
       let index = try #require(result["ruleIndex"] as? Int)
       #expect(ruleIDs[index] == result["ruleId"] as? String)
+      let level = (rules[index]["defaultConfiguration"] as? [String: String])?["level"]
+      #expect(level == result["level"] as? String, "a rule's default level is the level it is reported at")
     }
+    let suppression = rules.first { $0["id"] as? String == "lint.bad-suppression" }
+    #expect(suppression == nil || (suppression?["defaultConfiguration"] as? [String: String])?["level"] == "warning")
     let location = try #require((results[1]["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])
     #expect((location["artifactLocation"] as? [String: String])?["uri"] == "dir/gate%20way%2C1%3A%C3%A9.conf")
     #expect(location["region"] as? [String: Int] == ["startLine": 2, "startColumn": 10, "endLine": 2, "endColumn": 21])

@@ -14,12 +14,11 @@ struct IneffectiveOption: LintCheck {
   let severity = Severity.warning
 
   func diagnostics(in context: LintContext) -> [Diagnostic] {
-    let groups = RoundRobinGroupsByKey(context.rules)
     return context.rules.flatMap { rule -> [Diagnostic] in
       switch rule {
       case .map(let map): common(map.options) + roundRobin(map)
       case .mapBlock(let block): common(block.options) + roundRobinOnMapBlock(block.options)
-      case .rdr(let rdr): common(rdr.options) + sticky(rdr) + roundRobin(rdr, groups: groups)
+      case .rdr(let rdr): common(rdr.options) + sticky(rdr) + roundRobin(rdr, groups: context.roundRobinGroups)
       case .rewrite, .divert, .no: []
       }
     }
@@ -46,16 +45,11 @@ struct IneffectiveOption: LintCheck {
                     at: sticky.range)]
   }
 
-  private func roundRobin(_ rdr: RdrRule, groups: RoundRobinGroupsByKey) -> [Diagnostic] {
-    guard let flag = rdr.options.roundRobin,
-      let group = groups.members.first(where: { $0.contains { $0.range == rdr.range } }), group.count == 1
-    else { return [] }
+  private func roundRobin(_ rdr: RdrRule, groups: RoundRobinGroups) -> [Diagnostic] {
+    guard let flag = rdr.options.roundRobin, groups.isAlone(rdr) else { return [] }
     if case .split = rdr.target, rdr.options.sticky != nil { return [] }  // sticky needs it
-    let address = Prefix(rdr.destinationAddress, family: rdr.family)
-    let hasNearPartner = groups.members.joined().contains {
-      $0.range != rdr.range && Prefix($0.destinationAddress, family: $0.family) == address
-    }
-    guard !hasNearPartner else { return [] }  // lint.round-robin-mismatch explains that case
+    // lint.round-robin-mismatch explains a rule whose partners match other packets.
+    guard groups.nearPartners(of: rdr).isEmpty else { return [] }
     return [finding("'round-robin' does nothing: no other round-robin rdr rule has the same left-hand side to take turns with",
                     at: flag.range)]
   }

@@ -41,7 +41,7 @@ struct OverlappingRdr: LintCheck {
         }
       }
     }
-    return found.values.sorted { ($0.range?.start ?? 0) < ($1.range?.start ?? 0) }
+    return Array(found.values)
   }
 
   private func overlapsPartly(_ first: TableEntry, _ second: TableEntry) -> Bool {

@@ -13,11 +13,10 @@ struct RoundRobinMismatch: LintCheck {
   let severity = Severity.warning
 
   func diagnostics(in context: LintContext) -> [Diagnostic] {
-    let groups = RoundRobinGroupsByKey(context.rules)
     var found: [Diagnostic] = []
-    for members in groups.members {
+    for members in context.roundRobinGroups.members {
       if members.count == 1 {
-        found += missedPartner(members[0], groups: groups, context: context)
+        found += missedPartner(members[0], context: context)
         continue
       }
       let first = members[0]
@@ -28,35 +27,19 @@ struct RoundRobinMismatch: LintCheck {
           at: member.range, notes: [Note("the group's first rule", at: first.range)]))
       }
     }
-    return found.sorted { ($0.range?.start ?? 0) < ($1.range?.start ?? 0) }
+    return found
   }
 
   /// A lone round-robin rule with an earlier round-robin rule on the same destination address
   /// that matches other packets: most likely meant as partners. Reported once, on the later.
-  private func missedPartner(_ rule: RdrRule, groups: RoundRobinGroupsByKey, context: LintContext) -> [Diagnostic] {
-    let address = Prefix(rule.destinationAddress, family: rule.family)
-    guard let partner = groups.members.joined().first(where: { other in
-      other.range.start < rule.range.start && other.family == rule.family
-        && Prefix(other.destinationAddress, family: other.family) == address
-    }) else { return [] }
+  private func missedPartner(_ rule: RdrRule, context: LintContext) -> [Diagnostic] {
+    let earlier = context.roundRobinGroups.nearPartners(of: rule).first { $0.range.start < rule.range.start }
+    guard let partner = earlier else { return [] }
     return [finding(
       "this round-robin rule takes no turns: the round-robin rule of line \(context.line(of: partner.range)) matches other packets, so the two form no group",
       at: rule.range,
       notes: [Note("rules take turns only when their left-hand sides (interface, address, ports and protocol) are identical",
                    at: partner.range)])]
-  }
-}
-
-/// The round-robin rdr rules of a file, grouped as the lowering groups them, in file order.
-struct RoundRobinGroupsByKey {
-  let members: [[RdrRule]]
-
-  init(_ rules: [Rule]) {
-    let roundRobin = rules.compactMap { rule -> RdrRule? in
-      guard case .rdr(let rdr) = rule, rdr.options.roundRobin != nil else { return nil }
-      return rdr
-    }
-    members = roundRobin.groupedInOrder(by: \.roundRobinKey)
   }
 }
 

@@ -28,7 +28,7 @@ struct ShadowedRule: LintCheck {
           notes: [Note("IPFilter tries rules with the same prefix in file order; this one matches a superset", at: earlier.rule.range)]))
       }
     }
-    return found.sorted { ($0.range?.start ?? 0) < ($1.range?.start ?? 0) }
+    return found
   }
 
   private func shadows(_ earlier: TableEntry, _ later: TableEntry) -> Bool {

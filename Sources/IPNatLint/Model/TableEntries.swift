@@ -61,8 +61,7 @@ private struct EntryBuilder {
   func rdr(_ rdr: RdrRule) -> TableEntry? {
     switch rdr.match {
     case .address(let destination, _):
-      let ports = rdr.ports
-      let destinationPorts = ports.matchLow == 0 ? PortSet.all : .range(Int(ports.matchLow), Int(max(ports.matchLow, ports.matchHigh)))
+      let destinationPorts = rdr.matchedPortRange.map { PortSet.range(Int($0.low), Int($0.high)) } ?? .all
       return entry(.rdr, interface: rdr.interfaces.inbound, protocol: rdr.ruleProtocol, key: destination,
                    destinationPorts: destinationPorts, roundRobin: rdr.options.roundRobin != nil)
     case .fromTo(let fromTo):

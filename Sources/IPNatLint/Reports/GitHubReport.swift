@@ -13,10 +13,10 @@ public enum GitHubReport {
     let level = diagnostic.severity == .note ? "notice" : diagnostic.severity.rawValue
     var properties = [("file", file.name)]
     if let range = diagnostic.range {
-      let region = ReportRegion(range, in: file)
+      let region = ReportRegion(range, in: file, columns: .scalars)
       properties += [
-        ("line", "\(region.startScalar.line)"), ("col", "\(region.startScalar.column)"),
-        ("endLine", "\(region.endScalar.line)"), ("endColumn", "\(region.endScalar.column)"),
+        ("line", "\(region.start.line)"), ("col", "\(region.start.column)"),
+        ("endLine", "\(region.end.line)"), ("endColumn", "\(region.end.column)"),
       ]
     }
     properties.append(("title", diagnostic.id.rawValue))

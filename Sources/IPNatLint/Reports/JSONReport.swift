@@ -42,7 +42,7 @@ public enum JSONReport {
 
   private static func range(_ range: SourceRange?, in file: SourceFile) -> JSONValue {
     guard let range else { return .null }
-    let region = ReportRegion(range, in: file)
+    let region = ReportRegion(range, in: file, columns: .bytes)
     return .object([
       ("start", .object([("line", .integer(region.start.line)), ("column", .integer(region.start.column)), ("offset", .integer(range.start))])),
       ("end", .object([("line", .integer(region.end.line)), ("column", .integer(region.end.column)), ("offset", .integer(range.end))])),

@@ -33,20 +33,21 @@ public struct LintReport: Sendable {
   }
 }
 
-/// Where a diagnostic points, in the units each format wants.
+/// Where a diagnostic points, with columns in the unit the format wants.
 struct ReportRegion {
+  enum Columns {
+    /// As the text output and ipnat's JSON count them.
+    case bytes
+    /// As SARIF (`unicodeCodePoints`) and GitHub annotations count them.
+    case scalars
+  }
+
   let start: SourceLocation
   let end: SourceLocation
-  /// Columns in Unicode scalars (SARIF, GitHub) rather than bytes.
-  let startScalar: SourceLocation
-  let endScalar: SourceLocation
-  let range: SourceRange
 
-  init(_ range: SourceRange, in file: SourceFile) {
-    self.range = range
-    start = file.location(of: range.start)
-    end = file.location(of: range.end)
-    startScalar = file.scalarLocation(of: range.start)
-    endScalar = file.scalarLocation(of: range.end)
+  init(_ range: SourceRange, in file: SourceFile, columns: Columns) {
+    let locate = columns == .bytes ? file.location(of:) : file.scalarLocation(of:)
+    start = locate(range.start)
+    end = locate(range.end)
   }
 }

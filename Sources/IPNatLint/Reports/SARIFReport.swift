@@ -32,12 +32,10 @@ public enum SARIFReport {
   }
 
   private static func rule(_ id: DiagnosticID) -> JSONValue {
-    let check = LintRegistry.checks.first { $0.id == id }
-    let defaultLevel = check.map { level($0.severity) } ?? (LintRegistry.stageWarnings[id] != nil ? "warning" : "error")
-    return .object([
+    .object([
       ("id", .string(id.rawValue)),
       ("shortDescription", .object([("text", .string(LintRegistry.summary(of: id)))])),
-      ("defaultConfiguration", .object([("level", .string(defaultLevel))])),
+      ("defaultConfiguration", .object([("level", .string(level(LintRegistry.severity(of: id))))])),
     ])
   }
 
@@ -83,10 +81,10 @@ public enum SARIFReport {
   }
 
   private static func region(_ range: SourceRange, in file: SourceFile) -> JSONValue {
-    let region = ReportRegion(range, in: file)
+    let region = ReportRegion(range, in: file, columns: .scalars)
     return .object([
-      ("startLine", .integer(region.startScalar.line)), ("startColumn", .integer(region.startScalar.column)),
-      ("endLine", .integer(region.endScalar.line)), ("endColumn", .integer(region.endScalar.column)),
+      ("startLine", .integer(region.start.line)), ("startColumn", .integer(region.start.column)),
+      ("endLine", .integer(region.end.line)), ("endColumn", .integer(region.end.column)),
     ])
   }
 

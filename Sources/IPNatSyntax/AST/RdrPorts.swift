@@ -63,3 +63,14 @@ extension RdrRule {
     return ruleProtocol.carriesPorts ? ports : RdrPorts()
   }
 }
+
+extension RdrRule {
+  /// The destination ports `ADDRESS port LOW[-HIGH]` matches, or `nil` for any port (port 0,
+  /// or no port, which is what a rule with a new port but no matched port stores). Ports of a
+  /// from/to rule are port tests of their own.
+  public var matchedPortRange: (low: UInt16, high: UInt16)? {
+    guard case .address = match else { return nil }
+    let ports = self.ports
+    return ports.matchLow == 0 ? nil : (ports.matchLow, max(ports.matchLow, ports.matchHigh))
+  }
+}

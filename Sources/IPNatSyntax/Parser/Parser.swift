@@ -114,13 +114,8 @@ public struct Parser {
       }
       return diagnostic
     }
-    let all = annotated.enumerated().sorted { left, right in
-      let leftStart = left.element.range?.start ?? -1
-      let rightStart = right.element.range?.start ?? -1
-      return leftStart != rightStart ? leftStart < rightStart : left.offset < right.offset
-    }.map(\.element)
     return ParseResult(
-      config: Config(statements: statements, comments: lexer.comments), diagnostics: all,
+      config: Config(statements: statements, comments: lexer.comments), diagnostics: annotated.sortedBySource(),
       variables: lexer.variables, variableReferences: lexer.expansions)
   }
 

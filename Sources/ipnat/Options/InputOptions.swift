@@ -1,12 +1,6 @@
 import ArgumentParser
 import IPNatKit
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Musl)
-  import Musl
-#endif
-
 /// The input and the options that change what it means, shared by every subcommand that reads
 /// one ipnat.conf.
 struct InputOptions: ParsableArguments {
@@ -51,12 +45,12 @@ struct ReadingOptions: ParsableArguments {
 enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
   case auto, always, never
 
-  /// Whether diagnostics on standard error get colour.
-  var isEnabled: Bool {
+  /// Whether diagnostics written to `output` get colour.
+  func isEnabled(for output: FileOutput) -> Bool {
     switch self {
     case .always: true
     case .never: false
-    case .auto: isatty(STDERR_FILENO) == 1 && Environment.value(of: "NO_COLOR") == nil
+    case .auto: output.isTerminal && Environment.value(of: "NO_COLOR") == nil
     }
   }
 }

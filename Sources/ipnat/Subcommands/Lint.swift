@@ -80,8 +80,7 @@ extension IPNatCommand {
       case .sarif: return SARIFReport.render(report, toolVersion: IPNatCommand.configuration.version)
       case .github: return GitHubReport.render(report)
       case .text:
-        let colored = reading.color == .always || (reading.color == .auto && FileOutput.standardOutput.isTerminal && Environment.value(of: "NO_COLOR") == nil)
-        let renderer = DiagnosticRenderer(useColor: colored)
+        let renderer = DiagnosticRenderer(useColor: reading.color.isEnabled(for: .standardOutput))
         let body = report.entries.map { renderer.render($0.diagnostics, in: $0.file) }.joined()
         return body + Self.summary(report)
       }
