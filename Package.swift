@@ -34,13 +34,19 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(name: "ipnat-bench", dependencies: ["IPNatKit"]),
+    .executableTarget(
+      name: "ipnat-bench",
+      dependencies: ["IPNatKit", "IPNatLowering", "NFTText", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
     .testTarget(name: "IPNatDiagnosticsTests", dependencies: ["IPNatDiagnostics"]),
     .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
     // What several test targets share: nft -c in a throwaway namespace, files, golden files.
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel", "TestSupport"]),
-    .testTarget(name: "IPNatLoweringTests", dependencies: ["IPNatKit", "IPNatLowering", "TestSupport"], exclude: ["Golden"]),
+    .testTarget(
+      name: "IPNatLoweringTests", dependencies: ["IPNatKit", "IPNatLowering", "NFTModel", "IPAddressing", "TestSupport"],
+      exclude: ["Golden"]
+    ),
     .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit", "TestSupport"], exclude: ["Golden"]),
     .testTarget(name: "IPNatLintTests", dependencies: ["IPNatKit", "IPNatLint", "IPNatSyntax", "IPNatDiagnostics", "IPAddressing", "TestSupport"], exclude: ["Checks"]),
     .testTarget(name: "ipnatTests", dependencies: ["TestSupport"]),

@@ -128,6 +128,9 @@ extension IPNat {
     let parsed = parse(file, options: options)
     var stageDiagnostics = parsed.diagnostics
     if !parsed.diagnostics.hasErrors {
+      // Only the diagnostics are wanted, and folding never adds one.
+      var lowering = lowering
+      lowering.foldThreshold = nil
       stageDiagnostics += Lowering.lower(parsed.config, in: file, options: lowering).diagnostics
     }
     return Linter.review(parsed, in: file, stageDiagnostics: stageDiagnostics, options: lint)

@@ -41,13 +41,20 @@ public struct LoweringOptions: Sendable {
   /// `--format json`: nft 1.0.6 cannot read maps with concatenated data from JSON, so rules
   /// that need one become errors.
   public var forJSON: Bool
+  /// Fold rules of one shape into a map once there are this many (`RuleFolder`); `nil`
+  /// (`--no-fold`) keeps one nft rule per ipnat.conf rule. Below a handful, rules stay rules:
+  /// they read better and cost nothing measurable.
+  public var foldThreshold: Int?
+
+  public static let defaultFoldThreshold = 8
 
   public init(tableName: String = "ipnat", interfaceMap: [String: String] = [:], reflection: Bool = false,
-              forJSON: Bool = false) {
+              forJSON: Bool = false, foldThreshold: Int? = LoweringOptions.defaultFoldThreshold) {
     self.tableName = tableName
     self.interfaceMap = interfaceMap
     self.reflection = reflection
     self.forJSON = forJSON
+    self.foldThreshold = foldThreshold
   }
 
   /// Why `name` cannot name the table, or `nil` if it can. nft reads table names as

@@ -50,14 +50,21 @@ func prefixExpression(_ address: IPAddress, mask: UInt128) -> Expression {
   return length == address.family.width ? .address(address) : .prefix(address, length: length)
 }
 
+/// nft's names for the transport protocols ipnat.conf names.
+private let transportNames: [UInt8: String] = [1: "icmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp"]
+private let transportNumbers = Dictionary(uniqueKeysWithValues: transportNames.map { ($1, $0) })
+
 /// The `meta l4proto` value for a protocol number: nft's name where it has a well-known one.
 func transportExpression(_ number: UInt8) -> Expression {
-  switch number {
-  case 1: .symbol("icmp")
-  case 6: .symbol("tcp")
-  case 17: .symbol("udp")
-  case 58: .symbol("ipv6-icmp")
-  default: .integer(UInt64(number))
+  transportNames[number].map(Expression.symbol) ?? .integer(UInt64(number))
+}
+
+/// The protocol number a `meta l4proto` value stands for: the inverse of `transportExpression`.
+func transportNumber(_ value: Expression) -> UInt8? {
+  switch value {
+  case .symbol(let name): transportNumbers[name]
+  case .integer(let number) where number <= UInt64(UInt8.max): UInt8(number)
+  default: nil
   }
 }
 

@@ -86,19 +86,35 @@ struct TableBuilder {
     }
     // Chains that rules jump to come first: nft resolves a jump when it adds the rule.
     chains += lowered.flatMap(\.chains)
+    var maps = lowered.flatMap(\.maps)
+    var foldedMaps = 0
+    func natRules(_ chain: NATChain) -> [NFTModel.Rule] {
+      guard let threshold = options.foldThreshold else { return searchOrder(chain) }
+      let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: !options.forJSON)
+      let folded = folder.fold(searchOrder(chain)) {
+        foldedMaps += 1
+        return "fold_\(foldedMaps)"
+      }
+      maps += folded.maps
+      return folded.rules
+    }
     chains.append(Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting, priority: .named(.dstnat, offset: 0)),
-                        rules: searchOrder(.dstnat)))
+                        rules: natRules(.dstnat)))
     chains.append(Chain(name: "srcnat", base: BaseChain(kind: .nat, hook: .postrouting, priority: .named(.srcnat, offset: 0)),
-                        rules: lowered.flatMap(\.reflection) + searchOrder(.srcnat)))
-    return Table(family: .inet, name: options.tableName, objects: objects, maps: lowered.flatMap(\.maps), chains: chains)
+                        rules: lowered.flatMap(\.reflection) + natRules(.srcnat)))
+    return Table(family: .inet, name: options.tableName, objects: objects, maps: maps, chains: chains)
   }
 
   /// The rules of one NAT chain in IPFilter's search order: longest prefix first, then file
-  /// order (the sort is stable, and `lowered` is in file order).
+  /// order. One bucket per prefix length, filled in file order, keeps the sort linear.
   private func searchOrder(_ chain: NATChain) -> [NFTModel.Rule] {
-    lowered.flatMap(\.natRules).filter { $0.chain == chain }
-      .enumerated().sorted { ($0.element.prefixLength, -$0.offset) > ($1.element.prefixLength, -$1.offset) }
-      .map(\.element.rule)
+    var byLength = [[NFTModel.Rule]](repeating: [], count: IPFamily.inet6.width + 1)
+    for output in lowered {
+      for ranked in output.natRules where ranked.chain == chain {
+        byLength[ranked.prefixLength].append(ranked.rule)
+      }
+    }
+    return byLength.reversed().flatMap { $0 }
   }
 }
 

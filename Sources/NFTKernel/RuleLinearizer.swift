@@ -191,6 +191,12 @@ struct RuleLinearizer {
       let field = try Field(selector)
       try load(field, into: register, length: field.length)
       return ValueShape([field.type])
+    case .lookup(.concatenation(let parts), let map):
+      try loadConcatenation(parts, into: register)
+      guard case .named(let name) = map else { throw .unsupported("an inline map keyed by a concatenation") }
+      let shape = try sets.shape(ofMap: name)
+      expressions.append(.lookup(source: destination, set: name, setID: shape.id, destination: destination))
+      return shape.data
     case .lookup(let key, let map):
       let keyField: Field
       if case .selector(let selector) = key { keyField = try Field(selector) } else {
@@ -204,6 +210,35 @@ struct RuleLinearizer {
       expressions.append(.immediate(destination: destination, data: try ValueEncoding.bytes(of: value, as: type)))
       return ValueShape([type])
     }
+  }
+
+  /// Loads `iifname . ip daddr . meta l4proto . th dport` into consecutive 32-bit registers
+  /// from `register` on, each part register-aligned, a part `ip saddr & MASK` masked in place.
+  /// Like nft, it checks the protocols the parts depend on first, so no check lands between
+  /// them.
+  private mutating func loadConcatenation(_ parts: [Expression], into register: Int) throws(LinearizationError) {
+    var fields: [(field: Field, mask: Expression?)] = []
+    for part in parts {
+      switch part {
+      case .selector(let selector): fields.append((try Field(selector), nil))
+      case .bitwiseAnd(.selector(let selector), let mask): fields.append((try Field(selector), mask))
+      default: throw .unsupported("\(part) in a concatenation")
+      }
+    }
+    for (field, _) in fields { try addDependency(of: field, register: Self.kernelRegister(register)) }
+    var unit = register
+    for (field, mask) in fields {
+      try load(field, into: unit, length: field.length)
+      if let mask {
+        let maskBytes = try field.bytes(of: mask)
+        let source = Self.kernelRegister(unit)
+        expressions.append(.bitwise(source: source, destination: source, mask: maskBytes,
+                                    xor: [UInt8](repeating: 0, count: maskBytes.count)))
+      }
+      unit += ValueShape.registerAligned(field.length) / 4
+    }
+    // Later values must not overwrite the key's registers: round up to a whole 128-bit register.
+    nextRegister = max(nextRegister, register + (unit - register + 3) / 4 * 4)
   }
 
   private mutating func mapReference(_ map: MapReference, key: Field, value: ValueType)

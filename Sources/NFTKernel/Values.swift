@@ -19,6 +19,7 @@ enum ValueType: UInt32 {
     case .ipv4Address: self = .ipv4Address
     case .ipv6Address: self = .ipv6Address
     case .service: self = .service
+    case .transportProtocol: self = .transportProtocol
     case .interfaceName: self = .interfaceName
     case .integer32: self = .integer
     }

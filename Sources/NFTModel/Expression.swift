@@ -52,14 +52,15 @@ public struct PayloadField: Sendable, Hashable {
   }
 }
 
-/// A constant or computed value.
-public indirect enum Expression: Sendable, Hashable {
+/// A constant or computed value. Only the cases that hold an expression are `indirect`: a
+/// boxed case costs an allocation, and rulesets have hundreds of thousands of constants.
+public enum Expression: Sendable, Hashable {
   case selector(Selector)
   case address(IPAddress)
   /// `10.0.0.0/8`
   case prefix(IPAddress, length: Int)
   /// `10.0.0.1-10.0.0.9`
-  case addressRange(IPAddress, IPAddress)
+  indirect case addressRange(IPAddress, IPAddress)
   case integer(UInt64)
   /// `1024-65535`
   case integerRange(UInt64, UInt64)
@@ -72,11 +73,11 @@ public indirect enum Expression: Sendable, Hashable {
   /// `a . b`
   case concatenation([Expression])
   /// `ip saddr & 255.255.255.0`
-  case bitwiseAnd(Expression, Expression)
+  indirect case bitwiseAnd(Expression, Expression)
   /// `(syn | rst)`: a combination of flags.
   case bitwiseOr([Expression])
   /// `KEY map @name` or `KEY map { k : v, … }`.
-  case lookup(key: Expression, map: MapReference)
+  indirect case lookup(key: Expression, map: MapReference)
 }
 
 /// A named map of the table, or an anonymous one written inline.

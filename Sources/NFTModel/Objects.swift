@@ -68,6 +68,7 @@ public enum DataType: String, Sendable, Hashable {
   case ipv4Address = "ipv4_addr"
   case ipv6Address = "ipv6_addr"
   case service = "inet_service"
+  case transportProtocol = "inet_proto"
   case interfaceName = "ifname"
   case integer32 = "integer"
 }

@@ -158,7 +158,11 @@ struct ScriptWriter {
     case .string(let value): "\"\(value)\""
     case .symbol(let name): name
     case .set(let members): "{ " + members.map(format).joined(separator: ", ") + " }"
-    case .concatenation(let parts): parts.map(format).joined(separator: " . ")
+    case .concatenation(let parts):
+      // `oifname . (ip saddr & 255.255.0.0)`: without parentheses nft 1.0.6 cannot parse it.
+      parts.map { part in
+        if case .bitwiseAnd = part { "(\(format(part)))" } else { format(part) }
+      }.joined(separator: " . ")
     case .bitwiseAnd(let value, let mask): "\(format(value)) & \(format(mask))"
     case .bitwiseOr(let parts): "(" + parts.map(format).joined(separator: " | ") + ")"
     case .lookup(let key, .named(let name)): "\(format(key)) map @\(name)"

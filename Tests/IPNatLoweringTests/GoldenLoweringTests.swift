@@ -59,6 +59,8 @@ struct CompileOptions {
     while let word = words.popFirst() {
       switch word {
       case "--reflection": lowering.reflection = true
+      case "--no-fold": lowering.foldThreshold = nil
+      case "--fold-threshold": lowering.foldThreshold = Int(words.popFirst() ?? "")
       case "--table": lowering.tableName = words.popFirst() ?? ""
       case "--format": format = OutputFormat(rawValue: words.popFirst() ?? "") ?? .nft
       case "--interface-map":

@@ -1,5 +1,6 @@
 import IPNatDiagnostics
 import IPNatSyntax
+import TestSupport
 import Testing
 
 @Suite struct PropertyTests {
@@ -77,18 +78,5 @@ import Testing
       let bytes = (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
       _ = Parser.parse(SourceFile(name: "random", bytes: bytes), options: ParseOptions(hostResolver: testHosts))
     }
-  }
-}
-
-/// A small deterministic generator, so a failing input can be reproduced.
-struct SplitMix64 {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -18,7 +18,7 @@ struct OverlappingRdr: LintCheck {
       guard entry.table == .rdr, case .rdr = entry.rule else { return false }
       return true
     }
-    var byKey: [Prefix: [TableEntry]] = [:]
+    var byKey: [AddressPrefix: [TableEntry]] = [:]
     for entry in redirects { byKey[entry.key, default: []].append(entry) }
     let indexes = byKey.mapValues(PortIndex.init)
 

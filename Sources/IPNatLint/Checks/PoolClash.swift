@@ -24,7 +24,7 @@ struct PoolClash: LintCheck {
         continue
       }
       guard map.translation == nil, !portmapped.contains(key),
-        let hosts = Prefix(map.sourceAddress, family: map.family)?.size, let addresses = newAddresses(map.target),
+        let hosts = AddressPrefix(map.sourceAddress, family: map.family)?.size, let addresses = newAddresses(map.target),
         hosts > addresses
       else { continue }
       found.append(finding(

@@ -50,6 +50,6 @@ struct SameKeyGroups {
 
   private struct GroupKey: Hashable {
     let table: LookupTable
-    let key: Prefix
+    let key: AddressPrefix
   }
 }

@@ -14,7 +14,7 @@ struct RoundRobinGroups: Sendable {
 
   private struct DestinationKey: Hashable {
     let family: IPFamily
-    let prefix: Prefix?
+    let prefix: AddressPrefix?
   }
 
   init(_ rules: [Rule]) {
@@ -41,6 +41,6 @@ struct RoundRobinGroups: Sendable {
   }
 
   private static func destination(_ rdr: RdrRule) -> DestinationKey {
-    DestinationKey(family: rdr.family, prefix: Prefix(rdr.destinationAddress, family: rdr.family))
+    DestinationKey(family: rdr.family, prefix: AddressPrefix(rdr.destinationAddress, family: rdr.family))
   }
 }

@@ -96,7 +96,7 @@ private struct EntryBuilder {
     _ table: LookupTable, interface: InterfaceName, protocol ruleProtocol: RuleProtocol, fromTo: FromTo,
     key: Endpoint, other: Endpoint, otherNegated: Bool, tag: Located<String>? = nil, roundRobin: Bool = false
   ) -> TableEntry? {
-    guard let otherPrefix = Prefix(other.address, family: rule.family) else { return nil }
+    guard let otherPrefix = AddressPrefix(other.address, family: rule.family) else { return nil }
     return entry(table, interface: interface, protocol: ruleProtocol, key: key.address,
                  otherAddress: AddressTest(prefix: otherPrefix, negated: otherNegated),
                  sourcePorts: fromTo.source.port.map(PortSet.init) ?? .all,
@@ -109,7 +109,7 @@ private struct EntryBuilder {
     otherAddress: AddressTest? = nil, sourcePorts: PortSet = .all, destinationPorts: PortSet = .all,
     tag: Located<String>? = nil, roundRobin: Bool = false
   ) -> TableEntry? {
-    guard let key = Prefix(key, family: rule.family) else { return nil }
+    guard let key = AddressPrefix(key, family: rule.family) else { return nil }
     return TableEntry(
       table: table, rule: rule, index: index, interface: interface.isWildcard ? nil : interface.name,
       family: rule.family, protocols: ProtocolSet(ruleProtocol), key: key, otherAddress: otherAddress,

@@ -23,7 +23,7 @@ struct TableEntry: Sendable {
   let protocols: ProtocolSet
   /// The address the table hashes: source for map, destination for rdr. Its length is the
   /// rule's rank: longer prefixes are tried first (§2.2).
-  let key: Prefix
+  let key: AddressPrefix
   /// The other address of a `from … to …` rule, if it has one.
   let otherAddress: AddressTest?
   let sourcePorts: PortSet

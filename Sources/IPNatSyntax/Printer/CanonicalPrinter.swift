@@ -327,7 +327,7 @@ enum NameQuoting {
     }
     if name.contains("->") { return true }
     // A word of hex digits and colons would lex as an IPv6 address.
-    if IPAddress.parseIPv6(Substring(name)) != nil { return true }
+    if name.utf8.contains(UInt8(ascii: ":")), IPAddress.parseIPv6(Substring(name)) != nil { return true }
     return !name.utf8.allSatisfy { safeCharacters.contains($0) || $0 >= 0x80 }
   }
 }

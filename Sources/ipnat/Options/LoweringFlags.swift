@@ -15,7 +15,17 @@ struct LoweringFlags: ParsableArguments {
   @Flag(help: "NAT reflection (hairpin): inside clients that connect to an rdr rule's external address reach the same server, masqueraded.")
   var reflection = false
 
+  @Flag(name: .customLong("no-fold"),
+        help: "Keep one nftables rule per ipnat.conf rule: do not fold rules of one shape into a map lookup.")
+  var noFold = false
+
+  @Option(name: .customLong("fold-threshold"),
+          help: ArgumentHelp("Fold rules of one shape (port forwards, 1:1 maps, …) into a map lookup once there are this many.",
+                             valueName: "n"))
+  var foldThreshold = LoweringOptions.defaultFoldThreshold
+
   func validate() throws {
+    guard foldThreshold >= 1 else { throw ValidationError("--fold-threshold must be at least 1") }
     if let problem = LoweringOptions.problem(withTableName: table) {
       throw ValidationError("--table \(table): \(problem)")
     }
@@ -33,7 +43,8 @@ struct LoweringFlags: ParsableArguments {
       let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
       renames[String(parts[0])] = String(parts[1])
     }
-    return LoweringOptions(tableName: table, interfaceMap: renames, reflection: reflection)
+    return LoweringOptions(tableName: table, interfaceMap: renames, reflection: reflection,
+                           foldThreshold: noFold ? nil : foldThreshold)
   }
 }
 

@@ -1,18 +1,10 @@
 import IPAddressing
 import IPNatSyntax
 
-/// An address with a contiguous mask: the only kind of network whose containment lint can
-/// decide exactly. Non-contiguous masks and lookup tables have no `Prefix`, so checks that
-/// compare match sets leave such rules alone rather than guess.
-struct Prefix: Hashable, Sendable, CustomStringConvertible {
-  let address: IPAddress
-  let length: Int
-
-  init(_ address: IPAddress, length: Int) {
-    self.length = length
-    self.address = IPAddress(family: address.family, bits: address.bits & Prefix.mask(length, address.family))
-  }
-
+/// The prefix an `Address` means in a rule: the only kind of network whose containment lint
+/// can decide exactly. Non-contiguous masks and lookup tables have none, so checks that compare
+/// match sets leave such rules alone rather than guess.
+extension AddressPrefix {
   /// The prefix an `Address` means in a rule of `family`; `nil` for lookups and odd masks.
   init?(_ address: Address, family: IPFamily) {
     switch address.kind {
@@ -24,7 +16,6 @@ struct Prefix: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
-  var family: IPFamily { address.family }
   var isEverything: Bool { length == 0 }
   /// How many addresses it holds, saturating at `Int.max` for large IPv6 prefixes.
   var size: Int {
@@ -32,32 +23,17 @@ struct Prefix: Hashable, Sendable, CustomStringConvertible {
     return hostBits >= Int.bitWidth - 1 ? Int.max : 1 << hostBits
   }
 
-  func contains(_ other: Prefix) -> Bool {
-    family == other.family && length <= other.length
-      && other.address.bits & Prefix.mask(length, family) == address.bits
-  }
-
-  /// Whether the two share any address; for prefixes that means one holds the other.
-  func overlaps(_ other: Prefix) -> Bool { contains(other) || other.contains(self) }
-
   /// The prefixes holding this one, from itself up to the whole address space.
-  var ancestors: [Prefix] { (0...length).reversed().map { Prefix(address, length: $0) } }
-
-  var description: String { "\(address)/\(length)" }
-
-  static func mask(_ length: Int, _ family: IPFamily) -> UInt128 {
-    guard length > 0 else { return 0 }
-    return family.allOnes & ~(family.allOnes >> UInt128(length))
-  }
+  var ancestors: [AddressPrefix] { (0...length).reversed().map { AddressPrefix(address, length: $0) } }
 }
 
 /// One address test of a rule: a prefix, or everything outside one (`! to …`).
 struct AddressTest: Hashable, Sendable {
-  let prefix: Prefix
+  let prefix: AddressPrefix
   let negated: Bool
 
   static func any(_ family: IPFamily) -> AddressTest {
-    AddressTest(prefix: Prefix(IPAddress(family: family, bits: 0), length: 0), negated: false)
+    AddressTest(prefix: AddressPrefix(IPAddress(family: family, bits: 0), length: 0), negated: false)
   }
 
   /// Whether this test passes every address `other` passes.

@@ -1,0 +1,144 @@
+import IPAddressing
+import NFTModel
+
+/// A NAT rule that one element of a map can stand in for: it matches one exact interface, a
+/// network on its key side (the destination for dnat, the source for snat), and optionally
+/// protocols and one destination port, and translates to one address (with a port or a port
+/// range). Rules of one shape differ only in those values, so a single
+/// `snat ip to oifname . ip saddr map @m` rule does the work of all of them at the cost of one
+/// hash lookup, as IPFilter's own per-prefix-length hash tables do.
+struct FoldCandidate {
+  struct Shape: Hashable {
+    var interface: Selector.MetaKey
+    var addressField: PayloadField
+    var prefixLength: Int
+    var matchesProtocol: Bool
+    var matchesPort: Bool
+    var nat: NATStatement.Kind
+    var family: AddressFamily
+    var flags: [NATStatement.Flag]
+    var translation: Translation
+  }
+
+  enum Translation: Hashable {
+    case address, addressAndPort, addressAndPortRange
+
+    /// Data that is a concatenation, which nft 1.0.6 cannot read from JSON.
+    var isConcatenated: Bool { self != .address }
+  }
+
+  /// One map key: what tells rules of a shape apart.
+  struct Key: Hashable {
+    var interface: String
+    var address: IPAddress
+    var transport: UInt8?
+    var port: UInt64?
+  }
+
+  let shape: Shape
+  let network: AddressPrefix
+  let interface: String
+  let port: UInt64?
+  /// The protocols it matches, one map element each; empty when the shape has none.
+  let protocols: [UInt8]
+  let value: Expression
+
+  /// `nil` unless every match and statement of `rule` is one the shape describes.
+  init?(_ rule: NFTModel.Rule, chain: NATChain) {
+    guard rule.counter, rule.statements.count == 1, case .nat(let nat) = rule.statements[0],
+      nat.kind == (chain == .dstnat ? .dnat : .snat), let family = nat.family, !nat.mapsPrefix,
+      case .address(let target)? = nat.address
+    else { return nil }
+    let interfaceKey: Selector.MetaKey = chain == .dstnat ? .iifname : .oifname
+    let addressField = PayloadField(family == .ip ? .ip : .ip6, chain == .dstnat ? .daddr : .saddr)
+
+    var interface: String?
+    var network: AddressPrefix?
+    var protocols: [UInt8]?
+    var port: UInt64?
+    for match in rule.matches {
+      guard match.op == .implicit, case .selector(let selector) = match.left else { return nil }
+      switch (selector, match.right) {
+      case (.meta(interfaceKey), .string(let name)) where interface == nil && !name.hasSuffix("*"):
+        interface = name
+      case (.meta(.nfproto), _):
+        continue
+      case (.payload(addressField), .address(let address)) where network == nil:
+        network = AddressPrefix(address, length: address.family.width)
+      case (.payload(addressField), .prefix(let address, let length)) where network == nil:
+        network = AddressPrefix(address, length: length)
+      case (.meta(.l4proto), let value) where protocols == nil:
+        guard let numbers = Footprint.protocolNumbers(value) else { return nil }
+        protocols = numbers.sorted()
+      case (.payload(PayloadField(.th, .dport)), .integer(let number)) where port == nil:
+        port = number
+      default:
+        return nil
+      }
+    }
+    guard let interface, let network, network.address.family == target.family else { return nil }
+
+    let translation: Translation
+    switch nat.port {
+    case nil:
+      (translation, value) = (.address, .address(target))
+    case .integer(let number)?:
+      (translation, value) = (.addressAndPort, .concatenation([.address(target), .integer(number)]))
+    case .integerRange(let low, let high)?:
+      (translation, value) = (.addressAndPortRange, .concatenation([.address(target), .integerRange(low, high)]))
+    default: return nil
+    }
+    // nft translates ports only after a transport protocol match.
+    if (port != nil || translation.isConcatenated) && protocols == nil { return nil }
+
+    shape = Shape(interface: interfaceKey, addressField: addressField, prefixLength: network.length,
+                  matchesProtocol: protocols != nil, matchesPort: port != nil, nat: nat.kind, family: family,
+                  flags: nat.flags, translation: translation)
+    self.network = network
+    self.protocols = protocols ?? []
+    self.interface = interface
+    self.port = port
+  }
+
+  /// Its map keys: one per protocol.
+  var keys: [Key] {
+    let key = Key(interface: interface, address: network.address, port: port)
+    return protocols.isEmpty ? [key] : protocols.map { Key(interface: interface, address: network.address, transport: $0, port: port) }
+  }
+
+  /// The map elements that stand for the rule: one per protocol.
+  var elements: [MapElement] {
+    let leading: [Expression] = [.string(interface), .address(network.address)]
+    let trailing: [Expression] = port.map { [.integer($0)] } ?? []
+    guard shape.matchesProtocol else { return [MapElement(.concatenation(leading + trailing), value)] }
+    return protocols.map { MapElement(.concatenation(leading + [transportExpression($0)] + trailing), value) }
+  }
+}
+
+extension FoldCandidate.Shape {
+  /// What the map is looked up with: `iifname . ip daddr . meta l4proto . th dport`, and for a
+  /// network shorter than a host `(ip saddr & 255.255.255.0)`.
+  var lookupKey: Expression {
+    var address = Expression.selector(.payload(addressField))
+    let ipFamily: IPFamily = family == .ip ? .inet : .inet6
+    if prefixLength < ipFamily.width, let mask = Netmask.fromLength(prefixLength, family: ipFamily) {
+      address = .bitwiseAnd(address, .address(IPAddress(family: ipFamily, bits: mask)))
+    }
+    var parts: [Expression] = [.selector(.meta(interface)), address]
+    if matchesProtocol { parts.append(.selector(.meta(.l4proto))) }
+    if matchesPort { parts.append(.selector(.payload(PayloadField(.th, .dport)))) }
+    return .concatenation(parts)
+  }
+
+  var keyTypes: [DataType] {
+    var types: [DataType] = [.interfaceName, family == .ip ? .ipv4Address : .ipv6Address]
+    if matchesProtocol { types.append(.transportProtocol) }
+    if matchesPort { types.append(.service) }
+    return types
+  }
+
+  var dataTypes: [DataType] {
+    let address: DataType = family == .ip ? .ipv4Address : .ipv6Address
+    return translation == .address ? [address] : [address, .service]
+  }
+}

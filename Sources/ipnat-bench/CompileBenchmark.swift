@@ -1,0 +1,33 @@
+import ArgumentParser
+
+/// `ipnat compile` of a generated gateway configuration, as a separate process: wall time and
+/// peak memory, against the absolute targets of issue 6.
+struct CompileBenchmark: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "compile", abstract: "Time and peak memory of 'ipnat compile'.")
+
+  @OptionGroup var sizes: SizeOptions
+
+  static let targetSeconds = 1.0
+  static let targetMegabytes = 150.0
+
+  func run() throws {
+    let tools = try Tools.locate()
+    print(ReportRow.table(try sizes.sizes.flatMap { try Self.measure(rules: $0, runs: sizes.runs, tools: tools) }))
+  }
+
+  static func measure(rules: Int, runs: Int, tools: Tools) throws -> [ReportRow] {
+    let config = temporaryPath("conf")
+    try writeTextFile(config, gatewayConfig(rules: rules))
+    defer { removeFile(config) }
+    var best = Measurement(seconds: .infinity, peakBytes: 0, status: 0, output: "")
+    for _ in 0..<runs {
+      let result = try measureProcess([tools.ipnat, "compile", "--no-resolve", config])
+      guard result.status == 0 else { throw BenchError("ipnat compile failed with status \(result.status)") }
+      if result.seconds < best.seconds { best = result }
+    }
+    let met = best.seconds <= targetSeconds && best.megabytes <= targetMegabytes
+    return [ReportRow(benchmark: "compile", rules: rules,
+                      ipnat: "\(best.seconds.rounded(3)) s, \(best.megabytes.rounded(0)) MiB", reference: "",
+                      ratio: "", target: "≤ \(targetSeconds.rounded(0)) s, ≤ \(targetMegabytes.rounded(0)) MB at 100k" + (rules == 100_000 ? (met ? ": met" : ": missed") : ""))]
+  }
+}
