@@ -70,23 +70,33 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     return text
   }
 
-  /// Parses a dotted quad with exactly four decimal octets of at most 255.
+  /// Parses a dotted quad with exactly four decimal octets of at most 255, each of one to
+  /// three digits. One pass over the bytes: the lexer calls it for every number-like word.
   public static func parseIPv4(_ text: Substring) -> UInt32? {
-    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-    guard parts.count == 4 else { return nil }
     var value: UInt32 = 0
-    for part in parts {
-      guard (1...3).contains(part.count), part.allSatisfy(\.isASCIIDigit), let octet = UInt32(part), octet <= 255
-      else { return nil }
-      value = value << 8 | octet
+    var octet: UInt32 = 0
+    var digits = 0
+    var dots = 0
+    for byte in text.utf8 {
+      if byte == UInt8(ascii: ".") {
+        guard digits > 0, dots < 3 else { return nil }
+        (value, octet, digits, dots) = (value << 8 | octet, 0, 0, dots + 1)
+      } else if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte), digits < 3 {
+        octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
+        digits += 1
+        guard octet <= 255 else { return nil }
+      } else {
+        return nil
+      }
     }
-    return value
+    guard dots == 3, digits > 0 else { return nil }
+    return value << 8 | octet
   }
 
   /// Parses IPv6 text as `inet_pton(AF_INET6)` does: up to eight groups of one to four hex
   /// digits, at most one `::`, optionally ending in a dotted quad.
   public static func parseIPv6(_ text: Substring) -> UInt128? {
-    guard text.contains(":") else { return nil }
+    guard text.utf8.contains(UInt8(ascii: ":")) else { return nil }
     guard let gap = text.firstRange(of: "::") else {
       guard let groups = parseGroups(text), groups.count == 8 else { return nil }
       return combine(groups)
@@ -117,10 +127,6 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
   private static func combine(_ groups: [UInt16]) -> UInt128 {
     groups.reduce(UInt128(0)) { $0 << 16 | UInt128($1) }
   }
-}
-
-extension Character {
-  fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
 /// Masks as bit patterns of a family's width.

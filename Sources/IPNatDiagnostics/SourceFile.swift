@@ -1,15 +1,26 @@
 /// A half-open range of UTF-8 byte offsets into one ``SourceFile``.
 ///
 /// Offsets, not line and column, are what the front end stores: converting to a
-/// line and column happens once, when a diagnostic is rendered.
+/// line and column happens once, when a diagnostic is rendered. Every AST node has a range,
+/// so they are kept in 32 bits; offsets past 4 GiB saturate rather than trap.
 public struct SourceRange: Hashable, Sendable, CustomStringConvertible {
-  public var start: Int
-  public var end: Int
+  private var storedStart: UInt32
+  private var storedEnd: UInt32
+
+  public var start: Int {
+    get { Int(storedStart) }
+    set { storedStart = UInt32(clamping: newValue) }
+  }
+
+  public var end: Int {
+    get { Int(storedEnd) }
+    set { storedEnd = UInt32(clamping: newValue) }
+  }
 
   public init(start: Int, end: Int) {
     precondition(start <= end, "a source range may not end before it starts")
-    self.start = start
-    self.end = end
+    storedStart = UInt32(clamping: start)
+    storedEnd = UInt32(clamping: end)
   }
 
   /// The smallest range that covers both `self` and `other`.

@@ -66,8 +66,11 @@ public enum IPNat {
                            lowering: LoweringOptions = LoweringOptions()) -> (table: Table?, diagnostics: [Diagnostic]) {
     let parsed = parse(file, options: options)
     guard !parsed.diagnostics.hasErrors else { return (nil, parsed.diagnostics) }
-    let lowered = Lowering.lower(parsed.config, in: file, options: lowering)
-    return (lowered.table, parsed.diagnostics + lowered.diagnostics)
+    // Lowering lets each rule's syntax go as it goes; the parse result must not keep it.
+    let (config, diagnostics) = (parsed.config, parsed.diagnostics)
+    _ = consume parsed
+    let lowered = Lowering.lower(config, in: file, options: lowering)
+    return (lowered.table, diagnostics + lowered.diagnostics)
   }
 
   /// `ipnat print`: every rule in IPFilter's canonical form, or nothing if any error was found.

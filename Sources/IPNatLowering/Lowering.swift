@@ -20,11 +20,16 @@ import NFTModel
 /// What Linux cannot express is an error at the rule's line; a rule is never dropped silently.
 /// Each emitted rule has a counter and a comment naming the line it came from.
 public enum Lowering {
-  public static func lower(_ config: Config, in file: SourceFile, options: LoweringOptions = LoweringOptions())
+  ///
+  /// Each rule's syntax tree is let go once the rule is lowered (when the caller holds no other
+  /// copy of `config`), so that a large file never holds both its whole AST and its whole IR.
+  public static func lower(_ config: consuming Config, in file: SourceFile, options: LoweringOptions = LoweringOptions())
     -> LoweringResult
   {
     var builder = TableBuilder(file: file, options: options)
-    for group in RoundRobinGroups.partition(config.rules) {
+    var pending = RoundRobinGroups.partition((consume config).rules)
+    pending.reverse()
+    while let group = pending.popLast() {
       builder.lower(group)
     }
     return builder.finish()

@@ -62,12 +62,12 @@ struct TableBuilder {
     }
   }
 
-  func finish() -> LoweringResult {
+  consuming func finish() -> LoweringResult {
     guard !diagnostics.hasErrors else { return LoweringResult(table: nil, diagnostics: diagnostics) }
-    return LoweringResult(table: table, diagnostics: diagnostics)
+    return LoweringResult(table: table(), diagnostics: diagnostics)
   }
 
-  private var table: Table {
+  private mutating func table() -> Table {
     var objects: [StatefulObject] = []
     var objectNames: Set<String> = []
     for object in lowered.flatMap(\.objects) where objectNames.insert(object.name).inserted {
@@ -87,11 +87,14 @@ struct TableBuilder {
     // Chains that rules jump to come first: nft resolves a jump when it adds the rule.
     chains += lowered.flatMap(\.chains)
     var maps = lowered.flatMap(\.maps)
+    let reflection = lowered.flatMap(\.reflection)
+    var searchOrder = takeInSearchOrder()
     var foldedMaps = 0
     func natRules(_ chain: NATChain) -> [NFTModel.Rule] {
-      guard let threshold = options.foldThreshold else { return searchOrder(chain) }
+      let rules = searchOrder.removeValue(forKey: chain) ?? []
+      guard let threshold = options.foldThreshold else { return rules }
       let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: !options.forJSON)
-      let folded = folder.fold(searchOrder(chain)) {
+      let folded = folder.fold(consume rules) {
         foldedMaps += 1
         return "fold_\(foldedMaps)"
       }
@@ -101,20 +104,25 @@ struct TableBuilder {
     chains.append(Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting, priority: .named(.dstnat, offset: 0)),
                         rules: natRules(.dstnat)))
     chains.append(Chain(name: "srcnat", base: BaseChain(kind: .nat, hook: .postrouting, priority: .named(.srcnat, offset: 0)),
-                        rules: lowered.flatMap(\.reflection) + natRules(.srcnat)))
+                        rules: reflection + natRules(.srcnat)))
     return Table(family: .inet, name: options.tableName, objects: objects, maps: maps, chains: chains)
   }
 
-  /// The rules of one NAT chain in IPFilter's search order: longest prefix first, then file
-  /// order. One bucket per prefix length, filled in file order, keeps the sort linear.
-  private func searchOrder(_ chain: NATChain) -> [NFTModel.Rule] {
-    var byLength = [[NFTModel.Rule]](repeating: [], count: IPFamily.inet6.width + 1)
-    for output in lowered {
-      for ranked in output.natRules where ranked.chain == chain {
-        byLength[ranked.prefixLength].append(ranked.rule)
-      }
+  /// The rules of both NAT chains in IPFilter's search order: longest prefix first, then file
+  /// order. One bucket per prefix length, filled in file order, keeps the sort linear. The
+  /// rules move out of `lowered`, so that folding them can free them.
+  private mutating func takeInSearchOrder() -> [NATChain: [NFTModel.Rule]] {
+    var byLength: [NATChain: [[NFTModel.Rule]]] = [:]
+    for chain in [NATChain.dstnat, .srcnat] {
+      byLength[chain] = [[NFTModel.Rule]](repeating: [], count: IPFamily.inet6.width + 1)
     }
-    return byLength.reversed().flatMap { $0 }
+    for index in lowered.indices {
+      for ranked in lowered[index].natRules {
+        byLength[ranked.chain]![ranked.prefixLength].append(ranked.rule)
+      }
+      lowered[index].natRules = []
+    }
+    return byLength.mapValues { $0.reversed().flatMap { $0 } }
   }
 }
 

@@ -48,12 +48,12 @@ struct PhasesBenchmark: ParsableCommand {
   func run() throws {
     let file = SourceFile(name: "generated.conf", text: gatewayConfig(rules: rules))
     let start = now()
-    let parsed = IPNat.parse(file, options: FrontendOptions(resolveHostNames: false))
+    let config = IPNat.parse(file, options: FrontendOptions(resolveHostNames: false)).config
     let parsedAt = now()
     let parsedPeak = peakResidentBytes() / 1_048_576
     var options = LoweringOptions()
     if noFold { options.foldThreshold = nil }
-    let lowered = Lowering.lower(parsed.config, in: file, options: options)
+    let lowered = Lowering.lower(consume config, in: file, options: options)
     let loweredAt = now()
     let loweredPeak = peakResidentBytes() / 1_048_576
     guard let table = lowered.table else { throw BenchError("the generated file did not compile") }

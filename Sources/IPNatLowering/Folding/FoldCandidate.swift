@@ -27,14 +27,6 @@ struct FoldCandidate {
     var isConcatenated: Bool { self != .address }
   }
 
-  /// One map key: what tells rules of a shape apart.
-  struct Key: Hashable {
-    var interface: String
-    var address: IPAddress
-    var transport: UInt8?
-    var port: UInt64?
-  }
-
   let shape: Shape
   let network: AddressPrefix
   let interface: String
@@ -98,12 +90,6 @@ struct FoldCandidate {
     self.protocols = protocols ?? []
     self.interface = interface
     self.port = port
-  }
-
-  /// Its map keys: one per protocol.
-  var keys: [Key] {
-    let key = Key(interface: interface, address: network.address, port: port)
-    return protocols.isEmpty ? [key] : protocols.map { Key(interface: interface, address: network.address, transport: $0, port: port) }
   }
 
   /// The map elements that stand for the rule: one per protocol.

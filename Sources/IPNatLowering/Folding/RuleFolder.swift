@@ -22,22 +22,43 @@ struct RuleFolder {
   }
 
   /// `name` gives each map its name, unique in the table.
-  func fold(_ rules: [NFTModel.Rule], name: () -> String) -> Output {
-    let candidates = rules.map { rule in
-      FoldCandidate(rule, chain: chain).flatMap { allowsConcatenatedData || !$0.shape.translation.isConcatenated ? $0 : nil }
-    }
-    guard candidates.count(where: { $0 != nil }) >= threshold else { return Output(rules: rules) }
-
+  func fold(_ rules: consuming [NFTModel.Rule], name: () -> String) -> Output {
     var candidateLengths: [IPFamily: Set<Int>] = [:]
-    for case let candidate? in candidates {
+    var pendingKeys: [FoldCandidate.Shape: Int] = [:]
+    for index in rules.indices {
+      guard let candidate = candidate(rules[index]) else { continue }
       candidateLengths[candidate.network.address.family, default: []].insert(candidate.network.length)
+      pendingKeys[candidate.shape, default: 0] += max(1, candidate.protocols.count)
     }
-    var layout = Layout(keySide: chain == .dstnat ? .destination : .source,
-                        candidateLengths: candidateLengths.mapValues { $0.sorted() })
-    for (rule, candidate) in zip(rules, candidates) {
-      layout.place(rule, candidate)
+    guard pendingKeys.values.reduce(0, +) >= threshold else { return Output(rules: rules) }
+
+    let lengths = candidateLengths.mapValues { $0.sorted() }
+    // A group too small to fold would go back to rules in its own place, ahead of rules it
+    // was not ahead of in the file: harmless, but a needless change to read. So its members
+    // are laid out again as the plain rules they will be.
+    var layout = layOut(rules, lengths, pendingKeys, leavingAlone: [])
+    let regrouped = layout.positionsInSmallGroups
+    if !regrouped.isEmpty { layout = layOut(rules, lengths, pendingKeys, leavingAlone: regrouped) }
+    // The layout holds every rule it keeps; folded ones can go before their map is built.
+    _ = consume rules
+    return layout.output(name: name)
+  }
+
+  private func layOut(_ rules: borrowing [NFTModel.Rule], _ candidateLengths: [IPFamily: [Int]],
+                      _ pendingKeys: [FoldCandidate.Shape: Int], leavingAlone plain: Set<Int>) -> Layout {
+    var layout = Layout(keySide: chain == .dstnat ? .destination : .source, threshold: threshold,
+                        candidateLengths: candidateLengths, pendingKeys: pendingKeys)
+    for (position, rule) in rules.enumerated() {
+      layout.place(rule, at: position, plain.contains(position) ? nil : candidate(rule))
     }
-    return layout.output(threshold: threshold, name: name)
+    return layout
+  }
+
+  private func candidate(_ rule: NFTModel.Rule) -> FoldCandidate? {
+    guard let candidate = FoldCandidate(rule, chain: chain),
+      allowsConcatenatedData || !candidate.shape.translation.isConcatenated
+    else { return nil }
+    return candidate
   }
 }
 
@@ -48,41 +69,95 @@ private struct Layout {
     case group(Int)
   }
 
+  /// One map key, with the interface as a number: rules of one shape with equal keys match
+  /// the same packets, and only the first may join a map.
+  struct Key: Hashable {
+    var interface: Int
+    var address: IPAddress
+    var transport: UInt8
+    var port: UInt64?
+  }
+
   struct Group {
     let shape: FoldCandidate.Shape
     let slot: Int
+    /// The rules and their places in the chain, while there are too few to fold: the group may
+    /// still become rules again.
     var members: [NFTModel.Rule] = []
+    var memberPositions: [Int] = []
+    var memberCount = 0
+    var lines: ClosedRange<Int>?
+    var origin: Origin?
     var candidates: [FoldCandidate] = []
-    var keys: Set<FoldCandidate.Key> = []
+    /// The keys taken, while the group is open.
+    var keys: Set<Key> = []
     var blockers: BlockerIndex
 
-    func repeatsKey(of candidate: FoldCandidate) -> Bool { candidate.keys.contains(where: keys.contains) }
+    func repeatsKey(_ candidateKeys: [Key]) -> Bool { candidateKeys.contains(where: keys.contains) }
 
-    mutating func add(_ rule: NFTModel.Rule, _ candidate: FoldCandidate) {
-      members.append(rule)
+    mutating func add(_ rule: NFTModel.Rule, at position: Int, _ candidate: FoldCandidate, keys candidateKeys: [Key],
+                      threshold: Int) {
+      memberCount += 1
+      if memberCount < threshold {
+        members.append(rule)
+        memberPositions.append(position)
+      } else {
+        (members, memberPositions) = ([], [])
+      }
+      if let line = rule.origin?.line {
+        lines = lines.map { min($0.lowerBound, line)...max($0.upperBound, line) } ?? line...line
+      }
+      origin = origin ?? rule.origin
       candidates.append(candidate)
-      keys.formUnion(candidate.keys)
+      for key in candidateKeys { keys.insert(key) }
+    }
+
+    /// No rule joins a closed group: what only joining needs can go.
+    mutating func close() {
+      keys = []
+      blockers = BlockerIndex(keySide: .source, candidateLengths: [:])
     }
   }
 
   let keySide: Side
+  let threshold: Int
   let candidateLengths: [IPFamily: [Int]]
   private var slots: [Slot] = []
   private var groups: [Group] = []
   /// The group of each shape that rules may still join.
   private var open: [FoldCandidate.Shape: Int] = [:]
+  private var interfaceNumbers: [String: Int] = [:]
+  /// Keys of each shape still to come, to size a new group's key set once.
+  private var pendingKeys: [FoldCandidate.Shape: Int] = [:]
 
-  init(keySide: Side, candidateLengths: [IPFamily: [Int]]) {
+  init(keySide: Side, threshold: Int, candidateLengths: [IPFamily: [Int]], pendingKeys: [FoldCandidate.Shape: Int]) {
     self.keySide = keySide
+    self.threshold = threshold
     self.candidateLengths = candidateLengths
+    self.pendingKeys = pendingKeys
   }
 
-  mutating func place(_ rule: NFTModel.Rule, _ candidate: FoldCandidate?) {
+  private mutating func keys(of candidate: FoldCandidate) -> [Key] {
+    let interface = interfaceNumbers[candidate.interface] ?? interfaceNumbers.count
+    interfaceNumbers[candidate.interface] = interface
+    let address = candidate.network.address
+    guard !candidate.protocols.isEmpty else { return [Key(interface: interface, address: address, transport: 0, port: candidate.port)] }
+    return candidate.protocols.map { Key(interface: interface, address: address, transport: $0, port: candidate.port) }
+  }
+
+  /// The places of the rules in groups of two or more that are too small to fold.
+  var positionsInSmallGroups: Set<Int> {
+    Set(groups.filter { $0.memberCount < threshold && $0.memberCount > 1 }.flatMap(\.memberPositions))
+  }
+
+  mutating func place(_ rule: NFTModel.Rule, at position: Int, _ candidate: FoldCandidate?) {
     let footprint = Footprint(rule)
+    let candidateKeys = candidate.map { keys(of: $0) } ?? []
+    if let candidate { pendingKeys[candidate.shape]! -= candidateKeys.count }
     if let candidate, let index = open[candidate.shape] {
-      let repeatsKey = groups[index].repeatsKey(of: candidate)
+      let repeatsKey = groups[index].repeatsKey(candidateKeys)
       if !repeatsKey, !groups[index].blockers.mayOverlap(footprint, keyedBy: candidate.network) {
-        groups[index].add(rule, candidate)
+        groups[index].add(rule, at: position, candidate, keys: candidateKeys, threshold: threshold)
         // It now sits at the group's place: groups opened before that place move ahead of it.
         for other in open.values where groups[other].slot < groups[index].slot {
           groups[other].blockers.add(footprint)
@@ -99,8 +174,9 @@ private struct Layout {
     append(.group(groups.count), footprint)
     var group = Group(shape: candidate.shape, slot: slots.count - 1,
                       blockers: BlockerIndex(keySide: keySide, candidateLengths: candidateLengths))
-    group.add(rule, candidate)
-    if let previous = open[candidate.shape] { groups[previous].blockers = BlockerIndex(keySide: keySide, candidateLengths: [:]) }
+    group.keys.reserveCapacity(candidateKeys.count + pendingKeys[candidate.shape]!)
+    group.add(rule, at: position, candidate, keys: candidateKeys, threshold: threshold)
+    if let previous = open[candidate.shape] { groups[previous].close() }
     open[candidate.shape] = groups.count
     groups.append(group)
   }
@@ -111,24 +187,27 @@ private struct Layout {
     slots.append(slot)
   }
 
-  func output(threshold: Int, name: () -> String) -> RuleFolder.Output {
+  consuming func output(name: () -> String) -> RuleFolder.Output {
     var output = RuleFolder.Output()
     for slot in slots {
       switch slot {
       case .rule(let rule):
         output.rules.append(rule)
-      case .group(let index) where groups[index].members.count < threshold:
+      case .group(let index) where groups[index].memberCount < threshold:
         output.rules += groups[index].members
       case .group(let index):
-        let group = groups[index]
         let mapName = name()
-        output.maps.append(NamedMap(name: mapName, key: group.shape.keyTypes, data: group.shape.dataTypes,
-                                    intervalData: group.shape.translation == .addressAndPortRange,
-                                    elements: group.candidates.flatMap(\.elements)))
-        output.rules.append(foldedRule(group, mapName: mapName))
+        output.maps.append(map(groups[index], named: mapName))
+        output.rules.append(foldedRule(groups[index], mapName: mapName))
+        groups[index].candidates = []
       }
     }
     return output
+  }
+
+  private func map(_ group: Group, named name: String) -> NamedMap {
+    NamedMap(name: name, key: group.shape.keyTypes, data: group.shape.dataTypes,
+             intervalData: group.shape.translation == .addressAndPortRange, elements: group.candidates.flatMap(\.elements))
   }
 
   private func foldedRule(_ group: Group, mapName: String) -> NFTModel.Rule {
@@ -140,10 +219,10 @@ private struct Layout {
     }
     let nat = NATStatement(shape.nat, family: shape.family, address: .lookup(key: shape.lookupKey, map: .named(mapName)),
                            flags: shape.flags)
-    let lines = group.members.compactMap(\.origin?.line)
-    let origin = group.members.first?.origin.map { first in
-      Origin(file: first.file, line: lines.min() ?? first.line,
-             text: "\(group.members.count) rules of lines \(lines.min() ?? 0)-\(lines.max() ?? 0) folded into @\(mapName)")
+    let origin = group.origin.map { first in
+      let lines = group.lines ?? first.line...first.line
+      return Origin(file: first.file, line: lines.lowerBound,
+                    text: "\(group.memberCount) rules of lines \(lines.lowerBound)-\(lines.upperBound) folded into @\(mapName)")
     }
     return NFTModel.Rule(matches: matches, statements: [.nat(nat)], origin: origin)
   }

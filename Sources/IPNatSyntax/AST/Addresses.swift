@@ -8,7 +8,7 @@ public struct Host: Sendable, Hashable {
     case ipv4(UInt32)
     case ipv6(UInt128)
     /// A host name and the address it resolved to when the file was parsed.
-    case name(String, resolved: IPAddress)
+    indirect case name(String, resolved: IPAddress)
   }
 
   public var spelling: Spelling

@@ -9,20 +9,20 @@ public struct MapRule: Sendable, Hashable {
   /// What the rule matches: a source network, or a full `from … to …`.
   public enum Source: Sendable, Hashable {
     case address(Address)
-    case fromTo(FromTo)
+    indirect case fromTo(FromTo)
   }
 
   /// The new source: an address (`0/32` = the interface's address) or `range A-B`.
   public enum Target: Sendable, Hashable {
     case address(Address)
-    case range(Network, Network, keyword: Flag?)
+    indirect case range(Network, Network, keyword: Flag?)
   }
 
   /// At most one of these follows the new source.
   public enum Translation: Sendable, Hashable {
-    case portmap(Portmap)
-    case icmpIDMap(ICMPIDMap)
-    case proxy(ProxyClause)
+    indirect case portmap(Portmap)
+    indirect case icmpIDMap(ICMPIDMap)
+    indirect case proxy(ProxyClause)
   }
 
   public var kind: Kind
@@ -82,7 +82,7 @@ public struct MapBlockRule: Sendable, Hashable {
 /// (`ADDRESS [port LOW[-HIGH]]`), or a full `from … to …`.
 public enum RuleMatch: Sendable, Hashable {
   case address(Address, ports: PortRange?)
-  case fromTo(FromTo)
+  indirect case fromTo(FromTo)
 }
 
 /// `rdr`: translate the destination of inbound packets.
@@ -92,9 +92,9 @@ public struct RdrRule: Sendable, Hashable {
     /// A single host (`/32`, `/128`), or `0/0` to keep the destination.
     case address(Address)
     /// `A,B`: new sessions alternate between the two.
-    case split(Network, Network)
+    indirect case split(Network, Network)
     /// `[range] A-B`: accepted by IPFilter, but it only ever uses A.
-    case range(Network, Network, keyword: Flag?)
+    indirect case range(Network, Network, keyword: Flag?)
   }
 
   public enum TargetPort: Sendable, Hashable {
@@ -108,7 +108,7 @@ public struct RdrRule: Sendable, Hashable {
     /// `proxy LABEL`.
     case label(Located<String>)
     /// `proxy port P LABEL/PROTOCOL`, the map-style form.
-    case clause(ProxyClause)
+    indirect case clause(ProxyClause)
   }
 
   public var interfaces: Interfaces
@@ -133,7 +133,7 @@ public struct RewriteRule: Sendable, Hashable {
   public struct Target: Sendable, Hashable {
     public enum Addresses: Sendable, Hashable {
       case address(Address)
-      case range(Network, Network, keyword: Flag?)
+      indirect case range(Network, Network, keyword: Flag?)
       case lookup(LookupReference)
     }
 

@@ -17,7 +17,9 @@ public enum Keyword: String, Sendable, Hashable, CaseIterable {
   public init?(spelling: String) {
     if let exact = Keyword.bySpelling[spelling] {
       self = exact
-    } else if let folded = Keyword.bySpelling[spelling.lowercased()] {
+    } else if spelling.utf8.contains(where: { (0x41...0x5a).contains($0) }),
+      let folded = Keyword.bySpelling[spelling.lowercased()]
+    {
       self = folded
     } else {
       return nil

@@ -230,6 +230,8 @@ public struct Lexer: Sendable {
     {
       end += 1
     }
+    // Most words here are IPv4 addresses and numbers: without a colon there is nothing to try.
+    guard bytes[position..<end].contains(UInt8(ascii: ":")) else { return nil }
     let text = String(decoding: bytes[position..<end], as: UTF8.self)
     guard let value = IPAddress.parseIPv6(Substring(text)) else { return nil }
     let start = position

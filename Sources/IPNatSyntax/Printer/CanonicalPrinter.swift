@@ -325,7 +325,9 @@ enum NameQuoting {
     if first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) {
       return true
     }
-    if name.contains("->") { return true }
+    if zip(name.utf8, name.utf8.dropFirst()).contains(where: { $0 == UInt8(ascii: "-") && $1 == UInt8(ascii: ">") }) {
+      return true
+    }
     // A word of hex digits and colons would lex as an IPv6 address.
     if name.utf8.contains(UInt8(ascii: ":")), IPAddress.parseIPv6(Substring(name)) != nil { return true }
     return !name.utf8.allSatisfy { safeCharacters.contains($0) || $0 >= 0x80 }

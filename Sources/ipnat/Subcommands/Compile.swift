@@ -12,7 +12,10 @@ extension IPNatCommand {
 
         Rules are ordered as IPFilter searches them: the longest prefix first (the source \
         address for map rules, the destination for rdr rules), then file order. Every emitted \
-        rule has a counter and a comment naming the ipnat.conf line it came from.
+        rule has a counter and a comment naming the ipnat.conf line it came from. Rules of one \
+        shape (port forwards, 1:1 maps, ...) are folded into one map lookup once there are \
+        --fold-threshold of them, without changing which rule translates which packet; the \
+        folded rule's comment names the lines it stands for.
 
         A rule that nftables cannot express is an error at its line; on any error nothing is \
         written and the exit status is 1.
