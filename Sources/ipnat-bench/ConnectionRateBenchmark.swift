@@ -79,7 +79,8 @@ struct ConnectionRateBenchmark: ParsableCommand {
     let perSecond = { (rate: Double) in "\(Int(rate).formatted)/s" }
     return [
       ReportRow(benchmark: "new connections", rules: rules, ipnat: "folded: " + perSecond(folded), reference: "1 rule: " + perSecond(one),
-                ratio: ratio.rounded(2), target: "≥ \(targetRatio.rounded(1))" + (ratio >= targetRatio ? ": met" : ": missed")),
+                ratio: ratio.rounded(2),
+                target: "≥ \(targetRatio.rounded(1)) at 10k and 100k" + (rules >= 10_000 ? (ratio >= targetRatio ? ": met" : ": missed") : "")),
       ReportRow(benchmark: "new connections", rules: rules, ipnat: "--no-fold: " + perSecond(unfolded),
                 reference: "1 rule: " + perSecond(one), ratio: (unfolded / one).rounded(3), target: ""),
     ]

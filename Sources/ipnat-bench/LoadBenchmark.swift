@@ -44,7 +44,7 @@ struct LoadBenchmark: ParsableCommand {
     let describe = { (m: Measurement) in "\(m.seconds.rounded(3)) s, \(m.megabytes.rounded(0)) MiB" }
     return [
       ReportRow(benchmark: "load", rules: rules, ipnat: describe(ours), reference: "nft -f, unfolded: " + describe(literal),
-                ratio: ratio.rounded(2), target: "≤ \(targetRatio.rounded(1))" + (ratio <= targetRatio ? ": met" : ": missed")),
+                ratio: ratio.rounded(2), target: "≤ \(targetRatio.rounded(1)) at 100k" + (rules == 100_000 ? (ratio <= targetRatio ? ": met" : ": missed") : "")),
       ReportRow(benchmark: "load", rules: rules, ipnat: describe(ours), reference: "nft -f, folded: " + describe(foldedScript),
                 ratio: (ours.seconds / foldedScript.seconds).rounded(2), target: ""),
     ]
