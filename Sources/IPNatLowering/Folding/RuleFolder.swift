@@ -8,8 +8,8 @@ import NFTModel
 /// fold group takes the place of its first member. A later rule of the same shape may join it
 /// only if no rule it would move ahead of could match a packet it matches (`BlockerIndex`);
 /// otherwise it opens a new group in its own place. Members of one group have distinct exact
-/// keys, so no packet matches two of them, and their order inside the map does not matter. A
-/// group with fewer than `threshold` members goes back to being plain rules in its place.
+/// keys, so no packet matches two of them, and their order inside the map does not matter.
+/// Groups with fewer than `threshold` members stay plain rules, in their own places.
 struct RuleFolder {
   let chain: NATChain
   let threshold: Int
@@ -89,9 +89,9 @@ private struct Layout {
     var lines: ClosedRange<Int>?
     var origin: Origin?
     var candidates: [FoldCandidate] = []
-    /// The keys taken, while the group is open.
+    /// The keys taken and the rules a new member would move ahead of, while the group is open.
     var keys: Set<Key> = []
-    var blockers: BlockerIndex
+    var blockers: BlockerIndex?
 
     func repeatsKey(_ candidateKeys: [Key]) -> Bool { candidateKeys.contains(where: keys.contains) }
 
@@ -115,7 +115,7 @@ private struct Layout {
     /// No rule joins a closed group: what only joining needs can go.
     mutating func close() {
       keys = []
-      blockers = BlockerIndex(keySide: .source, candidateLengths: [:])
+      blockers = nil
     }
   }
 
@@ -156,11 +156,11 @@ private struct Layout {
     if let candidate { pendingKeys[candidate.shape]! -= candidateKeys.count }
     if let candidate, let index = open[candidate.shape] {
       let repeatsKey = groups[index].repeatsKey(candidateKeys)
-      if !repeatsKey, !groups[index].blockers.mayOverlap(footprint, keyedBy: candidate.network) {
+      if !repeatsKey, groups[index].blockers?.mayOverlap(footprint, keyedBy: candidate.network) == false {
         groups[index].add(rule, at: position, candidate, keys: candidateKeys, threshold: threshold)
         // It now sits at the group's place: groups opened before that place move ahead of it.
         for other in open.values where groups[other].slot < groups[index].slot {
-          groups[other].blockers.add(footprint)
+          groups[other].blockers?.add(footprint)
         }
         return
       }
@@ -183,7 +183,7 @@ private struct Layout {
 
   /// Puts a slot at the end of the chain, after every open group's place.
   private mutating func append(_ slot: Slot, _ footprint: Footprint) {
-    for index in open.values { groups[index].blockers.add(footprint) }
+    for index in open.values { groups[index].blockers?.add(footprint) }
     slots.append(slot)
   }
 
