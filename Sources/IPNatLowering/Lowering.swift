@@ -35,7 +35,8 @@ public enum Lowering {
     while let group = pending.popLast() {
       builder.lower(group)
     }
-    return builder.finish()
+    // Moved, not copied: a copy would keep every rule's IR alive through folding.
+    return (consume builder).finish()
   }
 }
 

@@ -91,10 +91,10 @@ struct TableBuilder {
     var searchOrder = takeInSearchOrder()
     var foldedMaps = 0
     func natRules(_ chain: NATChain) -> [NFTModel.Rule] {
-      let rules = searchOrder.removeValue(forKey: chain) ?? []
+      var rules = searchOrder.removeValue(forKey: chain) ?? []
       guard let threshold = options.foldThreshold else { return rules }
       let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: !options.forJSON)
-      let folded = folder.fold(consume rules) {
+      let folded = folder.fold(&rules) {
         foldedMaps += 1
         return "fold_\(foldedMaps)"
       }

@@ -33,7 +33,10 @@ struct FoldCandidate {
   let port: UInt64?
   /// The protocols it matches, one map element each; empty when the shape has none.
   let protocols: [UInt8]
-  let value: Expression
+  /// The new address, and the new port or ports: kept as numbers, and made a map value only
+  /// when the map is built, because a folder holds tens of thousands of candidates at once.
+  let target: IPAddress
+  let targetPorts: ClosedRange<UInt16>?
 
   /// `nil` unless every match and statement of `rule` is one the shape describes.
   init?(_ rule: NFTModel.Rule, chain: NATChain) {
@@ -73,13 +76,14 @@ struct FoldCandidate {
     let translation: Translation
     switch nat.port {
     case nil:
-      (translation, value) = (.address, .address(target))
-    case .integer(let number)?:
-      (translation, value) = (.addressAndPort, .concatenation([.address(target), .integer(number)]))
-    case .integerRange(let low, let high)?:
-      (translation, value) = (.addressAndPortRange, .concatenation([.address(target), .integerRange(low, high)]))
+      (translation, targetPorts) = (.address, nil)
+    case .integer(let number)? where number <= UInt16.max:
+      (translation, targetPorts) = (.addressAndPort, UInt16(number)...UInt16(number))
+    case .integerRange(let low, let high)? where low <= high && high <= UInt16.max:
+      (translation, targetPorts) = (.addressAndPortRange, UInt16(low)...UInt16(high))
     default: return nil
     }
+    self.target = target
     // nft translates ports only after a transport protocol match.
     if (port != nil || translation.isConcatenated) && protocols == nil { return nil }
 
@@ -90,6 +94,16 @@ struct FoldCandidate {
     self.protocols = protocols ?? []
     self.interface = interface
     self.port = port
+  }
+
+  /// What the map gives for the rule's keys: `10.0.0.5`, `10.0.0.5 . 8080`, `203.0.113.1 . 1024-65535`.
+  var value: Expression {
+    switch (shape.translation, targetPorts) {
+    case (.addressAndPort, let ports?): .concatenation([.address(target), .integer(UInt64(ports.lowerBound))])
+    case (.addressAndPortRange, let ports?):
+      .concatenation([.address(target), .integerRange(UInt64(ports.lowerBound), UInt64(ports.upperBound))])
+    default: .address(target)
+    }
   }
 
   /// The map elements that stand for the rule: one per protocol.

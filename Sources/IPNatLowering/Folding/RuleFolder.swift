@@ -21,33 +21,36 @@ struct RuleFolder {
     var maps: [NamedMap] = []
   }
 
-  /// `name` gives each map its name, unique in the table.
-  func fold(_ rules: consuming [NFTModel.Rule], name: () -> String) -> Output {
+  /// `name` gives each map its name, unique in the table. `rules` is emptied: the layout
+  /// keeps what it needs, and folded rules can go before their maps are built.
+  func fold(_ rules: inout [NFTModel.Rule], name: () -> String) -> Output {
     var candidateLengths: [IPFamily: Set<Int>] = [:]
-    var pendingKeys: [FoldCandidate.Shape: Int] = [:]
+    var pending: [FoldCandidate.Shape: Layout.Pending] = [:]
     for index in rules.indices {
       guard let candidate = candidate(rules[index]) else { continue }
       candidateLengths[candidate.network.address.family, default: []].insert(candidate.network.length)
-      pendingKeys[candidate.shape, default: 0] += max(1, candidate.protocols.count)
+      pending[candidate.shape, default: Layout.Pending()].add(candidate)
     }
-    guard pendingKeys.values.reduce(0, +) >= threshold else { return Output(rules: rules) }
+    guard pending.values.reduce(0, { $0 + $1.members }) >= threshold else {
+      defer { rules = [] }
+      return Output(rules: rules)
+    }
 
     let lengths = candidateLengths.mapValues { $0.sorted() }
     // A group too small to fold would go back to rules in its own place, ahead of rules it
     // was not ahead of in the file: harmless, but a needless change to read. So its members
     // are laid out again as the plain rules they will be.
-    var layout = layOut(rules, lengths, pendingKeys, leavingAlone: [])
+    var layout = layOut(rules, lengths, pending, leavingAlone: [])
     let regrouped = layout.positionsInSmallGroups
-    if !regrouped.isEmpty { layout = layOut(rules, lengths, pendingKeys, leavingAlone: regrouped) }
-    // The layout holds every rule it keeps; folded ones can go before their map is built.
-    _ = consume rules
+    if !regrouped.isEmpty { layout = layOut(rules, lengths, pending, leavingAlone: regrouped) }
+    rules = []
     return layout.output(name: name)
   }
 
   private func layOut(_ rules: borrowing [NFTModel.Rule], _ candidateLengths: [IPFamily: [Int]],
-                      _ pendingKeys: [FoldCandidate.Shape: Int], leavingAlone plain: Set<Int>) -> Layout {
+                      _ pending: [FoldCandidate.Shape: Layout.Pending], leavingAlone plain: Set<Int>) -> Layout {
     var layout = Layout(keySide: chain == .dstnat ? .destination : .source, threshold: threshold,
-                        candidateLengths: candidateLengths, pendingKeys: pendingKeys)
+                        candidateLengths: candidateLengths, pending: pending)
     for (position, rule) in rules.enumerated() {
       layout.place(rule, at: position, plain.contains(position) ? nil : candidate(rule))
     }
@@ -64,6 +67,17 @@ struct RuleFolder {
 
 /// The chain as folding rearranges it: plain rules and groups, in order.
 private struct Layout {
+  /// Candidates and keys of a shape still to come: a new group sizes its storage once.
+  struct Pending {
+    var members = 0
+    var keys = 0
+
+    mutating func add(_ candidate: FoldCandidate) {
+      members += 1
+      keys += max(1, candidate.protocols.count)
+    }
+  }
+
   enum Slot {
     case rule(NFTModel.Rule)
     case group(Int)
@@ -112,10 +126,15 @@ private struct Layout {
       for key in candidateKeys { keys.insert(key) }
     }
 
-    /// No rule joins a closed group: what only joining needs can go.
+    /// No rule joins a closed group: what only joining needs can go, and so can the room
+    /// reserved for members that went to a later group.
     mutating func close() {
       keys = []
       blockers = nil
+      var exact: [FoldCandidate] = []
+      exact.reserveCapacity(candidates.count)
+      exact.append(contentsOf: candidates)
+      candidates = exact
     }
   }
 
@@ -127,14 +146,13 @@ private struct Layout {
   /// The group of each shape that rules may still join.
   private var open: [FoldCandidate.Shape: Int] = [:]
   private var interfaceNumbers: [String: Int] = [:]
-  /// Keys of each shape still to come, to size a new group's key set once.
-  private var pendingKeys: [FoldCandidate.Shape: Int] = [:]
+  private var pending: [FoldCandidate.Shape: Pending] = [:]
 
-  init(keySide: Side, threshold: Int, candidateLengths: [IPFamily: [Int]], pendingKeys: [FoldCandidate.Shape: Int]) {
+  init(keySide: Side, threshold: Int, candidateLengths: [IPFamily: [Int]], pending: [FoldCandidate.Shape: Pending]) {
     self.keySide = keySide
     self.threshold = threshold
     self.candidateLengths = candidateLengths
-    self.pendingKeys = pendingKeys
+    self.pending = pending
   }
 
   private mutating func keys(of candidate: FoldCandidate) -> [Key] {
@@ -153,7 +171,10 @@ private struct Layout {
   mutating func place(_ rule: NFTModel.Rule, at position: Int, _ candidate: FoldCandidate?) {
     let footprint = Footprint(rule)
     let candidateKeys = candidate.map { keys(of: $0) } ?? []
-    if let candidate { pendingKeys[candidate.shape]! -= candidateKeys.count }
+    if let candidate {
+      pending[candidate.shape]!.members -= 1
+      pending[candidate.shape]!.keys -= candidateKeys.count
+    }
     if let candidate, let index = open[candidate.shape] {
       let repeatsKey = groups[index].repeatsKey(candidateKeys)
       if !repeatsKey, groups[index].blockers?.mayOverlap(footprint, keyedBy: candidate.network) == false {
@@ -174,7 +195,8 @@ private struct Layout {
     append(.group(groups.count), footprint)
     var group = Group(shape: candidate.shape, slot: slots.count - 1,
                       blockers: BlockerIndex(keySide: keySide, candidateLengths: candidateLengths))
-    group.keys.reserveCapacity(candidateKeys.count + pendingKeys[candidate.shape]!)
+    group.keys.reserveCapacity(candidateKeys.count + pending[candidate.shape]!.keys)
+    group.candidates.reserveCapacity(1 + pending[candidate.shape]!.members)
     group.add(rule, at: position, candidate, keys: candidateKeys, threshold: threshold)
     if let previous = open[candidate.shape] { groups[previous].close() }
     open[candidate.shape] = groups.count
