@@ -25,9 +25,14 @@ struct CompileBenchmark: ParsableCommand {
       guard result.status == 0 else { throw BenchError("ipnat compile failed with status \(result.status)") }
       if result.seconds < best.seconds { best = result }
     }
-    let met = best.seconds <= targetSeconds && best.megabytes <= targetMegabytes
+    var target = "≤ \(targetSeconds.rounded(0)) s, ≤ \(targetMegabytes.rounded(0)) MB at 100k"
+    if rules == 100_000 {
+      let bytes = Double(best.peakBytes) / 1_000_000
+      target = "≤ \(targetSeconds.rounded(0)) s: " + (best.seconds <= targetSeconds ? "met" : "missed")
+        + "; ≤ \(targetMegabytes.rounded(0)) MB: " + (bytes <= targetMegabytes ? "met" : "missed") + " (\(bytes.rounded(0)) MB)"
+    }
     return [ReportRow(benchmark: "compile", rules: rules,
                       ipnat: "\(best.seconds.rounded(3)) s, \(best.megabytes.rounded(0)) MiB", reference: "",
-                      ratio: "", target: "≤ \(targetSeconds.rounded(0)) s, ≤ \(targetMegabytes.rounded(0)) MB at 100k" + (rules == 100_000 ? (met ? ": met" : ": missed") : ""))]
+                      ratio: "", target: target)]
   }
 }
