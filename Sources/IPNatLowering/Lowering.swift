@@ -23,7 +23,6 @@ import NFTModel
 /// comment names the lines it stands for: a new connection costs one lookup instead of a walk
 /// through thousands of rules.
 public enum Lowering {
-  ///
   /// Each rule's syntax tree is let go once the rule is lowered (when the caller holds no other
   /// copy of `config`), so that a large file never holds both its whole AST and its whole IR.
   public static func lower(_ config: consuming Config, in file: SourceFile, options: LoweringOptions = LoweringOptions())
