@@ -34,6 +34,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // Every stage on arbitrary bytes: what the libFuzzer build of ipnat-fuzz calls per input.
+    .target(name: "IPNatFuzzing", dependencies: ["IPNatKit", "IPNatLint", "IPNatSyntax", "IPNatDiagnostics", "IPAddressing", "NFTKernel", "NFTText"]),
+    .executableTarget(name: "ipnat-fuzz", dependencies: ["IPNatFuzzing", "IPNatKit"]),
     .executableTarget(
       name: "ipnat-bench",
       dependencies: ["IPNatKit", "IPNatLowering", "NFTText", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -52,7 +55,8 @@ let package = Package(
     .testTarget(name: "ipnatTests", dependencies: ["TestSupport"]),
     .testTarget(name: "NFTKernelTests", dependencies: ["NFTKernel", "NFTModel", "IPAddressing"]),
     .testTarget(name: "LoaderTests", dependencies: ["TestSupport"]),
-    .testTarget(name: "PacketTests", dependencies: ["IPNatKit"], exclude: ["Tools"]),
+    .testTarget(name: "FuzzRegressionTests", dependencies: ["IPNatFuzzing", "TestSupport"], exclude: ["Crashes", "ipnat.dict"]),
+    .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "TestSupport"], exclude: ["Tools"]),
   ],
   swiftLanguageModes: [.v6]
 )

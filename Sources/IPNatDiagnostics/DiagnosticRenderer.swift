@@ -71,7 +71,7 @@ public struct DiagnosticRenderer: Sendable {
     var marks = elided ? "   " : ""
     for index in window {
       let character = line[index]
-      shown.append(character == "\0" ? " " : character)
+      shown.append(Self.isControl(character) ? "\u{FFFD}" : character)
       if index < caretIndex {
         marks.append(character == "\t" ? "\t" : " ")
       } else if index == caretIndex {
@@ -83,6 +83,15 @@ public struct DiagnosticRenderer: Sendable {
     if caretIndex >= line.count { marks.append("^") }
     if window.upperBound < line.count || sliceEnd < lineBytes.endIndex { shown += "..." }
     return shown + "\n" + paint(marks, .green) + "\n"
+  }
+
+  /// Control characters (NUL, escape, carriage return, …) are never copied to the terminal: a
+  /// hostile file must not be able to move the cursor or recolour the screen of whoever reads
+  /// its diagnostics. Tabs stay, so that the caret line lines up.
+  private static func isControl(_ character: Character) -> Bool {
+    character.unicodeScalars.contains { scalar in
+      scalar != "\t" && (scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value))
+    }
   }
 
   private func visibleWindow(lineLength: Int, caret: Int) -> Range<Int> {

@@ -12,8 +12,10 @@ public enum NetlinkError: Error, Equatable, CustomStringConvertible {
   /// Another process changed the ruleset after ipnat read it; nothing was applied.
   case concurrentChange
   case notPermitted
-  /// Replies were lost, so whether the transaction committed is unknown until reread.
-  case repliesLost
+  /// The batch does not fit in the socket's send buffer; the kernel never saw it.
+  case batchTooLarge(bytes: Int, sendBuffer: Int)
+  /// The kernel refused the batch with more error replies than the receive buffer held.
+  case refusedRepliesLost
 
   public struct Rejection: Equatable, Sendable {
     public var errorNumber: Int32
@@ -39,8 +41,12 @@ public enum NetlinkError: Error, Equatable, CustomStringConvertible {
       return "another program changed the ruleset while ipnat was loading; nothing was changed (run the command again)"
     case .notPermitted:
       return "changing the ruleset needs CAP_NET_ADMIN (run as root, or grant the capability); nothing was changed"
-    case .repliesLost:
-      return "the kernel's replies were lost (receive buffer too small); check the result with 'ipnat list'"
+    case .batchTooLarge(let bytes, let sendBuffer):
+      return "the ruleset is a batch of \(bytes) bytes, more than this socket may send at once (\(sendBuffer) bytes); "
+        + "nothing was changed (run with CAP_NET_ADMIN in the initial network namespace, or raise net.core.wmem_max)"
+    case .refusedRepliesLost:
+      return "the kernel refused the batch with more errors than the receive buffer could hold, so they cannot be shown; "
+        + "nothing was changed (with CAP_NET_ADMIN in the initial network namespace the buffer grows to hold them all)"
     }
   }
 

@@ -10,10 +10,23 @@ struct NetlinkReply {
   var attributeOffset: UInt32?
 }
 
+/// Caps on the socket buffers, in bytes asked for (the kernel grants twice as much).
+public struct SocketBufferLimits: Sendable {
+  public var send: Int
+  public var receive: Int
+
+  public init(send: Int, receive: Int) {
+    self.send = send
+    self.receive = receive
+  }
+}
+
 /// A NETLINK_NETFILTER socket. One per command; closed when released.
 final class NetlinkSocket {
   private let socket: OpaquePointer
   let portID: UInt32
+  /// See ``KernelRuleset/init(bufferLimits:)``.
+  var bufferLimits: SocketBufferLimits?
   private var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
 
   init() throws(NetlinkError) {
@@ -43,10 +56,23 @@ final class NetlinkSocket {
   /// The FORCE variants pass the system limits but need CAP_NET_ADMIN in the initial user
   /// namespace; without it the plain options are capped at the sysctl maxima.
   func reserve(sending bytes: Int, replies: Int) {
+    if let limits = bufferLimits {
+      setOption(SOL_SOCKET, SO_SNDBUF, Int32(clamping: min(bytes + 65536, limits.send)))
+      setOption(SOL_SOCKET, SO_RCVBUF, Int32(clamping: min(max(replies * 1024, 1 << 20), limits.receive)))
+      return
+    }
     let send = Int32(clamping: bytes + 65536)
     if !setOption(SOL_SOCKET, SO_SNDBUFFORCE, send) { setOption(SOL_SOCKET, SO_SNDBUF, send) }
     let receive = Int32(clamping: max(replies * 1024, 1 << 20))
     if !setOption(SOL_SOCKET, SO_RCVBUFFORCE, receive) { setOption(SOL_SOCKET, SO_RCVBUF, receive) }
+  }
+
+  /// The send buffer the kernel granted (it doubles what is asked for, up to its limits).
+  var sendBufferSize: Int {
+    var value: Int32 = 0
+    var length = socklen_t(MemoryLayout<Int32>.size)
+    guard getsockopt(fileDescriptor, SOL_SOCKET, SO_SNDBUF, &value, &length) == 0 else { return 0 }
+    return Int(value)
   }
 
   /// Sends a batch in one `sendmsg`: one datagram is one kernel transaction.

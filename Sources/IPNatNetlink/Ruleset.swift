@@ -8,8 +8,12 @@ public final class KernelRuleset {
   let socket: NetlinkSocket
   private var sequence: UInt32
 
-  public init() throws(NetlinkError) {
+  /// `bufferLimits`: at most this much socket buffer, asked for without the FORCE options, as
+  /// a process without CAP_NET_ADMIN in the initial namespace gets it (a rootless container).
+  /// For tests of what happens when a batch or its replies do not fit.
+  public init(bufferLimits: SocketBufferLimits? = nil) throws(NetlinkError) {
     socket = try NetlinkSocket()
+    socket.bufferLimits = bufferLimits
     sequence = UInt32(truncatingIfNeeded: time(nil))
   }
 
@@ -113,13 +117,15 @@ public final class KernelRuleset {
     do {
       try socket.send(batch)
     } catch .system(_, EMSGSIZE) {
-      throw .system("send a batch of \(batch.byteCount) bytes (larger than the socket buffer allows)", EMSGSIZE)
+      throw .batchTooLarge(bytes: batch.byteCount, sendBuffer: socket.sendBufferSize)
     }
     let replies: [NetlinkReply]
     do {
       replies = try socket.drainReplies()
     } catch .system(_, ENOBUFS) {
-      throw .repliesLost
+      // No message asks for an acknowledgement, so every reply is an error, and a batch with
+      // an error is aborted whole: replies too many to hold mean a refused batch.
+      throw .refusedRepliesLost
     }
     try Self.check(replies, of: batch)
   }

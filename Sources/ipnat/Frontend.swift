@@ -87,6 +87,11 @@ enum Environment {
   static func value(of name: String) -> String? {
     getenv(name).map { String(cString: $0) }
   }
+
+  /// `IPNAT_TEST_FAULT=a,b`: faults the loader's tests inject (see `Kernel`).
+  static func testFault(_ name: String) -> Bool {
+    value(of: "IPNAT_TEST_FAULT")?.split(separator: ",").contains { $0 == name } ?? false
+  }
 }
 
 /// Writes a whole file or nothing: the text goes to a temporary file beside it, which is then

@@ -10,11 +10,18 @@ enum Kernel {
   /// exits 3, or 4 without CAP_NET_ADMIN.
   static func run<Result>(_ body: (KernelRuleset) throws -> Result) throws -> Result {
     do {
-      return try body(try KernelRuleset())
+      return try body(try KernelRuleset(bufferLimits: testBufferLimits))
     } catch let error as NetlinkError {
       FileOutput.standardError.write("ipnat: error: \(error)\n")
       throw ExitCode(error == .notPermitted ? ExitStatus.notPermitted : ExitStatus.kernelFailure)
     }
+  }
+
+  /// For the loader's tests (`IPNAT_TEST_FAULT=small-buffers`): socket buffers of 16 KiB to
+  /// send and 4 KiB to receive, set without the FORCE options, as in a rootless container on
+  /// a host with small net.core.wmem_max and rmem_max.
+  static var testBufferLimits: SocketBufferLimits? {
+    Environment.testFault("small-buffers") ? SocketBufferLimits(send: 16 << 10, receive: 4 << 10) : nil
   }
 
   /// The kernel's form of a compiled table. The lowering only builds what the linearizer can
@@ -24,8 +31,12 @@ enum Kernel {
       var linearized = try Linearizer.linearize(table)
       // For the loader's tests: a batch whose last rule names a chain that does not exist, so
       // the kernel refuses the whole transaction at that rule.
-      if Environment.value(of: "IPNAT_TEST_FAULT") == "missing-chain", !linearized.rules.isEmpty {
+      if Environment.testFault("missing-chain"), !linearized.rules.isEmpty {
         linearized.rules[linearized.rules.count - 1].chain = "ipnat_test_missing_chain"
+      }
+      // Every rule refused: more error replies than a small receive buffer holds.
+      if Environment.testFault("missing-chains") {
+        for index in linearized.rules.indices { linearized.rules[index].chain = "ipnat_test_missing_chain" }
       }
       return linearized
     } catch {

@@ -69,6 +69,18 @@ import Testing
     #expect(result.diagnostics.last?.id == "parse.too-many-errors")
   }
 
+  @Test func aFileWithMoreRulesThanTheLimitIsRefusedAtTheFirstRuleTooMany() {
+    let text = "wan = \"eth0\";\n" + String(repeating: "map $wan 10.0.0.0/8 -> 0/32\n", count: 5)
+    let options = ParseOptions(hostResolver: testHosts, maximumRules: 3)
+    let result = Parser.parse(SourceFile(name: "x", text: text), options: options)
+    #expect(result.diagnostics.map(\.id.rawValue) == ["parse.too-many-rules"])
+    #expect(result.diagnostics.first.map { SourceFile(name: "x", text: text).location(of: $0.range!.start).line } == 5)
+    #expect(result.config.rules.count == 3)
+    let atTheLimit = Parser.parse(SourceFile(name: "x", text: text), options: ParseOptions(hostResolver: testHosts, maximumRules: 5))
+    #expect(atTheLimit.diagnostics.isEmpty)
+    #expect(ParseOptions().maximumRules == 200_000)
+  }
+
   @Test func warningsDoNotDropRules() {
     let result = parse("map le0 0/0 -> 0/32 tag abcdefghijklmnopqrstuvwxyz;;")
     #expect(result.diagnostics.map(\.id.rawValue) == ["parse.long-tag", "parse.empty-statement"])

@@ -124,6 +124,14 @@ final class Lab {
     background.append(process)
   }
 
+  /// Starts probe.py in the background and returns it, to read its output once it ends (it
+  /// ends by itself after 30 s at most).
+  func spawn(_ namespace: String, _ arguments: [String]) throws -> Process {
+    let process = try launch(namespace, [Self.python!, Self.probe] + arguments)
+    background.append(process)
+    return process
+  }
+
   /// Runs probe.py to completion and returns its output lines.
   func probe(_ namespace: String, _ arguments: [String]) throws -> [String] {
     try run(namespace, [Self.python!, Self.probe] + arguments).split(separator: "\n").map(String.init)

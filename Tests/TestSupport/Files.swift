@@ -8,6 +8,10 @@ public func directory(of path: String = #filePath) -> String {
 }
 
 public func readFile(_ path: String) -> String? {
+  readBytes(path).map { String(decoding: $0, as: UTF8.self) }
+}
+
+public func readBytes(_ path: String) -> [UInt8]? {
   guard let file = fopen(path, "r") else { return nil }
   defer { fclose(file) }
   var bytes: [UInt8] = []
@@ -17,7 +21,7 @@ public func readFile(_ path: String) -> String? {
     if count <= 0 { break }
     bytes += buffer[0..<count]
   }
-  return String(decoding: bytes, as: UTF8.self)
+  return bytes
 }
 
 public func writeFile(_ path: String, _ text: String) {

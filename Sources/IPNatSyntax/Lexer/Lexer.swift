@@ -323,6 +323,8 @@ public struct Lexer: Sendable {
     switch variables.expand(name, at: reference) {
     case .failure(let diagnostic):
       record(diagnostic)
+      // Still a use of the variable: lint must not call it (and the chain it heads) unused.
+      expansions.append(VariableExpansion(name: name, value: nil, range: reference))
       // IPFilter lexes an unknown `$name` as a plain word; keeping it lets parsing go on.
       return Token(.word, text: "$" + name, range: reference)
     case .success(let value):
@@ -405,6 +407,7 @@ extension String {
 /// A `$name` reference and what it expanded to, so that errors inside the value can say so.
 public struct VariableExpansion: Sendable, Hashable {
   public var name: String
-  public var value: String
+  /// `nil` when the reference could not be expanded (undefined, cyclic, too deep, too long).
+  public var value: String?
   public var range: SourceRange
 }

@@ -26,11 +26,19 @@ public struct SystemHostResolver: HostResolver {
   public init() {}
 
   public func resolve(_ name: String, family: IPFamily?) -> HostResolution {
+    guard Self.fitsDNS(name) else { return .notFound }
     let families: [IPFamily] = family.map { [$0] } ?? [.inet, .inet6]
     for candidate in families {
       if let address = lookup(name, candidate) { return .resolved(address) }
     }
     return .notFound
+  }
+
+  /// DNS's limits (RFC 1035: 253 bytes, labels of at most 63): a longer word cannot be a host
+  /// name, and is not sent to a resolver, which might time out on it.
+  static func fitsDNS(_ name: String) -> Bool {
+    name.utf8.count <= 253 && !name.isEmpty && name.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+      .allSatisfy { $0.count <= 63 }
   }
 
   private func lookup(_ name: String, _ family: IPFamily) -> IPAddress? {

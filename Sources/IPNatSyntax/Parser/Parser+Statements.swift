@@ -6,6 +6,7 @@ extension Parser {
   /// ```
   mutating func parseConfig() -> [Statement] {
     var statements: [Statement] = []
+    var ruleCount = 0
     while !atEnd {
       if errorCount >= options.maximumErrors {
         error("parse.too-many-errors", "too many errors (\(options.maximumErrors)); stopping here",
@@ -14,7 +15,17 @@ extension Parser {
       }
       let before = current.range.start
       do {
-        if let statement = try parseStatement() { statements.append(statement) }
+        guard let statement = try parseStatement() else { continue }
+        if case .rule = statement {
+          ruleCount += 1
+          if ruleCount > options.maximumRules {
+            error("parse.too-many-rules",
+                  "more than \(options.maximumRules) rules: the file is refused (ipnat's limit, see README)",
+                  at: statement.range)
+            break
+          }
+        }
+        statements.append(statement)
       } catch {
         if current.range.start == before, !atEnd { advance() }
         recover()

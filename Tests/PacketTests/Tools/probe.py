@@ -16,6 +16,9 @@ import sys
 import time
 
 DEADLINE = 30
+# The stream commands must finish, and write their summaries, before the 25 s `timeout` that
+# the tests wrap every command in.
+STREAM_DEADLINE = 22
 TIMEOUT = 2.0
 
 
@@ -94,6 +97,134 @@ def tcp(args):
                 s.close()
                 time.sleep(0.1)
         print(answer, flush=True)
+
+
+def stream_server(args):
+    """One TCP stream and one UDP flow on HOST:PORT, echoed, until --stop-file or the deadline;
+    then a JSON summary: every peer address each saw, whether the stream's lines came in order
+    and unbroken, and the UDP sequence numbers received."""
+    import json
+    host, port = args.listen.rsplit(":", 1)
+    listener = socket.socket(family(host), socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, int(port)))
+    listener.listen(4)
+    datagrams = socket.socket(family(host), socket.SOCK_DGRAM)
+    datagrams.bind((host, int(port)))
+    summary = {"tcp_peers": [], "tcp_lines": 0, "tcp_in_order": True, "tcp_error": None,
+               "udp_peers": [], "udp_sequence": [], "newflow_peers": []}
+    stream, pending = None, b""
+    end = time.monotonic() + STREAM_DEADLINE
+    while time.monotonic() < end and not os.path.exists(args.stop_file):
+        sockets = [listener, datagrams] + ([stream] if stream else [])
+        ready, _, _ = select.select(sockets, [], [], 0.1)
+        for s in ready:
+            if s is listener:
+                stream, peer = listener.accept()
+                summary["tcp_peers"].append(peer[0])
+            elif s is datagrams:
+                data, peer = datagrams.recvfrom(2048)
+                if data.startswith(b"flow "):
+                    summary["udp_peers"].append(peer[0])
+                    summary["udp_sequence"].append(int(data.split()[1]))
+                else:
+                    summary["newflow_peers"].append(peer[0])
+                try:
+                    datagrams.sendto(data, peer)
+                except OSError:  # an untranslated source: no route back to it
+                    pass
+            else:
+                try:
+                    data = stream.recv(65536)
+                except OSError as error:
+                    summary["tcp_error"] = repr(error)
+                    stream = None
+                    continue
+                if not data:
+                    stream = None
+                    continue
+                stream.sendall(data)
+                pending += data
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if int(line) != summary["tcp_lines"]:
+                        summary["tcp_in_order"] = False
+                    summary["tcp_lines"] += 1
+    summary["tcp_peers"] = sorted(set(summary["tcp_peers"]))
+    summary["udp_peers"] = sorted(set(summary["udp_peers"]))
+    summary["newflow_peers"] = sorted(set(summary["newflow_peers"]))
+    with open(args.log, "w") as log:
+        json.dump(summary, log)
+
+
+def stream_client(args):
+    """Against stream-server: a TCP stream of numbered lines and a UDP flow of numbered
+    datagrams from one socket, every --interval seconds, plus one datagram from a new socket
+    (a new connection) every fourth tick, until --stop-file appears or the deadline passes.
+    Prints a JSON summary of what was sent and what came back."""
+    import json
+    host, port = args.server.rsplit(":", 1)
+    address = (host, int(port))
+    summary = {"tcp_sent": 0, "tcp_echoed_bytes": 0, "tcp_sent_bytes": 0, "tcp_error": None,
+               "udp_sent": 0, "udp_echoed": 0, "newflow_sent": 0, "newflow_answered": 0}
+    stream = socket.create_connection(address, timeout=TIMEOUT)
+    stream.setblocking(False)
+    flow = socket.socket(family(host), socket.SOCK_DGRAM)
+    flow.connect(address)
+    flow.setblocking(False)
+    new_flows = []
+
+    def collect(until):
+        """Takes every answer that arrives before `until`."""
+        while time.monotonic() < until and not summary["tcp_error"]:
+            ready, _, _ = select.select([stream, flow] + new_flows, [], [], max(0, until - time.monotonic()))
+            for s in ready:
+                try:
+                    data = s.recv(65536)
+                except OSError as error:
+                    if s is stream:
+                        summary["tcp_error"] = repr(error)
+                    continue
+                if s is stream:
+                    if not data:
+                        summary["tcp_error"] = "closed by the server"
+                    summary["tcp_echoed_bytes"] += len(data)
+                elif s is flow:
+                    summary["udp_echoed"] += 1
+                else:
+                    summary["newflow_answered"] += 1
+                    new_flows.remove(s)
+                    s.close()
+
+    end = time.monotonic() + STREAM_DEADLINE - 2
+    tick = 0
+    while time.monotonic() < end and not os.path.exists(args.stop_file) and not summary["tcp_error"]:
+        line = f"{summary['tcp_sent']}\n".encode()
+        try:
+            stream.sendall(line)
+            summary["tcp_sent"] += 1
+            summary["tcp_sent_bytes"] += len(line)
+        except BlockingIOError:
+            pass
+        except OSError as error:
+            summary["tcp_error"] = repr(error)
+            break
+        flow.send(f"flow {summary['udp_sent']}".encode())
+        summary["udp_sent"] += 1
+        if tick % 4 == 0:
+            probe = socket.socket(family(host), socket.SOCK_DGRAM)
+            probe.setblocking(False)
+            probe.sendto(b"new", address)
+            new_flows.append(probe)
+            summary["newflow_sent"] += 1
+        tick += 1
+        collect(time.monotonic() + args.interval)
+    # The last answers: a bounded wait for echoes still on their way.
+    settle = time.monotonic() + 1.0
+    while time.monotonic() < settle and (new_flows or summary["udp_echoed"] < summary["udp_sent"]
+                                         or summary["tcp_echoed_bytes"] < summary["tcp_sent_bytes"]):
+        collect(min(settle, time.monotonic() + 0.1))
+    print(json.dumps(summary), flush=True)
 
 
 def icmp_checksum(data):
@@ -237,6 +368,16 @@ def main():
         p.add_argument("--sport", type=int, default=0)
         p.add_argument("--count", type=int, default=1)
         p.set_defaults(run=run)
+    p = commands.add_parser("stream-server")
+    p.add_argument("listen", help="HOST:PORT")
+    p.add_argument("log")
+    p.add_argument("--stop-file", required=True)
+    p.set_defaults(run=stream_server)
+    p = commands.add_parser("stream-client")
+    p.add_argument("server", help="HOST:PORT")
+    p.add_argument("--stop-file", required=True)
+    p.add_argument("--interval", type=float, default=0.005)
+    p.set_defaults(run=stream_client)
     p = commands.add_parser("ping")
     p.add_argument("host")
     p.add_argument("--ident", type=int, default=4321)
