@@ -1,13 +1,19 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 // One library target per pipeline stage; the executable only parses arguments and does I/O.
 // Only IPNatNetlink imports C (libnftnl and libmnl, through CNftables): the front end, the
-// compiler and the linearizer build and test on any machine with Swift.
+// compiler and the linearizer build and test on any machine with Swift. Without the default
+// Kernel trait (`--disable-default-traits`), `ipnat` leaves out the commands that talk to the
+// kernel and links neither library: a lint-only binary for CI runners.
 let package = Package(
   name: "ipnat",
   products: [
     .executable(name: "ipnat", targets: ["ipnat"])
+  ],
+  traits: [
+    .trait(name: "Kernel", description: "load, list, diff, flush, confirm and ipnat(8)'s flags, through libnftnl and libmnl"),
+    .default(enabledTraits: ["Kernel"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -30,7 +36,7 @@ let package = Package(
       dependencies: [
         "IPNatKit",
         "IPNatLint",
-        "IPNatNetlink",
+        .target(name: "IPNatNetlink", condition: .when(traits: ["Kernel"])),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -1,7 +1,10 @@
 import ArgumentParser
 import IPNatKit
-import IPNatNetlink
-import NFTKernel
+
+#if Kernel
+  import IPNatNetlink
+  import NFTKernel
+#endif
 
 /// ipnat(8)'s own command line, for scripts moved from Solaris or the BSDs:
 /// `ipnat -CF -f /etc/ipf/ipnat.conf`, `ipnat -l`, `ipnat -r -f FILE`, `ipnat -n -f FILE`.
@@ -44,59 +47,72 @@ struct ClassicOptions: ParsableArguments {
           + "'conntrack -D --status SRC_NAT' and '--status DST_NAT' (conntrack-tools) remove NATed entries.")
     }
   }
+}
 
-  func run() throws {
-    let table = "ipnat"
-    if clear { try step("removing all rules (table inet \(table))") { try Kernel.run { try $0.remove(table: table) } } }
-    if let file {
-      let input = try InputOptions.parse([file])
-      let frontend = Frontend(input: input)
-      let source = try frontend.readInput()
-      let compiled = try Kernel.linearize(try frontend.lower(source, with: try LoweringFlags.parse([])))
-      if remove {
-        try step("removing the rules of \(file)") { try removeRules(of: compiled, table: table) }
-      } else {
-        try step((dryRun ? "checking " : "loading ") + file) {
-          try Kernel.run { ruleset in
-            try ruleset.replace(with: compiled, commit: dryRun ? .checkOnly : .apply, generation: try ruleset.generation())
+#if Kernel
+  extension ClassicOptions {
+    func run() throws {
+      let table = "ipnat"
+      if clear { try step("removing all rules (table inet \(table))") { try Kernel.run { try $0.remove(table: table) } } }
+      if let file {
+        let input = try InputOptions.parse([file])
+        let frontend = Frontend(input: input)
+        let source = try frontend.readInput()
+        let compiled = try Kernel.linearize(try frontend.lower(source, with: try LoweringFlags.parse([])))
+        if remove {
+          try step("removing the rules of \(file)") { try removeRules(of: compiled, table: table) }
+        } else {
+          try step((dryRun ? "checking " : "loading ") + file) {
+            try Kernel.run { ruleset in
+              try ruleset.replace(with: compiled, commit: dryRun ? .checkOnly : .apply, generation: try ruleset.generation())
+            }
           }
         }
       }
+      if list || statistics {
+        let rules = try Kernel.run { try $0.rules(ofTable: table) }
+        let summaries = IPNatRuleSummary.group(rules)
+        if list { FileOutput.standardOutput.write(IPNatCommand.List.render(summaries, counters: true)) }
+        if statistics { FileOutput.standardOutput.write(Self.statistics(summaries, rules: rules)) }
+      }
     }
-    if list || statistics {
-      let rules = try Kernel.run { try $0.rules(ofTable: table) }
-      let summaries = IPNatRuleSummary.group(rules)
-      if list { FileOutput.standardOutput.write(IPNatCommand.List.render(summaries, counters: true)) }
-      if statistics { FileOutput.standardOutput.write(Self.statistics(summaries, rules: rules)) }
-    }
-  }
 
-  private func step(_ description: String, _ body: () throws -> Void) throws {
-    if verbose { FileOutput.standardError.write("ipnat: \(description)\n") }
-    if dryRun && !description.hasPrefix("checking") {
-      if verbose { FileOutput.standardError.write("ipnat: (-n: not done)\n") }
-      return
+    private func step(_ description: String, _ body: () throws -> Void) throws {
+      if verbose { FileOutput.standardError.write("ipnat: \(description)\n") }
+      if dryRun && !description.hasPrefix("checking") {
+        if verbose { FileOutput.standardError.write("ipnat: (-n: not done)\n") }
+        return
+      }
+      try body()
     }
-    try body()
-  }
 
-  /// `-r`: the loaded nftables rules whose ipnat.conf rule is one of the file's, deleted in one
-  /// transaction. Named maps those rules used stay until the next load.
-  private func removeRules(of compiled: KernelTable, table: String) throws {
-    let texts = Set(compiled.rules.compactMap { $0.origin?.text })
-    try Kernel.run { ruleset in
-      let generation = try ruleset.generation()
-      let doomed = try ruleset.rules(ofTable: table).filter { rule in rule.origin.map { texts.contains($0.text) } ?? false }
-      if verbose { FileOutput.standardError.write("ipnat: \(doomed.count) nftables rules to remove\n") }
-      if !doomed.isEmpty { try ruleset.delete(doomed, fromTable: table, generation: generation) }
+    /// `-r`: the loaded nftables rules whose ipnat.conf rule is one of the file's, deleted in one
+    /// transaction. Named maps those rules used stay until the next load.
+    private func removeRules(of compiled: KernelTable, table: String) throws {
+      let texts = Set(compiled.rules.compactMap { $0.origin?.text })
+      try Kernel.run { ruleset in
+        let generation = try ruleset.generation()
+        let doomed = try ruleset.rules(ofTable: table).filter { rule in rule.origin.map { texts.contains($0.text) } ?? false }
+        if verbose { FileOutput.standardError.write("ipnat: \(doomed.count) nftables rules to remove\n") }
+        if !doomed.isEmpty { try ruleset.delete(doomed, fromTable: table, generation: generation) }
+      }
+    }
+
+    static func statistics(_ summaries: [IPNatRuleSummary], rules: [LoadedRule]) -> String {
+      let chains = Dictionary(grouping: rules, by: \.chain).mapValues(\.count)
+      var text = "rules loaded: \(summaries.count) (as \(rules.count) nftables rules)\n"
+      for (chain, count) in chains.sorted(by: { $0.key < $1.key }) { text += "  chain \(chain): \(count)\n" }
+      text += "translated: \(summaries.reduce(0) { $0 + $1.packets }) packets, \(summaries.reduce(0) { $0 + $1.bytes }) bytes\n"
+      return text
     }
   }
-
-  static func statistics(_ summaries: [IPNatRuleSummary], rules: [LoadedRule]) -> String {
-    let chains = Dictionary(grouping: rules, by: \.chain).mapValues(\.count)
-    var text = "rules loaded: \(summaries.count) (as \(rules.count) nftables rules)\n"
-    for (chain, count) in chains.sorted(by: { $0.key < $1.key }) { text += "  chain \(chain): \(count)\n" }
-    text += "translated: \(summaries.reduce(0) { $0 + $1.packets }) packets, \(summaries.reduce(0) { $0 + $1.bytes }) bytes\n"
-    return text
+#else
+  extension ClassicOptions {
+    /// Every ipnat(8) action changes or reads the kernel's rules.
+    func run() throws {
+      throw ValidationError(
+        "ipnat(8)'s flags act on the kernel's rules, and this ipnat was built without kernel support "
+          + "(the Kernel trait); 'ipnat compile' and 'ipnat lint' work without it")
+    }
   }
-}
+#endif

@@ -1,3 +1,5 @@
+// Only with the Kernel trait (the default): a build without it has no libnftnl or libmnl.
+#if Kernel
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -71,3 +73,4 @@ struct ConfirmWindow {
   /// `ipnat confirm`: true if a load was waiting and is now confirmed.
   func confirm() -> Bool { unlink(marker) == 0 }
 }
+#endif

@@ -23,8 +23,21 @@ struct IPNatCommand: ParsableCommand {
       (CAP_NET_ADMIN).
       """,
     version: "0.1.0",
-    subcommands: [Compile.self, Print.self, Lint.self, Load.self, Flush.self, List.self, Diff.self, Confirm.self]
+    subcommands: offlineCommands + kernelCommands
   )
+
+  static let offlineCommands: [any ParsableCommand.Type] = [Compile.self, Print.self, Lint.self]
+
+  #if Kernel
+    static let kernelCommands: [any ParsableCommand.Type] = [Load.self, Flush.self, List.self, Diff.self, Confirm.self]
+  #else
+    /// Built without the Kernel trait: no libnftnl, and each command that would need it only
+    /// says so.
+    static let kernelCommands: [any ParsableCommand.Type] = [
+      WithoutKernel<LoadName>.self, WithoutKernel<FlushName>.self, WithoutKernel<ListName>.self,
+      WithoutKernel<DiffName>.self, WithoutKernel<ConfirmName>.self,
+    ]
+  #endif
 
   @OptionGroup(title: "ipnat(8) options") var classic: ClassicOptions
 
@@ -52,6 +65,29 @@ struct IPNatCommand: ParsableCommand {
     }
   }
 }
+
+#if !Kernel
+  protocol KernelCommandName { static var name: String { get } }
+  enum LoadName: KernelCommandName { static let name = "load" }
+  enum FlushName: KernelCommandName { static let name = "flush" }
+  enum ListName: KernelCommandName { static let name = "list" }
+  enum DiffName: KernelCommandName { static let name = "diff" }
+  enum ConfirmName: KernelCommandName { static let name = "confirm" }
+
+  /// A kernel command in a build without the Kernel trait: hidden from the help, and a clear
+  /// usage error instead of "unexpected argument".
+  struct WithoutKernel<Name: KernelCommandName>: ParsableCommand {
+    static var configuration: CommandConfiguration { CommandConfiguration(commandName: Name.name, shouldDisplay: false) }
+
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+
+    func run() throws {
+      throw ValidationError(
+        "'ipnat \(Name.name)' works on the kernel's rules, and this ipnat was built without kernel support "
+          + "(the Kernel trait); 'ipnat compile' and 'ipnat lint' work without it")
+    }
+  }
+#endif
 
 /// The exit statuses ipnat documents.
 enum ExitStatus {

@@ -1,3 +1,5 @@
+// Only with the Kernel trait (the default): a build without it has no libnftnl or libmnl.
+#if Kernel
 import ArgumentParser
 import IPNatKit
 import IPNatNetlink
@@ -45,3 +47,4 @@ enum Kernel {
     }
   }
 }
+#endif

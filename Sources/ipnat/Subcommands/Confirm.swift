@@ -1,3 +1,5 @@
+// Only with the Kernel trait (the default): a build without it has no libnftnl or libmnl.
+#if Kernel
 import ArgumentParser
 
 extension IPNatCommand {
@@ -18,3 +20,4 @@ extension IPNatCommand {
     }
   }
 }
+#endif

@@ -1,3 +1,5 @@
+// Only with the Kernel trait (the default): a build without it has no libnftnl or libmnl.
+#if Kernel
 import ArgumentParser
 import IPNatKit
 import IPNatNetlink
@@ -99,3 +101,4 @@ extension IPNatCommand {
     }
   }
 }
+#endif
