@@ -17,7 +17,16 @@ struct Bench: ParsableCommand {
       network namespaces of their own and delete them afterwards.
       """,
     subcommands: [All.self, CompileBenchmark.self, LoadBenchmark.self, ConnectionRateBenchmark.self,
-                  ParseBenchmark.self, PhasesBenchmark.self, SendUDP.self])
+                  ParseBenchmark.self, PhasesBenchmark.self, Generate.self, SendUDP.self])
+}
+
+/// The generated configuration itself, to profile or inspect what the benchmarks compile.
+struct Generate: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Print a generated gateway configuration of N rules.")
+
+  @Option(help: "How many rules.") var rules = 100_000
+
+  func run() throws { print(gatewayConfig(rules: rules), terminator: "") }
 }
 
 /// Options every benchmark shares.

@@ -48,4 +48,14 @@ import Testing
     let (file, diagnostics) = Self.lint("\(id).clean.conf", text)
     #expect(diagnostics.isEmpty, "\(DiagnosticRenderer().render(diagnostics, in: file))")
   }
+
+  /// A reference that fails to expand (here: nested too deeply) still uses the variable, and
+  /// the chain behind it: the error is reported once, not buried under "never used" warnings.
+  @Test func aVariableBehindAFailedExpansionIsNotUnused() {
+    var text = "v0 = \"eth0\";\n"
+    for level in 1...80 { text += "v\(level) = \"$v\(level - 1)\";\n" }
+    text += "map $v80 10.0.0.0/8 -> 0/32\n"
+    let (_, diagnostics) = Self.lint("deep.conf", text)
+    #expect(diagnostics.map(\.id.rawValue) == ["var.too-deep"])
+  }
 }

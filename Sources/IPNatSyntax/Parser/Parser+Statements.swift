@@ -40,16 +40,19 @@ extension Parser {
   /// ```
   /// Returns `nil` for statements that leave nothing behind (a stray `;`, a rule with errors).
   mutating func parseStatement() throws -> Statement? {
+    // Before the lookahead below: lexing the rule's second token (a `$variable` that fails to
+    // expand, say) is part of the rule, and an error there must drop it.
+    let errorsAtStart = errorCount
     if current.kind == .word || current.kind == .quoted, peek().is(.equals) {
       return try parseAssignment().map(Statement.assignment)
     }
     switch current.keyword {
-    case .map, .bimap: return try parseRule { try .map($0.parseMapRule()) }
-    case .mapBlock: return try parseRule { try .mapBlock($0.parseMapBlockRule()) }
-    case .rdr: return try parseRule { try .rdr($0.parseRdrRule()) }
-    case .rewrite: return try parseRule { try .rewrite($0.parseRewriteRule()) }
-    case .divert: return try parseRule { try .divert($0.parseDivertRule()) }
-    case .no: return try parseRule { try .no($0.parseNoRule()) }
+    case .map, .bimap: return try parseRule(errorsAtStart) { try .map($0.parseMapRule()) }
+    case .mapBlock: return try parseRule(errorsAtStart) { try .mapBlock($0.parseMapBlockRule()) }
+    case .rdr: return try parseRule(errorsAtStart) { try .rdr($0.parseRdrRule()) }
+    case .rewrite: return try parseRule(errorsAtStart) { try .rewrite($0.parseRewriteRule()) }
+    case .divert: return try parseRule(errorsAtStart) { try .divert($0.parseDivertRule()) }
+    case .no: return try parseRule(errorsAtStart) { try .no($0.parseNoRule()) }
     case .proxy: return try .dnsProxy(parseDNSProxyConfig())
     case .encap:
       error("parse.unsupported-rule", "'encap' rules were removed from IPFilter and are not supported",
@@ -66,8 +69,8 @@ extension Parser {
 
   /// Runs one rule's parse function with a fresh ``RuleContext``; keeps the rule only if
   /// parsing it reported no error.
-  private mutating func parseRule(_ body: (inout Parser) throws -> Rule) throws -> Statement? {
-    context = RuleContext(errorsAtStart: errorCount)
+  private mutating func parseRule(_ errorsAtStart: Int, _ body: (inout Parser) throws -> Rule) throws -> Statement? {
+    context = RuleContext(errorsAtStart: errorsAtStart)
     let rule = try body(&self)
     return errorCount == context.errorsAtStart ? .rule(rule) : nil
   }
