@@ -1,7 +1,7 @@
 import IPNatFuzzing
 
-// Built two ways. For fuzzing (see README, "Fuzzing"): with `--sanitize fuzzer` and
-// `-DFUZZING`, libFuzzer supplies `main` and calls the entry point below. Otherwise, as part of
+// Built two ways. For fuzzing (`.ci/fuzz`): with libFuzzer and `-DFUZZING`, libFuzzer supplies
+// `main` and calls the entry point below. Otherwise, as part of
 // the ordinary build, this is a replayer: it runs the harness on the files it is given, which
 // is how a crash file the fuzzer wrote is reproduced under a debugger.
 
@@ -12,6 +12,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 }
 
 #if !FUZZING
+  import Glibc
   import IPNatKit
 
   @main
@@ -19,17 +20,25 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     static func main() {
       let paths = CommandLine.arguments.dropFirst()
       guard !paths.isEmpty else {
-        print("usage: ipnat-fuzz FILE…  (replays inputs through the fuzz harness)")
-        return
+        complain("usage: ipnat-fuzz FILE…  (replays inputs through the fuzz harness)")
+        exit(2)
       }
+      var unreadable = false
       for path in paths {
         do {
           FuzzHarness.exercise(try InputReader.read(path).bytes)
           print("ok \(path)")
         } catch {
-          print("ipnat-fuzz: \(error)")
+          complain("ipnat-fuzz: \(error)")
+          unreadable = true
         }
       }
+      exit(unreadable ? 1 : 0)
+    }
+
+    static func complain(_ message: String) {
+      let line = Array((message + "\n").utf8)
+      _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
   }
 #endif

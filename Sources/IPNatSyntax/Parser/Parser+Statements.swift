@@ -20,7 +20,7 @@ extension Parser {
           ruleCount += 1
           if ruleCount > options.maximumRules {
             error("parse.too-many-rules",
-                  "more than \(options.maximumRules) rules: the file is refused (ipnat's limit, see README)",
+                  "too many rules: ipnat reads at most \(options.maximumRules) rules from one file, and refuses this one",
                   at: statement.range)
             break
           }

@@ -23,6 +23,7 @@ import IPNatDiagnostics
 
 /// Options that change what a file means or how parsing reports problems.
 public struct ParseOptions: Sendable {
+  /// See ``maximumRules``.
   public static let defaultMaximumRules = 200_000
   /// Resolves host names; ``RefusingHostResolver`` implements `--no-resolve`.
   public var hostResolver: any HostResolver
@@ -45,10 +46,10 @@ public struct ParseOptions: Sendable {
     maximumRules: Int = ParseOptions.defaultMaximumRules,
     useSystemDatabases: Bool = true
   ) {
-    self.maximumRules = maximumRules
     self.hostResolver = hostResolver
     self.predefinedVariables = predefinedVariables
     self.maximumErrors = maximumErrors
+    self.maximumRules = maximumRules
     self.useSystemDatabases = useSystemDatabases
   }
 }
