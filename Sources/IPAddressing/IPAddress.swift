@@ -35,8 +35,20 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     family == .inet ? IPAddress.formatIPv4(UInt32(bits)) : IPAddress.formatIPv6(bits)
   }
 
+  /// Dotted decimal, written byte by byte: compiling prints millions of these.
   public static func formatIPv4(_ value: UInt32) -> String {
-    "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)"
+    String(unsafeUninitializedCapacity: 15) { buffer in
+      var count = 0
+      for shift in stride(from: 24, through: 0, by: -8) {
+        let octet = Int(value >> UInt32(shift) & 0xff)
+        if octet >= 100 { buffer[count] = UInt8(ascii: "0") + UInt8(octet / 100); count += 1 }
+        if octet >= 10 { buffer[count] = UInt8(ascii: "0") + UInt8(octet / 10 % 10); count += 1 }
+        buffer[count] = UInt8(ascii: "0") + UInt8(octet % 10)
+        count += 1
+        if shift > 0 { buffer[count] = UInt8(ascii: "."); count += 1 }
+      }
+      return count
+    }
   }
 
   public static func formatIPv6(_ value: UInt128) -> String {

@@ -70,8 +70,13 @@ struct ScriptWriter {
       writer.line("type \(key) : \(data)")
       if map.intervalKey { writer.line("flags interval") }
       guard !map.elements.isEmpty else { return }
-      let elements = map.elements.map { "\(Self.format($0.key)) : \(Self.format($0.value))" }
-      writer.line("elements = { " + elements.joined(separator: ",\n" + String(repeating: "\t", count: writer.depth) + "\t     ") + " }")
+      let separator = ",\n" + String(repeating: "\t", count: writer.depth) + "\t     "
+      var line = "elements = { "
+      for (index, element) in map.elements.enumerated() {
+        if index > 0 { line += separator }
+        Self.append(element, to: &line)
+      }
+      writer.line(line + " }")
     }
   }
 
@@ -148,26 +153,85 @@ struct ScriptWriter {
   // MARK: - Expressions
 
   static func format(_ expression: Expression) -> String {
+    var text = ""
+    append(expression, to: &text)
+    return text
+  }
+
+  /// Writes into one string rather than returning pieces to join: a folded map has a hundred
+  /// thousand elements, and each piece would be a string of its own.
+  static func append(_ expression: Expression, to text: inout String) {
     switch expression {
-    case .selector(let selector): format(selector)
-    case .address(let address): address.description
-    case .prefix(let address, let length): "\(address)/\(length)"
-    case .addressRange(let low, let high): "\(low)-\(high)"
-    case .integer(let value): String(value)
-    case .integerRange(let low, let high): "\(low)-\(high)"
-    case .string(let value): "\"\(value)\""
-    case .symbol(let name): name
-    case .set(let members): "{ " + members.map(format).joined(separator: ", ") + " }"
+    case .selector(let selector): text += format(selector)
+    case .address(let address): text += address.description
+    case .prefix(let address, let length):
+      text += address.description
+      text += "/"
+      text += String(length)
+    case .addressRange(let low, let high):
+      text += low.description
+      text += "-"
+      text += high.description
+    case .integer(let value): text += String(value)
+    case .integerRange(let low, let high):
+      text += String(low)
+      text += "-"
+      text += String(high)
+    case .string(let value):
+      text += "\""
+      text += value
+      text += "\""
+    case .symbol(let name): text += name
+    case .set(let members):
+      text += "{ "
+      append(members, separator: ", ", to: &text)
+      text += " }"
     case .concatenation(let parts):
-      // `oifname . (ip saddr & 255.255.0.0)`: without parentheses nft 1.0.6 cannot parse it.
-      parts.map { part in
-        if case .bitwiseAnd = part { "(\(format(part)))" } else { format(part) }
-      }.joined(separator: " . ")
-    case .bitwiseAnd(let value, let mask): "\(format(value)) & \(format(mask))"
-    case .bitwiseOr(let parts): "(" + parts.map(format).joined(separator: " | ") + ")"
-    case .lookup(let key, .named(let name)): "\(format(key)) map @\(name)"
+      for (index, part) in parts.enumerated() {
+        if index > 0 { text += " . " }
+        // `oifname . (ip saddr & 255.255.0.0)`: without parentheses nft 1.0.6 cannot parse it.
+        if case .bitwiseAnd = part {
+          text += "("
+          append(part, to: &text)
+          text += ")"
+        } else {
+          append(part, to: &text)
+        }
+      }
+    case .bitwiseAnd(let value, let mask):
+      append(value, to: &text)
+      text += " & "
+      append(mask, to: &text)
+    case .bitwiseOr(let parts):
+      text += "("
+      append(parts, separator: " | ", to: &text)
+      text += ")"
+    case .lookup(let key, .named(let name)):
+      append(key, to: &text)
+      text += " map @"
+      text += name
     case .lookup(let key, .inline(let elements)):
-      "\(format(key)) map { " + elements.map { "\(format($0.key)) : \(format($0.value))" }.joined(separator: ", ") + " }"
+      append(key, to: &text)
+      text += " map { "
+      for (index, element) in elements.enumerated() {
+        if index > 0 { text += ", " }
+        append(element, to: &text)
+      }
+      text += " }"
+    }
+  }
+
+  /// `key : value`.
+  static func append(_ element: MapElement, to text: inout String) {
+    append(element.key, to: &text)
+    text += " : "
+    append(element.value, to: &text)
+  }
+
+  private static func append(_ expressions: [Expression], separator: String, to text: inout String) {
+    for (index, expression) in expressions.enumerated() {
+      if index > 0 { text += separator }
+      append(expression, to: &text)
     }
   }
 

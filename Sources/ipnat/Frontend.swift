@@ -70,15 +70,23 @@ struct FileOutput {
 
   var isTerminal: Bool { isatty(descriptor) == 1 }
 
-  func write(_ text: String) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-      let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-      if written < 0 {
-        if errno == EINTR { continue }
-        return  // A closed pipe (`ipnat print | head`) is not worth a crash.
+  /// A closed pipe (`ipnat print | head`) is not worth a crash: errors are ignored.
+  func write(_ text: String) { _ = Self.writeAll(text, to: descriptor) }
+
+  /// Writes all of `text`, from the string's own storage (a native string is contiguous UTF-8,
+  /// so a ruleset of tens of megabytes is not copied first). Returns the errno of a failed
+  /// write, or nil.
+  static func writeAll(_ text: String, to descriptor: Int32) -> Int32? {
+    var text = text
+    return text.withUTF8 { buffer in
+      var remaining = UnsafeRawBufferPointer(buffer)
+      while !remaining.isEmpty {
+        let written = Glibc.write(descriptor, remaining.baseAddress, remaining.count)
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else { return written < 0 ? errno : EIO }
+        remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
       }
-      bytes = bytes.dropFirst(written)
+      return nil
     }
   }
 }
@@ -105,17 +113,10 @@ enum OutputFile {
     let temporary = path + ".ipnat-\(getpid()).tmp"
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-      let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-      if written < 0 && errno == EINTR { continue }
-      guard written > 0 else {
-        let reason = String(cString: strerror(errno))
-        close(descriptor)
-        unlink(temporary)
-        throw Failure(description: "cannot write \(path): \(reason)")
-      }
-      bytes = bytes.dropFirst(written)
+    if let error = FileOutput.writeAll(text, to: descriptor) {
+      close(descriptor)
+      unlink(temporary)
+      throw Failure(description: "cannot write \(path): \(String(cString: strerror(error)))")
     }
     guard fsync(descriptor) == 0, close(descriptor) == 0, rename(temporary, path) == 0 else {
       let reason = String(cString: strerror(errno))

@@ -18,6 +18,15 @@ struct FoldCandidate {
     var family: AddressFamily
     var flags: [NATStatement.Flag]
     var translation: Translation
+
+    /// Folding looks shapes up several times per rule: hashing the fields that tell the
+    /// shapes of one chain apart is enough (equality still compares them all).
+    func hash(into hasher: inout Hasher) {
+      hasher.combine(prefixLength)
+      hasher.combine(translation)
+      hasher.combine(matchesPort)
+      hasher.combine(addressField.field)
+    }
   }
 
   enum Translation: Hashable {
@@ -64,7 +73,7 @@ struct FoldCandidate {
         network = AddressPrefix(address, length: length)
       case (.meta(.l4proto), let value) where protocols == nil:
         guard let numbers = Footprint.protocolNumbers(value) else { return nil }
-        protocols = numbers.sorted()
+        protocols = numbers
       case (.payload(PayloadField(.th, .dport)), .integer(let number)) where port == nil:
         port = number
       default:

@@ -5,11 +5,14 @@ import NFTModel
 /// match the footprint does not understand is left out, which only makes it larger. Two rules
 /// whose footprints do not overlap can never match the same packet, so their order does not
 /// matter; that is what lets folding move a rule.
+///
+/// Interfaces and protocols are short lists, not sets: a rule names one or two, and folding
+/// reads a footprint for every rule.
 struct Footprint {
   var family: IPFamily?
-  var inputInterfaces: Set<String>?
-  var outputInterfaces: Set<String>?
-  var protocols: Set<UInt8>?
+  var inputInterfaces: [String]?
+  var outputInterfaces: [String]?
+  var protocols: [UInt8]?
   var source: AddressPrefix?
   var destination: AddressPrefix?
   var destinationPorts: ClosedRange<UInt64>?
@@ -49,20 +52,20 @@ struct Footprint {
     return true
   }
 
-  private static func disjoint<Element>(_ first: Set<Element>?, _ second: Set<Element>?) -> Bool {
+  private static func disjoint<Element: Equatable>(_ first: [Element]?, _ second: [Element]?) -> Bool {
     guard let first, let second else { return false }
-    return first.isDisjoint(with: second)
+    return !first.contains(where: second.contains)
   }
 
   /// Exact names only: `"ppp*"` is a wildcard to nft, so it stands for any interface here.
-  private static func interfaceNames(_ value: Expression) -> Set<String>? {
+  private static func interfaceNames(_ value: Expression) -> [String]? {
     switch value {
     case .string(let name) where !name.hasSuffix("*"): return [name]
     case .set(let members):
-      var names: Set<String> = []
+      var names: [String] = []
       for member in members {
-        guard let name = interfaceNames(member), name.count == 1 else { return nil }
-        names.formUnion(name)
+        guard case .string(let name) = member, !name.hasSuffix("*") else { return nil }
+        names.append(name)
       }
       return names
     default: return nil
@@ -77,15 +80,16 @@ struct Footprint {
     }
   }
 
-  static func protocolNumbers(_ value: Expression) -> Set<UInt8>? {
+  /// The protocol numbers a `meta l4proto` match accepts, sorted, each once.
+  static func protocolNumbers(_ value: Expression) -> [UInt8]? {
     switch value {
     case .set(let members):
-      var numbers: Set<UInt8> = []
+      var numbers: [UInt8] = []
       for member in members {
         guard let number = transportNumber(member) else { return nil }
-        numbers.insert(number)
+        if !numbers.contains(number) { numbers.append(number) }
       }
-      return numbers
+      return numbers.sorted()
     default:
       return transportNumber(value).map { [$0] }
     }

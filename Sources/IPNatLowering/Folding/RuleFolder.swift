@@ -76,6 +76,11 @@ private struct Layout {
       members += 1
       keys += max(1, candidate.protocols.count)
     }
+
+    mutating func remove(_ candidate: FoldCandidate) {
+      members -= 1
+      keys -= max(1, candidate.protocols.count)
+    }
   }
 
   enum Slot {
@@ -171,10 +176,7 @@ private struct Layout {
   mutating func place(_ rule: NFTModel.Rule, at position: Int, _ candidate: FoldCandidate?) {
     let footprint = Footprint(rule)
     let candidateKeys = candidate.map { keys(of: $0) } ?? []
-    if let candidate {
-      pending[candidate.shape]!.members -= 1
-      pending[candidate.shape]!.keys -= candidateKeys.count
-    }
+    if let candidate { pending[candidate.shape]!.remove(candidate) }
     if let candidate, let index = open[candidate.shape] {
       let repeatsKey = groups[index].repeatsKey(candidateKeys)
       if !repeatsKey, groups[index].blockers?.mayOverlap(footprint, keyedBy: candidate.network) == false {

@@ -161,22 +161,26 @@ public struct Lexer: Sendable {
   /// A word runs until white space or a character that IPFilter's lexer breaks words at.
   /// `-` belongs to the word (`map-block`, `br-lan`, `ipv6-icmp`) unless it starts `->`.
   private mutating func lexWord(from start: Int) -> Token {
-    var text: [UInt8] = []
+    // Most words have no backslash, and their text is their bytes as they stand; only a word
+    // with one is copied, escapes resolved.
+    var unescaped: [UInt8]?
     var escaped = false
     while position < bytes.count {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\\") {
         guard position + 1 < bytes.count, lineBreakLength(at: position + 1) == nil else { break }
         if position == start { escaped = true }
-        text.append(bytes[position + 1])
+        if unescaped == nil { unescaped = Array(bytes[start..<position]) }
+        unescaped!.append(bytes[position + 1])
         position += 2
         continue
       }
       guard isWordByte(byte) else { break }
       if byte == UInt8(ascii: "-"), peek(1) == UInt8(ascii: ">") { break }
-      text.append(byte)
+      unescaped?.append(byte)
       position += 1
     }
+    let text = unescaped.map { $0[...] } ?? bytes[start..<position]
     if text.isEmpty {
       // A lone backslash at the end of input.
       position = max(position, start + 1)
@@ -195,7 +199,7 @@ public struct Lexer: Sendable {
     return !Lexer.wordBreakers.contains(byte)
   }
 
-  private static let wordBreakers: Set<UInt8> = Set("#\"'=,/;{}()@!:<>".utf8)
+  private static let wordBreakers = ByteSet("#\"'=,/;{}()@!:<>".utf8)
 
   /// Decimal numbers, `0x` hex numbers and dotted quads. A token that starts with a digit but
   /// runs on into letters (`3com0`) is a word: IPFilter would split it and fail to parse.
@@ -271,7 +275,7 @@ public struct Lexer: Sendable {
       return invalid(from: start, .error("lex.invalid-character", "a quoted string may not contain a NUL byte",
                                          at: range(from: start)))
     }
-    return Token(.quoted, text: decodeUTF8(text, from: start), range: range(from: start))
+    return Token(.quoted, text: decodeUTF8(text[...], from: start), range: range(from: start))
   }
 
   private mutating func lexInvalidCharacter() -> Token {
@@ -370,7 +374,9 @@ public struct Lexer: Sendable {
     return Token(.invalid, text: String(decoding: bytes[start..<position], as: UTF8.self), range: range(from: start))
   }
 
-  private mutating func decodeUTF8(_ text: [UInt8], from start: Int) -> String {
+  private mutating func decodeUTF8(_ text: ArraySlice<UInt8>, from start: Int) -> String {
+    // ASCII, nearly every word: nothing to validate, and the fast way to make a String.
+    if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self) }
     if let valid = String(validating: text, as: UTF8.self) { return valid }
     record(.error("lex.invalid-utf8", "invalid UTF-8 in a word", at: range(from: start)))
     return String(decoding: text, as: UTF8.self)

@@ -317,7 +317,7 @@ private struct RuleWriter {
 }
 
 enum NameQuoting {
-  private static let safeCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.*+%~^&?|[]-".utf8)
+  private static let safeCharacters = ByteSet("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.*+%~^&?|[]-".utf8)
 
   static func needsQuotes(_ name: String) -> Bool {
     guard let first = name.utf8.first else { return true }
