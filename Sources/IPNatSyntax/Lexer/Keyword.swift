@@ -10,20 +10,32 @@ public enum Keyword: String, Sendable, Hashable, CaseIterable {
   case roundRobin = "round-robin"
   case eq, ne, lt, gt, le, ge
 
-  private static let bySpelling: [String: Keyword] = Dictionary(
-    uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
-
-  /// The keyword a bare word spells, ignoring case.
+  /// The keyword a bare word spells, ignoring ASCII case (as IPFilter's lexer does).
   public init?(spelling: String) {
-    if let exact = Keyword.bySpelling[spelling] {
-      self = exact
-    } else if spelling.utf8.contains(where: { (0x41...0x5a).contains($0) }),
-      let folded = Keyword.bySpelling[spelling.lowercased()]
-    {
-      self = folded
-    } else {
-      return nil
+    var spelling = spelling
+    guard let keyword = spelling.withUTF8(Keyword.lookUp) else { return nil }
+    self = keyword
+  }
+
+  /// Keywords by length: the lexer asks about every word, and comparing a word with the few
+  /// keywords of its length costs less than hashing it.
+  private static let byLength: [[(spelling: [UInt8], keyword: Keyword)]] = {
+    var table = [[(spelling: [UInt8], keyword: Keyword)]](
+      repeating: [], count: 1 + allCases.map(\.rawValue.utf8.count).max()!)
+    for keyword in allCases { table[keyword.rawValue.utf8.count].append((Array(keyword.rawValue.utf8), keyword)) }
+    return table
+  }()
+
+  private static func lookUp(_ word: UnsafeBufferPointer<UInt8>) -> Keyword? {
+    guard word.count < byLength.count else { return nil }
+    candidates: for (spelling, keyword) in byLength[word.count] {
+      for (index, byte) in word.enumerated() {
+        let folded = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+        if folded != spelling[index] { continue candidates }
+      }
+      return keyword
     }
+    return nil
   }
 
   /// Keywords that begin a statement; error recovery stops in front of them.
