@@ -17,16 +17,27 @@ struct IPNatCommand: ParsableCommand {
       NetBSD): map, bimap, map-block, rdr, rewrite, divert and 'no' rules, with IPFilter's \
       own semantics.
 
-      Exit status: 0 when the input is clean (warnings allowed), 1 when it has errors or \
-      cannot be read, 2 for a usage error, 3 when the kernel refused a change or could not be \
-      reached (nothing was changed), 4 without the privilege to change the ruleset \
-      (CAP_NET_ADMIN).
-      """,
+      """ + "\n" + exitStatusHelp,
     version: "0.1.0",
     subcommands: offlineCommands + kernelCommands
   )
 
   static let offlineCommands: [any ParsableCommand.Type] = [Compile.self, Print.self, Lint.self]
+
+  #if Kernel
+    static let exitStatusHelp = """
+      Exit status: 0 when the input is clean (warnings allowed), 1 when it has errors or \
+      cannot be read, 2 for a usage error, 3 when the kernel refused a change or could not be \
+      reached (nothing was changed), 4 without the privilege to change the ruleset \
+      (CAP_NET_ADMIN).
+      """
+  #else
+    static let exitStatusHelp = """
+      Exit status: 0 when the input is clean (warnings allowed), 1 when it has errors or \
+      cannot be read, 2 for a usage error. This ipnat was built without kernel support (the \
+      Kernel trait): it compiles, prints and lints, and does not load.
+      """
+  #endif
 
   #if Kernel
     static let kernelCommands: [any ParsableCommand.Type] = [Load.self, Flush.self, List.self, Diff.self, Confirm.self]
