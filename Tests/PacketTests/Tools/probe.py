@@ -153,8 +153,10 @@ def stream_server(args):
     summary["tcp_peers"] = sorted(set(summary["tcp_peers"]))
     summary["udp_peers"] = sorted(set(summary["udp_peers"]))
     summary["newflow_peers"] = sorted(set(summary["newflow_peers"]))
-    with open(args.log, "w") as log:
+    # Whole or not at all: the test reads the file as soon as it appears.
+    with open(args.log + ".tmp", "w") as log:
         json.dump(summary, log)
+    os.replace(args.log + ".tmp", args.log)
 
 
 def stream_client(args):
