@@ -56,15 +56,19 @@ final class NetlinkSocket {
   /// The FORCE variants pass the system limits but need CAP_NET_ADMIN in the initial user
   /// namespace; without it the plain options are capped at the sysctl maxima.
   func reserve(sending bytes: Int, replies: Int) {
-    if let limits = bufferLimits {
-      setOption(SOL_SOCKET, SO_SNDBUF, Int32(clamping: min(bytes + 65536, limits.send)))
-      setOption(SOL_SOCKET, SO_RCVBUF, Int32(clamping: min(max(replies * 1024, 1 << 20), limits.receive)))
-      return
-    }
-    let send = Int32(clamping: bytes + 65536)
-    if !setOption(SOL_SOCKET, SO_SNDBUFFORCE, send) { setOption(SOL_SOCKET, SO_SNDBUF, send) }
-    let receive = Int32(clamping: max(replies * 1024, 1 << 20))
-    if !setOption(SOL_SOCKET, SO_RCVBUFFORCE, receive) { setOption(SOL_SOCKET, SO_RCVBUF, receive) }
+    var send = bytes + 65536
+    var receive = max(replies * 1024, 1 << 20)
+    // With limits (the loader's tests), no FORCE: what a process without it gets, capped.
+    if let limits = bufferLimits { (send, receive) = (min(send, limits.send), min(receive, limits.receive)) }
+    setBuffer(SO_SNDBUF, forcing: bufferLimits == nil ? SO_SNDBUFFORCE : nil, to: send)
+    setBuffer(SO_RCVBUF, forcing: bufferLimits == nil ? SO_RCVBUFFORCE : nil, to: receive)
+  }
+
+  /// The FORCE option when given and permitted, else the plain one.
+  private func setBuffer(_ option: Int32, forcing force: Int32?, to size: Int) {
+    let size = Int32(clamping: size)
+    if let force, setOption(SOL_SOCKET, force, size) { return }
+    setOption(SOL_SOCKET, option, size)
   }
 
   /// The send buffer the kernel granted (it doubles what is asked for, up to its limits).
