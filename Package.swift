@@ -16,7 +16,8 @@ let package = Package(
     .default(enabledTraits: ["Kernel"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
   ],
   targets: [
     .target(name: "IPNatDiagnostics"),
@@ -31,12 +32,24 @@ let package = Package(
     .target(name: "NFTKernel", dependencies: ["NFTModel", "IPAddressing"]),
     .systemLibrary(name: "CNftables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
     .target(name: "IPNatNetlink", dependencies: ["CNftables", "NFTKernel", "NFTModel"]),
+    // natpmpd: the protocol, its decisions and its table as values; then the daemon's I/O.
+    .target(name: "NATPMP", dependencies: ["IPNatDiagnostics", "IPAddressing", "NFTModel"]),
+    .target(
+      name: "NATPMPDaemon",
+      dependencies: [
+        "NATPMP", "IPNatNetlink", "NFTKernel", "NFTModel",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ]
+    ),
     .executableTarget(
       name: "ipnat",
       dependencies: [
         "IPNatKit",
         "IPNatLint",
         .target(name: "IPNatNetlink", condition: .when(traits: ["Kernel"])),
+        .target(name: "NATPMPDaemon", condition: .when(traits: ["Kernel"])),
+        "NATPMP",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -62,6 +75,8 @@ let package = Package(
     .testTarget(name: "NFTKernelTests", dependencies: ["NFTKernel", "NFTModel", "IPAddressing"]),
     .testTarget(name: "LoaderTests", dependencies: ["TestSupport"]),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["IPNatFuzzing", "TestSupport"], exclude: ["Crashes", "ipnat.dict"]),
+    .testTarget(name: "NATPMPTests", dependencies: ["NATPMP", "NFTText", "IPNatDiagnostics", "TestSupport"]),
+    .testTarget(name: "NATPMPDaemonTests", dependencies: ["NATPMP", "TestSupport"]),
     .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "TestSupport"], exclude: ["Tools"]),
   ],
   swiftLanguageModes: [.v6]

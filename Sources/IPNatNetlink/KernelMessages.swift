@@ -112,16 +112,35 @@ struct KernelMessages {
     addElements(of: object, named: set.name)
   }
 
+  /// Adds elements to a set of the table, or renews them: an element that exists takes the
+  /// new timeout (NLM_F_EXCL is not set), without ever being absent.
+  func add(_ elements: [KernelElement], toSet name: String) {
+    changeElements(NFT_MSG_NEWSETELEM, elements, ofSet: name)
+  }
+
+  func delete(_ elements: [KernelElement], fromSet name: String) {
+    changeElements(NFT_MSG_DELSETELEM, elements, ofSet: name)
+  }
+
+  private func changeElements(_ type: nf_tables_msg_types, _ elements: [KernelElement], ofSet name: String) {
+    let object = nftnl_set_alloc()!
+    defer { nftnl_set_free(object) }
+    nftnl_set_set_str(object, attribute(NFTNL_SET_TABLE), tableName)
+    nftnl_set_set_str(object, attribute(NFTNL_SET_NAME), name)
+    for element in elements { nftnl_set_elem_add(object, Self.element(element)) }
+    addElements(of: object, named: name, type: type)
+  }
+
   /// Elements go in messages of at most about 64 KiB each: the element list's 16-bit length
   /// would otherwise overflow, and the kernel would keep only part of the set, silently.
-  func addElements(of set: OpaquePointer, named name: String) {
+  func addElements(of set: OpaquePointer, named name: String, type: nf_tables_msg_types = NFT_MSG_NEWSETELEM) {
     guard let iterator = nftnl_set_elems_iter_create(set) else { return }
     defer { nftnl_set_elems_iter_destroy(iterator) }
     guard nftnl_set_elems_iter_cur(iterator) != nil else { return }
     // The builder answers 1 while elements remain for another message.
     var more = true
     while more {
-      batch.add(NFT_MSG_NEWSETELEM, family: family, flags: NLM_F_CREATE, subject: .set(name)) { header in
+      batch.add(type, family: family, flags: type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, subject: .set(name)) { header in
         more = nftnl_set_elems_nlmsg_build_payload_iter(header, iterator) == 1
       }
     }
@@ -140,6 +159,9 @@ struct KernelMessages {
     if let verdict = element.verdict {
       nftnl_set_elem_set_u32(object, attribute(NFTNL_SET_ELEM_VERDICT), UInt32(bitPattern: verdict.code))
       if let chain = verdict.chain { nftnl_set_elem_set_str(object, attribute(NFTNL_SET_ELEM_CHAIN), chain) }
+    }
+    if let timeout = element.timeout {
+      nftnl_set_elem_set_u64(object, attribute(NFTNL_SET_ELEM_TIMEOUT), timeout)
     }
     if element.isIntervalEnd {
       nftnl_set_elem_set_u32(object, attribute(NFTNL_SET_ELEM_FLAGS), NFT_SET_ELEM_INTERVAL_END.rawValue)

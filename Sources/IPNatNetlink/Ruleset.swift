@@ -102,6 +102,17 @@ public final class KernelRuleset {
     }
   }
 
+  /// Adds or renews, and deletes, elements of a named set or map of `table`, all in one
+  /// transaction. Deleting an element the kernel does not hold fails with ENOENT.
+  public func changeElements(ofSet set: String, inTable table: String, adding: [KernelElement] = [],
+                             deleting: [KernelElement] = []) throws(NetlinkError)
+  {
+    try transact(commit: .apply, generation: nil, tableName: table) { messages in
+      if !adding.isEmpty { messages.add(adding, toSet: set) }
+      if !deleting.isEmpty { messages.delete(deleting, fromSet: set) }
+    }
+  }
+
   /// ipnat's tables are `inet` tables.
   static let family: UInt8 = 1
 

@@ -58,6 +58,7 @@ public struct KernelSet: Sendable, Hashable {
     public static let constant = Flags(rawValue: 0x2)
     public static let interval = Flags(rawValue: 0x4)
     public static let map = Flags(rawValue: 0x8)
+    public static let timeout = Flags(rawValue: 0x10)
   }
 
   public var name: String
@@ -83,12 +84,16 @@ public struct KernelElement: Sendable, Hashable {
   public var verdict: KernelVerdict?
   /// `NFT_SET_ELEM_INTERVAL_END`: the first key after an interval.
   public var isIntervalEnd: Bool
+  /// Milliseconds until the kernel drops the element (a map with `flags timeout`).
+  public var timeout: UInt64?
 
-  public init(key: [UInt8], data: [UInt8]? = nil, verdict: KernelVerdict? = nil, isIntervalEnd: Bool = false) {
+  public init(key: [UInt8], data: [UInt8]? = nil, verdict: KernelVerdict? = nil, isIntervalEnd: Bool = false,
+              timeout: UInt64? = nil) {
     self.key = key
     self.data = data
     self.verdict = verdict
     self.isIntervalEnd = isIntervalEnd
+    self.timeout = timeout
   }
 }
 

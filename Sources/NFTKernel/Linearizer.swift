@@ -27,6 +27,17 @@ public enum Linearizer {
 
   static let nfprotoINET: UInt8 = 1
 
+  /// One element of a named map, to add to or delete from a loaded map on its own.
+  /// `timeout`: milliseconds, for a map with `flags timeout`.
+  public static func element(_ element: MapElement, of map: NamedMap, timeout: UInt64? = nil)
+    throws(LinearizationError) -> KernelElement
+  {
+    guard !map.intervalKey, !map.intervalData else { throw .unsupported("a lone element of an interval map") }
+    let key = ValueShape(map.key.map(ValueType.init))
+    let data = ValueShape(map.data.map(ValueType.init))
+    return KernelElement(key: try key.bytes(of: element.key), data: try data.bytes(of: element.value), timeout: timeout)
+  }
+
   static func kernelChain(_ chain: Chain) -> KernelChain {
     KernelChain(name: chain.name, hook: chain.base.map { base in
       KernelChain.Hook(number: hookNumber(base.hook), priority: Int32(base.priority.value), type: base.kind.rawValue)

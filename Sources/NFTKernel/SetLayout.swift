@@ -89,7 +89,10 @@ struct SetBuilder {
     let key = ValueShape(map.key.map(ValueType.init), interval: map.intervalKey)
     let data = ValueShape(map.data.map(ValueType.init), interval: map.intervalData)
     let elements = try Self.elements(map.elements.map { ($0.key, Optional($0.value)) }, key: key, data: data)
-    let (_, id) = add(name: map.name, flags: map.intervalKey ? [.map, .interval] : [.map], key: key, data: .values(data),
+    var flags: KernelSet.Flags = [.map]
+    if map.intervalKey { flags.insert(.interval) }
+    if map.timeout { flags.insert(.timeout) }
+    let (_, id) = add(name: map.name, flags: flags, key: key, data: .values(data),
         size: nil, metaKey: nil, elements: elements)
     namedShapes[map.name] = (key, data, id)
     namedCount = sets.count

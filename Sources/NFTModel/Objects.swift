@@ -82,18 +82,24 @@ public struct NamedMap: Sendable, Hashable {
   public var data: [DataType]
   public var intervalKey: Bool
   public var intervalData: Bool
+  /// `flags timeout`: elements may carry a timeout, after which the kernel drops them.
+  public var timeout: Bool
   public var elements: [MapElement]
+
+  /// nft's names of the map's flags, in nft's order.
+  public var flagNames: [String] { (intervalKey ? ["interval"] : []) + (timeout ? ["timeout"] : []) }
 
   /// Whether the data is a concatenation, which nft 1.0.6's JSON input cannot declare.
   public var hasConcatenatedData: Bool { data.count > 1 }
 
   public init(name: String, key: [DataType], data: [DataType], intervalKey: Bool = false,
-              intervalData: Bool = false, elements: [MapElement]) {
+              intervalData: Bool = false, timeout: Bool = false, elements: [MapElement]) {
     self.name = name
     self.key = key
     self.data = data
     self.intervalKey = intervalKey
     self.intervalData = intervalData
+    self.timeout = timeout
     self.elements = elements
   }
 }

@@ -61,7 +61,7 @@ struct JSONContext {
     var members = owner + [("name", .string(map.name))]
     members.append(("type", types(map.key)))
     members.append(("map", types(map.data)))
-    if map.intervalKey { members.append(("flags", .array([.string("interval")]))) }
+    if !map.flagNames.isEmpty { members.append(("flags", .array(map.flagNames.map(JSONValue.string)))) }
     if !map.elements.isEmpty {
       members.append(("elem", .array(map.elements.map { .array([value($0.key), value($0.value)]) })))
     }

@@ -68,7 +68,7 @@ struct ScriptWriter {
       let key = map.key.map(\.rawValue).joined(separator: " . ")
       let data = (map.intervalData ? "interval " : "") + map.data.map(\.rawValue).joined(separator: " . ")
       writer.line("type \(key) : \(data)")
-      if map.intervalKey { writer.line("flags interval") }
+      if !map.flagNames.isEmpty { writer.line("flags " + map.flagNames.joined(separator: ",")) }
       guard !map.elements.isEmpty else { return }
       let separator = ",\n" + String(repeating: "\t", count: writer.depth) + "\t     "
       var line = "elements = { "

@@ -40,13 +40,15 @@ struct IPNatCommand: ParsableCommand {
   #endif
 
   #if Kernel
-    static let kernelCommands: [any ParsableCommand.Type] = [Load.self, Flush.self, List.self, Diff.self, Confirm.self]
+    static let kernelCommands: [any ParsableCommand.Type] = [
+      Load.self, Flush.self, List.self, Diff.self, Confirm.self, NATPMPD.self,
+    ]
   #else
     /// Built without the Kernel trait: no libnftnl, and each command that would need it only
     /// says so.
     static let kernelCommands: [any ParsableCommand.Type] = [
       WithoutKernel<LoadName>.self, WithoutKernel<FlushName>.self, WithoutKernel<ListName>.self,
-      WithoutKernel<DiffName>.self, WithoutKernel<ConfirmName>.self,
+      WithoutKernel<DiffName>.self, WithoutKernel<ConfirmName>.self, NATPMPD.self,
     ]
   #endif
 
@@ -64,15 +66,26 @@ struct IPNatCommand: ParsableCommand {
   /// Like `ParsableCommand.main()`, except that usage errors exit with status 2 (as most Unix
   /// tools do) instead of the library's 64.
   static func main() {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    // natpmpd(8)'s -f, -n and -v are also ipnat(8)'s flags, which the root command would take:
+    // its arguments are natpmpd's alone.
+    if arguments.first == NATPMPD.configuration.commandName {
+      run(NATPMPD.self, Array(arguments.dropFirst()))
+    }
+    run(Self.self, arguments)
+  }
+
+  private static func run(_ type: any ParsableCommand.Type, _ arguments: [String]) -> Never {
     do {
-      var command = try parseAsRoot()
+      var command = try type.parseAsRoot(arguments)
       try command.run()
+      Glibc.exit(ExitStatus.success)
     } catch {
-      if exitCode(for: error) == .validationFailure {
-        FileOutput.standardError.write(fullMessage(for: error) + "\n")
+      if type.exitCode(for: error) == .validationFailure {
+        FileOutput.standardError.write(type.fullMessage(for: error) + "\n")
         Glibc.exit(ExitStatus.usage)
       }
-      exit(withError: error)
+      type.exit(withError: error)
     }
   }
 }

@@ -1,0 +1,181 @@
+import IPAddressing
+import IPNatDiagnostics
+
+/// Reads natpmpd.conf: one directive per line, words separated by blanks, `#` to the end of
+/// the line. Every problem is reported at its place, and parsing goes on with the next line.
+///
+/// ```
+/// interface wan0
+/// listen on 10.0.0.1
+/// external ports 49152-65535     # ipnat's own, with these defaults
+/// internal ports 1-65535
+/// mappings per client 128
+/// ```
+public struct ConfigurationParser {
+  public struct Result: Sendable {
+    /// Present when there were no errors.
+    public var configuration: DaemonConfiguration?
+    public var diagnostics: [Diagnostic]
+  }
+
+  private struct Word {
+    var text: Substring
+    var range: SourceRange
+  }
+
+  private let file: SourceFile
+  private var diagnostics: [Diagnostic] = []
+  private var interface: (name: String, range: SourceRange)?
+  private var listenAddresses: [(address: UInt32, range: SourceRange)] = []
+  private var externalPorts = DaemonConfiguration.defaultExternalPorts
+  private var internalPorts: ClosedRange<UInt16> = 1...65535
+  private var mappingsPerClient = DaemonConfiguration.defaultMappingsPerClient
+
+  public static func parse(_ file: SourceFile) -> Result {
+    var parser = ConfigurationParser(file: file)
+    return parser.run()
+  }
+
+  private init(file: SourceFile) { self.file = file }
+
+  private mutating func run() -> Result {
+    for line in 1...file.lineCount {
+      let words = Self.words(of: line, in: file)
+      if let first = words.first { directive(first, words.dropFirst()) }
+    }
+    let endOfFile = SourceRange(start: file.bytes.count, end: file.bytes.count)
+    if interface == nil {
+      diagnostics.append(.error("natpmpd.missing-interface",
+                                "no 'interface' line: natpmpd needs the external interface", at: endOfFile))
+    }
+    if listenAddresses.isEmpty {
+      diagnostics.append(.error("natpmpd.missing-listen",
+                                "no 'listen on' line: natpmpd needs an internal address to serve", at: endOfFile))
+    }
+    guard !diagnostics.contains(where: { $0.severity == .error }), let interface else {
+      return Result(configuration: nil, diagnostics: diagnostics)
+    }
+    let configuration = DaemonConfiguration(
+      externalInterface: interface.name, listenAddresses: listenAddresses.map(\.address),
+      externalPorts: externalPorts, internalPorts: internalPorts, mappingsPerClient: mappingsPerClient)
+    return Result(configuration: configuration, diagnostics: diagnostics)
+  }
+
+  private mutating func directive(_ first: Word, _ rest: ArraySlice<Word>) {
+    switch first.text {
+    case "interface": interfaceLine(first, rest)
+    case "listen": listenLine(first, rest)
+    case "external", "internal": portsLine(first, rest)
+    case "mappings": mappingsLine(first, rest)
+    default:
+      error("natpmpd.unknown-directive", "unknown directive '\(first.text)'", at: first.range,
+            notes: [Note("expected 'interface', 'listen on', 'external ports', 'internal ports' or 'mappings per client'")])
+    }
+  }
+
+  private mutating func interfaceLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
+    guard let name = expectOne(rest, after: keyword, what: "an interface name") else { return }
+    guard name.text.utf8.count < 16, !name.text.contains("/") else {
+      return error("natpmpd.bad-interface", "'\(name.text)' is not an interface name (at most 15 bytes, no '/')",
+                   at: name.range)
+    }
+    if let previous = interface {
+      return error("natpmpd.duplicate-interface", "a second 'interface' line: natpmpd serves one external interface",
+                   at: keyword.range.extended(to: name.range), notes: [Note("the first is here", at: previous.range)])
+    }
+    interface = (String(name.text), keyword.range.extended(to: name.range))
+  }
+
+  private mutating func listenLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
+    guard let on = rest.first, on.text == "on" else {
+      return error("natpmpd.expected-on", "expected 'on' after 'listen'", at: rest.first?.range ?? keyword.range)
+    }
+    guard let word = expectOne(rest.dropFirst(), after: on, what: "an IPv4 address") else { return }
+    guard let address = IPAddress.parseIPv4(word.text) else {
+      return error("natpmpd.bad-address", "'\(word.text)' is not an IPv4 address (NAT-PMP serves IPv4 only)",
+                   at: word.range)
+    }
+    guard address != 0, address >> 28 != 14, address >> 24 != 127 else {
+      return error("natpmpd.bad-address",
+                   "natpmpd cannot listen on \(IPAddress.formatIPv4(address)): it must be a unicast address of an internal interface",
+                   at: word.range)
+    }
+    if let previous = listenAddresses.first(where: { $0.address == address }) {
+      return error("natpmpd.duplicate-listen", "\(word.text) is already listed", at: word.range,
+                   notes: [Note("first listed here", at: previous.range)])
+    }
+    listenAddresses.append((address, word.range))
+  }
+
+  /// `external ports LOW-HIGH` or `internal ports LOW-HIGH` (a single port is a range of one).
+  private mutating func portsLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
+    guard let ports = rest.first, ports.text == "ports" else {
+      return error("natpmpd.expected-ports", "expected 'ports' after '\(keyword.text)'",
+                   at: rest.first?.range ?? keyword.range)
+    }
+    guard let word = expectOne(rest.dropFirst(), after: ports, what: "a port range such as 49152-65535") else { return }
+    let bounds = word.text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let low = bounds.first.flatMap({ UInt16($0) }), let high = bounds.count == 2 ? UInt16(bounds[1]) : low,
+      low >= 1, low <= high
+    else {
+      return error("natpmpd.bad-port-range", "'\(word.text)' is not a port range: expected LOW-HIGH with 1 <= LOW <= HIGH <= 65535",
+                   at: word.range)
+    }
+    if keyword.text == "external" { externalPorts = low...high } else { internalPorts = low...high }
+  }
+
+  /// `mappings per client N`.
+  private mutating func mappingsLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
+    guard rest.count >= 2, rest[rest.startIndex].text == "per", rest[rest.startIndex + 1].text == "client" else {
+      return error("natpmpd.expected-per-client", "expected 'mappings per client N'", at: keyword.range)
+    }
+    let client = rest[rest.startIndex + 1]
+    guard let word = expectOne(rest.dropFirst(2), after: client, what: "a number of mappings") else { return }
+    guard let count = Int(word.text), (1...65535).contains(count) else {
+      return error("natpmpd.bad-number", "'\(word.text)' is not a number of mappings from 1 to 65535", at: word.range)
+    }
+    mappingsPerClient = count
+  }
+
+  /// Exactly one more word: the directive's value.
+  private mutating func expectOne(_ rest: ArraySlice<Word>, after previous: Word, what: String) -> Word? {
+    guard let value = rest.first else {
+      error("natpmpd.missing-value", "expected \(what) after '\(previous.text)'",
+            at: SourceRange(start: previous.range.end, end: previous.range.end))
+      return nil
+    }
+    if rest.count > 1 {
+      error("natpmpd.extra-words", "unexpected '\(rest[rest.startIndex + 1].text)' after \(what)",
+            at: rest[rest.startIndex + 1].range.extended(to: rest.last!.range))
+      return nil
+    }
+    return value
+  }
+
+  private mutating func error(_ id: DiagnosticID, _ message: String, at range: SourceRange, notes: [Note] = []) {
+    diagnostics.append(.error(id, message, at: range, notes: notes))
+  }
+
+  /// The blank-separated words of a line, up to a `#`.
+  private static func words(of line: Int, in file: SourceFile) -> [Word] {
+    let bytes = file.lineBytes(line)
+    var words: [Word] = []
+    var index = bytes.startIndex
+    while index < bytes.endIndex {
+      let byte = bytes[index]
+      if byte == UInt8(ascii: "#") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { break }
+      if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+        index += 1
+        continue
+      }
+      let start = index
+      while index < bytes.endIndex, ![UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "#"), UInt8(ascii: "\n"),
+                                       UInt8(ascii: "\r")].contains(bytes[index]) {
+        index += 1
+      }
+      let text = Substring(decoding: bytes[start..<index], as: UTF8.self)
+      words.append(Word(text: text, range: SourceRange(start: start, end: index)))
+    }
+    return words
+  }
+}

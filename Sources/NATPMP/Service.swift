@@ -1,0 +1,140 @@
+import IPAddressing
+
+/// The NAT-PMP server's decisions: what to answer and which mappings to make, renew or remove.
+/// No I/O of its own: the daemon hands it datagrams and the time, and it changes mappings
+/// through its `MappingStore`, so every rule of the protocol is testable without a network.
+public final class NATPMPService {
+  public let configuration: DaemonConfiguration
+  public private(set) var table = MappingTable()
+  /// The external interface's address; while none is known every request gets result 3.
+  public private(set) var externalAddress: UInt32?
+  private let store: any MappingStore
+  private var generator: any RandomNumberGenerator
+
+  /// Lifetimes above a day are granted as a day; the client renews at half of that.
+  public static let maximumLifetime: UInt32 = 86_400
+
+  public init(configuration: DaemonConfiguration, store: any MappingStore,
+              generator: any RandomNumberGenerator = SystemRandomNumberGenerator())
+  {
+    self.configuration = configuration
+    self.store = store
+    self.generator = generator
+  }
+
+  /// The answer to a datagram from `client` at `now` (monotonic milliseconds since the daemon
+  /// started, which also gives the epoch), or nil for a datagram NAT-PMP says to drop.
+  public func respond(to datagram: [UInt8], from client: UInt32, now: UInt64) -> Reply {
+    let epoch = UInt32(clamping: now / 1000)
+    switch InboundMessage.decode(datagram) {
+    case .ignored(let reason):
+      return Reply(bytes: nil, event: "ignored \(reason)")
+    case .unsupportedVersion(let version, _):
+      return Reply(bytes: Response.unsupportedVersion(epoch: epoch), event: "unsupported version \(version)")
+    case .unsupportedOpcode(let opcode):
+      return Reply(bytes: Response.unsupportedOpcode(echoing: datagram, epoch: epoch), event: "unsupported opcode \(opcode)")
+    case .externalAddressRequest:
+      let result: ResultCode = externalAddress == nil ? .networkFailure : .success
+      return Reply(bytes: Response.externalAddress(externalAddress ?? 0, result: result, epoch: epoch),
+                   event: "external address request: \(result)")
+    case .mappingRequest(let request):
+      let (result, mapping) = handle(request, from: client, now: now)
+      let bytes = Response.mapping(request.transport, internalPort: request.internalPort,
+                                   externalPort: mapping?.externalPort ?? 0,
+                                   lifetime: mapping.map { _ in granted(request.lifetime) } ?? 0,
+                                   result: result, epoch: epoch)
+      return Reply(bytes: bytes, event: describe(request, client: client, result: result, mapping: mapping))
+    }
+  }
+
+  public struct Reply {
+    public var bytes: [UInt8]?
+    /// One line for the verbose log.
+    public var event: String
+  }
+
+  private func handle(_ request: MappingRequest, from client: UInt32, now: UInt64) -> (ResultCode, Mapping?) {
+    guard externalAddress != nil else { return (.networkFailure, nil) }
+    if request.lifetime == 0 { return (delete(request, from: client), nil) }
+    guard request.internalPort != 0, configuration.internalPorts.contains(request.internalPort) else {
+      return (.notAuthorized, nil)
+    }
+    let key = Mapping.Key(transport: request.transport, client: client, internalPort: request.internalPort)
+    let expiry = now + UInt64(granted(request.lifetime)) * 1000
+    if var existing = table[key] {
+      existing.expiry = expiry
+      return install(existing, now: now)
+    }
+    guard table.count(forClient: client) < configuration.mappingsPerClient else { return (.outOfResources, nil) }
+    let port = table.sharedPort(client: client, internalPort: request.internalPort, transport: request.transport)
+      ?? table.randomFreePort(in: configuration.externalPorts, using: &generator)
+    guard let port else { return (.outOfResources, nil) }
+    return install(Mapping(transport: request.transport, client: client, internalPort: request.internalPort,
+                           externalPort: port, expiry: expiry), now: now)
+  }
+
+  /// Kernel first, then the table: a mapping the kernel refused never exists.
+  private func install(_ mapping: Mapping, now: UInt64) -> (ResultCode, Mapping?) {
+    do {
+      try store.install([mapping], now: now)
+    } catch {
+      return (.networkFailure, nil)
+    }
+    table.insert(mapping)
+    return (.success, mapping)
+  }
+
+  /// Lifetime 0: the client's mapping of that port, or with internal port 0 all of its mappings
+  /// of the protocol. Deleting what does not exist succeeds (RFC 6886 §3.4).
+  private func delete(_ request: MappingRequest, from client: UInt32) -> ResultCode {
+    let doomed = request.internalPort == 0
+      ? table.mappings(of: client, transport: request.transport)
+      : [table[Mapping.Key(transport: request.transport, client: client, internalPort: request.internalPort)]]
+        .compactMap { $0 }
+    guard !doomed.isEmpty else { return .success }
+    do {
+      try store.remove(doomed)
+    } catch {
+      return .networkFailure
+    }
+    for mapping in doomed { table.remove(mapping.key) }
+    return .success
+  }
+
+  private func granted(_ lifetime: UInt32) -> UInt32 { min(lifetime, Self.maximumLifetime) }
+
+  /// Forgets mappings whose time is up; the kernel has dropped them by itself.
+  @discardableResult
+  public func expire(now: UInt64) -> [Mapping] { table.removeExpired(now: now) }
+
+  /// A new external address (nil when the interface has none): the kernel's table starts over
+  /// with the mappings that remain. Returns whether the address changed.
+  public func setExternalAddress(_ address: UInt32?, now: UInt64) throws -> Bool {
+    let address = address == 0 ? nil : address
+    guard address != externalAddress else { return false }
+    expire(now: now)
+    try store.rebuild(externalAddress: address, mappings: Array(table.mappings.values), now: now)
+    externalAddress = address
+    return true
+  }
+
+  private func describe(_ request: MappingRequest, client: UInt32, result: ResultCode, mapping: Mapping?) -> String {
+    let source = "\(IPAddress.formatIPv4(client)):\(request.internalPort) \(request.transport)"
+    if request.lifetime == 0 { return "delete \(source): \(result)" }
+    guard let mapping else { return "map \(source): \(result)" }
+    return "map \(source) to external port \(mapping.externalPort) for \(granted(request.lifetime)) s: \(result)"
+  }
+}
+
+extension ResultCode: CustomStringConvertible {
+  public var description: String {
+    switch self {
+    case .success: "success"
+    case .unsupportedVersion: "unsupported version"
+    case .notAuthorized: "not authorized"
+    case .networkFailure: "network failure"
+    case .outOfResources: "out of resources"
+    case .unsupportedOpcode: "unsupported opcode"
+    }
+  }
+}

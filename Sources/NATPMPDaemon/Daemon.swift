@@ -1,0 +1,249 @@
+import Dispatch
+import Glibc
+import IPAddressing
+import IPNatNetlink
+import NATPMP
+import NIOCore
+import NIOPosix
+
+/// `ipnat natpmpd`: NAT-PMP on UDP 5351 of each listen address, mappings in the daemon's own
+/// nftables table, the external address followed through rtnetlink and announced.
+///
+/// Threads: the main thread waits for signals; one event loop does all the work (requests,
+/// expiry, announcements, address changes), so the service's state needs no locks; one thread
+/// blocks on rtnetlink and hands each change to the loop.
+public final class Daemon {
+  public struct Failure: Error, CustomStringConvertible {
+    public var description: String
+    /// ipnat's exit status for it.
+    public var status: Int32
+
+    public init(description: String, status: Int32) {
+      self.description = description
+      self.status = status
+    }
+  }
+
+  private let configuration: DaemonConfiguration
+  private let log: Log
+
+  public static let serverPort = 5351
+
+  public init(configuration: DaemonConfiguration, log: Log) {
+    self.configuration = configuration
+    self.log = log
+  }
+
+  /// The internal networks of the listen addresses, from the interfaces that carry them.
+  public static func listenNetworks(for configuration: DaemonConfiguration) throws(Failure) -> [ListenNetwork] {
+    let addresses = InterfaceAddress.all()
+    return try configuration.listenAddresses.map { address throws(Failure) in
+      guard let interface = addresses.first(where: { $0.address == address }) else {
+        throw Failure(description: "cannot listen on \(IPAddress.formatIPv4(address)): no interface has this address",
+                      status: 1)
+      }
+      guard interface.interfaceName != configuration.externalInterface else {
+        throw Failure(description: "\(IPAddress.formatIPv4(address)) is on \(interface.interfaceName), the external interface: natpmpd serves internal networks only",
+                      status: 1)
+      }
+      return ListenNetwork(address: address, prefixLength: interface.prefixLength,
+                           interfaceIndex: interface.interfaceIndex, interfaceName: interface.interfaceName)
+    }
+  }
+
+  /// Runs until SIGTERM, SIGINT or SIGHUP, then removes the daemon's table and returns.
+  /// `detach`: called once the privileged set-up is done and before any thread starts (to fork
+  /// into the background).
+  public func run(detach: () throws -> Void) throws {
+    let networks = try Self.listenNetworks(for: configuration)
+    let store: KernelMappings
+    let monitor: AddressMonitor
+    do {
+      store = KernelMappings(ruleset: try KernelRuleset())
+      // A table left by an earlier run goes: its clients learn of the restart from the epoch.
+      try store.rebuild(externalAddress: nil, mappings: [], now: 0)
+      monitor = try AddressMonitor()
+    } catch let error as NetlinkError {
+      throw Failure(description: "\(error)", status: error == .notPermitted ? 4 : 3)
+    }
+    try detach()
+    let signals = Self.blockTerminationSignals()
+
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let state = DaemonState(service: NATPMPService(configuration: configuration, store: store),
+                            store: store, networks: networks, eventLoop: group.next(), log: log)
+    do {
+      try state.open()
+      try Privileges.keepOnlyNetworkAdministration()
+      try group.next().submit { try Privileges.keepOnlyNetworkAdministration() }.wait()
+    } catch {
+      try? store.removeTable()
+      throw Failure(description: "\(error)", status: 3)
+    }
+    log.info("serving NAT-PMP on \(networks.map { "\(IPAddress.formatIPv4($0.address)) (\($0.interfaceName))" }.joined(separator: ", ")); external interface \(configuration.externalInterface)")
+    state.eventLoop.execute { state.externalAddressMayHaveChanged() }
+    // Started after the privileges were dropped, so its thread inherits what is left.
+    DispatchQueue.global().async {
+      monitor.run { state.eventLoop.execute { state.externalAddressMayHaveChanged() } }
+    }
+
+    var signal: Int32 = 0
+    sigwait(&signals.set, &signal)
+    log.info("signal \(signal): removing all mappings and exiting")
+    try? state.eventLoop.submit { state.shutDown() }.wait()
+    try? group.syncShutdownGracefully()
+  }
+
+  /// Blocks SIGTERM, SIGINT and SIGHUP in this thread and so in every thread it starts, to be
+  /// taken with `sigwait`.
+  private static func blockTerminationSignals() -> SignalSet {
+    let signals = SignalSet()
+    sigemptyset(&signals.set)
+    for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals.set, signal) }
+    pthread_sigmask(SIG_BLOCK, &signals.set, nil)
+    return signals
+  }
+
+  private final class SignalSet {
+    var set = sigset_t()
+  }
+}
+
+/// Everything the event loop owns. Touched only on `eventLoop`, hence unchecked.
+final class DaemonState: @unchecked Sendable {
+  let service: NATPMPService
+  let store: KernelMappings
+  let networks: [ListenNetwork]
+  let eventLoop: any EventLoop
+  let log: Log
+  private var channels: [any Channel] = []
+  private var announcements: [Scheduled<Void>] = []
+  private var expiry: RepeatedTask?
+  private let start = NIODeadline.now()
+
+  init(service: NATPMPService, store: KernelMappings, networks: [ListenNetwork], eventLoop: any EventLoop, log: Log) {
+    self.service = service
+    self.store = store
+    self.networks = networks
+    self.eventLoop = eventLoop
+    self.log = log
+  }
+
+  /// Milliseconds since the daemon started: the protocol's epoch, and the clock of expiries.
+  var now: UInt64 { (NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1_000_000 }
+
+  /// Binds UDP 5351 on each listen address and starts the expiry sweep.
+  func open() throws {
+    for network in networks {
+      let channel = try DatagramBootstrap(group: eventLoop)
+        .channelOption(.socketOption(.so_reuseaddr), value: 1)
+        .channelOption(.receivePacketInfo, value: true)
+        .channelInitializer { channel in
+          channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(RequestHandler(state: self, network: network))
+          }
+        }
+        .bind(host: IPAddress.formatIPv4(network.address), port: Daemon.serverPort).wait()
+      // Announcements leave through the listen address's own interface, and not back to us.
+      if let provider = channel as? any SocketOptionProvider {
+        try provider.setIPMulticastIF(in_addr(s_addr: network.address.bigEndian)).wait()
+        try provider.setIPMulticastLoop(0).wait()
+      }
+      channels.append(channel)
+    }
+    expiry = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+      self.service.expire(now: self.now)
+    }
+  }
+
+  /// Reads the external interface's address; on a change, rebuilds the table and announces.
+  func externalAddressMayHaveChanged() {
+    let address = InterfaceAddress.primary(of: service.configuration.externalInterface)
+    do {
+      guard try service.setExternalAddress(address, now: now) else { return }
+    } catch {
+      log.error("cannot follow the external address to \(address.map(IPAddress.formatIPv4) ?? "none"): \(error)")
+      return
+    }
+    guard let address = service.externalAddress else {
+      log.warning("\(service.configuration.externalInterface) has no IPv4 address: requests get 'network failure' until it has one")
+      cancelAnnouncements()
+      return
+    }
+    log.info("external address \(IPAddress.formatIPv4(address))")
+    announce()
+  }
+
+  /// Ten announcements, the first now, then at doubling intervals; a newer change cancels them.
+  private func announce() {
+    cancelAnnouncements()
+    var delay: UInt64 = 0
+    for gap in Announcements.delaysInMilliseconds {
+      delay += gap
+      announcements.append(eventLoop.scheduleTask(in: .milliseconds(Int64(delay))) { self.sendAnnouncement() })
+    }
+  }
+
+  private func cancelAnnouncements() {
+    for announcement in announcements { announcement.cancel() }
+    announcements = []
+  }
+
+  private func sendAnnouncement() {
+    // Never 0.0.0.0: without an address there is nothing to announce.
+    guard let address = service.externalAddress else { return }
+    let bytes = Response.externalAddress(address, result: .success, epoch: UInt32(clamping: now / 1000))
+    guard let group = try? SocketAddress(ipAddress: IPAddress.formatIPv4(Announcements.group), port: Announcements.port)
+    else { return }
+    for channel in channels {
+      let envelope = AddressedEnvelope(remoteAddress: group, data: channel.allocator.buffer(bytes: bytes))
+      channel.writeAndFlush(envelope, promise: nil)
+    }
+  }
+
+  func shutDown() {
+    cancelAnnouncements()
+    expiry?.cancel()
+    do {
+      try store.removeTable()
+    } catch {
+      log.error("cannot remove the mappings: \(error)")
+    }
+    for channel in channels { channel.close(promise: nil) }
+  }
+}
+
+/// Answers the requests of one internal network.
+final class RequestHandler: ChannelInboundHandler {
+  typealias InboundIn = AddressedEnvelope<ByteBuffer>
+  typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+  private let state: DaemonState
+  private let network: ListenNetwork
+
+  init(state: DaemonState, network: ListenNetwork) {
+    self.state = state
+    self.network = network
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    let envelope = Self.unwrapInboundIn(data)
+    guard case .v4(let source) = envelope.remoteAddress else { return }
+    let client = UInt32(bigEndian: source.address.sin_addr.s_addr)
+    let interfaceIndex = envelope.metadata?.packetInfo?.interfaceIndex
+    guard network.admits(client, arrivedOn: interfaceIndex) else {
+      state.log.debug("ignored a datagram from \(IPAddress.formatIPv4(client)) on interface \(interfaceIndex ?? 0): not from \(network.interfaceName)'s network")
+      return
+    }
+    let reply = state.service.respond(to: Array(envelope.data.readableBytesView), from: client, now: state.now)
+    state.log.debug("\(IPAddress.formatIPv4(client)): \(reply.event)")
+    guard let bytes = reply.bytes else { return }
+    let response = AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: bytes))
+    context.writeAndFlush(Self.wrapOutboundOut(response), promise: nil)
+  }
+
+  /// A failed send (an ICMP error for an earlier reply, say) must not close the socket.
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    state.log.debug("socket error: \(error)")
+  }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import IPNatDiagnostics
+import IPNatKit
+import NATPMP
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+#if Kernel
+  import NATPMPDaemon
+#endif
+
+extension IPNatCommand {
+  /// `ipnat natpmpd`: OpenBSD's natpmpd(8), on nftables.
+  struct NATPMPD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "natpmpd",
+      abstract: "Run a NAT-PMP (RFC 6886) server that maps ports on request, as OpenBSD's natpmpd does.",
+      discussion: """
+        Clients on the internal networks (game consoles, BitTorrent and VoIP clients) ask for \
+        port mappings on UDP 5351 of the 'listen on' addresses. Each mapping is an element of \
+        a map in the daemon's own table, inet \(KernelLayout.tableName), with a kernel timeout: \
+        mappings expire even if the daemon dies. Its chain runs just after ipnat's compiled \
+        rules, so static rdr rules win. The external address is taken from the 'interface' and \
+        followed as it changes, and announced to 224.0.0.1:5350.
+
+        natpmpd.conf, as OpenBSD's:
+          interface wan0            # the external interface
+          listen on 10.0.0.1        # one line per internal network
+        and ipnat's own settings, shown with their defaults:
+          external ports 49152-65535
+          internal ports 1-65535
+          mappings per client 128
+
+        On SIGTERM, SIGINT or SIGHUP the daemon removes its table, and so every mapping, and \
+        exits. Once its sockets are open it keeps only CAP_NET_ADMIN. Exit status: 0 after a \
+        signal or a clean -n, 1 for a configuration error, 3 when the kernel refused the table, \
+        4 without CAP_NET_ADMIN.
+        """,
+      shouldDisplay: isAvailable)
+
+    #if Kernel
+      static let isAvailable = true
+    #else
+      /// Without the Kernel trait only -n works, so the command stays out of the help.
+      static let isAvailable = false
+    #endif
+
+    @Flag(name: .customShort("d"), help: "Stay in the foreground and log to standard error (else: background, syslog).")
+    var foreground = false
+
+    @Flag(name: .customShort("n"), help: "Check the configuration, print 'configuration ok' and exit.")
+    var checkOnly = false
+
+    @Flag(name: .customShort("v"), help: "Log every request.")
+    var verbose = false
+
+    @Option(name: .customShort("f"), help: ArgumentHelp("The configuration file, or '-' for standard input.", valueName: "file"))
+    var file: String = DaemonConfiguration.defaultPath
+
+    func run() throws {
+      let configuration = try readConfiguration()
+      if checkOnly {
+        FileOutput.standardError.write("configuration ok\n")
+        return
+      }
+      #if Kernel
+        let log = Log(foreground: foreground, verbose: verbose)
+        do {
+          try Daemon(configuration: configuration, log: log).run(detach: foreground ? {} : Self.detach)
+        } catch let failure as Daemon.Failure {
+          FileOutput.standardError.write("ipnat: error: \(failure)\n")
+          if !foreground { log.error("\(failure)") }
+          throw ExitCode(failure.status)
+        }
+      #else
+        throw ValidationError(
+          "'ipnat natpmpd' changes the kernel's rules, and this ipnat was built without kernel support (the Kernel trait)")
+      #endif
+    }
+
+    private func readConfiguration() throws -> DaemonConfiguration {
+      let source: SourceFile
+      do {
+        source = try InputReader.read(file)
+      } catch {
+        FileOutput.standardError.write("ipnat: error: \(error)\n")
+        throw ExitCode(ExitStatus.inputErrors)
+      }
+      let result = ConfigurationParser.parse(source)
+      let useColor = FileOutput.standardError.isTerminal && Environment.value(of: "NO_COLOR") == nil
+      FileOutput.standardError.write(DiagnosticRenderer(useColor: useColor).render(result.diagnostics, in: source))
+      guard let configuration = result.configuration else {
+        let count = result.diagnostics.count { $0.severity == .error }
+        FileOutput.standardError.write("\(count) error\(count == 1 ? "" : "s") in \(source.name)\n")
+        throw ExitCode(ExitStatus.inputErrors)
+      }
+      return configuration
+    }
+
+    #if Kernel
+      /// Into the background, as daemon(3) does: the parent exits, the child leaves the
+      /// terminal's session and the working directory, with standard streams on /dev/null.
+      private static func detach() throws {
+        switch fork() {
+        case -1:
+          throw Daemon.Failure(description: "cannot fork: \(String(cString: strerror(errno)))", status: 3)
+        case 0:
+          _ = setsid()
+          _ = chdir("/")
+          let null = open("/dev/null", O_RDWR)
+          if null >= 0 {
+            for stream in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] { dup2(null, stream) }
+            if null > STDERR_FILENO { close(null) }
+          }
+        default:
+          Glibc.exit(0)
+        }
+      }
+    #endif
+  }
+}
