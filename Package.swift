@@ -63,7 +63,7 @@ let package = Package(
     .testTarget(name: "IPNatDiagnosticsTests", dependencies: ["IPNatDiagnostics"]),
     .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
     // What several test targets share: nft -c in a throwaway namespace, files, golden files.
-    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["Tools"]),
     .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel", "TestSupport"]),
     .testTarget(
       name: "IPNatLoweringTests", dependencies: ["IPNatKit", "IPNatLowering", "NFTModel", "IPAddressing", "TestSupport"],
@@ -77,7 +77,7 @@ let package = Package(
     .testTarget(name: "FuzzRegressionTests", dependencies: ["IPNatFuzzing", "TestSupport"], exclude: ["Crashes", "ipnat.dict"]),
     .testTarget(name: "NATPMPTests", dependencies: ["NATPMP", "NFTText", "IPNatDiagnostics", "TestSupport"]),
     .testTarget(name: "NATPMPDaemonTests", dependencies: ["NATPMP", "TestSupport"]),
-    .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "TestSupport"], exclude: ["Tools"]),
+    .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -30,6 +30,8 @@ public struct ConfigurationParser {
   private var externalPorts = DaemonConfiguration.defaultExternalPorts
   private var internalPorts: ClosedRange<UInt16> = 1...65535
   private var mappingsPerClient = DaemonConfiguration.defaultMappingsPerClient
+  /// Directives seen, valid or not: a bad `interface` line is not also a missing one.
+  private var directivesSeen: Set<Substring> = []
 
   public static func parse(_ file: SourceFile) -> Result {
     var parser = ConfigurationParser(file: file)
@@ -43,14 +45,14 @@ public struct ConfigurationParser {
       let words = Self.words(of: line, in: file)
       if let first = words.first { directive(first, words.dropFirst()) }
     }
-    let endOfFile = SourceRange(start: file.bytes.count, end: file.bytes.count)
-    if interface == nil {
+    // What is missing has no place in the file.
+    if !directivesSeen.contains("interface") {
       diagnostics.append(.error("natpmpd.missing-interface",
-                                "no 'interface' line: natpmpd needs the external interface", at: endOfFile))
+                                "no 'interface' line: natpmpd needs the external interface", at: nil))
     }
-    if listenAddresses.isEmpty {
+    if !directivesSeen.contains("listen") {
       diagnostics.append(.error("natpmpd.missing-listen",
-                                "no 'listen on' line: natpmpd needs an internal address to serve", at: endOfFile))
+                                "no 'listen on' line: natpmpd needs an internal address to serve", at: nil))
     }
     guard !diagnostics.contains(where: { $0.severity == .error }), let interface else {
       return Result(configuration: nil, diagnostics: diagnostics)
@@ -62,6 +64,7 @@ public struct ConfigurationParser {
   }
 
   private mutating func directive(_ first: Word, _ rest: ArraySlice<Word>) {
+    directivesSeen.insert(first.text)
     switch first.text {
     case "interface": interfaceLine(first, rest)
     case "listen": listenLine(first, rest)

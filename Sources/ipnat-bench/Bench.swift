@@ -17,7 +17,8 @@ struct Bench: ParsableCommand {
       network namespaces of their own and delete them afterwards.
       """,
     subcommands: [All.self, CompileBenchmark.self, LoadBenchmark.self, ConnectionRateBenchmark.self,
-                  ParseBenchmark.self, PhasesBenchmark.self, Generate.self, SendUDP.self])
+                  ParseBenchmark.self, PhasesBenchmark.self, NATPMPBenchmark.self, Generate.self, SendUDP.self,
+                  NATPMPClient.self])
 }
 
 /// The generated configuration itself, to profile or inspect what the benchmarks compile.

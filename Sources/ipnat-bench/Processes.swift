@@ -79,6 +79,21 @@ func measureProcess(_ arguments: [String], keepOutput: Bool = false) throws -> M
                      output: keepOutput ? readTextFile(outputPath) ?? "" : "")
 }
 
+/// Starts a program in the background, standard output to /dev/null; the caller waits for it.
+func spawnProcess(_ arguments: [String]) throws -> pid_t {
+  var fileActions = posix_spawn_file_actions_t()
+  posix_spawn_file_actions_init(&fileActions)
+  defer { posix_spawn_file_actions_destroy(&fileActions) }
+  posix_spawn_file_actions_addopen(&fileActions, 1, "/dev/null", O_WRONLY, 0)
+  let argv = arguments.map { strdup($0) } + [nil]
+  defer { argv.forEach { free($0) } }
+  var pid: pid_t = 0
+  guard posix_spawn(&pid, arguments[0], &fileActions, nil, argv, environ) == 0 else {
+    throw BenchError("cannot start \(arguments[0])")
+  }
+  return pid
+}
+
 /// Runs a program that must succeed; returns its standard output.
 @discardableResult
 func capture(_ arguments: [String]) throws -> String {

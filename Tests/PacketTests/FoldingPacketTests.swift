@@ -1,4 +1,5 @@
 import IPNatKit
+import TestSupport
 import Testing
 
 /// Folding must not change which rule translates which packet: the same traffic through the

@@ -1,8 +1,9 @@
 import IPNatKit
+import TestSupport
 import Testing
 
 /// Real traffic through a router namespace loaded with a compiled ruleset; the far side reports
-/// the addresses and ports it saw (`Tools/probe.py`). One lab per test, torn down afterwards.
+/// the addresses and ports it saw (`Tests/TestSupport/Tools/probe.py`). One lab per test, torn down afterwards.
 @Suite(.serialized, .enabled(if: Lab.isAvailable, "needs root, iproute2, nft and python3"))
 struct PacketTests {
   // MARK: - map

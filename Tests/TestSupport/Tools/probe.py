@@ -356,6 +356,52 @@ def ftp_client(args):
     ftp.quit()
 
 
+def natpmp(args):
+    """Sends each hex datagram to a NAT-PMP server and prints the reply in hex, or "timeout"."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(args.wait)
+    if args.bind:
+        s.bind((args.bind, 0))
+    for datagram in args.datagrams:
+        s.sendto(bytes.fromhex(datagram), (args.server, 5351))
+        try:
+            print(s.recv(2048).hex(), flush=True)
+        except socket.timeout:
+            print("timeout", flush=True)
+
+
+def natpmp_noise(args):
+    """--count random datagrams, half of them shaped like NAT-PMP, without waiting for replies."""
+    import random
+    rng = random.Random(args.seed)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _ in range(args.count):
+        data = bytearray(rng.randbytes(rng.randrange(0, 40)))
+        if len(data) >= 2 and rng.random() < 0.5:
+            data[0], data[1] = 0, rng.randrange(0, 4)
+        s.sendto(bytes(data), (args.server, 5351))
+        time.sleep(0.0005)
+
+
+def listen_multicast(args):
+    """Joins GROUP on the interface of --interface-address and prints each datagram to PORT,
+    in hex, with the time since start, for --seconds."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", args.port))
+    membership = socket.inet_aton(args.group) + socket.inet_aton(args.interface_address)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+    start = time.monotonic()
+    end = start + args.seconds
+    with open(args.log, "a") as log:
+        print("listening", file=log, flush=True)
+        while time.monotonic() < end:
+            ready, _, _ = select.select([s], [], [], 0.2)
+            if ready:
+                data, peer = s.recvfrom(2048)
+                print(f"{time.monotonic() - start:.3f} {peer[0]} {data.hex()}", file=log, flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -395,6 +441,24 @@ def main():
     p = commands.add_parser("ftp-client")
     p.add_argument("host")
     p.set_defaults(run=ftp_client)
+    p = commands.add_parser("natpmp")
+    p.add_argument("server")
+    p.add_argument("datagrams", nargs="+", help="hex")
+    p.add_argument("--bind", default="")
+    p.add_argument("--wait", type=float, default=1.0)
+    p.set_defaults(run=natpmp)
+    p = commands.add_parser("natpmp-noise")
+    p.add_argument("server")
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(run=natpmp_noise)
+    p = commands.add_parser("listen-multicast")
+    p.add_argument("group")
+    p.add_argument("port", type=int)
+    p.add_argument("log")
+    p.add_argument("--interface-address", required=True)
+    p.add_argument("--seconds", type=float, default=10)
+    p.set_defaults(run=listen_multicast)
     args = parser.parse_args()
     args.run(args)
 

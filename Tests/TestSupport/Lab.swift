@@ -1,6 +1,4 @@
 import Foundation
-import IPNatDiagnostics
-import IPNatKit
 
 /// Three network namespaces made for one test, joined by veth pairs:
 ///
@@ -12,13 +10,14 @@ import IPNatKit
 ///
 /// The outside host routes the NAT pools (203.0.113.0/24, 198.51.100.0/24, 2001:db8:ff::/48)
 /// back to the router and has no route to the inside network, so an untranslated packet
-/// cannot reach it. Rules are loaded on the router only. Traffic never leaves these
+/// cannot reach it. Rules are loaded on the router only. Shared by the packet tests and
+/// natpmpd's tests. Traffic never leaves these
 /// namespaces, and `close()` deletes them, also when a test fails.
-final class Lab {
-  let inside: String
-  let router: String
-  let outside: String
-  let logDirectory: String
+public final class Lab {
+  public let inside: String
+  public let router: String
+  public let outside: String
+  public let logDirectory: String
   private var background: [Process] = []
 
   static let ipPath = "/usr/sbin/ip"
@@ -29,7 +28,7 @@ final class Lab {
 
   /// Root, iproute2, nft and python3: what these tests need. CI sets IPNAT_REQUIRE_NFT=1, and
   /// then a missing piece fails the run instead of skipping the tests.
-  static let isAvailable: Bool = {
+  public static let isAvailable: Bool = {
     let usable = geteuid() == 0 && python != nil && FileManager.default.isExecutableFile(atPath: ipPath)
       && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft")
     if !usable, ProcessInfo.processInfo.environment["IPNAT_REQUIRE_NFT"] != nil {
@@ -41,7 +40,7 @@ final class Lab {
   nonisolated(unsafe) private static var count = 0
   private static let lock = NSLock()
 
-  init() throws {
+  public init() throws {
     let number = Self.lock.withLock {
       Self.count += 1
       return Self.count
@@ -90,7 +89,7 @@ final class Lab {
     _ = try run(router, ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
   }
 
-  func close() {
+  public func close() {
     // Every process left in the lab's namespaces, servers and their `timeout` wrappers alike.
     for namespace in [inside, router, outside] {
       let pids = (try? ipOutput("netns", "pids", namespace)) ?? ""
@@ -102,57 +101,51 @@ final class Lab {
     try? FileManager.default.removeItem(atPath: logDirectory)
   }
 
-  // MARK: - Rules
-
-  /// Compiles `conf` and loads it on the router with `nft -f`; returns the script.
-  @discardableResult
-  func load(_ conf: String, lowering: LoweringOptions = LoweringOptions()) throws -> String {
-    let outcome = IPNat.compile(SourceFile(name: "lab.conf", text: conf), options: FrontendOptions(resolveHostNames: false),
-                                lowering: lowering)
-    guard let script = outcome.output else {
-      throw Failure("compile failed: \(DiagnosticRenderer().render(outcome.diagnostics, in: SourceFile(name: "lab.conf", text: conf)))")
-    }
-    _ = try run(router, ["nft", "-f", "-"], input: script)
-    return script
-  }
-
   // MARK: - Traffic
 
+  /// Starts any command in a namespace in the background (it is killed after 25 s at most,
+  /// and with the lab); its output stays in the returned process's pipes.
+  public func spawnCommand(_ namespace: String, _ command: [String]) throws -> Process {
+    let process = try launch(namespace, command)
+    background.append(process)
+    return process
+  }
+
   /// Starts probe.py in the background (servers); it ends by itself after 30 s at most.
-  func start(_ namespace: String, _ arguments: [String]) throws {
+  public func start(_ namespace: String, _ arguments: [String]) throws {
     let process = try launch(namespace, [Self.python!, Self.probe] + arguments)
     background.append(process)
   }
 
   /// Starts probe.py in the background and returns it, to read its output once it ends (it
   /// ends by itself after 30 s at most).
-  func spawn(_ namespace: String, _ arguments: [String]) throws -> Process {
+  public func spawn(_ namespace: String, _ arguments: [String]) throws -> Process {
     let process = try launch(namespace, [Self.python!, Self.probe] + arguments)
     background.append(process)
     return process
   }
 
   /// Runs probe.py to completion and returns its output lines.
-  func probe(_ namespace: String, _ arguments: [String]) throws -> [String] {
+  public func probe(_ namespace: String, _ arguments: [String]) throws -> [String] {
     try run(namespace, [Self.python!, Self.probe] + arguments).split(separator: "\n").map(String.init)
   }
 
-  func log(_ name: String) -> [String] {
+  public func log(_ name: String) -> [String] {
     ((try? String(contentsOfFile: "\(logDirectory)/\(name)", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
   }
 
-  func logPath(_ name: String) -> String { "\(logDirectory)/\(name)" }
+  public func logPath(_ name: String) -> String { "\(logDirectory)/\(name)" }
 
   /// Waits, at most five seconds, until a server has written its first log line.
-  func waitForLog(_ name: String) {
+  public func waitForLog(_ name: String) {
     for _ in 0..<100 where log(name).isEmpty { usleep(50_000) }
   }
 
   // MARK: - Processes
 
-  struct Failure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+  public struct Failure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
   }
 
   private func ip(_ arguments: String...) throws { _ = try ipOutput(arguments) }
@@ -176,7 +169,7 @@ final class Lab {
   }
 
   /// Runs a command in a namespace, at most 25 seconds, and returns its standard output.
-  func run(_ namespace: String, _ command: [String], input: String? = nil) throws -> String {
+  public func run(_ namespace: String, _ command: [String], input: String? = nil) throws -> String {
     let process = try launch(namespace, command, input: input)
     let output = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
     let errors = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
@@ -204,27 +197,27 @@ final class Lab {
 }
 
 /// Runs `body` with a fresh lab and always tears it down.
-func withLab(_ body: (Lab) throws -> Void) throws {
+public func withLab(_ body: (Lab) throws -> Void) throws {
   let lab = try Lab()
   defer { lab.close() }
   try body(lab)
 }
 
 /// The fields of a server's answer: `PEER_IP PEER_PORT LOCAL_IP LOCAL_PORT mss=N client-mss=M`.
-struct Answer {
-  var peerAddress: String
-  var peerPort: Int
-  var localAddress: String
-  var localPort: Int
-  var text: String
+public struct Answer {
+  public var peerAddress: String
+  public var peerPort: Int
+  public var localAddress: String
+  public var localPort: Int
+  public var text: String
 
-  init?(_ line: String) {
+  public init?(_ line: String) {
     let fields = line.split(separator: " ").map(String.init)
     guard fields.count >= 4, let peerPort = Int(fields[1]), let localPort = Int(fields[3]) else { return nil }
     (peerAddress, self.peerPort, localAddress, self.localPort, text) = (fields[0], peerPort, fields[2], localPort, line)
   }
 
-  func value(of key: String) -> Int? {
+  public func value(of key: String) -> Int? {
     text.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
   }
 }

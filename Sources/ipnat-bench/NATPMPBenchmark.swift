@@ -1,0 +1,171 @@
+import ArgumentParser
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+/// `ipnat natpmpd` under sequential load from a raw NAT-PMP client on the lan side: new
+/// mappings while the table grows from 0 to --mappings, renewals with the table full, then
+/// deletions back to 0. The public-address request, which touches no kernel state, is the
+/// floor every other figure is compared with in the same run.
+struct NATPMPBenchmark: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "natpmpd", abstract: "NAT-PMP requests per second and round trips of ipnat natpmpd (needs root).")
+
+  @Option(help: "Mappings to create, then renew and delete.") var mappings = 10_000
+  @Option(help: "Renewals to time with the table full.") var renewals = 2_000
+
+  func validate() throws {
+    guard (1_000...60_000).contains(mappings), mappings % 10 == 0, renewals >= 1 else {
+      throw ValidationError("--mappings takes a multiple of 10 from 1,000 to 60,000")
+    }
+  }
+
+  func run() throws {
+    let tools = try Tools.locate()
+    try tools.requireRoot()
+    print(try Self.measure(mappings: mappings, renewals: renewals, tools: tools))
+  }
+
+  static func measure(mappings: Int, renewals: Int, tools: Tools) throws -> String {
+    let lab = try RouterLab(tools: tools)
+    defer { lab.close() }
+    let configuration = temporaryPath("conf")
+    defer { removeFile(configuration) }
+    try writeTextFile(configuration, """
+      interface rwan
+      listen on 10.0.0.1
+      external ports 1024-65535
+      mappings per client 65535
+      """)
+    let daemon = try spawnProcess([tools.ip, "netns", "exec", lab.router, tools.ipnat, "natpmpd", "-d", "-f", configuration])
+    defer {
+      kill(daemon, SIGTERM)
+      var status: Int32 = 0
+      waitpid(daemon, &status, 0)
+    }
+    var ready = false
+    for _ in 0..<200 where !ready {
+      ready = (try? lab.exec(lab.router, [tools.nft, "list", "table", "inet", "ipnat_natpmpd"]))?.contains("dnat") ?? false
+      if !ready { usleep(50_000) }
+    }
+    guard ready else { throw BenchError("natpmpd did not start") }
+    func client(_ phase: String) throws -> String {
+      try lab.exec(lab.lan, [tools.bench, "natpmp-client", phase, "--server", "10.0.0.1", "--mappings", String(mappings),
+                             "--renewals", String(renewals)])
+    }
+    func kernelElements() throws -> Int {
+      let listing = try lab.exec(lab.router, [tools.nft, "-j", "list", "map", "inet", "ipnat_natpmpd", "mappings"])
+      return listing.split(separator: "\"concat\"", omittingEmptySubsequences: false).count / 2
+    }
+    var report = ["| requests | table size | requests/s | median round trip | p99 |", "|---|---|---:|---:|---:|"]
+    report.append(try client("create"))
+    // The kernel must hold what the daemon granted.
+    let created = try kernelElements()
+    guard created == mappings else { throw BenchError("the kernel holds \(created) mappings, not \(mappings)") }
+    report.append(try client("renew"))
+    report.append(try client("delete"))
+    guard try kernelElements() == 0 else { throw BenchError("mappings left in the kernel after deleting them all") }
+    return report.joined(separator: "\n")
+  }
+}
+
+/// The raw client, run inside the lab's lan namespace: one request in flight at a time, each
+/// answer checked (opcode, port, result 0), a 1 s timeout per request.
+struct NATPMPClient: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "natpmp-client", abstract: "Time sequential NAT-PMP requests (used by 'natpmpd').", shouldDisplay: false)
+
+  enum Phase: String, ExpressibleByArgument {
+    /// The public-address floor, then new mappings 0 → N in ten steps.
+    case create
+    /// Random renewals with N mappings present.
+    case renew
+    /// Deletions N → 0.
+    case delete
+  }
+
+  @Argument var phase: Phase
+  @Option var server: String
+  @Option var mappings: Int
+  @Option var renewals: Int
+
+  func run() throws {
+    let socket = try Self.connect(to: server)
+    defer { close(socket) }
+    var rows: [String] = []
+    func row(_ name: String, _ sizes: String, _ times: [Double]) {
+      let total = times.reduce(0, +)
+      let sorted = times.sorted()
+      let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+      rows.append("| \(name) | \(sizes) | \((Double(times.count) / total).rounded(0)) | "
+        + "\((median(times) * 1e6).rounded(0)) µs | \((p99 * 1e6).rounded(0)) µs |")
+    }
+    // Warm both ends up first; then the floor: a request that changes nothing in the kernel.
+    for _ in 0..<1_000 { _ = try Self.time(socket, request: [0, 0], expect: 0) }
+    let floor = try (0..<2_000).map { _ in try Self.time(socket, request: [0, 0], expect: 0) }
+    row("public address (no kernel change)", phase.rawValue, floor)
+    switch phase {
+    case .create:
+      let step = mappings / 10
+      var creation: [[Double]] = []
+      for bucket in 0..<10 {
+        creation.append(try (0..<step).map { index in
+          try Self.time(socket, request: Self.mapping(port: 1 + bucket * step + index, lifetime: 3600), expect: 1)
+        })
+      }
+      row("new mappings", "0 → \(step.formatted)", creation[0])
+      row("new mappings", "\((mappings - step).formatted) → \(mappings.formatted)", creation[9])
+      row("new mappings, all", "0 → \(mappings.formatted)", creation.flatMap { $0 })
+      let flatness = creation[0].reduce(0, +) / creation[9].reduce(0, +)
+      rows.append("| last tenth's rate / first tenth's | | \(flatness.rounded(2)) | | |")
+    case .renew:
+      var generator = SystemRandomNumberGenerator()
+      let renewed = try (0..<renewals).map { _ in
+        try Self.time(socket, request: Self.mapping(port: Int.random(in: 1...mappings, using: &generator), lifetime: 3600),
+                      expect: 1)
+      }
+      row("renewals", mappings.formatted, renewed)
+    case .delete:
+      let deleted = try (1...mappings).map { port in try Self.time(socket, request: Self.mapping(port: port, lifetime: 0), expect: 1) }
+      row("deletions", "\(mappings.formatted) → 0", deleted)
+    }
+    print(rows.joined(separator: "\n"), terminator: "")
+  }
+
+  /// UDP mapping request for `port` (suggested external port 0).
+  static func mapping(port: Int, lifetime: UInt32) -> [UInt8] {
+    [0, 1, 0, 0, UInt8(port >> 8), UInt8(port & 0xff), 0, 0,
+     UInt8(lifetime >> 24), UInt8(lifetime >> 16 & 0xff), UInt8(lifetime >> 8 & 0xff), UInt8(lifetime & 0xff)]
+  }
+
+  /// Sends one request and waits for its answer; returns the round trip in seconds.
+  static func time(_ socket: Int32, request: [UInt8], expect opcode: UInt8) throws -> Double {
+    var reply = [UInt8](repeating: 0, count: 64)
+    let start = now()
+    guard send(socket, request, request.count, 0) == request.count else { throw BenchError("send: \(errno)") }
+    let count = recv(socket, &reply, reply.count, 0)
+    let elapsed = now() - start
+    guard count >= 8 else { throw BenchError("no answer within 1 s") }
+    guard reply[1] == 128 + opcode, reply[2] == 0, reply[3] == 0,
+      opcode == 0 || (reply[8] == request[4] && reply[9] == request[5])
+    else { throw BenchError("unexpected answer \(reply.prefix(count))") }
+    return elapsed
+  }
+
+  static func connect(to server: String) throws -> Int32 {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(5351).bigEndian)
+    guard inet_pton(AF_INET, server, &address.sin_addr) == 1 else { throw ValidationError("--server takes an IPv4 address") }
+    let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    var timeout = timeval(tv_sec: 1, tv_usec: 0)
+    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw BenchError("connect: \(String(cString: strerror(errno)))") }
+    return descriptor
+  }
+}

@@ -1,0 +1,51 @@
+import IPNatDiagnostics
+import NATPMP
+import TestSupport
+import Testing
+
+@Suite struct ConfigurationTests {
+  static let folder = TestSupport.directory() + "/Configurations"
+  static let cases = files(in: folder, endingWith: ".conf").map { String($0.dropLast(5)) }
+
+  @Test func readsOpenBSDsExampleAndIpnatsSettings() throws {
+    let text = """
+      # natpmpd.conf(5)
+      interface carp0
+      listen on 10.0.0.1   # the internal network
+      \tlisten on 192.168.1.1
+
+      external ports 20000-20999
+      internal ports 1024-65535
+      mappings per client 16
+      """
+    let result = ConfigurationParser.parse(SourceFile(name: "natpmpd.conf", text: text))
+    #expect(result.diagnostics.isEmpty)
+    #expect(result.configuration == DaemonConfiguration(
+      externalInterface: "carp0", listenAddresses: [0x0A00_0001, 0xC0A8_0101], externalPorts: 20000...20999,
+      internalPorts: 1024...65535, mappingsPerClient: 16))
+  }
+
+  @Test func defaultsMatchOpenBSDsNatpmpd() throws {
+    let result = ConfigurationParser.parse(SourceFile(name: "natpmpd.conf", text: "interface em0\r\nlisten on 10.0.0.1\r\n"))
+    let configuration = try #require(result.configuration)
+    #expect(configuration.externalPorts == 49152...65535)
+    #expect(configuration.internalPorts == 1...65535)
+    #expect(configuration.mappingsPerClient == 128)
+  }
+
+  @Test func thereAreCases() { #expect(Self.cases.count >= 7) }
+
+  /// Each bad file's diagnostics, rendered as users see them, equal `NAME.diag`
+  /// (`RECORD_GOLDEN=1 swift test` rewrites them).
+  @Test(arguments: cases)
+  func reportsErrorsAsRecorded(_ name: String) throws {
+    let text = try #require(readFile("\(Self.folder)/\(name).conf"))
+    let file = SourceFile(name: "\(name).conf", text: text)
+    let result = ConfigurationParser.parse(file)
+    #expect(result.configuration == nil)
+    let rendered = DiagnosticRenderer().render(result.diagnostics, in: file)
+    let golden = try #require(Golden.recorded(at: "\(Self.folder)/\(name).diag", actual: rendered),
+                              "missing \(name).diag: run with RECORD_GOLDEN=1")
+    #expect(rendered == golden)
+  }
+}

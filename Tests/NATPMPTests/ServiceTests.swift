@@ -1,0 +1,236 @@
+import NATPMP
+import TestSupport
+import Testing
+
+/// Records what the service asks of the kernel, and can refuse it.
+final class RecordingStore: MappingStore {
+  var installed: [[Mapping]] = []
+  var removed: [[Mapping]] = []
+  var rebuilt: [(address: UInt32?, mappings: [Mapping])] = []
+  var failing = false
+
+  struct Refused: Error {}
+
+  func install(_ mappings: [Mapping], now: UInt64) throws {
+    if failing { throw Refused() }
+    installed.append(mappings)
+  }
+
+  func remove(_ mappings: [Mapping]) throws {
+    if failing { throw Refused() }
+    removed.append(mappings)
+  }
+
+  func rebuild(externalAddress: UInt32?, mappings: [Mapping], now: UInt64) throws {
+    if failing { throw Refused() }
+    rebuilt.append((externalAddress, mappings))
+  }
+}
+
+/// A client's view: requests as bytes, replies read back.
+struct Client {
+  let service: NATPMPService
+  let address: UInt32
+
+  struct MappingReply: Equatable {
+    var opcode: UInt8
+    var result: UInt16
+    var internalPort: UInt16
+    var externalPort: UInt16
+    var lifetime: UInt32
+  }
+
+  func map(_ transport: MappedProtocol, _ internalPort: UInt16, lifetime: UInt32, at now: UInt64 = 0) -> MappingReply {
+    let request: [UInt8] = [0, transport.rawValue, 0, 0, UInt8(internalPort >> 8), UInt8(internalPort & 0xff), 0, 0,
+                            UInt8(lifetime >> 24), UInt8(lifetime >> 16 & 0xff), UInt8(lifetime >> 8 & 0xff), UInt8(lifetime & 0xff)]
+    let bytes = service.respond(to: request, from: address, now: now).bytes!
+    #expect(bytes.count == 16)
+    func u16(_ offset: Int) -> UInt16 { UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]) }
+    return MappingReply(opcode: bytes[1], result: u16(2), internalPort: u16(8), externalPort: u16(10),
+                        lifetime: UInt32(u16(12)) << 16 | UInt32(u16(14)))
+  }
+}
+
+@Suite struct ServiceTests {
+  static let gateway: UInt32 = 0xC000_0201  // 192.0.2.1
+  static let alice: UInt32 = 0x0A4D_0002  // 10.77.0.2
+  static let bob: UInt32 = 0x0A4D_0003
+
+  let store = RecordingStore()
+
+  func service(_ configure: (inout DaemonConfiguration) -> Void = { _ in }, address: UInt32? = gateway) throws -> NATPMPService {
+    var configuration = DaemonConfiguration(externalInterface: "wan0", listenAddresses: [0x0A4D_0001])
+    configure(&configuration)
+    let service = NATPMPService(configuration: configuration, store: store, generator: SplitMix64(seed: 7))
+    _ = try service.setExternalAddress(address, now: 0)
+    return service
+  }
+
+  @Test func answersTheExternalAddressAndTheSecondsSinceStart() throws {
+    let reply = try service().respond(to: [0, 0], from: Self.alice, now: 12_345).bytes
+    #expect(reply == [0, 128, 0, 0, 0, 0, 0, 12, 192, 0, 2, 1])
+  }
+
+  @Test func withoutAnExternalAddressEveryRequestIsANetworkFailure() throws {
+    let service = try service(address: nil)
+    #expect(service.respond(to: [0, 0], from: Self.alice, now: 0).bytes == [0, 128, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0])
+    #expect(Client(service: service, address: Self.alice).map(.udp, 5000, lifetime: 60).result == 3)
+    #expect(store.installed.isEmpty)
+    // 0.0.0.0 is no address either.
+    #expect(try service.setExternalAddress(0, now: 0) == false)
+    #expect(service.externalAddress == nil)
+  }
+
+  @Test func mapsToARandomPortOfTheRangeForTheRequestedLifetime() throws {
+    let service = try service { $0.externalPorts = 40000...40099 }
+    let reply = Client(service: service, address: Self.alice).map(.udp, 5000, lifetime: 3600)
+    #expect(reply.opcode == 129 && reply.result == 0 && reply.internalPort == 5000 && reply.lifetime == 3600)
+    #expect((40000...40099).contains(reply.externalPort))
+    let mapping = Mapping(transport: .udp, client: Self.alice, internalPort: 5000, externalPort: reply.externalPort,
+                          expiry: 3_600_000)
+    #expect(store.installed == [[mapping]])
+  }
+
+  @Test func tcpAndUdpOfOneClientPortShareTheirExternalPort() throws {
+    let client = Client(service: try service(), address: Self.alice)
+    let udp = client.map(.udp, 5000, lifetime: 60)
+    let tcp = client.map(.tcp, 5000, lifetime: 60)
+    #expect(tcp.externalPort == udp.externalPort)
+    // Another client port, or another client, never gets it.
+    #expect(client.map(.tcp, 5001, lifetime: 60).externalPort != udp.externalPort)
+    #expect(Client(service: client.service, address: Self.bob).map(.udp, 5000, lifetime: 60).externalPort != udp.externalPort)
+  }
+
+  @Test func aRepeatedRequestRenewsTheSameMapping() throws {
+    let client = Client(service: try service(), address: Self.alice)
+    let first = client.map(.udp, 5000, lifetime: 60, at: 0)
+    let second = client.map(.udp, 5000, lifetime: 120, at: 30_000)
+    #expect(second.externalPort == first.externalPort && second.lifetime == 120)
+    #expect(store.installed.count == 2)
+    #expect(store.installed[1].first?.expiry == 150_000)
+    #expect(store.removed.isEmpty, "a renewal must not take the live mapping down")
+    #expect(client.service.table.count == 1)
+  }
+
+  @Test func lifetimeZeroDeletesOneMappingOrWithPortZeroAllOfTheProtocol() throws {
+    let service = try service()
+    let alice = Client(service: service, address: Self.alice)
+    let udp5000 = alice.map(.udp, 5000, lifetime: 60)
+    _ = alice.map(.udp, 5001, lifetime: 60)
+    _ = alice.map(.tcp, 5000, lifetime: 60)
+    _ = Client(service: service, address: Self.bob).map(.udp, 6000, lifetime: 60)
+
+    let deleted = alice.map(.udp, 5000, lifetime: 0)
+    #expect(deleted == Client.MappingReply(opcode: 129, result: 0, internalPort: 5000, externalPort: 0, lifetime: 0))
+    #expect(store.removed.last?.map(\.externalPort) == [udp5000.externalPort])
+    // Deleting what is gone still succeeds, and asks nothing of the kernel.
+    #expect(alice.map(.udp, 5000, lifetime: 0).result == 0)
+    #expect(store.removed.count == 1)
+
+    #expect(alice.map(.udp, 0, lifetime: 0).result == 0)
+    #expect(store.removed.last?.map(\.internalPort) == [5001])
+    let left = service.table.mappings.keys.map { "\($0.transport) \($0.internalPort)" }.sorted()
+    #expect(left == ["TCP 5000", "UDP 6000"])
+  }
+
+  @Test func refusesPortsOutsideTheInternalRangeAndPortZero() throws {
+    let client = Client(service: try service { $0.internalPorts = 1024...65535 }, address: Self.alice)
+    #expect(client.map(.tcp, 80, lifetime: 60).result == 2)
+    #expect(client.map(.tcp, 0, lifetime: 60).result == 2)
+    #expect(client.map(.tcp, 1024, lifetime: 60).result == 0)
+  }
+
+  @Test func capsTheMappingsOfOneClient() throws {
+    let service = try service { $0.mappingsPerClient = 3 }
+    let alice = Client(service: service, address: Self.alice)
+    for port in UInt16(1)...3 { #expect(alice.map(.udp, port, lifetime: 60).result == 0) }
+    #expect(alice.map(.udp, 4, lifetime: 60).result == 4)
+    // A renewal is not a new mapping, and other clients have their own quota.
+    #expect(alice.map(.udp, 1, lifetime: 60).result == 0)
+    #expect(Client(service: service, address: Self.bob).map(.udp, 4, lifetime: 60).result == 0)
+  }
+
+  @Test func runsOutOfResourcesWhenThePortRangeIsUsedUp() throws {
+    let service = try service { $0.externalPorts = 50000...50001 }
+    let alice = Client(service: service, address: Self.alice)
+    let ports = [alice.map(.udp, 1, lifetime: 60).externalPort, alice.map(.udp, 2, lifetime: 60).externalPort]
+    #expect(Set(ports) == [50000, 50001])
+    #expect(alice.map(.udp, 3, lifetime: 60).result == 4)
+    // TCP for a mapped client port shares its port, so it still fits.
+    #expect(alice.map(.tcp, 1, lifetime: 60).result == 0)
+  }
+
+  @Test func aMappingTheKernelRefusedDoesNotExist() throws {
+    let service = try service()
+    store.failing = true
+    #expect(Client(service: service, address: Self.alice).map(.udp, 5000, lifetime: 60).result == 3)
+    #expect(service.table.count == 0)
+  }
+
+  @Test func grantsAtMostADay() throws {
+    let reply = Client(service: try service(), address: Self.alice).map(.udp, 5000, lifetime: .max)
+    #expect(reply.lifetime == NATPMPService.maximumLifetime)
+  }
+
+  @Test func forgetsExpiredMappingsAndFreesTheirPorts() throws {
+    let service = try service { $0.externalPorts = 50000...50000 }
+    let alice = Client(service: service, address: Self.alice)
+    #expect(alice.map(.udp, 1, lifetime: 10, at: 0).result == 0)
+    #expect(alice.map(.udp, 2, lifetime: 10, at: 1000).result == 4)
+    #expect(service.expire(now: 9_999).isEmpty)
+    #expect(service.expire(now: 10_000).count == 1)
+    #expect(alice.map(.udp, 2, lifetime: 10, at: 10_000).externalPort == 50000)
+  }
+
+  @Test func aNewAddressRebuildsTheTableWithTheMappingsThatRemain() throws {
+    let service = try service()
+    let alice = Client(service: service, address: Self.alice)
+    _ = alice.map(.udp, 1, lifetime: 10, at: 0)
+    _ = alice.map(.udp, 2, lifetime: 100, at: 0)
+    #expect(try service.setExternalAddress(0xC000_0202, now: 50_000))
+    #expect(store.rebuilt.last?.address == 0xC000_0202)
+    #expect(store.rebuilt.last?.mappings.map(\.internalPort) == [2])
+    #expect(service.respond(to: [0, 0], from: Self.alice, now: 50_000).bytes?.suffix(4) == [192, 0, 2, 2])
+    #expect(try service.setExternalAddress(0xC000_0202, now: 50_000) == false)
+  }
+
+  @Test func answersOtherVersionsAndOpcodesAndIgnoresResponses() throws {
+    let service = try service()
+    #expect(service.respond(to: [1, 0], from: Self.alice, now: 2000).bytes == [0, 128, 0, 1, 0, 0, 0, 2])
+    #expect(service.respond(to: [0, 9, 1, 2], from: Self.alice, now: 0).bytes == [0, 137, 0, 5, 0, 0, 0, 0])
+    #expect(service.respond(to: [0, 129] + [UInt8](repeating: 0, count: 14), from: Self.alice, now: 0).bytes == nil)
+  }
+
+  @Test func randomDatagramsNeverTrapAndNeverGetALargerAnswerThanEightBytesPlusTheirOwn() throws {
+    let service = try service()
+    var generator = SplitMix64(seed: 1)
+    for _ in 0..<20_000 {
+      let length = generator.next(below: 20)
+      var datagram = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+      // Half of them look like NAT-PMP, so that they reach past the version check.
+      if length >= 2, generator.next(below: 2) == 0 { datagram[0] = 0; datagram[1] = UInt8(generator.next(below: 4)) }
+      let client = UInt32(truncatingIfNeeded: generator.next())
+      if let reply = service.respond(to: datagram, from: client, now: generator.next() >> 20).bytes {
+        #expect(reply.count <= max(datagram.count, 8) + 4)
+      }
+    }
+    #expect(service.table.mappings.values.allSatisfy { DaemonConfiguration.defaultExternalPorts.contains($0.externalPort) })
+  }
+}
+
+@Suite struct ListenNetworkTests {
+  let network = ListenNetwork(address: 0x0A4D_0001, prefixLength: 24, interfaceIndex: 3, interfaceName: "lan0")
+
+  @Test func admitsHostsOfItsNetworkOnItsInterfaceOnly() {
+    #expect(network.admits(0x0A4D_0002, arrivedOn: 3))
+    #expect(network.admits(0x0A4D_00FE, arrivedOn: nil))
+    #expect(!network.admits(0x0A4D_0102, arrivedOn: 3))
+    #expect(!network.admits(0xC000_0202, arrivedOn: 3))
+    #expect(!network.admits(0x0A4D_0002, arrivedOn: 4), "a request through another interface")
+    #expect(!network.admits(0x0A4D_0001, arrivedOn: 3), "the gateway itself")
+  }
+
+  @Test func announcesTenTimesWithDoublingGaps() {
+    #expect(Announcements.delaysInMilliseconds == [0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000])
+  }
+}
