@@ -53,8 +53,12 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    // Every stage on arbitrary bytes: what the libFuzzer build of ipnat-fuzz calls per input.
-    .target(name: "IPNatFuzzing", dependencies: ["IPNatKit", "IPNatLint", "IPNatSyntax", "IPNatDiagnostics", "IPAddressing", "NFTKernel", "NFTText"]),
+    // Every stage on arbitrary bytes, and natpmpd's readers: what the libFuzzer build of
+    // ipnat-fuzz calls per input.
+    .target(
+      name: "IPNatFuzzing",
+      dependencies: ["IPNatKit", "IPNatLint", "IPNatSyntax", "IPNatDiagnostics", "IPAddressing", "NFTKernel", "NFTText", "NATPMP"]
+    ),
     .executableTarget(name: "ipnat-fuzz", dependencies: ["IPNatFuzzing", "IPNatKit"]),
     .executableTarget(
       name: "ipnat-bench",

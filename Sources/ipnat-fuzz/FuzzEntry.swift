@@ -7,7 +7,9 @@ import IPNatFuzzing
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-  FuzzHarness.exercise(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+  let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+  FuzzHarness.exercise(bytes)
+  NATPMPHarness.exercise(bytes)
   return 0
 }
 
@@ -26,7 +28,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
       var unreadable = false
       for path in paths {
         do {
-          FuzzHarness.exercise(try InputReader.read(path).bytes)
+          let bytes = try InputReader.read(path).bytes
+          FuzzHarness.exercise(bytes)
+          NATPMPHarness.exercise(bytes)
           print("ok \(path)")
         } catch {
           complain("ipnat-fuzz: \(error)")

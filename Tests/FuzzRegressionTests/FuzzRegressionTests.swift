@@ -12,16 +12,32 @@ import Testing
     .map { directory() + "/Crashes/" + $0 }
 
   static let seeds: [String] = ["Samples", "Tests/IPNatSyntaxTests/Golden/Diagnostics", "Tests/IPNatLoweringTests/Golden",
-                                "Tests/IPNatLintTests/Checks"]
+                                "Tests/IPNatLintTests/Checks", "Tests/NATPMPTests/Configurations", "Samples/natpmpd"]
     .flatMap { folder in files(in: "\(root)/\(folder)", endingWith: ".conf").map { "\(root)/\(folder)/\($0)" } }
 
   @Test(arguments: crashInputs)
   func aFormerCrashNoLongerFails(_ path: String) throws {
-    FuzzHarness.exercise(try #require(readBytes(path)))
+    let bytes = try #require(readBytes(path))
+    FuzzHarness.exercise(bytes)
+    NATPMPHarness.exercise(bytes)
   }
 
   @Test func everySeedPassesTheHarness() throws {
     #expect(Self.seeds.count > 80)
-    for path in Self.seeds { FuzzHarness.exercise(try #require(readBytes(path), "\(path)")) }
+    for path in Self.seeds {
+      let bytes = try #require(readBytes(path), "\(path)")
+      FuzzHarness.exercise(bytes)
+      NATPMPHarness.exercise(bytes)
+    }
+  }
+
+  /// Datagrams the server must survive, in the harness's framing (length, client, time step).
+  @Test func natpmpDatagramsPassTheHarness() {
+    var generator = SplitMix64(seed: 5)
+    for _ in 0..<300 {
+      NATPMPHarness.exercise((0..<generator.next(below: 400)).map { _ in
+        generator.next(below: 3) == 0 ? UInt8(generator.next(below: 3)) : UInt8(truncatingIfNeeded: generator.next())
+      })
+    }
   }
 }

@@ -49,3 +49,12 @@ import Testing
     #expect(rendered == golden)
   }
 }
+
+@Suite struct SampleConfigurationTests {
+  @Test func theSampleReadsCleanly() throws {
+    let path = TestSupport.directory() + "/../../Samples/natpmpd/natpmpd.conf"
+    let result = ConfigurationParser.parse(SourceFile(name: "natpmpd.conf", text: try #require(readFile(path))))
+    #expect(result.diagnostics.isEmpty)
+    #expect(result.configuration?.listenAddresses.count == 2)
+  }
+}
