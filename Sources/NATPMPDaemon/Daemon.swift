@@ -81,7 +81,7 @@ public final class Daemon {
       throw Failure(description: "\(error)", status: 3)
     }
     log.info("serving NAT-PMP on \(networks.map { "\(IPAddress.formatIPv4($0.address)) (\($0.interfaceName))" }.joined(separator: ", ")); external interface \(configuration.externalInterface)")
-    state.eventLoop.execute { state.externalAddressMayHaveChanged() }
+    state.eventLoop.execute { state.takeFirstAddress() }
     // Started after the privileges were dropped, so its thread inherits what is left.
     DispatchQueue.global().async {
       monitor.run { state.eventLoop.execute { state.externalAddressMayHaveChanged() } }
@@ -156,6 +156,16 @@ final class DaemonState: @unchecked Sendable {
     }
   }
 
+  /// At start: the address, if the interface has one yet; if not, say why requests fail.
+  func takeFirstAddress() {
+    externalAddressMayHaveChanged()
+    if service.externalAddress == nil { warnNoAddress() }
+  }
+
+  private func warnNoAddress() {
+    log.warning("\(service.configuration.externalInterface) has no IPv4 address: requests get 'network failure' until it has one")
+  }
+
   /// Reads the external interface's address; on a change, rebuilds the table and announces.
   func externalAddressMayHaveChanged() {
     let address = InterfaceAddress.primary(of: service.configuration.externalInterface)
@@ -166,7 +176,7 @@ final class DaemonState: @unchecked Sendable {
       return
     }
     guard let address = service.externalAddress else {
-      log.warning("\(service.configuration.externalInterface) has no IPv4 address: requests get 'network failure' until it has one")
+      warnNoAddress()
       cancelAnnouncements()
       return
     }
