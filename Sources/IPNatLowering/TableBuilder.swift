@@ -105,7 +105,9 @@ struct TableBuilder {
                         rules: natRules(.dstnat)))
     chains.append(Chain(name: "srcnat", base: BaseChain(kind: .nat, hook: .postrouting, priority: .named(.srcnat, offset: 0)),
                         rules: reflection + natRules(.srcnat)))
-    return Table(family: .inet, name: options.tableName, objects: objects, maps: maps, chains: chains)
+    var table = Table(family: .inet, name: options.tableName, objects: objects, maps: maps, chains: chains)
+    table.labelTranslations()
+    return table
   }
 
   /// The rules of both NAT chains in IPFilter's search order: longest prefix first, then file

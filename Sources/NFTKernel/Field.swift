@@ -28,6 +28,7 @@ struct Field {
   static let metaL4Proto: UInt32 = 16
   static let conntrackStatusKey: UInt32 = 2
   static let conntrackMark: UInt32 = 3
+  static let conntrackLabels: UInt32 = 13
   static let networkHeader: UInt32 = 1
   static let transportHeader: UInt32 = 2
   static let maximumSegmentSizeOption: UInt8 = 2

@@ -281,6 +281,15 @@ struct RuleLinearizer {
       expressions.append(.immediate(destination: source, data: try ValueEncoding.integerBytes(UInt64(value), as: .mark)))
       expressions.append(scope == .connection ? .setConntrack(key: Field.conntrackMark, source: source)
                                               : .setMetaMark(source: source))
+    case .setConntrackLabel(let bit):
+      // The 128 label bits as the kernel stores them: bit n is bit n % 8 of byte n / 8.
+      var labels = [UInt8](repeating: 0, count: 16)
+      labels[Int(bit / 8)] = 1 << (bit % 8)
+      let register = allocate()
+      defer { release() }
+      let source = Self.kernelRegister(register)
+      expressions.append(.immediate(destination: source, data: labels))
+      expressions.append(.setConntrack(key: Field.conntrackLabels, source: source))
     case .verdict(let verdict):
       expressions.append(.verdict(Self.kernelVerdict(verdict)))
     case .verdictMap(let key, let entries):

@@ -11,10 +11,19 @@ public enum Statement: Sendable, Hashable {
   case setMaximumSegmentSize(UInt16)
   /// `meta mark set 5` (this packet) or `ct mark set 5` (its connection).
   case setMark(MarkScope, UInt32)
+  /// `ct label set 127`: one bit of the connection's 128 conntrack labels.
+  case setConntrackLabel(UInt8)
   /// `jump CHAIN`, `goto CHAIN`, `accept`, `return`.
   case verdict(Verdict)
   /// `KEY vmap { "eth0" : jump c1, … }`
   case verdictMap(key: Expression, [VerdictMapEntry])
+}
+
+/// The conntrack label bit every ipnat rule that translates sets on its connection, so that
+/// `ipnat -F` can delete exactly the translations ipnat made and no other tool's. The highest
+/// bit, as the one least likely to be named in a system's connlabel.conf.
+public enum TranslationLabel {
+  public static let bit: UInt8 = 127
 }
 
 public enum MarkScope: String, Sendable, Hashable {

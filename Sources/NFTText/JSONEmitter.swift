@@ -111,6 +111,8 @@ struct JSONContext {
     case .setMark(let scope, let value):
       .object([("mangle", .object([("key", .object([(scope.rawValue, .object([("key", .string("mark"))]))])),
                                    ("value", .integer(value))]))])
+    case .setConntrackLabel(let bit):
+      .object([("mangle", .object([("key", .object([("ct", .object([("key", .string("label"))]))])), ("value", .integer(bit))]))])
     case .verdict(let target): verdict(target)
     case .verdictMap(let key, let entries):
       .object([("vmap", .object([

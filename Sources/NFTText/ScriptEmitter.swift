@@ -112,6 +112,7 @@ struct ScriptWriter {
     case .setConntrackTimeout(let name): "ct timeout set \"\(name)\""
     case .setMaximumSegmentSize(let size): "tcp option maxseg size set \(size)"
     case .setMark(let scope, let value): "\(scope.rawValue) mark set \(value)"
+    case .setConntrackLabel(let bit): "ct label set \(bit)"
     case .verdict(let verdict): format(verdict)
     case .verdictMap(let key, let entries):
       "\(format(key)) vmap { " + entries.map { "\(format($0.key)) : \(format($0.verdict))" }.joined(separator: ", ") + " }"

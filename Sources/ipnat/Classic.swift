@@ -4,6 +4,7 @@ import IPNatKit
 #if Kernel
   import IPNatNetlink
   import NFTKernel
+  import NFTModel
 #endif
 
 /// ipnat(8)'s own command line, for scripts moved from Solaris or the BSDs:
@@ -17,7 +18,7 @@ struct ClassicOptions: ParsableArguments {
   @Flag(name: .customShort("C"), help: "ipnat(8): remove all loaded rules.")
   var clear = false
 
-  @Flag(name: .customShort("F"), help: "ipnat(8): flush active translations. Not supported yet: it says so and changes nothing.")
+  @Flag(name: .customShort("F"), help: "ipnat(8): flush active translations: delete the conntrack entries of connections ipnat's rules translated.")
   var flushTranslations = false
 
   @Flag(name: .customShort("l"), help: "ipnat(8): list the loaded rules with their counters.")
@@ -39,13 +40,6 @@ struct ClassicOptions: ParsableArguments {
 
   func validate() throws {
     if remove && file == nil { throw ValidationError("-r removes the rules of a file: give it with -f") }
-    if flushTranslations {
-      // Deleting exactly the conntrack entries our rules created needs ctnetlink, which the
-      // loader does not speak yet; flushing every entry would cut unrelated connections.
-      throw ValidationError(
-        "-F (flush active translations) is not supported yet; nothing was changed. "
-          + "'conntrack -D --status SRC_NAT' and '--status DST_NAT' (conntrack-tools) remove NATed entries.")
-    }
   }
 }
 
@@ -54,6 +48,13 @@ struct ClassicOptions: ParsableArguments {
     func run() throws {
       let table = "ipnat"
       if clear { try step("removing all rules (table inet \(table))") { try Kernel.run { try $0.remove(table: table) } } }
+      if flushTranslations {
+        // Connections ipnat's rules translated carry its conntrack label; others are left alone.
+        try step("flushing active translations (conntrack entries with label \(TranslationLabel.bit))") {
+          let count = try Kernel.run { try $0.deleteConnections(labelled: TranslationLabel.bit) }
+          FileOutput.standardOutput.write("\(count) entries flushed from NAT table\n")
+        }
+      }
       if let file {
         let input = try InputOptions.parse([file])
         let frontend = Frontend(input: input)

@@ -31,7 +31,9 @@ struct ChainEvaluator {
     guard let chain = table.chains.first(where: { $0.name == chainName }) else { return nil }
     for rule in chain.rules {
       guard try rule.matches.allSatisfy({ try holds($0, for: packet) }) else { continue }
-      guard rule.statements.count == 1, case .nat(let nat) = rule.statements[0] else {
+      // The translation label marks the connection for `ipnat -F`; it translates nothing.
+      let statements = rule.statements.filter { $0 != .setConntrackLabel(TranslationLabel.bit) }
+      guard statements.count == 1, case .nat(let nat) = statements[0] else {
         throw Unsupported(description: "statements \(rule.statements)")
       }
       guard let translation = try describe(nat, for: packet) else { continue }
