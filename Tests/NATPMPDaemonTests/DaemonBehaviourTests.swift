@@ -93,3 +93,43 @@ struct DaemonBehaviourTests {
     }
   }
 }
+
+@Suite(.serialized, .enabled(if: DaemonLab.isAvailable, "needs root, ip, nft, python3 and natpmpc"))
+struct BackgroundDaemonTests {
+  /// Without -d, as OpenBSD's natpmpd: the command returns once the daemon is set up, and the
+  /// daemon serves on in the background until a signal.
+  @Test func withoutDashDItDetachesAndServes() throws {
+    try withLab { lab in
+      writeFile(lab.logPath("natpmpd.conf"), "interface rwan\nlisten on 10.0.0.1\n")
+      // posix_spawn and waitpid, not Foundation's Process, which lost the exit of this short-lived
+      // parent (its child had become a zombie nobody reaped) and waited forever.
+      #expect(try spawnAndWait(["/usr/sbin/ip", "netns", "exec", lab.router, "/usr/bin/timeout", "10", Shell.ipnatPath,
+                                "natpmpd", "-f", lab.logPath("natpmpd.conf")]) == 0)
+      let probe = try DaemonLab(lab: lab, attachingTo: "background")
+      #expect(try probe.natpmpc([]).contains("Public IP address : 192.0.2.1"))
+      let pid = try #require(probe.daemonPID)
+      // Its own session, no terminal, and standard streams on /dev/null.
+      let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8).split(separator: " ")
+      #expect(stat[5] == String(pid), "a session leader")
+      #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/2")) == "/dev/null")
+      kill(pid, SIGTERM)
+      try waitUntil("the background daemon removes its table") { probe.table.isEmpty }
+    }
+  }
+}
+
+/// Runs a program with standard streams on /dev/null; its exit status.
+private func spawnAndWait(_ arguments: [String]) throws -> Int32 {
+  var actions = posix_spawn_file_actions_t()
+  posix_spawn_file_actions_init(&actions)
+  defer { posix_spawn_file_actions_destroy(&actions) }
+  for stream: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, stream, "/dev/null", O_RDWR, 0) }
+  let argv = arguments.map { strdup($0) } + [nil]
+  defer { argv.forEach { free($0) } }
+  var pid: pid_t = 0
+  guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { throw Lab.Failure("cannot start \(arguments[0])") }
+  var status: Int32 = 0
+  guard waitpid(pid, &status, 0) == pid else { throw Lab.Failure("waitpid failed") }
+  return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
+

@@ -24,6 +24,13 @@ final class DaemonLab {
     try waitUntil("the daemon has learnt the external address") { table.contains("dnat ip to") }
   }
 
+  /// For a daemon started some other way: waits until it serves, starts nothing.
+  init(lab: Lab, attachingTo description: String) throws {
+    self.lab = lab
+    process = Process()
+    try waitUntil("the \(description) daemon has learnt the external address") { table.contains("dnat ip to") }
+  }
+
   private static func start(in lab: Lab) throws -> Process {
     try lab.spawnCommand(lab.router, ["/bin/sh", "-c", "exec \"$0\" natpmpd -d -v -f \"$1\" 2>>\"$2\"", Shell.ipnatPath,
                                       lab.logPath("natpmpd.conf"), lab.logPath("natpmpd.log")])
