@@ -56,56 +56,68 @@ public final class Daemon {
   /// into the background).
   public func run(detach: () throws -> Void) throws {
     let networks = try Self.listenNetworks(for: configuration)
-    let store: KernelMappings
-    let monitor: AddressMonitor
-    do {
-      store = KernelMappings(ruleset: try KernelRuleset())
-      // A table left by an earlier run goes: its clients learn of the restart from the epoch.
-      try store.rebuild(externalAddress: nil, mappings: [], now: 0)
-      monitor = try AddressMonitor()
-    } catch let error as NetlinkError {
-      throw Failure(description: "\(error)", status: error == .notPermitted ? 4 : 3)
-    }
+    let (store, monitor) = try Self.openKernel()
     try detach()
-    let signals = Self.blockTerminationSignals()
-
+    var signals = TerminationSignals()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let state = DaemonState(service: NATPMPService(configuration: configuration, store: store),
                             store: store, networks: networks, eventLoop: group.next(), log: log)
-    do {
-      try state.open()
-      try Privileges.keepOnlyNetworkAdministration()
-      try group.next().submit { try Privileges.keepOnlyNetworkAdministration() }.wait()
-    } catch {
-      try? store.removeTable()
-      throw Failure(description: "\(error)", status: 3)
-    }
+    try serve(state, on: group)
     log.info("serving NAT-PMP on \(networks.map { "\(IPAddress.formatIPv4($0.address)) (\($0.interfaceName))" }.joined(separator: ", ")); external interface \(configuration.externalInterface)")
     state.eventLoop.execute { state.takeFirstAddress() }
     // Started after the privileges were dropped, so its thread inherits what is left.
     DispatchQueue.global().async {
       monitor.run { state.eventLoop.execute { state.externalAddressMayHaveChanged() } }
     }
-
-    var signal: Int32 = 0
-    sigwait(&signals.set, &signal)
+    let signal = signals.wait()
     log.info("signal \(signal): removing all mappings and exiting")
     try? state.eventLoop.submit { state.shutDown() }.wait()
     try? group.syncShutdownGracefully()
   }
 
-  /// Blocks SIGTERM, SIGINT and SIGHUP in this thread and so in every thread it starts, to be
-  /// taken with `sigwait`.
-  private static func blockTerminationSignals() -> SignalSet {
-    let signals = SignalSet()
-    sigemptyset(&signals.set)
-    for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals.set, signal) }
-    pthread_sigmask(SIG_BLOCK, &signals.set, nil)
-    return signals
+  /// The daemon's table, created afresh, and the rtnetlink socket: what needs privileges.
+  private static func openKernel() throws(Failure) -> (KernelMappings, AddressMonitor) {
+    do {
+      let store = KernelMappings(ruleset: try KernelRuleset())
+      // A table left by an earlier run goes: its clients learn of the restart from the epoch.
+      try store.rebuild(externalAddress: nil, mappings: [], now: 0)
+      return (store, try AddressMonitor())
+    } catch let error as NetlinkError {
+      throw Failure(description: "\(error)", status: error == .notPermitted ? 4 : 3)
+    } catch {
+      throw Failure(description: "\(error)", status: 3)
+    }
   }
 
-  private final class SignalSet {
-    var set = sigset_t()
+  /// Opens the sockets, then keeps only CAP_NET_ADMIN in every thread there is.
+  private func serve(_ state: DaemonState, on group: MultiThreadedEventLoopGroup) throws(Failure) {
+    do {
+      try state.open()
+      try Privileges.keepOnlyNetworkAdministration()
+      try group.next().submit { try Privileges.keepOnlyNetworkAdministration() }.wait()
+    } catch {
+      try? state.store.removeTable()
+      throw Failure(description: "\(error)", status: 3)
+    }
+  }
+}
+
+/// SIGTERM, SIGINT and SIGHUP, blocked from creation on in this thread and so in every thread
+/// it starts, to be taken with `sigwait`.
+struct TerminationSignals {
+  private var set = sigset_t()
+
+  init() {
+    sigemptyset(&set)
+    for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+  }
+
+  /// Blocks until one arrives; returns it.
+  mutating func wait() -> Int32 {
+    var signal: Int32 = 0
+    sigwait(&set, &signal)
+    return signal
   }
 }
 
