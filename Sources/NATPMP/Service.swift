@@ -23,7 +23,7 @@ public final class NATPMPService {
   }
 
   /// The answer to a datagram from `client` at `now` (monotonic milliseconds since the daemon
-  /// started, which also gives the epoch), or nil for a datagram NAT-PMP says to drop.
+  /// started, which also gives the epoch); no bytes for a datagram NAT-PMP says to drop.
   public func respond(to datagram: [UInt8], from client: UInt32, now: UInt64) -> Reply {
     let epoch = UInt32(clamping: now / 1000)
     switch InboundMessage.decode(datagram) {
