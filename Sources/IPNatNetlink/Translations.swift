@@ -58,17 +58,17 @@ struct TrackedConnection {
          UInt32(raw.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self) & 0x3fff))
       }
       guard length >= 4, offset + length <= message.count else { break }
-      let padded = min((length + 3) & ~3, message.count - offset)
+      let aligned = (length + 3) & ~3
       switch type {
       case CTA_TUPLE_ORIG.rawValue, CTA_ZONE.rawValue, CTA_ID.rawValue:
-        identity += message[offset..<offset + padded]
-        identity += [UInt8](repeating: 0, count: (length + 3) & ~3 - padded)
+        // Whole, header included, padded to 4 bytes as netlink lays attributes out.
+        identity += message[offset..<offset + length] + [UInt8](repeating: 0, count: aligned - length)
       case CTA_LABELS.rawValue:
         labels = Array(message[offset + 4..<offset + length])
       default:
         break
       }
-      offset += (length + 3) & ~3
+      offset += aligned
     }
     guard !identity.isEmpty else { return nil }
     self.identity = identity
