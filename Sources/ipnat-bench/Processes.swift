@@ -59,17 +59,8 @@ func now() -> Double {
 func measureProcess(_ arguments: [String], keepOutput: Bool = false) throws -> Measurement {
   let outputPath = keepOutput ? temporaryPath("out") : "/dev/null"
   defer { if keepOutput { removeFile(outputPath) } }
-  var fileActions = posix_spawn_file_actions_t()
-  posix_spawn_file_actions_init(&fileActions)
-  defer { posix_spawn_file_actions_destroy(&fileActions) }
-  posix_spawn_file_actions_addopen(&fileActions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-  let argv = arguments.map { strdup($0) } + [nil]
-  defer { argv.forEach { free($0) } }
-  var pid: pid_t = 0
   let start = now()
-  guard posix_spawn(&pid, arguments[0], &fileActions, nil, argv, environ) == 0 else {
-    throw BenchError("cannot start \(arguments[0])")
-  }
+  let pid = try spawnProcess(arguments, standardOutput: outputPath)
   var status: Int32 = 0
   var usage = rusage()
   wait4(pid, &status, 0, &usage)
@@ -79,12 +70,13 @@ func measureProcess(_ arguments: [String], keepOutput: Bool = false) throws -> M
                      output: keepOutput ? readTextFile(outputPath) ?? "" : "")
 }
 
-/// Starts a program in the background, standard output to /dev/null; the caller waits for it.
-func spawnProcess(_ arguments: [String]) throws -> pid_t {
+/// Starts a program, standard output to `standardOutput` (created or truncated), standard
+/// error inherited; the caller waits for it.
+func spawnProcess(_ arguments: [String], standardOutput: String = "/dev/null") throws -> pid_t {
   var fileActions = posix_spawn_file_actions_t()
   posix_spawn_file_actions_init(&fileActions)
   defer { posix_spawn_file_actions_destroy(&fileActions) }
-  posix_spawn_file_actions_addopen(&fileActions, 1, "/dev/null", O_WRONLY, 0)
+  posix_spawn_file_actions_addopen(&fileActions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
   let argv = arguments.map { strdup($0) } + [nil]
   defer { argv.forEach { free($0) } }
   var pid: pid_t = 0
