@@ -23,7 +23,7 @@ let package = Package(
     .target(name: "IPNatDiagnostics"),
     .target(name: "IPAddressing"),
     .target(name: "IPNatSyntax", dependencies: ["IPNatDiagnostics", "IPAddressing"]),
-    .target(name: "NFTModel", dependencies: ["IPAddressing"]),
+    .target(name: "NFTModel", dependencies: ["IPAddressing", "IPNatDiagnostics"]),
     .target(name: "JSONText"),
     .target(name: "NFTText", dependencies: ["NFTModel", "JSONText"]),
     .target(name: "IPNatLowering", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "NFTModel"]),

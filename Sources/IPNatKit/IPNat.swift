@@ -40,6 +40,14 @@ public enum OutputFormat: String, Sendable, CaseIterable {
   case nft
   /// libnftables JSON, for `nft -j -f`.
   case json
+
+  /// What the format's emitter can express, for the lowering to respect.
+  public var capabilities: OutputCapabilities {
+    switch self {
+    case .nft: ScriptEmitter.capabilities
+    case .json: JSONEmitter.capabilities
+    }
+  }
 }
 
 /// The pipeline, one stage per module: read → parse → lower → emit.
@@ -49,7 +57,7 @@ public enum IPNat {
   public static func compile(_ file: SourceFile, options: FrontendOptions = FrontendOptions(),
                              lowering: LoweringOptions = LoweringOptions(), format: OutputFormat = .nft) -> Outcome {
     var lowering = lowering
-    lowering.forJSON = format == .json
+    lowering.target = format.capabilities
     let (table, diagnostics) = lower(file, options: options, lowering: lowering)
     guard let table else { return Outcome(output: nil, diagnostics: diagnostics) }
     let output =

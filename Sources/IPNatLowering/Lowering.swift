@@ -46,9 +46,9 @@ public struct LoweringOptions: Sendable {
   public var interfaceMap: [String: String]
   /// `--reflection`: let inside clients reach rdr'd services at the external address.
   public var reflection: Bool
-  /// `--format json`: nft 1.0.6 cannot read maps with concatenated data from JSON, so rules
-  /// that need one become errors.
-  public var forJSON: Bool
+  /// What the output that follows the lowering can express (`ScriptEmitter.capabilities`,
+  /// `JSONEmitter.capabilities`): a form it cannot hold is avoided, or its rule becomes an error.
+  public var target: OutputCapabilities
   /// Fold rules of one shape into a map once there are this many (`RuleFolder`); `nil`
   /// (`--no-fold`) keeps one nft rule per ipnat.conf rule. Below a handful, rules stay rules:
   /// they read better and cost nothing measurable.
@@ -57,11 +57,11 @@ public struct LoweringOptions: Sendable {
   public static let defaultFoldThreshold = 8
 
   public init(tableName: String = "ipnat", interfaceMap: [String: String] = [:], reflection: Bool = false,
-              forJSON: Bool = false, foldThreshold: Int? = LoweringOptions.defaultFoldThreshold) {
+              target: OutputCapabilities = .full, foldThreshold: Int? = LoweringOptions.defaultFoldThreshold) {
     self.tableName = tableName
     self.interfaceMap = interfaceMap
     self.reflection = reflection
-    self.forJSON = forJSON
+    self.target = target
     self.foldThreshold = foldThreshold
   }
 

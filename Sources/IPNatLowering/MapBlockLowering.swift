@@ -45,7 +45,7 @@ extension RuleLowering {
     let key = Expression.selector(.payload(PayloadField(.ip, .saddr)))
 
     if !portProtocols.isEmpty {
-      if options.forJSON {
+      if !options.target.concatenatedMapData {
         throw LoweringError("lower.json-concatenated-map",
                             "--format json cannot express map-block: nft 1.0.6 does not read maps of address and port from JSON",
                             at: rule.range, notes: [Note("use the default --format nft")])

@@ -70,7 +70,8 @@ struct RoundRobinGroup {
 
     var first = RuleLowering(rule: .rdr(members[0].rule), ordinal: members[0].ordinal, file: file, options: options)
     let lines = members.map { String(file.location(of: $0.rule.range.start).line) }.joined(separator: ", ")
-    let origin = Origin(file: file.name, line: first.origin.line, text: "round-robin over the rdr rules of lines \(lines)")
+    let origin = Origin(file: file.name, line: first.origin.line, text: "round-robin over the rdr rules of lines \(lines)",
+                        range: members[0].rule.range)
     let sticky = members.contains { $0.rule.options.sticky != nil }
     let count = UInt32(targets.count)
     let chooser: Selector = sticky ? .jenkinsHash(first.addressSelector(.source), modulus: count) : .numgenIncrement(modulus: count)

@@ -93,7 +93,7 @@ struct TableBuilder {
     func natRules(_ chain: NATChain) -> [NFTModel.Rule] {
       var rules = searchOrder.removeValue(forKey: chain) ?? []
       guard let threshold = options.foldThreshold else { return rules }
-      let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: !options.forJSON)
+      let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: options.target.concatenatedMapData)
       let folded = folder.fold(&rules) {
         foldedMaps += 1
         return "fold_\(foldedMaps)"
@@ -107,6 +107,7 @@ struct TableBuilder {
                         rules: reflection + natRules(.srcnat)))
     var table = Table(family: .inet, name: options.tableName, objects: objects, maps: maps, chains: chains)
     table.labelTranslations()
+    RuleText.record(in: &table)
     return table
   }
 
@@ -141,7 +142,7 @@ struct RuleLowering {
   init(rule: IPNatSyntax.Rule, ordinal: Int, file: SourceFile, options: LoweringOptions) {
     self.ordinal = ordinal
     self.origin = Origin(file: file.name, line: file.location(of: rule.range.start).line,
-                         text: CanonicalPrinter.print(rule))
+                         text: CanonicalPrinter.print(rule), range: rule.range)
     self.family = rule.family
     self.options = options
     self.interfaces = InterfaceNames(renames: options.interfaceMap)

@@ -163,6 +163,11 @@ struct KernelMessages {
     if let timeout = element.timeout {
       nftnl_set_elem_set_u64(object, attribute(NFTNL_SET_ELEM_TIMEOUT), timeout)
     }
+    if let userdata = element.userdata {
+      userdata.withUnsafeBytes {
+        _ = nftnl_set_elem_set(object, attribute(NFTNL_SET_ELEM_USERDATA), $0.baseAddress, UInt32($0.count))
+      }
+    }
     if element.isIntervalEnd {
       nftnl_set_elem_set_u32(object, attribute(NFTNL_SET_ELEM_FLAGS), NFT_SET_ELEM_INTERVAL_END.rawValue)
     }

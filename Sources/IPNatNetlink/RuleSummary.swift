@@ -18,19 +18,18 @@ public struct IPNatRuleSummary: Sendable, Hashable {
 
   /// Groups nftables rules by the ipnat.conf rule they came from, in first-seen order.
   public static func group(_ rules: [LoadedRule]) -> [IPNatRuleSummary] {
-    var order: [String?] = []
-    var groups: [String?: [LoadedRule]] = [:]
+    var order: [RuleIdentity?] = []
+    var groups: [RuleIdentity?: [LoadedRule]] = [:]
     for rule in rules {
-      let key = rule.origin.map { "\($0.file):\($0.line): \($0.text)" }
-      if groups[key] == nil { order.append(key) }
-      groups[key, default: []].append(rule)
+      if groups[rule.identity] == nil { order.append(rule.identity) }
+      groups[rule.identity, default: []].append(rule)
     }
     return order.map { key in
       let members = groups[key]!
       let translating = members.filter { !attributeChains.contains($0.chain) }
       let counted = translating.isEmpty ? members : translating
-      let origin = members[0].origin
-      return IPNatRuleSummary(text: origin?.text, place: origin.map { "\($0.file):\($0.line)" },
+      let identity = members[0].identity
+      return IPNatRuleSummary(text: identity?.text, place: identity?.place,
                               packets: counted.reduce(0) { $0 + $1.packets },
                               bytes: counted.reduce(0) { $0 + $1.bytes },
                               members: members)
@@ -45,7 +44,7 @@ public struct IPNatRuleSummary: Sendable, Hashable {
       var order: [String] = []
       var forms: [String: [String]] = [:]
       for rule in rules {
-        let text = rule.origin?.text ?? "(a rule ipnat did not write, in chain \(rule.chain))"
+        let text = rule.identity?.text ?? "(a rule ipnat did not write, in chain \(rule.chain))"
         if forms[text] == nil { order.append(text) }
         forms[text, default: []].append(rule.chain + " " + rule.fingerprint)
       }

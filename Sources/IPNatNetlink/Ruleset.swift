@@ -1,6 +1,7 @@
 import CNftables
 import Glibc
 import NFTKernel
+import NFTModel
 
 /// The kernel's nf_tables ruleset of the current network namespace, as far as ipnat touches
 /// it: one table, replaced or removed in single transactions, read back for listing.
@@ -90,7 +91,7 @@ public final class KernelRuleset {
     try transact(commit: .apply, generation: generation, tableName: name) { messages in
       for rule in rules {
         messages.batch.add(NFT_MSG_DELRULE, family: Self.family, flags: 0,
-                           subject: .rule(chain: rule.chain, origin: rule.origin)) { header in
+                           subject: .rule(chain: rule.chain, origin: rule.identity.map(Origin.init))) { header in
           let object = nftnl_rule_alloc()
           defer { nftnl_rule_free(object) }
           nftnl_rule_set_str(object, attribute(NFTNL_RULE_TABLE), name)

@@ -6,8 +6,8 @@ import NFTModel
 /// A rule as the kernel holds it, read back for `ipnat list` and `ipnat diff`.
 public struct LoadedRule: Sendable, Hashable {
   public var chain: String
-  /// From the rule's comment; nil for a rule that ipnat did not write.
-  public var origin: Origin?
+  /// The ipnat.conf rule it came from; nil for a rule that ipnat did not write.
+  public var identity: RuleIdentity?
   public var packets: UInt64
   public var bytes: UInt64
   /// The rule's expressions as libnftnl prints them, without counter values, handles or the
@@ -38,6 +38,7 @@ extension KernelRuleset {
   /// The rules of our table, in chain order; empty when the table does not exist.
   public func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule] {
     let dumped = try dump(table: name)
+    let texts = Self.ruleTexts(in: dumped)
     return dumped.rules.map { rule in
       let chain = String(cString: nftnl_rule_get_str(rule, attribute(NFTNL_RULE_CHAIN)))
       var counters: (UInt64, UInt64) = (0, 0)
@@ -52,7 +53,8 @@ extension KernelRuleset {
           parts.append(Self.describe(expression))
         }
       }
-      return LoadedRule(chain: chain, origin: Self.comment(of: rule).flatMap(Origin.init(comment:)),
+      let identity = Self.comment(of: rule).flatMap { RuleIdentity(comment: $0, texts: texts) }
+      return LoadedRule(chain: chain, identity: identity,
                         packets: counters.0, bytes: counters.1, fingerprint: parts.joined(separator: " "),
                         handle: nftnl_rule_get_u64(rule, attribute(NFTNL_RULE_HANDLE)))
     }
@@ -242,7 +244,33 @@ extension KernelRuleset {
   static func comment(of rule: OpaquePointer) -> String? {
     var length: UInt32 = 0
     guard let data = nftnl_rule_get_data(rule, attribute(NFTNL_RULE_USERDATA), &length) else { return nil }
-    let bytes = Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+    return comment(inUserdata: UnsafeRawBufferPointer(start: data, count: Int(length)))
+  }
+
+  /// The whole texts of long rules, from the elements of the table's `rule_texts` set.
+  static func ruleTexts(in dumped: DumpedObjects) -> [UInt32: String] {
+    guard let set = dumped.sets.first(where: {
+      String(cString: nftnl_set_get_str($0, attribute(NFTNL_SET_NAME))) == RuleText.setName
+    }), let iterator = nftnl_set_elems_iter_create(set) else { return [:] }
+    defer { nftnl_set_elems_iter_destroy(iterator) }
+    var pieces: [(key: UInt32, comment: String)] = []
+    // `next` answers the element it stands on, then moves on.
+    while let current = nftnl_set_elems_iter_next(iterator) {
+      var keyLength: UInt32 = 0
+      var userdataLength: UInt32 = 0
+      if let key = nftnl_set_elem_get(current, attribute(NFTNL_SET_ELEM_KEY), &keyLength), keyLength == 4,
+        let userdata = nftnl_set_elem_get(current, attribute(NFTNL_SET_ELEM_USERDATA), &userdataLength),
+        let comment = comment(inUserdata: UnsafeRawBufferPointer(start: userdata, count: Int(userdataLength)))
+      {
+        pieces.append((key.loadUnaligned(as: UInt32.self), comment))
+      }
+    }
+    return RuleText.assemble(pieces)
+  }
+
+  /// The comment TLV (type 0 for rules and elements alike) of nft's userdata.
+  static func comment(inUserdata userdata: UnsafeRawBufferPointer) -> String? {
+    let bytes = Array(userdata)
     var index = 0
     while index + 2 <= bytes.count {
       let type = bytes[index]
@@ -274,7 +302,7 @@ extension KernelTable {
         nftnl_rule_add_expr(object, built)
         parts.append(KernelRuleset.describe(built))
       }
-      return LoadedRule(chain: rule.chain, origin: rule.origin.flatMap { Origin(comment: $0.comment) }, packets: 0,
+      return LoadedRule(chain: rule.chain, identity: rule.origin.map(RuleIdentity.init), packets: 0,
                         bytes: 0, fingerprint: parts.joined(separator: " "))
     }
   }

@@ -86,14 +86,17 @@ public struct KernelElement: Sendable, Hashable {
   public var isIntervalEnd: Bool
   /// Milliseconds until the kernel drops the element (a map with `flags timeout`).
   public var timeout: UInt64?
+  /// nft's element userdata: a comment, as a TLV.
+  public var userdata: [UInt8]?
 
   public init(key: [UInt8], data: [UInt8]? = nil, verdict: KernelVerdict? = nil, isIntervalEnd: Bool = false,
-              timeout: UInt64? = nil) {
+              timeout: UInt64? = nil, userdata: [UInt8]? = nil) {
     self.key = key
     self.data = data
     self.verdict = verdict
     self.isIntervalEnd = isIntervalEnd
     self.timeout = timeout
+    self.userdata = userdata
   }
 }
 

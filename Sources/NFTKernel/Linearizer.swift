@@ -9,6 +9,7 @@ public enum Linearizer {
     guard table.family == .inet else { throw .unsupported("a table of family \(table.family.rawValue)") }
     var sets = SetBuilder()
     for map in table.maps { try sets.addNamed(map) }
+    if !table.ruleTexts.isEmpty { sets.addRuleTexts(table.ruleTexts) }
     var rules: [KernelRule] = []
     // One linearizer for all rules, so that the sets it collects are never copied.
     var linearizer = RuleLinearizer(sets: sets)

@@ -98,6 +98,23 @@ struct SetBuilder {
     namedCount = sets.count
   }
 
+  /// The `rule_texts` set: a plain set of marks, each element's comment a piece of a rule.
+  mutating func addRuleTexts(_ texts: [RuleText]) {
+    let shape = ValueShape([.mark])
+    let elements = texts.flatMap(\.pieces).map { piece in
+      var userdata = TLVWriter()
+      userdata.put(Self.elementCommentTLV, string: piece.comment)
+      // A mark is in host byte order, as `integerBytes` writes it.
+      let key = (0..<4).map { UInt8(truncatingIfNeeded: piece.key >> (8 * $0)) }
+      return KernelElement(key: key, userdata: userdata.bytes)
+    }
+    add(name: RuleText.setName, flags: [], key: shape, data: nil, size: nil, metaKey: nil, elements: elements)
+    namedCount = sets.count
+  }
+
+  /// `NFTNL_UDATA_SET_ELEM_COMMENT`.
+  static let elementCommentTLV: UInt8 = 0
+
   /// The anonymous sets added since the last call. nft sends each right before the rule that
   /// uses it, and so must we: the kernel finds a new set's transaction by walking back from
   /// the newest, so sets sent long before their rules make a big load quadratic.

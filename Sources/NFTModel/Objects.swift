@@ -113,3 +113,18 @@ public struct MapElement: Sendable, Hashable {
     self.value = value
   }
 }
+
+/// What a consumer of the IR can express: each emitter (and the kernel loader) publishes its
+/// own, and the lowering chooses forms by asking for a capability, never by naming an output.
+public struct OutputCapabilities: Sendable, Hashable {
+  /// Maps whose data is a concatenation (`ipv4_addr . inet_service`), as rdr port maps,
+  /// map-block and some folded maps use.
+  public var concatenatedMapData: Bool
+
+  public init(concatenatedMapData: Bool) {
+    self.concatenatedMapData = concatenatedMapData
+  }
+
+  /// Everything the IR can hold: the nft script syntax and the kernel itself.
+  public static let full = OutputCapabilities(concatenatedMapData: true)
+}

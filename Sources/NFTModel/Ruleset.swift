@@ -1,4 +1,5 @@
 import IPAddressing
+import IPNatDiagnostics
 
 /// The nftables side of ipnat: tables, chains, rules, maps and stateful objects as immutable
 /// values. It knows nothing of ipnat.conf; `IPNatLowering` builds it, `NFTText` prints it as an
@@ -24,30 +25,81 @@ public struct Origin: Sendable, Hashable {
   public var line: Int
   /// The rule in IPFilter's canonical form.
   public var text: String
+  /// The rule's place in the file, for diagnostics about it (a rule the kernel refuses).
+  public var range: SourceRange?
+  /// For a rule too long for its comment: the number under which the table's `rule_texts` set
+  /// keeps the whole of it (``RuleText``). Given by ``RuleText/record(in:)``.
+  public var textLink: UInt32?
 
-  public init(file: String, line: Int, text: String) {
+  public init(file: String, line: Int, text: String, range: SourceRange? = nil) {
     self.file = file
     self.line = line
     self.text = text
+    self.range = range
   }
 
-  /// The rule's comment, `ipnat.conf:12: map …`, within nft's 128-byte limit: the same in the
-  /// script, in JSON and in the kernel's userdata. nft strings cannot escape a double quote, so
+  /// `file:line: text`, whole, as nft strings can hold it: they cannot escape a double quote, so
   /// quotes in the rule text become single quotes.
+  public var fullComment: String { Self.commentSafe("\(file):\(line): \(text)") }
+
+  /// The rule's comment, within nft's 128-byte limit: the same in the script, in JSON and in the
+  /// kernel's userdata. A rule too long for it keeps its beginning, ending in `... #N`, where
+  /// N is its ``textLink``; a long file name keeps its end.
   public var comment: String {
-    var text = "\(file):\(line): \(self.text)".map { $0 == "\"" ? "'" : $0 }
-    guard String(text).utf8.count > Origin.maximumCommentBytes else { return String(text) }
-    while String(text).utf8.count > Origin.maximumCommentBytes - 3 { text.removeLast() }
-    return String(text) + "..."
+    if fitsInComment { return fullComment }
+    let marker = "..." + (textLink.map { " #\($0)" } ?? "")
+    let head = Self.commentSafe("\(Self.shortened(file)):\(line): ")
+    let room = Origin.maximumCommentBytes - head.utf8.count - marker.utf8.count
+    return head + Self.prefix(of: Self.commentSafe(text), bytes: room) + marker
   }
 
   public static let maximumCommentBytes = 128
+
+  /// Whether the comment can hold `file:line: text` whole.
+  public var fitsInComment: Bool {
+    // Most rules are short: measure before building anything.
+    if file.utf8.count + text.utf8.count + 24 <= Origin.maximumCommentBytes { return true }
+    return fullComment.utf8.count <= Origin.maximumCommentBytes
+  }
 
   /// Reads `file:line: text` back from a comment (the kernel keeps only the comment).
   public init?(comment: String) {
     let parts = comment.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
     guard parts.count == 3, let line = Int(parts[1]), parts[2].hasPrefix(" ") else { return nil }
     self.init(file: String(parts[0]), line: line, text: String(parts[2].dropFirst()))
+  }
+
+  /// The number after a shortened comment's `... #`, if it has one.
+  public static func textLink(inComment comment: String) -> UInt32? {
+    guard let hash = comment.lastIndex(of: "#"), comment[..<hash].hasSuffix("... ") else { return nil }
+    let digits = comment[comment.index(after: hash)...]
+    guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+    return UInt32(digits)
+  }
+
+  static func commentSafe(_ text: String) -> String {
+    text.contains("\"") ? String(text.map { $0 == "\"" ? "'" : $0 }) : text
+  }
+
+  /// A file name short enough to leave room for the rule: `...` and its last 45 bytes.
+  static func shortened(_ file: String) -> String {
+    guard file.utf8.count > 48 else { return file }
+    var scalars = Substring(file).unicodeScalars
+    while String(scalars).utf8.count > 45 { scalars.removeFirst() }
+    return "..." + String(scalars)
+  }
+
+  /// The longest prefix of `text` within `bytes` UTF-8 bytes that ends on a character.
+  static func prefix(of text: String, bytes: Int) -> String {
+    var result = ""
+    var used = 0
+    for character in text {
+      let size = character.utf8.count
+      if used + size > bytes { break }
+      result.append(character)
+      used += size
+    }
+    return result
   }
 }
 
@@ -57,14 +109,18 @@ public struct Table: Sendable, Hashable {
   public var objects: [StatefulObject]
   public var maps: [NamedMap]
   public var chains: [Chain]
+  /// The whole text of the rules too long for their comments, for `ipnat list` to show them
+  /// whole (``RuleText``).
+  public var ruleTexts: [RuleText]
 
   public init(family: TableFamily, name: String, objects: [StatefulObject] = [], maps: [NamedMap] = [],
-              chains: [Chain] = []) {
+              chains: [Chain] = [], ruleTexts: [RuleText] = []) {
     self.family = family
     self.name = name
     self.objects = objects
     self.maps = maps
     self.chains = chains
+    self.ruleTexts = ruleTexts
   }
 }
 

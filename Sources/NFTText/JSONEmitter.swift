@@ -8,9 +8,12 @@ import NFTModel
 ///
 /// - Important: nft 1.0.6's JSON parser cannot declare a map whose data is a concatenation
 ///   (`ipv4_addr . inet_service`, as rdr port maps and map-block use): it answers "set is not
-///   a map", where the same map in the script syntax loads. ``NamedMap/hasConcatenatedData``
-///   lets the lowering choose another form, or refuse, for JSON output.
+///   a map", where the same map in the script syntax loads. ``capabilities`` says so, and the
+///   lowering chooses another form, or refuses, when it is given them.
 public enum JSONEmitter {
+  /// What a JSON document can declare for nft 1.0.6 to read back.
+  public static let capabilities = OutputCapabilities(concatenatedMapData: false)
+
   public static func document(replacing table: Table) -> String {
     let tableObject = JSONValue.object([("family", .string(table.family.rawValue)), ("name", .string(table.name))])
     var commands: [JSONValue] = [
@@ -21,6 +24,7 @@ public enum JSONEmitter {
     let context = JSONContext(table: table)
     commands += table.objects.map { add(context.object($0)) }
     commands += table.maps.map { add(context.map($0)) }
+    if !table.ruleTexts.isEmpty { commands.append(add(context.ruleTexts(table.ruleTexts))) }
     commands += table.chains.map { add(context.chain($0)) }
     for chain in table.chains {
       commands += chain.rules.map { add(context.rule($0, in: chain)) }
@@ -66,6 +70,15 @@ struct JSONContext {
       members.append(("elem", .array(map.elements.map { .array([value($0.key), value($0.value)]) })))
     }
     return ("map", .object(members))
+  }
+
+  /// The `rule_texts` set: each piece an element with a comment.
+  func ruleTexts(_ texts: [RuleText]) -> (String, JSONValue) {
+    let elements = texts.flatMap(\.pieces).map { piece -> JSONValue in
+      .object([("elem", .object([("val", .integer(piece.key)), ("comment", .string(piece.comment))]))])
+    }
+    return ("set", .object(owner + [("name", .string(RuleText.setName)), ("type", .string("mark")),
+                                    ("elem", .array(elements))]))
   }
 
   private func types(_ types: [DataType]) -> JSONValue {

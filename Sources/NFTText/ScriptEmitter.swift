@@ -13,6 +13,9 @@ import NFTModel
 /// The first line creates the table if it is missing, so the delete never fails; nft 1.0.6 has
 /// no `destroy`. Statements go one per line: some declarations fail on one line (nft 1.0.6).
 public enum ScriptEmitter {
+  /// The script syntax declares everything the IR holds.
+  public static let capabilities = OutputCapabilities.full
+
   public static func script(replacing table: Table) -> String {
     var writer = ScriptWriter()
     writer.line("table \(table.family.rawValue) \(table.name)")
@@ -42,8 +45,26 @@ struct ScriptWriter {
     block("table \(table.family.rawValue) \(table.name)") { writer in
       for object in table.objects { writer.write(object) }
       for map in table.maps { writer.write(map) }
+      if !table.ruleTexts.isEmpty { writer.write(table.ruleTexts) }
       for chain in table.chains { writer.write(chain) }
     }
+  }
+
+  /// `set rule_texts { type mark; elements = { 0x00000100 comment "…", … } }`.
+  private mutating func write(_ texts: [RuleText]) {
+    block("set \(RuleText.setName)") { writer in
+      writer.line("type mark")
+      let separator = ",\n" + String(repeating: "\t", count: writer.depth) + "\t     "
+      let elements = texts.flatMap(\.pieces).map { piece in
+        "0x" + Self.hex(piece.key) + " comment \"\(piece.comment)\""
+      }
+      writer.line("elements = { " + elements.joined(separator: separator) + " }")
+    }
+  }
+
+  private static func hex(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 8 - digits.count) + digits
   }
 
   private mutating func write(_ object: StatefulObject) {

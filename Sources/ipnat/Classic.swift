@@ -90,10 +90,10 @@ struct ClassicOptions: ParsableArguments {
     /// `-r`: the loaded nftables rules whose ipnat.conf rule is one of the file's, deleted in one
     /// transaction. Named maps those rules used stay until the next load.
     private func removeRules(of compiled: KernelTable, table: String) throws {
-      let texts = Set(compiled.rules.compactMap { $0.origin?.text })
+      let texts = Set(compiled.rules.compactMap { $0.origin.map { RuleIdentity($0).text } })
       try Kernel.run { ruleset in
         let generation = try ruleset.generation()
-        let doomed = try ruleset.rules(ofTable: table).filter { rule in rule.origin.map { texts.contains($0.text) } ?? false }
+        let doomed = try ruleset.rules(ofTable: table).filter { rule in rule.identity.map { texts.contains($0.text) } ?? false }
         if verbose { FileOutput.standardError.write("ipnat: \(doomed.count) nftables rules to remove\n") }
         if !doomed.isEmpty { try ruleset.delete(doomed, fromTable: table, generation: generation) }
       }

@@ -174,4 +174,30 @@ let layout: Table = {
     #expect(comment.hasPrefix("a.conf:9: map '-' xxx"))
     #expect(comment.hasSuffix("..."))
   }
+
+  /// A rule too long for its comment is kept whole in `rule_texts`, in pieces a comment holds,
+  /// and reads back whole, and the same, from the comment and the pieces.
+  @Test func longRulesKeepTheirWholeTextInTheTable() throws {
+    let text = "map \"é\" " + String(repeating: "é", count: 150) + " -> 0/32"
+    let origins = [Origin(file: "/" + String(repeating: "d/", count: 40) + "ipnat.conf", line: 7, text: text),
+                   Origin(file: "short.conf", line: 1, text: "map eth0 0/0 -> 0/32")]
+    let rules = origins.map { Rule(statements: [.verdict(.accept)], counter: false, origin: $0) }
+    var table = Table(family: .inet, name: "t", chains: [Chain(name: "c", rules: rules + [rules[0]])])
+    RuleText.record(in: &table)
+    #expect(table.ruleTexts.map(\.link) == [1])
+    let comments = table.chains[0].rules.compactMap { $0.origin?.comment }
+    #expect(comments[0].hasSuffix("... #1") && comments[0].hasPrefix("...") && comments[0].utf8.count <= 128)
+    #expect(comments[1] == "short.conf:1: map eth0 0/0 -> 0/32")
+    let pieces = table.ruleTexts[0].pieces
+    #expect(pieces.count == 4 && pieces.allSatisfy { $0.comment.utf8.count <= 128 })
+    #expect(pieces.map(\.key) == [256, 257, 258, 259])
+    let texts = RuleText.assemble(pieces.reversed())
+    for (comment, origin) in zip(comments, origins) {
+      #expect(RuleIdentity(comment: comment, texts: texts) == RuleIdentity(origin))
+    }
+    #expect(RuleIdentity(origins[0]).text.hasPrefix("map 'é' é"))
+    let script = ScriptEmitter.script(replacing: table)
+    #expect(script.contains("\tset rule_texts {\n\t\ttype mark\n\t\telements = { 0x00000100 comment \""))
+    if NFTCheck.isAvailable { #expect(try NFTCheck.check(script) == nil) }
+  }
 }

@@ -13,7 +13,7 @@ import NFTModel
 struct RuleFolder {
   let chain: NATChain
   let threshold: Int
-  /// nft 1.0.6 reads no map with concatenated data from JSON.
+  /// Whether the output can declare a map with concatenated data (`OutputCapabilities`).
   let allowsConcatenatedData: Bool
 
   struct Output {
@@ -246,7 +246,8 @@ private struct Layout {
     let origin = group.origin.map { first in
       let lines = group.lines ?? first.line...first.line
       return Origin(file: first.file, line: lines.lowerBound,
-                    text: "\(group.memberCount) rules of lines \(lines.lowerBound)-\(lines.upperBound) folded into @\(mapName)")
+                    text: "\(group.memberCount) rules of lines \(lines.lowerBound)-\(lines.upperBound) folded into @\(mapName)",
+                    range: first.range)
     }
     return NFTModel.Rule(matches: matches, statements: [.nat(nat)], origin: origin)
   }
