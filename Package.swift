@@ -25,19 +25,21 @@ let package = Package(
     .target(name: "IPNatSyntax", dependencies: ["IPNatDiagnostics", "IPAddressing"]),
     .target(name: "NFTModel", dependencies: ["IPAddressing", "IPNatDiagnostics"]),
     .target(name: "JSONText"),
-    .target(name: "NFTText", dependencies: ["NFTModel", "JSONText"]),
+    .target(name: "NFTText", dependencies: ["NFTModel", "JSONText", "IPAddressing"]),
     .target(name: "IPNatLowering", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "NFTModel"]),
     .target(name: "IPNatLint", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatLowering", "IPAddressing", "JSONText"]),
     .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatLowering", "IPNatLint", "NFTModel", "NFTText"]),
     .target(name: "NFTKernel", dependencies: ["NFTModel", "IPAddressing"]),
     .systemLibrary(name: "CNftables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
     .target(name: "IPNatNetlink", dependencies: ["CNftables", "NFTKernel", "NFTModel"]),
+    // The kernel half: load, check, confirm and roll back, -r, diff and list, over a transport.
+    .target(name: "IPNatLoader", dependencies: ["IPNatDiagnostics", "IPNatNetlink", "NFTKernel", "NFTModel"]),
     // natpmpd: the protocol, its decisions and its table as values; then the daemon's I/O.
     .target(name: "NATPMP", dependencies: ["IPNatDiagnostics", "IPAddressing", "NFTModel"]),
     .target(
       name: "NATPMPDaemon",
       dependencies: [
-        "NATPMP", "IPNatNetlink", "NFTKernel", "NFTModel",
+        "NATPMP", "IPNatNetlink", "NFTKernel", "NFTModel", "IPAddressing",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
       ]
@@ -47,7 +49,10 @@ let package = Package(
       dependencies: [
         "IPNatKit",
         "IPNatLint",
+        "IPNatDiagnostics",
         .target(name: "IPNatNetlink", condition: .when(traits: ["Kernel"])),
+        .target(name: "NFTKernel", condition: .when(traits: ["Kernel"])),
+        .target(name: "IPNatLoader", condition: .when(traits: ["Kernel"])),
         .target(name: "NATPMPDaemon", condition: .when(traits: ["Kernel"])),
         "NATPMP",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -62,26 +67,30 @@ let package = Package(
     .executableTarget(name: "ipnat-fuzz", dependencies: ["IPNatFuzzing", "IPNatKit"]),
     .executableTarget(
       name: "ipnat-bench",
-      dependencies: ["IPNatKit", "IPNatLowering", "NFTText", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+      dependencies: [
+        "IPNatKit", "IPNatLowering", "IPNatSyntax", "IPNatDiagnostics", "NFTText",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
     ),
     .testTarget(name: "IPNatDiagnosticsTests", dependencies: ["IPNatDiagnostics"]),
     .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
     // What several test targets share: nft -c in a throwaway namespace, files, golden files.
     .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["Tools"]),
-    .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel", "TestSupport"]),
+    .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel", "IPAddressing", "TestSupport"]),
     .testTarget(
-      name: "IPNatLoweringTests", dependencies: ["IPNatKit", "IPNatLowering", "NFTModel", "IPAddressing", "TestSupport"],
+      name: "IPNatLoweringTests", dependencies: ["IPNatKit", "IPNatDiagnostics", "NFTModel", "IPAddressing", "TestSupport"],
       exclude: ["Golden"]
     ),
-    .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit", "TestSupport"], exclude: ["Golden"]),
+    .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit", "IPNatDiagnostics", "TestSupport"], exclude: ["Golden"]),
     .testTarget(name: "IPNatLintTests", dependencies: ["IPNatKit", "IPNatLint", "IPNatSyntax", "IPNatDiagnostics", "IPAddressing", "TestSupport"], exclude: ["Checks"]),
     .testTarget(name: "ipnatTests", dependencies: ["TestSupport"]),
     .testTarget(name: "NFTKernelTests", dependencies: ["NFTKernel", "NFTModel", "IPAddressing"]),
     .testTarget(name: "LoaderTests", dependencies: ["TestSupport"]),
+    .testTarget(name: "IPNatLoaderTests", dependencies: ["IPNatLoader", "IPNatKit", "IPNatNetlink", "NFTKernel", "NFTModel", "IPNatDiagnostics"]),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["IPNatFuzzing", "TestSupport"], exclude: ["Crashes", "ipnat.dict"]),
     .testTarget(name: "NATPMPTests", dependencies: ["NATPMP", "NFTText", "IPNatDiagnostics", "TestSupport"]),
     .testTarget(name: "NATPMPDaemonTests", dependencies: ["NATPMP", "TestSupport"]),
-    .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "TestSupport"]),
+    .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "IPNatDiagnostics", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

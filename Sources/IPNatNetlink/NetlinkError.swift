@@ -18,6 +18,12 @@ public enum NetlinkError: Error, Equatable, CustomStringConvertible {
   case refusedRepliesLost
 
   public struct Rejection: Equatable, Sendable {
+    public init(errorNumber: Int32, origin: Origin?, subject: String) {
+      self.errorNumber = errorNumber
+      self.origin = origin
+      self.subject = subject
+    }
+
     public var errorNumber: Int32
     /// The ipnat.conf rule whose nftables rule the kernel refused, when it was a rule.
     public var origin: Origin?
@@ -50,5 +56,5 @@ public enum NetlinkError: Error, Equatable, CustomStringConvertible {
     }
   }
 
-  static func message(_ code: Int32) -> String { String(cString: strerror(code)) }
+  public static func message(_ code: Int32) -> String { String(cString: strerror(code)) }
 }

@@ -15,6 +15,16 @@ public struct LoadedRule: Sendable, Hashable {
   public var fingerprint: String
   /// The kernel's handle, for deleting this one rule; 0 for a compiled rule not yet loaded.
   public var handle: UInt64 = 0
+
+  public init(chain: String, identity: RuleIdentity?, packets: UInt64 = 0, bytes: UInt64 = 0, fingerprint: String,
+              handle: UInt64 = 0) {
+    self.chain = chain
+    self.identity = identity
+    self.packets = packets
+    self.bytes = bytes
+    self.fingerprint = fingerprint
+    self.handle = handle
+  }
 }
 
 /// libnftnl objects dumped from the kernel, freed with the snapshot.

@@ -2,9 +2,8 @@ import ArgumentParser
 import IPNatKit
 
 #if Kernel
+  import IPNatLoader
   import IPNatNetlink
-  import NFTKernel
-  import NFTModel
 #endif
 
 /// ipnat(8)'s own command line, for scripts moved from Solaris or the BSDs:
@@ -47,34 +46,40 @@ struct ClassicOptions: ParsableArguments {
   extension ClassicOptions {
     func run() throws {
       let table = "ipnat"
-      if clear { try step("removing all rules (table inet \(table))") { try Kernel.run { try $0.remove(table: table) } } }
+      if clear {
+        try step("removing all rules (table inet \(table))") {
+          try Kernel.run { try $0.transport.remove(table: table, commit: .apply) }
+        }
+      }
       if flushTranslations {
         // Connections ipnat's rules translated carry its conntrack label; others are left alone.
-        try step("flushing active translations (conntrack entries with label \(TranslationLabel.bit))") {
-          let count = try Kernel.run { try $0.deleteConnections(labelled: TranslationLabel.bit) }
+        try step("flushing active translations (conntrack entries with ipnat's label)") {
+          let count = try Kernel.run { try $0.flushTranslations() }
           FileOutput.standardOutput.write("\(count) entries flushed from NAT table\n")
         }
       }
-      if let file {
-        let input = try InputOptions.parse([file])
-        let frontend = Frontend(input: input)
-        let source = try frontend.readInput()
-        let compiled = try Kernel.linearize(try frontend.lower(source, with: try LoweringFlags.parse([])))
-        if remove {
-          try step("removing the rules of \(file)") { try removeRules(of: compiled, table: table) }
-        } else {
-          try step((dryRun ? "checking " : "loading ") + file) {
-            try Kernel.run { ruleset in
-              try ruleset.replace(with: compiled, commit: dryRun ? .checkOnly : .apply, generation: try ruleset.generation())
-            }
-          }
-        }
-      }
+      if let file { try loadOrRemove(file, table: table) }
       if list || statistics {
-        let rules = try Kernel.run { try $0.rules(ofTable: table) }
-        let summaries = IPNatRuleSummary.group(rules)
-        if list { FileOutput.standardOutput.write(IPNatCommand.List.render(summaries, counters: true)) }
-        if statistics { FileOutput.standardOutput.write(Self.statistics(summaries, rules: rules)) }
+        let listing = try Kernel.run { try $0.listing(ofTable: table) }
+        if list { FileOutput.standardOutput.write(listing.render(counters: true)) }
+        if statistics { FileOutput.standardOutput.write(listing.statistics) }
+      }
+    }
+
+    /// `-f FILE`, `-n -f FILE` and `-r -f FILE`.
+    private func loadOrRemove(_ path: String, table: String) throws {
+      let frontend = Frontend(input: try InputOptions.parse([path]))
+      let source = try frontend.readInput()
+      let compiled = try Kernel.linearize(try frontend.lower(source, with: try LoweringFlags.parse([])))
+      if remove {
+        try step("removing the rules of \(path)") {
+          let count = try Kernel.run(reportingIn: source, with: frontend) { try $0.removeRules(of: compiled, fromTable: table) }
+          if verbose { FileOutput.standardError.write("ipnat: \(count) nftables rules removed\n") }
+        }
+      } else {
+        try step((dryRun ? "checking " : "loading ") + path) {
+          try Kernel.run(reportingIn: source, with: frontend) { try $0.load(compiled, commit: dryRun ? .checkOnly : .apply) }
+        }
       }
     }
 
@@ -85,26 +90,6 @@ struct ClassicOptions: ParsableArguments {
         return
       }
       try body()
-    }
-
-    /// `-r`: the loaded nftables rules whose ipnat.conf rule is one of the file's, deleted in one
-    /// transaction. Named maps those rules used stay until the next load.
-    private func removeRules(of compiled: KernelTable, table: String) throws {
-      let texts = Set(compiled.rules.compactMap { $0.origin.map { RuleIdentity($0).text } })
-      try Kernel.run { ruleset in
-        let generation = try ruleset.generation()
-        let doomed = try ruleset.rules(ofTable: table).filter { rule in rule.identity.map { texts.contains($0.text) } ?? false }
-        if verbose { FileOutput.standardError.write("ipnat: \(doomed.count) nftables rules to remove\n") }
-        if !doomed.isEmpty { try ruleset.delete(doomed, fromTable: table, generation: generation) }
-      }
-    }
-
-    static func statistics(_ summaries: [IPNatRuleSummary], rules: [LoadedRule]) -> String {
-      let chains = Dictionary(grouping: rules, by: \.chain).mapValues(\.count)
-      var text = "rules loaded: \(summaries.count) (as \(rules.count) nftables rules)\n"
-      for (chain, count) in chains.sorted(by: { $0.key < $1.key }) { text += "  chain \(chain): \(count)\n" }
-      text += "translated: \(summaries.reduce(0) { $0 + $1.packets }) packets, \(summaries.reduce(0) { $0 + $1.bytes }) bytes\n"
-      return text
     }
   }
 #else

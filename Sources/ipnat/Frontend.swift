@@ -27,25 +27,16 @@ struct Frontend {
   /// when any rule has an error.
   func lower(_ file: SourceFile, with flags: LoweringFlags) throws -> Table {
     let (table, diagnostics) = IPNat.lower(file, options: input.frontendOptions, lowering: flags.options)
-    FileOutput.standardError.write(DiagnosticRenderer(useColor: useColor).render(diagnostics, in: file))
-    guard let table, !diagnostics.hasErrors else {
-      let count = diagnostics.count { $0.severity == .error }
-      FileOutput.standardError.write("\(count) error\(count == 1 ? "" : "s") in \(file.name)\n")
-      throw ExitCode(ExitStatus.inputErrors)
-    }
+    report(diagnostics, in: file)
+    guard let table, !diagnostics.hasErrors else { throw ExitCode(ExitStatus.inputErrors) }
     return table
   }
 
   /// Prints `outcome`'s diagnostics, and its output to standard output or to the file at
   /// `path`; throws the exit status for errors.
   func finish(_ outcome: Outcome, file: SourceFile, writingTo path: String? = nil) throws {
-    let renderer = DiagnosticRenderer(useColor: useColor)
-    FileOutput.standardError.write(renderer.render(outcome.diagnostics, in: file))
-    guard !outcome.hasErrors, let output = outcome.output else {
-      let count = outcome.diagnostics.count { $0.severity == .error }
-      FileOutput.standardError.write("\(count) error\(count == 1 ? "" : "s") in \(file.name)\n")
-      throw ExitCode(ExitStatus.inputErrors)
-    }
+    report(outcome.diagnostics, in: file)
+    guard !outcome.hasErrors, let output = outcome.output else { throw ExitCode(ExitStatus.inputErrors) }
     guard let path, path != "-" else {
       FileOutput.standardOutput.write(output)
       return
@@ -56,6 +47,17 @@ struct Frontend {
       FileOutput.standardError.write("ipnat: error: \(error)\n")
       throw ExitCode(ExitStatus.inputErrors)
     }
+  }
+
+  /// Renders diagnostics to standard error, then, if any is an error, how many there were.
+  func report(_ diagnostics: [Diagnostic], in file: SourceFile) {
+    Self.report(diagnostics, in: file, useColor: useColor)
+  }
+
+  static func report(_ diagnostics: [Diagnostic], in file: SourceFile, useColor: Bool) {
+    FileOutput.standardError.write(DiagnosticRenderer(useColor: useColor).render(diagnostics, in: file))
+    let count = diagnostics.count { $0.severity == .error }
+    if count > 0 { FileOutput.standardError.write("\(count) error\(count == 1 ? "" : "s") in \(file.name)\n") }
   }
 
   private var useColor: Bool { input.color.isEnabled(for: .standardError) }
@@ -96,10 +98,9 @@ enum Environment {
     getenv(name).map { String(cString: $0) }
   }
 
-  /// `IPNAT_TEST_FAULT=a,b`: faults the loader's tests inject (see `Kernel`).
-  static func testFault(_ name: String) -> Bool {
-    value(of: "IPNAT_TEST_FAULT")?.split(separator: ",").contains { $0 == name } ?? false
-  }
+  /// Where `load --confirm` leaves its marker for `ipnat confirm` (`IPNAT_RUN_DIRECTORY`, for tests).
+  static var runDirectory: String { value(of: "IPNAT_RUN_DIRECTORY") ?? "/run/ipnat" }
+
 }
 
 /// Writes a whole file or nothing: the text goes to a temporary file beside it, which is then

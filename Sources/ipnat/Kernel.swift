@@ -1,46 +1,48 @@
 // Only with the Kernel trait (the default): a build without it has no libnftnl or libmnl.
 #if Kernel
 import ArgumentParser
+import IPNatDiagnostics
 import IPNatKit
+import IPNatLoader
 import IPNatNetlink
 import NFTKernel
 
-/// What the commands that talk to the kernel share: linearizing the compiled table, and
-/// turning kernel failures into a message and an exit status.
+/// The loader this process uses, and how its failures become messages and exit statuses.
 enum Kernel {
-  /// Runs `body` against the ruleset of this network namespace; a failure prints why and
-  /// exits 3, or 4 without CAP_NET_ADMIN.
-  static func run<Result>(_ body: (KernelRuleset) throws -> Result) throws -> Result {
+  typealias Transport = FaultInjectingTransport<KernelRuleset>
+
+  /// Runs `body` with a loader on the ruleset of this network namespace. A failure prints why
+  /// and exits 3, or 4 without CAP_NET_ADMIN; a rule the kernel refuses is reported at its
+  /// line of `file`, like any other error in it.
+  static func run<Result>(reportingIn file: SourceFile? = nil, with frontend: Frontend? = nil,
+                          _ body: (Loader<Transport>) throws -> Result) throws -> Result {
     do {
-      return try body(try KernelRuleset(bufferLimits: testBufferLimits))
+      return try body(Loader(try transport()))
     } catch let error as NetlinkError {
-      FileOutput.standardError.write("ipnat: error: \(error)\n")
+      if let file, let frontend, let diagnostics = error.diagnostics {
+        frontend.report(diagnostics, in: file)
+      } else {
+        FileOutput.standardError.write("ipnat: error: \(error)\n")
+      }
       throw ExitCode(error == .notPermitted ? ExitStatus.notPermitted : ExitStatus.kernelFailure)
     }
   }
 
-  /// For the loader's tests (`IPNAT_TEST_FAULT=small-buffers`): socket buffers of 16 KiB to
-  /// send and 4 KiB to receive, set without the FORCE options, as in a rootless container on
-  /// a host with small net.core.wmem_max and rmem_max.
-  static var testBufferLimits: SocketBufferLimits? {
-    Environment.testFault("small-buffers") ? SocketBufferLimits(send: 16 << 10, receive: 4 << 10) : nil
+  /// The one place the transport is made, and where the loader's tests inject their faults
+  /// (`IPNAT_TEST_FAULT=small-buffers,missing-chain,missing-chains`).
+  private static func transport() throws(NetlinkError) -> Transport {
+    let requested = Set(Environment.value(of: "IPNAT_TEST_FAULT")?.split(separator: ",").map(String.init) ?? [])
+    // Socket buffers of 16 KiB to send and 4 KiB to receive, set without the FORCE options, as
+    // in a rootless container on a host with small net.core.wmem_max and rmem_max.
+    let limits = requested.contains("small-buffers") ? SocketBufferLimits(send: 16 << 10, receive: 4 << 10) : nil
+    let faults = Set(Transport.Fault.allCases.filter { requested.contains($0.rawValue) })
+    return FaultInjectingTransport(try KernelRuleset(bufferLimits: limits), faults: faults)
   }
 
-  /// The kernel's form of a compiled table. The lowering only builds what the linearizer can
-  /// encode, so a failure here is a bug in ipnat, reported as such.
+  /// The kernel's form of a compiled table; a failure is a bug in ipnat, reported as such.
   static func linearize(_ table: Table) throws -> KernelTable {
     do {
-      var linearized = try Linearizer.linearize(table)
-      // For the loader's tests: a batch whose last rule names a chain that does not exist, so
-      // the kernel refuses the whole transaction at that rule.
-      if Environment.testFault("missing-chain"), !linearized.rules.isEmpty {
-        linearized.rules[linearized.rules.count - 1].chain = "ipnat_test_missing_chain"
-      }
-      // Every rule refused: more error replies than a small receive buffer holds.
-      if Environment.testFault("missing-chains") {
-        for index in linearized.rules.indices { linearized.rules[index].chain = "ipnat_test_missing_chain" }
-      }
-      return linearized
+      return try Loader<Transport>.linearize(table)
     } catch {
       FileOutput.standardError.write("ipnat: internal error: \(error)\n")
       throw ExitCode(ExitStatus.inputErrors)

@@ -1,6 +1,7 @@
 // Only with the Kernel trait (the default): a build without it has no libnftnl or libmnl.
 #if Kernel
 import ArgumentParser
+import IPNatLoader
 
 extension IPNatCommand {
   /// `ipnat confirm`: keep the rules of a `load --confirm` that is waiting.
@@ -12,7 +13,7 @@ extension IPNatCommand {
     private var table: String { tableOption.table }
 
     func run() throws {
-      guard ConfirmWindow(table: table).confirm() else {
+      guard ConfirmWindow(table: table, directory: Environment.runDirectory).confirm() else {
         FileOutput.standardError.write("ipnat: error: no load of table \(table) is waiting for confirmation\n")
         throw ExitCode(ExitStatus.inputErrors)
       }

@@ -2,7 +2,7 @@
 #if Kernel
 import ArgumentParser
 import IPNatKit
-import IPNatNetlink
+import IPNatLoader
 
 extension IPNatCommand {
   /// `ipnat list`: what is loaded, read back from the kernel.
@@ -23,24 +23,8 @@ extension IPNatCommand {
     var noCounters = false
 
     func run() throws {
-      let rules = try Kernel.run { ruleset in try ruleset.rules(ofTable: table) }
-      FileOutput.standardOutput.write(Self.render(IPNatRuleSummary.group(rules), counters: !noCounters))
-    }
-
-    static func render(_ summaries: [IPNatRuleSummary], counters: Bool) -> String {
-      guard counters else { return summaries.map { ($0.text ?? "# a rule ipnat did not write") + "\n" }.joined() }
-      let packetWidth = max(7, summaries.map { String($0.packets).count }.max() ?? 0)
-      let byteWidth = max(5, summaries.map { String($0.bytes).count }.max() ?? 0)
-      var text = pad("PACKETS", packetWidth) + "  " + pad("BYTES", byteWidth) + "  RULE\n"
-      for summary in summaries {
-        text += pad(String(summary.packets), packetWidth) + "  " + pad(String(summary.bytes), byteWidth) + "  "
-        text += (summary.text ?? "(a rule ipnat did not write)") + (summary.place.map { "  # \($0)" } ?? "") + "\n"
-      }
-      return text
-    }
-
-    private static func pad(_ text: String, _ width: Int) -> String {
-      String(repeating: " ", count: max(0, width - text.count)) + text
+      let listing = try Kernel.run { loader in try loader.listing(ofTable: table) }
+      FileOutput.standardOutput.write(listing.render(counters: !noCounters))
     }
   }
 
@@ -62,8 +46,7 @@ extension IPNatCommand {
       let frontend = Frontend(input: input)
       let file = try frontend.readInput()
       let compiled = try Kernel.linearize(try frontend.lower(file, with: lowering))
-      let loaded = try Kernel.run { ruleset in try ruleset.rules(ofTable: lowering.table) }
-      let difference = IPNatRuleSummary.difference(loaded: loaded, compiled: compiled.expectedRules)
+      let difference = try Kernel.run { loader in try loader.difference(loading: compiled, into: lowering.table) }
       var text = ""
       for rule in difference.removed { text += "- \(rule)\n" }
       for rule in difference.changed { text += "~ \(rule)\n" }

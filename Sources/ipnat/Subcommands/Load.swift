@@ -2,8 +2,7 @@
 #if Kernel
 import ArgumentParser
 import IPNatKit
-import IPNatNetlink
-import NFTKernel
+import IPNatLoader
 
 extension IPNatCommand {
   /// `ipnat load`: compile, then replace ipnat's table in the kernel in one transaction.
@@ -48,39 +47,24 @@ extension IPNatCommand {
       let file = try frontend.readInput()
       let table = try Kernel.linearize(try frontend.lower(file, with: lowering))
       guard let seconds = confirm else {
-        try Kernel.run { ruleset in
-          let generation = try ruleset.generation()
-          try ruleset.replace(with: table, commit: check ? .checkOnly : .apply, generation: generation)
+        try Kernel.run(reportingIn: file, with: frontend) { loader in
+          try loader.load(table, commit: check ? .checkOnly : .apply)
         }
         return
       }
-      try loadAwaitingConfirmation(table, seconds: seconds)
-    }
-
-    private func loadAwaitingConfirmation(_ table: KernelTable, seconds: Int) throws {
-      let window = ConfirmWindow(table: table.name)
-      let rolledBack = try Kernel.run { ruleset -> Bool in
-        let generation = try ruleset.generation()
-        let previous = try ruleset.snapshot(ofTable: table.name)
+      let window = ConfirmWindow(table: table.name, directory: Environment.runDirectory)
+      let outcome = try Kernel.run(reportingIn: file, with: frontend) { loader in
         do {
-          try window.open()
-        } catch {
-          FileOutput.standardError.write("ipnat: error: \(error)\n")
+          return try loader.load(table, awaitingConfirmationIn: window, seconds: seconds) {
+            FileOutput.standardError.write(
+              "ipnat: loaded; run 'ipnat confirm' within \(seconds) s or the previous rules come back\n")
+          }
+        } catch let failure as ConfirmWindow.Failure {
+          FileOutput.standardError.write("ipnat: error: \(failure)\n")
           throw ExitCode(ExitStatus.inputErrors)
         }
-        do {
-          try ruleset.replace(with: table, generation: generation)
-        } catch {
-          _ = window.confirm()  // Nothing changed: withdraw the marker.
-          throw error
-        }
-        FileOutput.standardError.write(
-          "ipnat: loaded; run 'ipnat confirm' within \(seconds) s or the previous rules come back\n")
-        if window.wait(seconds: seconds) { return false }
-        try ruleset.restore(previous)
-        return true
       }
-      if rolledBack {
+      guard outcome == .confirmed else {
         FileOutput.standardError.write("ipnat: not confirmed: the previous rules are back\n")
         throw ExitCode(ExitStatus.rolledBack)
       }
@@ -97,7 +81,7 @@ extension IPNatCommand {
     private var table: String { tableOption.table }
 
     func run() throws {
-      try Kernel.run { ruleset in try ruleset.remove(table: table) }
+      try Kernel.run { loader in try loader.transport.remove(table: table, commit: .apply) }
     }
   }
 }

@@ -92,12 +92,8 @@ extension IPNatCommand {
       }
       let result = ConfigurationParser.parse(source)
       let useColor = FileOutput.standardError.isTerminal && Environment.value(of: "NO_COLOR") == nil
-      FileOutput.standardError.write(DiagnosticRenderer(useColor: useColor).render(result.diagnostics, in: source))
-      guard let configuration = result.configuration else {
-        let count = result.diagnostics.count { $0.severity == .error }
-        FileOutput.standardError.write("\(count) error\(count == 1 ? "" : "s") in \(source.name)\n")
-        throw ExitCode(ExitStatus.inputErrors)
-      }
+      Frontend.report(result.diagnostics, in: source, useColor: useColor)
+      guard let configuration = result.configuration else { throw ExitCode(ExitStatus.inputErrors) }
       return configuration
     }
 

@@ -1,3 +1,4 @@
+import IPNatNetlink
 import NFTModel
 
 /// One ipnat.conf rule as loaded: the nftables rules it became, with their counters added up.

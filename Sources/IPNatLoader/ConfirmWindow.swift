@@ -1,30 +1,38 @@
-// Only with the Kernel trait (the default): a build without it has no libnftnl or libmnl.
-#if Kernel
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
   import Musl
 #endif
 
+/// Where a `load --confirm` waits for `ipnat confirm`, and which of the two decides.
+public protocol ConfirmationWindow {
+  /// Opens the window before the new rules are loaded; fails if another load is waiting.
+  func open() throws
+  /// Waits until confirmed (true), or until the deadline or an interruption (false).
+  func wait(seconds: Int) -> Bool
+  /// Closes the window without a decision: the load failed, so there is nothing to confirm.
+  func withdraw()
+}
+
 /// The wait after `ipnat load --confirm`: a marker file says a load awaits confirmation;
 /// `ipnat confirm` removes it. Whoever removes the marker first decides: `confirm`, and the
 /// new rules stay; the waiting load (at its deadline, or on SIGINT or SIGTERM), and the
 /// previous rules come back. Markers are per table and per network namespace.
-struct ConfirmWindow {
-  let marker: String
+public struct ConfirmWindow: ConfirmationWindow {
+  public let marker: String
 
-  init(table: String) {
-    let directory = Environment.value(of: "IPNAT_RUN_DIRECTORY") ?? "/run/ipnat"
+  /// `directory`: where the markers live (`/run/ipnat`; tests give their own).
+  public init(table: String, directory: String = "/run/ipnat") {
     var status = stat()
     let namespace = stat("/proc/self/ns/net", &status) == 0 ? String(status.st_ino) : "default"
     marker = "\(directory)/\(table).\(namespace).pending"
   }
 
-  enum Failure: Error, CustomStringConvertible {
+  public enum Failure: Error, CustomStringConvertible {
     case cannotCreate(String, Int32)
     case alreadyWaiting(String)
 
-    var description: String {
+    public var description: String {
       switch self {
       case .cannotCreate(let path, let code): "cannot create \(path): \(String(cString: strerror(code)))"
       case .alreadyWaiting(let path): "another load is already waiting for confirmation (\(path))"
@@ -33,7 +41,7 @@ struct ConfirmWindow {
   }
 
   /// Creates the marker before the new rules are loaded.
-  func open() throws(Failure) {
+  public func open() throws(Failure) {
     let directory = String(marker[..<marker.lastIndex(of: "/")!])
     if mkdir(directory, 0o700) != 0 && errno != EEXIST { throw .cannotCreate(directory, errno) }
     let descriptor = Glibc.open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -48,7 +56,7 @@ struct ConfirmWindow {
   /// Waits until `ipnat confirm` removes the marker (true), or until the deadline or a
   /// SIGINT/SIGTERM (false). A hang-up does not end the wait: a dropped SSH session is exactly
   /// the case it exists for.
-  func wait(seconds: Int) -> Bool {
+  public func wait(seconds: Int) -> Bool {
     signal(SIGHUP, SIG_IGN)
     signal(SIGPIPE, SIG_IGN)
     var interrupting = sigset_t()
@@ -71,6 +79,7 @@ struct ConfirmWindow {
   }
 
   /// `ipnat confirm`: true if a load was waiting and is now confirmed.
-  func confirm() -> Bool { unlink(marker) == 0 }
+  public func confirm() -> Bool { unlink(marker) == 0 }
+
+  public func withdraw() { _ = confirm() }
 }
-#endif

@@ -1,0 +1,55 @@
+import IPNatNetlink
+import NFTKernel
+
+/// A transport that makes the kernel refuse what the loader sends, for the loader's tests: the
+/// executable wraps the real transport in it when `IPNAT_TEST_FAULT` asks, at the one place it
+/// makes the transport, so no production path tests for a fault.
+public struct FaultInjectingTransport<Base: RulesetTransport>: RulesetTransport {
+  public enum Fault: String, Sendable, CaseIterable {
+    /// The batch's last rule names a chain that does not exist, so the kernel refuses the whole
+    /// transaction at that rule.
+    case missingChain = "missing-chain"
+    /// Every rule names a missing chain: more error replies than a small receive buffer holds.
+    case missingChains = "missing-chains"
+  }
+
+  public let base: Base
+  public let faults: Set<Fault>
+
+  public init(_ base: Base, faults: Set<Fault>) {
+    self.base = base
+    self.faults = faults
+  }
+
+  static var missingChainName: String { "ipnat_test_missing_chain" }
+
+  func faulty(_ table: KernelTable) -> KernelTable {
+    var table = table
+    if faults.contains(.missingChain), !table.rules.isEmpty {
+      table.rules[table.rules.count - 1].chain = Self.missingChainName
+    }
+    if faults.contains(.missingChains) {
+      for index in table.rules.indices { table.rules[index].chain = Self.missingChainName }
+    }
+    return table
+  }
+
+  public func replace(with table: KernelTable, commit: KernelRuleset.Commit, generation: UInt32?) throws(NetlinkError) {
+    try base.replace(with: faulty(table), commit: commit, generation: generation)
+  }
+
+  public func generation() throws(NetlinkError) -> UInt32 { try base.generation() }
+  public func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError) {
+    try base.remove(table: name, commit: commit)
+  }
+  public func snapshot(ofTable name: String) throws(NetlinkError) -> Base.Snapshot { try base.snapshot(ofTable: name) }
+  public func restore(_ snapshot: Base.Snapshot) throws(NetlinkError) { try base.restore(snapshot) }
+  public func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule] { try base.rules(ofTable: name) }
+  public func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError) {
+    try base.delete(rules, fromTable: name, generation: generation)
+  }
+  public func expectedRules(of table: KernelTable) -> [LoadedRule] { base.expectedRules(of: table) }
+  public func deleteConnections(labelled label: UInt8) throws(NetlinkError) -> Int {
+    try base.deleteConnections(labelled: label)
+  }
+}

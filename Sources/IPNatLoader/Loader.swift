@@ -1,0 +1,100 @@
+import IPNatDiagnostics
+import IPNatNetlink
+import NFTKernel
+import NFTModel
+
+/// The kernel half of the pipeline: a compiled table goes into the kernel, or is checked
+/// there, or waits for confirmation and goes back; a file's rules come out again (`-r`); what
+/// a file would change is compared with what is loaded (`diff`). Every change is one
+/// transaction, guarded by the ruleset's generation, so a concurrent change makes it fail
+/// whole rather than apply on top of something else.
+public struct Loader<Transport: RulesetTransport> {
+  public let transport: Transport
+
+  public init(_ transport: Transport) {
+    self.transport = transport
+  }
+
+  /// The kernel's form of a compiled table. The lowering only builds what the linearizer can
+  /// encode, so a failure here is a bug in ipnat.
+  public static func linearize(_ table: Table) throws(LinearizationError) -> KernelTable {
+    try Linearizer.linearize(table)
+  }
+
+  /// Replaces the table (`load`), or lets the kernel check it and discards it (`load --check`).
+  public func load(_ table: KernelTable, commit: KernelRuleset.Commit = .apply) throws(NetlinkError) {
+    let generation = try transport.generation()
+    try transport.replace(with: table, commit: commit, generation: generation)
+  }
+
+  /// `load --confirm`: loads `table`, then waits in `window` for `ipnat confirm`. Unless it
+  /// comes, the table as it was before is put back. `loaded` runs once the new rules are in.
+  public func load(_ table: KernelTable, awaitingConfirmationIn window: some ConfirmationWindow, seconds: Int,
+                   loaded: () -> Void = {}) throws -> ConfirmationOutcome {
+    let generation = try transport.generation()
+    let previous = try transport.snapshot(ofTable: table.name)
+    try window.open()
+    do {
+      try transport.replace(with: table, commit: .apply, generation: generation)
+    } catch {
+      window.withdraw()  // Nothing changed: nothing to confirm.
+      throw error
+    }
+    loaded()
+    if window.wait(seconds: seconds) { return .confirmed }
+    try transport.restore(previous)
+    return .rolledBack
+  }
+
+  /// ipnat(8)'s `-r -f FILE`: deletes the loaded rules that came from one of the compiled
+  /// table's ipnat.conf rules (by canonical text, wherever the rule stood), in one transaction;
+  /// answers how many nftables rules went. Named maps those rules used stay until the next load.
+  @discardableResult
+  public func removeRules(of compiled: KernelTable, fromTable name: String) throws(NetlinkError) -> Int {
+    let texts = Set(transport.expectedRules(of: compiled).compactMap { $0.identity?.text })
+    let generation = try transport.generation()
+    let doomed = try transport.rules(ofTable: name).filter { rule in rule.identity.map { texts.contains($0.text) } ?? false }
+    if !doomed.isEmpty { try transport.delete(doomed, fromTable: name, generation: generation) }
+    return doomed.count
+  }
+
+  /// `diff`: what loading the compiled table would remove, add and change, rule by rule.
+  public func difference(loading compiled: KernelTable, into name: String) throws(NetlinkError)
+    -> IPNatRuleSummary.Difference
+  {
+    IPNatRuleSummary.difference(loaded: try transport.rules(ofTable: name),
+                                compiled: transport.expectedRules(of: compiled))
+  }
+
+  /// ipnat(8)'s `-F`: deletes the conntrack entries of the connections ipnat's rules translated
+  /// (they carry its label); answers how many.
+  public func flushTranslations() throws(NetlinkError) -> Int {
+    try transport.deleteConnections(labelled: TranslationLabel.bit)
+  }
+
+  /// `list`: the loaded rules, one summary per ipnat.conf rule, and the nftables rules behind them.
+  public func listing(ofTable name: String) throws(NetlinkError) -> Listing {
+    Listing(rules: try transport.rules(ofTable: name))
+  }
+}
+
+/// How a `load --confirm` ended.
+public enum ConfirmationOutcome: Sendable, Equatable {
+  case confirmed
+  case rolledBack
+}
+
+extension NetlinkError {
+  /// The kernel's refusals of single rules as diagnostics at the rules' places, rendered like
+  /// every other error; nil for failures that belong to no rule. A refusal whose rule has no
+  /// place (a chain, a set) is reported without one.
+  public var diagnostics: [Diagnostic]? {
+    guard case .rejected(let rejections) = self else { return nil }
+    return rejections.map { rejection in
+      Diagnostic(.error, "kernel.rejected",
+                 "the kernel refused \(rejection.subject): \(NetlinkError.message(rejection.errorNumber))",
+                 at: rejection.origin?.range,
+                 notes: [Note("nothing was changed")])
+    }
+  }
+}

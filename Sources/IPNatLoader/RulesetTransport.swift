@@ -1,0 +1,32 @@
+import IPNatNetlink
+import NFTKernel
+
+/// What the loader needs of the kernel's ruleset: one table, replaced, restored, read back or
+/// thinned out in single transactions. ``KernelRuleset`` is the real one (netlink); the tests
+/// use one in memory, and ``FaultInjectingTransport`` wraps either to make the kernel refuse.
+public protocol RulesetTransport {
+  /// The table exactly as it was, to put back (`load --confirm`).
+  associatedtype Snapshot
+
+  /// The ruleset's generation: it goes up by one with every committed transaction.
+  func generation() throws(NetlinkError) -> UInt32
+  /// Replaces the table in one transaction, refused if the ruleset changed since `generation`.
+  func replace(with table: KernelTable, commit: KernelRuleset.Commit, generation: UInt32?) throws(NetlinkError)
+  /// Removes the table, and nothing else; a missing table is not an error.
+  func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError)
+  func snapshot(ofTable name: String) throws(NetlinkError) -> Snapshot
+  func restore(_ snapshot: Snapshot) throws(NetlinkError)
+  /// The table's rules in chain order, with their identities and counters; empty when the table
+  /// does not exist.
+  func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule]
+  /// Deletes loaded rules in one transaction, refused if the ruleset changed since `generation`.
+  func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError)
+  /// The rules of a compiled table as ``rules(ofTable:)`` will read them back once loaded.
+  func expectedRules(of table: KernelTable) -> [LoadedRule]
+  /// Deletes the conntrack entries that carry `label`; answers how many.
+  func deleteConnections(labelled label: UInt8) throws(NetlinkError) -> Int
+}
+
+extension KernelRuleset: RulesetTransport {
+  public func expectedRules(of table: KernelTable) -> [LoadedRule] { table.expectedRules }
+}

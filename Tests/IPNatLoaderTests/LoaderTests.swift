@@ -1,0 +1,150 @@
+import IPNatDiagnostics
+import IPNatKit
+import IPNatLoader
+import IPNatNetlink
+import NFTKernel
+import Testing
+
+/// The loader's decisions against a ruleset in memory: no root, no kernel. The kernel tests in
+/// `LoaderTests` check the same commands against the real thing.
+struct LoaderBehaviourTests {
+  static let longRule =
+    "map wan0 from 10.1.0.0/16 port > 1023 to 203.0.113.0/24 port = 443 -> 198.51.100.1/32 portmap tcp/udp 20000:29999 mssclamp 1400"
+
+  static func compile(_ text: String, name: String = "gateway.conf") throws -> KernelTable {
+    let (table, diagnostics) = IPNat.lower(SourceFile(name: name, text: text), options: FrontendOptions(resolveHostNames: false))
+    let compiled = try #require(table, "\(diagnostics)")
+    return try Loader<MemoryTransport>.linearize(compiled)
+  }
+
+  static let first = "map wan0 10.0.0.0/8 -> 192.0.2.1/32\nrdr wan0 0/0 port 80 -> 10.0.0.5 port 8080 tcp\n"
+  static let second = "map wan0 10.0.0.0/8 -> 192.0.2.2/32\n"
+
+  @Test func confirmedLoadKeepsTheNewRules() throws {
+    let transport = MemoryTransport()
+    let loader = Loader(transport)
+    try loader.load(try Self.compile(Self.first))
+    let window = ScriptedWindow(confirms: true)
+    var announced = false
+    let outcome = try loader.load(try Self.compile(Self.second), awaitingConfirmationIn: window, seconds: 30) {
+      announced = true
+    }
+    #expect(outcome == .confirmed && announced && window.opened && window.waitedSeconds == 30)
+    #expect(try loader.listing(ofTable: "ipnat").render(counters: false) == "map wan0 10.0.0.0/8 -> 192.0.2.2/32\n")
+  }
+
+  @Test func unconfirmedLoadPutsThePreviousRulesBack() throws {
+    let transport = MemoryTransport()
+    let loader = Loader(transport)
+    let before = try Self.compile(Self.first)
+    try loader.load(before)
+    let outcome = try loader.load(try Self.compile(Self.second), awaitingConfirmationIn: ScriptedWindow(confirms: false),
+                                  seconds: 1)
+    #expect(outcome == .rolledBack)
+    #expect(transport.tables["ipnat"] == before)
+  }
+
+  /// With no table before, rolling back leaves none.
+  @Test func unconfirmedFirstLoadLeavesNoTable() throws {
+    let transport = MemoryTransport()
+    _ = try Loader(transport).load(try Self.compile(Self.second), awaitingConfirmationIn: ScriptedWindow(confirms: false),
+                                   seconds: 1)
+    #expect(transport.tables.isEmpty)
+  }
+
+  /// A load the kernel refuses changes nothing and withdraws the window: there is nothing to
+  /// confirm, and a later load may wait again.
+  @Test func refusedConfirmLoadWithdrawsTheWindow() throws {
+    let transport = MemoryTransport()
+    let before = try Self.compile(Self.first)
+    try Loader(transport).load(before)
+    let faulty = Loader(FaultInjectingTransport(transport, faults: [.missingChain]))
+    let window = ScriptedWindow(confirms: true)
+    #expect(throws: NetlinkError.self) {
+      _ = try faulty.load(try Self.compile(Self.second), awaitingConfirmationIn: window, seconds: 5)
+    }
+    #expect(window.withdrawn && window.waitedSeconds == nil)
+    #expect(transport.tables["ipnat"] == before)
+  }
+
+  /// A concurrent change between reading the generation and loading refuses the load whole.
+  @Test func concurrentChangeRefusesTheLoad() throws {
+    let transport = MemoryTransport()
+    transport.interloper = {}
+    #expect(throws: NetlinkError.concurrentChange) { try Loader(transport).load(try Self.compile(Self.first)) }
+    #expect(transport.tables.isEmpty)
+  }
+
+  @Test func checkChangesNothing() throws {
+    let transport = MemoryTransport()
+    try Loader(transport).load(try Self.compile(Self.first), commit: .checkOnly)
+    #expect(transport.tables.isEmpty && transport.currentGeneration == 1)
+  }
+
+  /// `-r -f FILE` takes out the nftables rules of exactly the file's rules, long ones too, even
+  /// when the file is another one and the rule stands on another line.
+  @Test func removeTakesOutExactlyTheFilesRules() throws {
+    let transport = MemoryTransport()
+    let loader = Loader(transport)
+    try loader.load(try Self.compile(Self.first + Self.longRule + "\n"))
+    let removed = try loader.removeRules(of: try Self.compile("\n\n" + Self.longRule + "\n", name: "other.conf"),
+                                         fromTable: "ipnat")
+    #expect(removed == 3)  // the translation and its two MSS clamps
+    let listing = try loader.listing(ofTable: "ipnat").render(counters: false)
+    // Chain order: rdr rules (dstnat) come before map rules (srcnat).
+    #expect(listing == "rdr wan0 0/0 port 80 -> 10.0.0.5/32 port 8080 tcp\nmap wan0 10.0.0.0/8 -> 192.0.2.1/32\n")
+  }
+
+  @Test func removeRefusesWhenTheRulesetChanged() throws {
+    let transport = MemoryTransport()
+    let loader = Loader(transport)
+    try loader.load(try Self.compile(Self.first))
+    transport.interloper = {}
+    #expect(throws: NetlinkError.concurrentChange) {
+      try loader.removeRules(of: try Self.compile(Self.first), fromTable: "ipnat")
+    }
+    #expect(transport.tables["ipnat"]?.rules.count == 2)
+  }
+
+  @Test func diffComparesByCanonicalText() throws {
+    let loader = Loader(MemoryTransport())
+    try loader.load(try Self.compile(Self.first + Self.longRule + "\n"))
+    #expect(try loader.difference(loading: try Self.compile("\n" + Self.first + Self.longRule), into: "ipnat").isEmpty)
+    let difference = try loader.difference(loading: try Self.compile(Self.second + Self.longRule), into: "ipnat")
+    #expect(difference.removed == ["rdr wan0 0/0 port 80 -> 10.0.0.5/32 port 8080 tcp", "map wan0 10.0.0.0/8 -> 192.0.2.1/32"])
+    #expect(difference.added == ["map wan0 10.0.0.0/8 -> 192.0.2.2/32"])
+    #expect(difference.changed.isEmpty)
+    let renamed = try loader.difference(loading: try Self.compile(Self.first.replacingAll("wan0", "wan1")
+      .replacingAll("wan1 10.0.0.0/8", "wan0 10.0.0.0/8") + Self.longRule), into: "ipnat")
+    #expect(renamed.added == ["rdr wan1 0/0 port 80 -> 10.0.0.5/32 port 8080 tcp"])
+  }
+
+  /// A rule the kernel refuses is a diagnostic at its line, with the kernel's reason.
+  @Test func refusedRuleIsADiagnosticAtItsLine() throws {
+    let source = SourceFile(name: "gateway.conf", text: Self.first)
+    let table = try Loader<MemoryTransport>.linearize(try #require(IPNat.lower(source).table))
+    let faulty = Loader(FaultInjectingTransport(MemoryTransport(), faults: [.missingChain]))
+    let error = try #require(throws: NetlinkError.self) { try faulty.load(table) }
+    let diagnostics = try #require(error.diagnostics)
+    #expect(diagnostics.map(\.id) == ["kernel.rejected"])
+    let rendered = DiagnosticRenderer().render(diagnostics, in: source)
+    // The fault moves the batch's last rule, the map of line 1 (srcnat comes after dstnat).
+    #expect(rendered.hasPrefix("gateway.conf:1:1: error: the kernel refused a rule in chain ipnat_test_missing_chain: "))
+    #expect(rendered.contains("[kernel.rejected]\nmap wan0 10.0.0.0/8 -> 192.0.2.1/32\n^~~~"))
+  }
+
+  @Test func listingShowsLongRulesWholeWithTheirPlace() throws {
+    let loader = Loader(MemoryTransport())
+    try loader.load(try Self.compile(Self.first + Self.longRule + "\n"))
+    let lines = try loader.listing(ofTable: "ipnat").render(counters: true).split(separator: "\n")
+    #expect(lines.first == "PACKETS  BYTES  RULE")
+    #expect(lines.contains("      0      0  \(Self.longRule)  # gateway.conf:3"))
+    #expect(try loader.listing(ofTable: "ipnat").statistics.hasPrefix("rules loaded: 3 (as "))
+  }
+}
+
+extension String {
+  func replacingAll(_ target: String, _ replacement: String) -> String {
+    split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+  }
+}

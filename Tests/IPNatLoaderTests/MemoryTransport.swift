@@ -1,0 +1,111 @@
+import IPNatLoader
+import IPNatNetlink
+import NFTKernel
+import NFTModel
+
+/// A ruleset kept in memory, with the kernel's rules that matter to the loader: a generation
+/// that every committed change raises and that a guarded change must match, transactions that
+/// apply whole or not at all, a rule naming a missing chain refused with its origin, and
+/// handles that identify loaded rules.
+final class MemoryTransport: RulesetTransport {
+  typealias Snapshot = (name: String, table: KernelTable?)
+
+  private(set) var tables: [String: KernelTable] = [:]
+  private(set) var currentGeneration: UInt32 = 1
+  /// Changes made by "another program" just before the next guarded change.
+  var interloper: (() -> Void)?
+  private var handles: [String: [UInt64]] = [:]
+  private var nextHandle: UInt64 = 1
+
+  func generation() throws(NetlinkError) -> UInt32 { currentGeneration }
+
+  func replace(with table: KernelTable, commit: KernelRuleset.Commit, generation: UInt32?) throws(NetlinkError) {
+    try guardGeneration(generation)
+    let chains = Set(table.chains.map(\.name))
+    let refused = table.rules.filter { !chains.contains($0.chain) }
+    if !refused.isEmpty {
+      throw .rejected(refused.map { rule in
+        NetlinkError.Rejection(errorNumber: 2, origin: rule.origin, subject: "a rule in chain \(rule.chain)")
+      })
+    }
+    guard commit == .apply else { return }
+    tables[table.name] = table
+    handles[table.name] = table.rules.map { _ in takeHandle() }
+    currentGeneration += 1
+  }
+
+  func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError) {
+    guard commit == .apply else { return }
+    tables[name] = nil
+    currentGeneration += 1
+  }
+
+  func snapshot(ofTable name: String) throws(NetlinkError) -> Snapshot { (name, tables[name]) }
+
+  func restore(_ snapshot: Snapshot) throws(NetlinkError) {
+    guard let table = snapshot.table else { return try remove(table: snapshot.name, commit: .apply) }
+    try replace(with: table, commit: .apply, generation: nil)
+  }
+
+  func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule] {
+    guard let table = tables[name] else { return [] }
+    return zip(expectedRules(of: table), handles[name] ?? []).map { rule, handle in
+      var loaded = rule
+      loaded.handle = handle
+      return loaded
+    }
+  }
+
+  func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError) {
+    try guardGeneration(generation)
+    guard var table = tables[name], var tableHandles = handles[name] else { throw .kernel(2, context: nil) }
+    let doomed = Set(rules.map(\.handle))
+    guard doomed.isSubset(of: tableHandles) else { throw .kernel(2, context: "no such rule") }
+    let kept = tableHandles.indices.filter { !doomed.contains(tableHandles[$0]) }
+    table.rules = kept.map { table.rules[$0] }
+    tableHandles = kept.map { tableHandles[$0] }
+    tables[name] = table
+    handles[name] = tableHandles
+    currentGeneration += 1
+  }
+
+  func expectedRules(of table: KernelTable) -> [LoadedRule] {
+    table.rules.map { rule in
+      LoadedRule(chain: rule.chain, identity: rule.origin.map(RuleIdentity.init),
+                 fingerprint: rule.expressions.map { "\($0)" }.joined(separator: " "))
+    }
+  }
+
+  func deleteConnections(labelled label: UInt8) throws(NetlinkError) -> Int { 0 }
+
+  private func guardGeneration(_ generation: UInt32?) throws(NetlinkError) {
+    if let interloper {
+      self.interloper = nil
+      interloper()
+      currentGeneration += 1
+    }
+    if let generation, generation != currentGeneration { throw .concurrentChange }
+  }
+
+  private func takeHandle() -> UInt64 {
+    defer { nextHandle += 1 }
+    return nextHandle
+  }
+}
+
+/// A confirmation window whose answer the test decides.
+final class ScriptedWindow: ConfirmationWindow {
+  let confirms: Bool
+  private(set) var opened = false
+  private(set) var withdrawn = false
+  private(set) var waitedSeconds: Int?
+
+  init(confirms: Bool) { self.confirms = confirms }
+
+  func open() throws { opened = true }
+  func wait(seconds: Int) -> Bool {
+    waitedSeconds = seconds
+    return confirms
+  }
+  func withdraw() { withdrawn = true }
+}
