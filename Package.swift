@@ -26,8 +26,11 @@ let package = Package(
     .target(name: "NFTModel", dependencies: ["IPAddressing", "IPNatDiagnostics"]),
     .target(name: "JSONText"),
     .target(name: "NFTText", dependencies: ["NFTModel", "JSONText", "IPAddressing"]),
-    .target(name: "IPNatLowering", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "NFTModel"]),
-    .target(name: "IPNatLint", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatLowering", "IPAddressing", "JSONText"]),
+    // IPFilter's meaning that both the lowering and lint need: search order, round-robin
+    // grouping, map-block's port blocks.
+    .target(name: "IPNatSemantics", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPAddressing"]),
+    .target(name: "IPNatLowering", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatSemantics", "IPAddressing", "NFTModel"]),
+    .target(name: "IPNatLint", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatSemantics", "IPAddressing", "JSONText"]),
     .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatLowering", "IPNatLint", "NFTModel", "NFTText"]),
     .target(name: "NFTKernel", dependencies: ["NFTModel", "IPAddressing"]),
     .systemLibrary(name: "CNftables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
@@ -86,6 +89,7 @@ let package = Package(
     .testTarget(name: "ipnatTests", dependencies: ["TestSupport"]),
     .testTarget(name: "NFTKernelTests", dependencies: ["NFTKernel", "NFTModel", "IPAddressing"]),
     .testTarget(name: "LoaderTests", dependencies: ["TestSupport"]),
+    .testTarget(name: "IPNatSemanticsTests", dependencies: ["IPNatSemantics", "IPNatSyntax", "IPNatDiagnostics"]),
     .testTarget(name: "IPNatLoaderTests", dependencies: ["IPNatLoader", "IPNatKit", "IPNatNetlink", "NFTKernel", "NFTModel", "IPNatDiagnostics"]),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["IPNatFuzzing", "TestSupport"], exclude: ["Crashes", "ipnat.dict"]),
     .testTarget(name: "NATPMPTests", dependencies: ["NATPMP", "NFTText", "IPNatDiagnostics", "TestSupport"]),

@@ -1,4 +1,5 @@
 import IPNatDiagnostics
+import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 
@@ -29,7 +30,7 @@ public enum Lowering {
     -> LoweringResult
   {
     var builder = TableBuilder(file: file, options: options)
-    var pending = RoundRobinGroups.partition((consume config).rules)
+    var pending = RuleGroup.partition((consume config).rules)
     pending.reverse()
     while let group = pending.popLast() {
       builder.lower(group)

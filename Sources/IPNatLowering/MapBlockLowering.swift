@@ -1,4 +1,5 @@
 import IPNatDiagnostics
+import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 
@@ -78,7 +79,7 @@ extension LoweringError {
   }
 }
 
-/// IPFilter's map-block arithmetic (`lib/nat_setgroupmap.c`, `ipf_nat_newmap`): A internal
+/// A map-block rule's networks with IPFilter's layout of them (``PortBlockLayout``): A internal
 /// addresses share each external address, and each owns P ports.
 struct PortBlocks {
   let inside: Network
@@ -88,42 +89,33 @@ struct PortBlocks {
   /// Ports per internal address.
   let portsPerAddress: Int
 
-  static let usablePorts = 64512  // 65536 − 1024 (`USABLE_PORTS`)
+  static let usablePorts = PortBlockLayout.usablePorts
 
   init(_ rule: MapBlockRule, inside: Network, outside: Network) throws(LoweringError) {
-    guard let insideLength = inside.prefixLength, let outsideLength = outside.prefixLength else {
-      throw LoweringError("lower.map-block-mask", "map-block needs prefix masks on both sides", at: rule.range)
+    let layout: PortBlockLayout
+    do {
+      layout = try PortBlockLayout(rule, inside: inside, outside: outside)
+    } catch {
+      switch error {
+      case .notPrefixMasks:
+        throw LoweringError("lower.map-block-mask", "map-block needs prefix masks on both sides", at: rule.range)
+      case .equalMasks:
+        throw LoweringError(
+          "lower.map-block-equal-masks",
+          "with equal prefix lengths IPFilter gives each host no ports, so every packet fails to translate and is blocked",
+          at: rule.range, notes: [Note("use 'bimap' for a 1:1 mapping of two networks of the same size")])
+      case .insideTooLarge:
+        throw LoweringError.mapBlockTooLarge(inside.range)
+      case .tooManyPorts(let count, let range):
+        throw LoweringError("lower.map-block-ports",
+                            "'ports \(count)' exceeds the \(Self.usablePorts) usable ports (IPFilter divides by zero)",
+                            at: range)
+      }
     }
-    guard insideLength != outsideLength else {
-      throw LoweringError(
-        "lower.map-block-equal-masks",
-        "with equal prefix lengths IPFilter gives each host no ports, so every packet fails to translate and is blocked",
-        at: rule.range, notes: [Note("use 'bimap' for a 1:1 mapping of two networks of the same size")])
-    }
-    guard insideLength >= 16 else { throw LoweringError.mapBlockTooLarge(inside.range) }
     self.inside = inside
     self.outside = outside
-    // The 16-bit field IPFilter computes A in: (host part − 1), then the division, wrap.
-    let insideHostsMinusOne = (Int(inside.size) - 1) & 0xffff
-    let outsideHosts = outsideLength == 0 ? Int(1) << 32 : Int(outside.size)
-    var addresses = (insideHostsMinusOne / outsideHosts + 1) & 0xffff
-    if addresses == 0 { addresses = 1 }
-    switch rule.ports {
-    case .auto?:
-      addressesPerIP = addresses
-      portsPerAddress = Self.usablePorts / addresses
-    case .count(let count)?:
-      guard count.value <= UInt32(Self.usablePorts) else {
-        throw LoweringError("lower.map-block-ports",
-                            "'ports \(count.value)' exceeds the \(Self.usablePorts) usable ports (IPFilter divides by zero)",
-                            at: count.range)
-      }
-      portsPerAddress = max(1, Int(count.value))
-      addressesPerIP = Self.usablePorts / portsPerAddress
-    case nil:
-      portsPerAddress = 1
-      addressesPerIP = Self.usablePorts
-    }
+    addressesPerIP = layout.addressesPerIP
+    portsPerAddress = layout.portsPerAddress
   }
 
   private var hostCount: Int { Int(inside.size) }
@@ -160,32 +152,5 @@ struct PortBlocks {
       start = end
     }
     return elements
-  }
-}
-
-/// What `lint` needs to know about a map-block rule's port blocks.
-public struct PortBlockLayout: Sendable, Hashable {
-  /// Internal addresses that share one external address (IPFilter's A).
-  public let addressesPerIP: Int
-  /// Ports each internal address owns (IPFilter's P).
-  public let portsPerAddress: Int
-  /// How many external addresses the internal network needs: internal hosts / A, rounded up.
-  public let externalAddressesNeeded: Int
-  /// How many the external network has.
-  public let externalAddresses: Int
-}
-
-extension MapBlockRule {
-  /// The IPv4 port-block layout IPFilter computes for this rule, or `nil` when the rule is not
-  /// an IPv4 map-block of two networks the lowering accepts.
-  public var portBlockLayout: PortBlockLayout? {
-    guard family == .inet, case .network(let inside) = source.kind, case .network(let outside) = target.kind,
-      let blocks = try? PortBlocks(self, inside: inside, outside: outside)
-    else { return nil }
-    let hosts = Int(inside.size)
-    return PortBlockLayout(
-      addressesPerIP: blocks.addressesPerIP, portsPerAddress: blocks.portsPerAddress,
-      externalAddressesNeeded: (hosts + blocks.addressesPerIP - 1) / blocks.addressesPerIP,
-      externalAddresses: Int(outside.size))
   }
 }

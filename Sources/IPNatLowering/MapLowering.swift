@@ -1,4 +1,5 @@
 import IPNatDiagnostics
+import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 

@@ -1,3 +1,4 @@
+import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 

@@ -1,43 +1,11 @@
 import IPNatDiagnostics
+import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 
-/// A unit of lowering: one rule, or the rdr rules that take turns.
-enum RuleGroup {
-  case single(IPNatSyntax.Rule, ordinal: Int)
-  case roundRobin([(rule: RdrRule, ordinal: Int)])
-}
-
-/// IPFilter's round-robin has no group syntax: after an rdr rule marked `round-robin` creates
-/// a session it moves to the end of its hash bucket, so the round-robin rules with the same
-/// left-hand side take turns (§2.8). Several nft rules with their own counters cannot take turns
-/// (`nft-lowering.md` §5.4), so each group becomes one rule that chooses a target.
-enum RoundRobinGroups {
-  static func partition(_ rules: [IPNatSyntax.Rule]) -> [RuleGroup] {
-    var groups: [RuleGroup] = []
-    var groupIndex: [String: Int] = [:]
-    for (offset, rule) in rules.enumerated() {
-      let ordinal = offset + 1
-      guard case .rdr(let rdr) = rule, rdr.options.roundRobin != nil else {
-        groups.append(.single(rule, ordinal: ordinal))
-        continue
-      }
-      let key = rdr.roundRobinKey
-      if let index = groupIndex[key], case .roundRobin(let members) = groups[index] {
-        groups[index] = .roundRobin(members + [(rdr, ordinal)])
-      } else {
-        groupIndex[key] = groups.count
-        groups.append(.roundRobin([(rdr, ordinal)]))
-      }
-    }
-    return groups.map { group in
-      if case .roundRobin(let members) = group, members.count == 1 {
-        return .single(.rdr(members[0].rule), ordinal: members[0].ordinal)
-      }
-      return group
-    }
-  }
-}
+// IPFilter's round-robin has no group syntax: round-robin rdr rules with the same left-hand side
+// take turns (`RuleGroup.partition` gathers them). Several nft rules with their own counters
+// cannot take turns (`nft-lowering.md` §5.4), so each group becomes one rule that chooses a target.
 
 /// One round-robin group: a dispatch rule (`numgen inc mod N vmap { 0 : goto rr_7_0, … }`) and a
 /// chain per target. A member with `A,B` targets takes two turns in a row, as IPFilter rotates

@@ -37,11 +37,6 @@ extension IPAddress {
 extension Network {
   /// The network's last address (its broadcast address for IPv4).
   var lastAddress: IPAddress { IPAddress(family: family, bits: address.bits | (~maskBits & family.allOnes)) }
-  /// How many addresses the network holds, saturating at `UInt128.max`.
-  var size: UInt128 {
-    let hostBits = ~maskBits & family.allOnes
-    return hostBits == UInt128.max ? hostBits : hostBits + 1
-  }
 }
 
 /// The nft expression for a network: a plain address for a host, a prefix otherwise.

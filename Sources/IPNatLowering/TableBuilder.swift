@@ -1,4 +1,5 @@
 import IPNatDiagnostics
+import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 
@@ -10,11 +11,11 @@ enum NATChain {
   case srcnat
 }
 
-/// A NAT-chain rule with IPFilter's search rank: the prefix length of the address it is hashed
-/// by (§2.2). Longer prefixes are tried first.
+/// A NAT-chain rule with IPFilter's search rank (``SearchRank``): the prefix length of the
+/// address it is hashed by, then the place of its ipnat.conf rule.
 struct RankedRule {
   var chain: NATChain
-  var prefixLength: Int
+  var rank: SearchRank
   var rule: NFTModel.Rule
 }
 
@@ -111,9 +112,10 @@ struct TableBuilder {
     return table
   }
 
-  /// The rules of both NAT chains in IPFilter's search order: longest prefix first, then file
-  /// order. One bucket per prefix length, filled in file order, keeps the sort linear. The
-  /// rules move out of `lowered`, so that folding them can free them.
+  /// The rules of both NAT chains in IPFilter's search order (``SearchRank``): longest prefix
+  /// first, then file order. Rules are lowered in file order, so one bucket per prefix length,
+  /// filled as they come, is that order without a sort. The rules move out of `lowered`, so
+  /// that folding them can free them.
   private mutating func takeInSearchOrder() -> [NATChain: [NFTModel.Rule]] {
     var byLength: [NATChain: [[NFTModel.Rule]]] = [:]
     for chain in [NATChain.dstnat, .srcnat] {
@@ -121,7 +123,7 @@ struct TableBuilder {
     }
     for index in lowered.indices {
       for ranked in lowered[index].natRules {
-        byLength[ranked.chain]![ranked.prefixLength].append(ranked.rule)
+        byLength[ranked.chain]![ranked.rank.prefixLength].append(ranked.rule)
       }
       lowered[index].natRules = []
     }
@@ -171,7 +173,8 @@ struct RuleLowering {
   }
 
   mutating func add(_ chain: NATChain, prefixLength: Int, _ rule: NFTModel.Rule) {
-    output.natRules.append(RankedRule(chain: chain, prefixLength: prefixLength, rule: rule))
+    let rank = SearchRank(prefixLength: prefixLength, ordinal: ordinal)
+    output.natRules.append(RankedRule(chain: chain, rank: rank, rule: rule))
   }
 
   mutating func warn(_ id: DiagnosticID, _ message: String, at range: SourceRange, notes: [Note] = []) {

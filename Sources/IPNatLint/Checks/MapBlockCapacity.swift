@@ -1,5 +1,5 @@
 import IPNatDiagnostics
-import IPNatLowering
+import IPNatSemantics
 import IPNatSyntax
 
 /// map-block rules whose hosts share ports, or get too few.

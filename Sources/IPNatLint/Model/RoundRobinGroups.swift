@@ -1,8 +1,9 @@
 import IPAddressing
+import IPNatSemantics
 import IPNatSyntax
 
-/// The round-robin rdr rules of a file, grouped as the lowering groups them (the same
-/// left-hand side takes turns, §2.8), and indexed by destination so that checks find a rule's
+/// The round-robin rdr rules of a file, grouped as the lowering groups them
+/// (`RuleGroup.partition`: the same left-hand side takes turns), and indexed by destination so that checks find a rule's
 /// group and its near misses without scanning every rule.
 struct RoundRobinGroups: Sendable {
   /// The groups, in file order.
@@ -18,11 +19,14 @@ struct RoundRobinGroups: Sendable {
   }
 
   init(_ rules: [Rule]) {
-    let roundRobin = rules.compactMap { rule -> RdrRule? in
-      guard case .rdr(let rdr) = rule, rdr.options.roundRobin != nil else { return nil }
-      return rdr
+    members = RuleGroup.partition(rules).compactMap { group in
+      switch group {
+      case .roundRobin(let members): members.map(\.rule)
+      case .single(.rdr(let rdr), _) where rdr.options.roundRobin != nil: [rdr]
+      case .single: nil
+      }
     }
-    members = roundRobin.groupedInOrder(by: \.roundRobinKey)
+    let roundRobin = members.flatMap { $0 }
     var sizes: [Int: Int] = [:]
     for group in members {
       for member in group { sizes[member.range.start] = group.count }

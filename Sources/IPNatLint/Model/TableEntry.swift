@@ -1,4 +1,5 @@
 import IPAddressing
+import IPNatSemantics
 import IPNatSyntax
 
 /// IPFilter keeps every rule in one or two hash tables (`ipfilter-semantics.md` §2.1) and
@@ -33,11 +34,11 @@ struct TableEntry: Sendable {
   /// Rules marked `round-robin` with the same left-hand side take turns.
   let roundRobin: Bool
 
-  /// Whether IPFilter tries this entry before `other` in the same table: longest key first,
-  /// then file order.
-  func isTried(before other: TableEntry) -> Bool {
-    key.length != other.key.length ? key.length > other.key.length : index < other.index
-  }
+  /// Where IPFilter's search of the table meets this entry.
+  var rank: SearchRank { SearchRank(prefixLength: key.length, ordinal: index) }
+
+  /// Whether IPFilter tries this entry before `other` in the same table.
+  func isTried(before other: TableEntry) -> Bool { rank.isTried(before: other.rank) }
 
   /// Whether every packet `other` matches, this entry matches too.
   func covers(_ other: TableEntry) -> Bool {

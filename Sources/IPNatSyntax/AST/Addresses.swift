@@ -119,10 +119,4 @@ public struct Address: Sendable, Hashable {
     case .lookup: nil
     }
   }
-
-  /// The prefix length IPFilter ranks the rule by: lookups and `any` count as /0.
-  public func precedenceLength(in family: IPFamily) -> Int {
-    guard case .network(let network) = kind else { return 0 }
-    return network.prefixLength ?? 0
-  }
 }

@@ -333,14 +333,3 @@ enum NameQuoting {
     return !name.utf8.allSatisfy { safeCharacters.contains($0) || $0 >= 0x80 }
   }
 }
-
-extension RdrRule {
-  /// What round-robin partners share: the canonical left-hand side, family and protocol.
-  /// IPFilter lets round-robin rules take turns when they sit in the same hash bucket (§2.8);
-  /// rules that match the same packets are the ones meant to.
-  public var roundRobinKey: String {
-    let text = CanonicalPrinter.print(.rdr(self))
-    let leftHandSide = text.split(separator: " -> ", maxSplits: 1).first.map(String.init) ?? text
-    return "\(family) \(leftHandSide) \(ruleProtocol)"
-  }
-}
