@@ -90,6 +90,12 @@ let package = Package(
     .testTarget(name: "NFTKernelTests", dependencies: ["NFTKernel", "NFTModel", "IPAddressing"]),
     .testTarget(name: "LoaderTests", dependencies: ["TestSupport"]),
     .testTarget(name: "IPNatSemanticsTests", dependencies: ["IPNatSemantics", "IPNatSyntax", "IPNatDiagnostics"]),
+    .testTarget(
+      name: "DiagnosticCatalogueTests",
+      dependencies: [
+        "IPNatDiagnostics", "IPNatKit", "IPNatLint", "IPNatLoader", "IPNatSemantics", "IPNatSyntax", "NATPMP", "TestSupport",
+      ]
+    ),
     .testTarget(name: "IPNatLoaderTests", dependencies: ["IPNatLoader", "IPNatKit", "IPNatNetlink", "NFTKernel", "NFTModel", "IPNatDiagnostics"]),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["IPNatFuzzing", "TestSupport"], exclude: ["Crashes", "ipnat.dict"]),
     .testTarget(name: "NATPMPTests", dependencies: ["NATPMP", "NFTText", "IPNatDiagnostics", "TestSupport"]),

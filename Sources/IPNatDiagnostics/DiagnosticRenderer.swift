@@ -36,6 +36,15 @@ public struct DiagnosticRenderer: Sendable {
     return out
   }
 
+  /// A diagnostic that belongs to no file (a file that cannot be read, a kernel that refuses a
+  /// transaction), under the tool's name: `ipnat: error: cannot open 'x.conf': … [input.unreadable]`.
+  public func render(_ diagnostic: Diagnostic, tool: String) -> String {
+    let label = paint(diagnostic.severity.rawValue + ":", color(for: diagnostic.severity))
+    var out = paint(tool + ":", .bold) + " " + label + " " + paint(diagnostic.message, .bold) + " [\(diagnostic.id)]\n"
+    for note in diagnostic.notes { out += paint("note:", .note) + " " + note.message + "\n" }
+    return out
+  }
+
   public func render(_ diagnostics: [Diagnostic], in file: SourceFile) -> String {
     diagnostics.map { render($0, in: file) }.joined()
   }

@@ -139,7 +139,7 @@ extension IPNat {
     let parsed = parse(file, options: options)
     // A file past the rule limit is refused whole: findings about the rules before the limit
     // would bury that one error, and cost as much as the limit is there to prevent.
-    if parsed.diagnostics.contains(where: { $0.id == "parse.too-many-rules" }) { return parsed.diagnostics }
+    if parsed.diagnostics.contains(where: { $0.id == ParseDiagnostics.tooManyRules.id }) { return parsed.diagnostics }
     var stageDiagnostics = parsed.diagnostics
     if !parsed.diagnostics.hasErrors {
       // Only the diagnostics are wanted, and folding never adds one.

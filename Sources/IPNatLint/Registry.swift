@@ -1,39 +1,35 @@
 import IPNatDiagnostics
+import IPNatSemantics
+import IPNatSyntax
 
-/// Every lint check, and what lint knows about the ids the other stages report.
-public enum LintRegistry {
+/// Every lint check, and what lint knows about the ids the other stages report. As a
+/// catalogue it declares lint's own diagnostics: one per check, and the suppression problem.
+public enum LintRegistry: DiagnosticCatalogue {
   /// The checks `ipnat lint` runs, in the order their documentation lists them.
   public static let checks: [any LintCheck] = [
     DuplicateRule(), ShadowedRule(), OverlappingRdr(), RoundRobinMismatch(), MapBlockCapacity(), UnequalBimap(),
     PoolClash(), IneffectiveOption(), ZeroAge(), HostName(), HostBits(), ForeignInterfaceName(), UnusedVariable(),
   ]
 
+  public static let kinds: [DiagnosticKind] =
+    checks.map { DiagnosticKind($0.id, $0.severity, $0.summary) }
+    + [DiagnosticKind(Suppressions.problemID, .warning, "a suppression comment that names no warning lint can disable")]
+
+  /// The catalogues of the stages whose diagnostics lint passes on.
+  public static let stageCatalogues: [any DiagnosticCatalogue.Type] = [ParseDiagnostics.self, LoweringDiagnostics.self]
+
   /// Warnings the parser and the lowering report, which lint passes on and which can be
   /// disabled like lint's own. Errors cannot be disabled: the file would not compile.
-  public static let stageWarnings: [DiagnosticID: String] = [
-    "parse.empty-statement": "a stray ';' (IPFilter rejects an empty statement)",
-    "parse.long-tag": "a tag longer than IPFilter keeps",
-    "parse.number-in-inet6": "a bare number in an inet6 rule, read as an IPv6 address",
-    "parse.icmpidmap-ignores-from-to": "from/to on an icmpidmap rule, which IPFilter ignores",
-    "var.bad-predefined": "an IPNAT_PREDEFINED entry that is not name=value",
-    "lower.age-other-protocols": "'age' on a rule for every protocol: only TCP and UDP get it on Linux",
-    "lower.mssclamp-not-tcp": "'mssclamp' on a rule that applies to no TCP connection",
-    "lower.rdr-loopback": "an rdr to a loopback address, redirected to the receiving interface instead",
-    "lower.reflection-any-interface": "no reflection for an rdr on any interface",
-    "lower.reflection-needs-address": "no reflection for an rdr whose destination is not one address",
-    "lower.bimap-interface-address": "a bimap to 0/32, whose inbound half never applies",
-  ]
+  public static let stageWarnings: [DiagnosticID: String] = Dictionary(
+    uniqueKeysWithValues: stageCatalogues.flatMap { $0.warnings }.map { ($0.id, $0.summary) })
 
   /// The id's one-line description, for SARIF's rule metadata.
   public static func summary(of id: DiagnosticID) -> String {
-    if let check = checks.first(where: { $0.id == id }) { return check.summary }
-    if let summary = stageWarnings[id] { return summary }
-    if id == Suppressions.problemID { return "a suppression comment that names no warning lint can disable" }
-    switch id.rawValue.split(separator: ".").first {
-    case "lex", "parse", "var": return "the file does not read as IPFilter reads ipnat.conf"
-    case "lower": return "Linux cannot express the rule as IPFilter means it"
-    default: return "an ipnat diagnostic"
-    }
+    (kind(id) ?? stageKind(id))?.summary ?? "an ipnat diagnostic"
+  }
+
+  static func stageKind(_ id: DiagnosticID) -> DiagnosticKind? {
+    stageCatalogues.lazy.compactMap { $0.kind(id) }.first
   }
 
   /// The severity the id is reported with: a check's own; warning for the stages' warnings and

@@ -91,7 +91,7 @@ extension NetlinkError {
   public var diagnostics: [Diagnostic]? {
     guard case .rejected(let rejections) = self else { return nil }
     return rejections.map { rejection in
-      Diagnostic(.error, "kernel.rejected",
+      Diagnostic(KernelDiagnostics.rejected,
                  "the kernel refused \(rejection.subject): \(NetlinkError.message(rejection.errorNumber))",
                  at: rejection.origin?.range,
                  notes: [Note("nothing was changed")])

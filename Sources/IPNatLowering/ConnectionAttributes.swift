@@ -87,7 +87,7 @@ extension RuleLowering {
 
   /// `age F/R` as conntrack timeout objects. IPFilter's two numbers are idle timeouts after a
   /// packet in each direction; conntrack has per-state timeouts, so UDP gets F before a reply
-  /// and R after, and TCP the longer of the two once established (`nft-lowering.md` row 18).
+  /// and R after, and TCP the longer of the two once established.
   /// nft 1.0.6 has timeout objects for TCP and UDP only.
   ///
   /// IPFilter reads a zero as "no age" for that direction: the default timeout stays
@@ -128,7 +128,7 @@ extension RuleLowering {
   // MARK: - mssclamp
 
   /// MSS clamping on SYN and SYN-ACK, in both directions of the rule's connections, lowering
-  /// only larger values, as IPFilter does (§2.11, `nft-lowering.md` row 17).
+  /// only larger values, as IPFilter does (`ip_nat.c: ipf_nat_mssclamp`).
   private mutating func lowerMSSClamp(_ mssclamp: Located<UInt32>, pattern: ConnectionPattern) throws(LoweringError) {
     guard let size = UInt16(exactly: mssclamp.value) else {
       throw LoweringError("lower.mssclamp-size", "an MSS is a 16-bit value; \(mssclamp.value) is too large", at: mssclamp.range)

@@ -4,8 +4,8 @@ import IPNatSyntax
 import NFTModel
 
 /// Lowering turns a parsed ipnat.conf into one nftables table that translates packets as
-/// IPFilter would have (`ipfilter-semantics.md` §2), using only the nftables forms verified with
-/// packets in `nft-lowering.md`.
+/// IPFilter would have, using only nftables forms whose effect on packets was checked on
+/// this kernel (the packet tests in `Tests/PacketTests` keep checking them).
 ///
 /// The table has four chains:
 ///
@@ -14,9 +14,9 @@ import NFTModel
 /// - `ct_attrs` (filter, forward, mangle): conntrack helpers for `proxy`, timeouts for `age`;
 /// - `mssclamp` (filter, forward, mangle + 1): `mssclamp` on SYN and SYN-ACK.
 ///
-/// IPFilter does not search its rules in file order: it tries the longest left-hand-side prefix
-/// first (the source for map rules, the destination for rdr rules) and only then file order
-/// (§2.2). NAT statements end the chain, so the NAT chains hold their rules in exactly that order.
+/// IPFilter does not search its rules in file order: it tries the longest left-hand-side prefix first (the source for
+/// map rules, the destination for rdr rules) and only then file order (`ip_nat.c: ipf_nat_checkout`,
+/// `ipf_nat_checkin`). NAT statements end the chain, so the NAT chains hold their rules in exactly that order.
 ///
 /// What Linux cannot express is an error at the rule's line; a rule is never dropped silently.
 /// Each emitted rule has a counter and a comment naming the line it came from. Many rules of
@@ -87,7 +87,7 @@ public struct LoweringResult: Sendable {
 }
 
 /// Words nft's parser reads as keywords, which cannot name a table, chain, map or object even
-/// when quoted (`nft-lowering.md` §5.8). Generated names use prefixes and `_` to stay clear.
+/// when quoted (nft's parser). Generated names use prefixes and `_` to stay clear.
 enum NFTKeywords {
   static func contains(_ word: String) -> Bool { words.contains(word) }
 

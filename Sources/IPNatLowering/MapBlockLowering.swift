@@ -3,9 +3,9 @@ import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 
-/// `map-block` (`ipfilter-semantics.md` §2.6): every internal address owns a fixed block of
+/// `map-block` (`ip_nat.c: ipf_nat_newmap`, `lib/nat_setgroupmap.c`): every internal address owns a fixed block of
 /// ports on one external address. The blocks are computed here, exactly as IPFilter computes
-/// them, and become one interval map (`nft-lowering.md` row 8).
+/// them, and become one interval map.
 extension RuleLowering {
   mutating func lowerMapBlock(_ rule: MapBlockRule) throws(LoweringError) {
     guard case .network(let inside) = rule.source.kind else {
@@ -23,7 +23,7 @@ extension RuleLowering {
     let precedence = rule.source.precedenceLength(in: family)
 
     if family == .inet6 {
-      // IPFilter compiles map-block out of its IPv6 code: the rule acts as a plain map (§2.19).
+      // IPFilter compiles map-block out of its IPv6 code: the rule acts as a plain map (`ip_nat6.c`).
       matches.transport(rule.ruleProtocol)
       let statement = Statement.nat(NATStatement(.snat, family: .ip6, address: try poolExpression(outside)))
       add(.srcnat, prefixLength: precedence, self.rule(matches, [statement]))

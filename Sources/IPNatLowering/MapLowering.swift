@@ -3,7 +3,7 @@ import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 
-/// `map` and `bimap` (`ipfilter-semantics.md` §2.3, §2.5, §2.7, §2.10).
+/// `map` and `bimap` (`ip_nat.c: ipf_nat_newmap`, `ipf_nat_newrdr`).
 extension RuleLowering {
   mutating func lowerMap(_ map: MapRule) throws(LoweringError) {
     let outbound = try interfaces.linuxName(map.interfaces.outbound)
@@ -80,7 +80,7 @@ extension RuleLowering {
   }
 
   /// The addresses IPFilter hands out from a network: never the network or broadcast address
-  /// (§2.3; a /31 gives only network + 1).
+  /// (`ip_nat.c: ipf_nat_newmap`; a /31 gives only network + 1).
   func poolExpression(_ network: Network) throws(LoweringError) -> Expression {
     guard Netmask.prefixLength(of: network.maskBits, family: family) != nil else {
       throw LoweringError("lower.pool-mask", "a pool of new addresses needs a prefix mask, not \(IPAddress(family: family, bits: network.maskBits))",
@@ -92,7 +92,7 @@ extension RuleLowering {
   }
 
   /// `portmap … auto` with a network target: IPFilter's address counter never moves for such a
-  /// rule, so every session gets the network's first host (§2.5).
+  /// rule, so every session gets the network's first host (`ip_nat.c: ipf_nat_newmap`).
   private func autoPortmapAddress(_ map: MapRule, _ target: Network) throws(LoweringError) -> Expression? {
     guard case .portmap(let portmap) = map.translation, case .auto = portmap.ports, !target.isHost else { return nil }
     let first = try poolExpression(target)
@@ -141,7 +141,7 @@ extension RuleLowering {
   // MARK: - bimap
 
   /// A bimap whose two sides have the same prefix length maps 1:1, copying host bits both
-  /// ways (§2.7). Returns the two networks.
+  /// ways (`ip_nat.c: ipf_nat_newmap`, `ipf_nat_newrdr`). Returns the two networks.
   private func oneToOnePrefixes(_ map: MapRule) -> (inside: (IPAddress, UInt128), outside: (IPAddress, UInt128))? {
     guard case .address(let target) = map.target, let inside = map.sourceAddress.network(in: family),
       let outside = target.network(in: family), inside.mask == outside.mask, inside.mask != 0,
@@ -156,7 +156,7 @@ extension RuleLowering {
   }
 
   /// `snat ip prefix to ip saddr map { 10.0.2.0/24 : 203.0.113.0/24 }`, or a plain address for
-  /// a single host (`nft-lowering.md` row 9).
+  /// a single host.
   private func prefixTranslation(_ kind: NATStatement.Kind, from: (IPAddress, UInt128), to: (IPAddress, UInt128),
                                  key: Expression) -> Statement {
     if from.1 == family.allOnes {

@@ -9,7 +9,7 @@ enum Vantage {
   case packet
   /// The connection's original tuple (`ct original ip daddr`, `ct original proto-dst`): right in
   /// the forward chains, which run after dstnat has already rewritten the destination, and for
-  /// reply packets, whose addresses are swapped (`nft-lowering.md` §5.11).
+  /// reply packets, whose addresses are swapped.
   case originalTuple
 }
 
@@ -100,8 +100,7 @@ struct Matches {
     ports.append(Match(portSelector(side), portExpression(low, high)))
   }
 
-  /// A `port …` test of `from … to …`, with IPFilter's inclusive and exclusive ranges
-  /// (`nft-lowering.md` rows 7a–7f).
+  /// A `port …` test of `from … to …`, with IPFilter's inclusive and exclusive ranges.
   mutating func port(_ test: PortTest, _ side: Side) throws(LoweringError) {
     let selector = portSelector(side)
     switch test.kind {

@@ -2,8 +2,8 @@ import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 
-/// `no map|bimap|map-block|rdr …` (§2.16): when IPFilter's search reaches it, the search stops
-/// and the packet is not translated. In nft, `accept` ends the NAT chain the same way, and the
+/// `no map|bimap|map-block|rdr …` (`ip_nat.c: ipf_nat_checkout`, `ipf_nat_checkin`): when IPFilter's search reaches
+/// it, the search stops and the packet is not translated. In nft, `accept` ends the NAT chain the same way, and the
 /// rule takes its place in the search order like any other.
 extension RuleLowering {
   mutating func lowerNo(_ no: NoRule) throws(LoweringError) {

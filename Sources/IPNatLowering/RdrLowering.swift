@@ -3,7 +3,7 @@ import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 
-/// `rdr` (`ipfilter-semantics.md` §2.8).
+/// `rdr` (`ip_nat.c: ipf_nat_newrdr`).
 extension RuleLowering {
   mutating func lowerRdr(_ rdr: RdrRule) throws(LoweringError) {
     let matches = try rdrMatches(rdr)
@@ -98,8 +98,7 @@ extension RuleLowering {
     case .interfaceAddress:
       return .nat(NATStatement(.redirect, port: port))
     case .host(let address) where address.isLoopback:
-      // dnat to 127.0.0.1 is dropped as a martian; redirect delivers to the router itself
-      // (`nft-lowering.md` row 15 and §5.12).
+      // dnat to 127.0.0.1 is dropped as a martian; redirect delivers to the router itself.
       warn("lower.rdr-loopback",
            "the connection is redirected to this host's address on the receiving interface, not to \(address)",
            at: rdr.range, notes: [Note("Linux drops packets sent to a loopback address from outside; the service must listen on that interface's address or on all addresses")])
@@ -116,7 +115,7 @@ extension RuleLowering {
 
   // MARK: - The new port
 
-  /// IPFilter's port arithmetic (§2.8): `port = P` is fixed; a matched range shifts
+  /// IPFilter's port arithmetic (`ip_nat.c: ipf_nat_newrdr`): `port = P` is fixed; a matched range shifts
   /// (`new = dport − low + RHS high`); one matched port and a new range cycle through the range.
   private mutating func newDestinationPort(_ rdr: RdrRule) throws(LoweringError) -> Expression? {
     guard rdr.ruleProtocol.carriesPorts, rdr.targetPort != nil || rdr.proxy != nil else { return nil }
@@ -131,8 +130,7 @@ extension RuleLowering {
     return .lookup(key: .selector(.numgenIncrement(modulus: count)), map: .inline(elements))
   }
 
-  /// A shift needs one map element per port: a dnat to a port range does not shift
-  /// (`nft-lowering.md` row 12, §5.2).
+  /// A shift needs one map element per port: a dnat to a port range does not shift.
   private mutating func shiftedPort(_ rdr: RdrRule, _ ports: RdrPorts) throws(LoweringError) -> Expression {
     let matched: [ClosedRange<Int>]
     switch rdr.match {

@@ -5,7 +5,7 @@ import NFTModel
 
 // IPFilter's round-robin has no group syntax: round-robin rdr rules with the same left-hand side
 // take turns (`RuleGroup.partition` gathers them). Several nft rules with their own counters
-// cannot take turns (`nft-lowering.md` §5.4), so each group becomes one rule that chooses a target.
+// cannot take turns, so each group becomes one rule that chooses a target.
 
 /// One round-robin group: a dispatch rule (`numgen inc mod N vmap { 0 : goto rr_7_0, … }`) and a
 /// chain per target. A member with `A,B` targets takes two turns in a row, as IPFilter rotates
@@ -28,7 +28,7 @@ struct RoundRobinGroup {
         var matches = Matches(family: member.rule.family)
         matches.transport(member.rule.ruleProtocol)
         let chain = "\(groupName)_\(targets.count)"
-        // Without a protocol match here nft refuses a port in the dnat (`nft-lowering.md` §5.1).
+        // Without a protocol match here nft refuses a port in the dnat.
         context.output.chains.append(Chain(name: chain, rules: [context.rule(matches, statements)]))
         targets.append(.goto(chain))
       }

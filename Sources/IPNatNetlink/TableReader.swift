@@ -8,22 +8,17 @@ public struct LoadedRule: Sendable, Hashable {
   public var chain: String
   /// The ipnat.conf rule it came from; nil for a rule that ipnat did not write.
   public var identity: RuleIdentity?
-  public var packets: UInt64
-  public var bytes: UInt64
+  public var packets: UInt64 = 0
+  public var bytes: UInt64 = 0
   /// The rule's expressions as libnftnl prints them, without counter values, handles or the
   /// kernel's numbers for anonymous sets: equal fingerprints mean the same matching and action.
   public var fingerprint: String
   /// The kernel's handle, for deleting this one rule; 0 for a compiled rule not yet loaded.
   public var handle: UInt64 = 0
 
-  public init(chain: String, identity: RuleIdentity?, packets: UInt64 = 0, bytes: UInt64 = 0, fingerprint: String,
-              handle: UInt64 = 0) {
-    self.chain = chain
-    self.identity = identity
-    self.packets = packets
-    self.bytes = bytes
-    self.fingerprint = fingerprint
-    self.handle = handle
+  /// A rule as compiled, not yet loaded: no counts, no handle.
+  public init(chain: String, identity: RuleIdentity?, fingerprint: String) {
+    (self.chain, self.identity, self.fingerprint) = (chain, identity, fingerprint)
   }
 }
 
@@ -64,9 +59,10 @@ extension KernelRuleset {
         }
       }
       let identity = Self.comment(of: rule).flatMap { RuleIdentity(comment: $0, texts: texts) }
-      return LoadedRule(chain: chain, identity: identity,
-                        packets: counters.0, bytes: counters.1, fingerprint: parts.joined(separator: " "),
-                        handle: nftnl_rule_get_u64(rule, attribute(NFTNL_RULE_HANDLE)))
+      var loaded = LoadedRule(chain: chain, identity: identity, fingerprint: parts.joined(separator: " "))
+      (loaded.packets, loaded.bytes) = counters
+      loaded.handle = nftnl_rule_get_u64(rule, attribute(NFTNL_RULE_HANDLE))
+      return loaded
     }
   }
 
@@ -312,8 +308,8 @@ extension KernelTable {
         nftnl_rule_add_expr(object, built)
         parts.append(KernelRuleset.describe(built))
       }
-      return LoadedRule(chain: rule.chain, identity: rule.origin.map(RuleIdentity.init), packets: 0,
-                        bytes: 0, fingerprint: parts.joined(separator: " "))
+      return LoadedRule(chain: rule.chain, identity: rule.origin.map(RuleIdentity.init),
+                        fingerprint: parts.joined(separator: " "))
     }
   }
 }

@@ -87,16 +87,15 @@ public struct KernelElement: Sendable, Hashable {
   /// Milliseconds until the kernel drops the element (a map with `flags timeout`).
   public var timeout: UInt64?
   /// nft's element userdata: a comment, as a TLV.
-  public var userdata: [UInt8]?
+  public var userdata: [UInt8]? = nil
 
   public init(key: [UInt8], data: [UInt8]? = nil, verdict: KernelVerdict? = nil, isIntervalEnd: Bool = false,
-              timeout: UInt64? = nil, userdata: [UInt8]? = nil) {
+              timeout: UInt64? = nil) {
     self.key = key
     self.data = data
     self.verdict = verdict
     self.isIntervalEnd = isIntervalEnd
     self.timeout = timeout
-    self.userdata = userdata
   }
 }
 

@@ -106,7 +106,9 @@ struct SetBuilder {
       userdata.put(Self.elementCommentTLV, string: piece.comment)
       // A mark is in host byte order, as `integerBytes` writes it.
       let key = (0..<4).map { UInt8(truncatingIfNeeded: piece.key >> (8 * $0)) }
-      return KernelElement(key: key, userdata: userdata.bytes)
+      var element = KernelElement(key: key)
+      element.userdata = userdata.bytes
+      return element
     }
     add(name: RuleText.setName, flags: [], key: shape, data: nil, size: nil, metaKey: nil, elements: elements)
     namedCount = sets.count

@@ -12,10 +12,7 @@ public struct RuleText: Sendable, Hashable {
   /// `file:line: text`, as ``Origin/fullComment`` writes it.
   public var text: String
 
-  public init(link: UInt32, text: String) {
-    self.link = link
-    self.text = text
-  }
+  public init(link: UInt32, text: String) { (self.link, self.text) = (link, text) }
 
   public static let setName = "rule_texts"
   /// 256 pieces of up to 128 bytes: 32 KiB, far beyond any rule the parser takes.
@@ -75,11 +72,7 @@ public struct RuleIdentity: Sendable, Hashable {
   /// `...`, only when its `rule_texts` elements are missing.
   public var text: String
 
-  public init(file: String, line: Int, text: String) {
-    self.file = file
-    self.line = line
-    self.text = text
-  }
+  public init(file: String, line: Int, text: String) { (self.file, self.line, self.text) = (file, line, text) }
 
   /// The identity a compiled rule will have once loaded.
   public init(_ origin: Origin) {

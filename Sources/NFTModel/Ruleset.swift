@@ -32,10 +32,7 @@ public struct Origin: Sendable, Hashable {
   public var textLink: UInt32?
 
   public init(file: String, line: Int, text: String, range: SourceRange? = nil) {
-    self.file = file
-    self.line = line
-    self.text = text
-    self.range = range
+    (self.file, self.line, self.text, self.range) = (file, line, text, range)
   }
 
   /// `file:line: text`, whole, as nft strings can hold it: they cannot escape a double quote, so
@@ -111,16 +108,15 @@ public struct Table: Sendable, Hashable {
   public var chains: [Chain]
   /// The whole text of the rules too long for their comments, for `ipnat list` to show them
   /// whole (``RuleText``).
-  public var ruleTexts: [RuleText]
+  public var ruleTexts: [RuleText] = []
 
   public init(family: TableFamily, name: String, objects: [StatefulObject] = [], maps: [NamedMap] = [],
-              chains: [Chain] = [], ruleTexts: [RuleText] = []) {
+              chains: [Chain] = []) {
     self.family = family
     self.name = name
     self.objects = objects
     self.maps = maps
     self.chains = chains
-    self.ruleTexts = ruleTexts
   }
 }
 

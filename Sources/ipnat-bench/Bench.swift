@@ -43,6 +43,19 @@ struct SizeOptions: ParsableArguments {
   }
 }
 
+/// A benchmark measured at each rule count of `--rules`, one report row per measurement.
+protocol SizedBenchmark: ParsableCommand {
+  var sizes: SizeOptions { get }
+  static func measure(rules: Int, runs: Int, tools: Tools) throws -> [ReportRow]
+}
+
+extension SizedBenchmark {
+  func run() throws {
+    let tools = try Tools.locate()
+    print(ReportRow.table(try sizes.sizes.flatMap { try Self.measure(rules: $0, runs: sizes.runs, tools: tools) }))
+  }
+}
+
 struct All: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Every benchmark, as one Markdown table (needs root).")
 

@@ -2,18 +2,13 @@ import ArgumentParser
 
 /// `ipnat compile` of a generated gateway configuration, as a separate process: wall time and
 /// peak memory, against the absolute targets of issue 6.
-struct CompileBenchmark: ParsableCommand {
+struct CompileBenchmark: SizedBenchmark {
   static let configuration = CommandConfiguration(commandName: "compile", abstract: "Time and peak memory of 'ipnat compile'.")
 
   @OptionGroup var sizes: SizeOptions
 
   static let targetSeconds = 1.0
   static let targetMegabytes = 150.0
-
-  func run() throws {
-    let tools = try Tools.locate()
-    print(ReportRow.table(try sizes.sizes.flatMap { try Self.measure(rules: $0, runs: sizes.runs, tools: tools) }))
-  }
 
   static func measure(rules: Int, runs: Int, tools: Tools) throws -> [ReportRow] {
     let config = temporaryPath("conf")

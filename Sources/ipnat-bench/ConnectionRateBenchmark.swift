@@ -6,12 +6,12 @@ import ArgumentParser
 #endif
 
 /// New connections per second through a router namespace holding N rules, against the same
-/// router holding one (`nft-lowering.md` §3.3). The N rules are the gateway mix, arranged so
+/// router holding one. The N rules are the gateway mix, arranged so
 /// that the traffic goes as deep into each as it can: port forwards on the interface it
 /// arrives on and 1:1 maps on the one it leaves by, for other addresses; a last rule
 /// masquerades it. Folded (ipnat's default) and unfolded (`--no-fold`) are both measured: the
 /// three variants in turn, each run in a lab of its own.
-struct ConnectionRateBenchmark: ParsableCommand {
+struct ConnectionRateBenchmark: SizedBenchmark {
   static let configuration = CommandConfiguration(
     commandName: "connections", abstract: "New connections per second with N rules against 1 rule (needs root).")
 
@@ -19,11 +19,6 @@ struct ConnectionRateBenchmark: ParsableCommand {
 
   static let targetRatio = 0.9
   static let datagramsPerRun = 50_000
-
-  func run() throws {
-    let tools = try Tools.locate()
-    print(ReportRow.table(try sizes.sizes.flatMap { try Self.measure(rules: $0, runs: sizes.runs, tools: tools) }))
-  }
 
   struct Variant {
     var name: String

@@ -2,18 +2,13 @@ import ArgumentParser
 
 /// `ipnat load` (folded rules, one netlink batch) against `nft -f` of the literal, unfolded
 /// script (`ipnat compile --no-fold`), each in a fresh network namespace (`unshare --net`).
-struct LoadBenchmark: ParsableCommand {
+struct LoadBenchmark: SizedBenchmark {
   static let configuration = CommandConfiguration(
     commandName: "load", abstract: "'ipnat load' against 'nft -f' of the unfolded script (needs root).")
 
   @OptionGroup var sizes: SizeOptions
 
   static let targetRatio = 0.5
-
-  func run() throws {
-    let tools = try Tools.locate()
-    print(ReportRow.table(try sizes.sizes.flatMap { try Self.measure(rules: $0, runs: sizes.runs, tools: tools) }))
-  }
 
   static func measure(rules: Int, runs: Int, tools: Tools) throws -> [ReportRow] {
     try tools.requireRoot()

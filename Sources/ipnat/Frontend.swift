@@ -18,8 +18,7 @@ struct Frontend {
     do {
       return try InputReader.read(input.file)
     } catch {
-      FileOutput.standardError.write("ipnat: error: \(error)\n")
-      throw ExitCode(ExitStatus.inputErrors)
+      throw Self.failure(FrontendDiagnostics.unreadable, "\(error)", status: ExitStatus.inputErrors)
     }
   }
 
@@ -44,8 +43,7 @@ struct Frontend {
     do {
       try OutputFile.replace(path, with: output)
     } catch {
-      FileOutput.standardError.write("ipnat: error: \(error)\n")
-      throw ExitCode(ExitStatus.inputErrors)
+      throw Self.failure(FrontendDiagnostics.unwritable, "\(error)", status: ExitStatus.inputErrors)
     }
   }
 
@@ -58,6 +56,28 @@ struct Frontend {
     FileOutput.standardError.write(DiagnosticRenderer(useColor: useColor).render(diagnostics, in: file))
     let count = diagnostics.count { $0.severity == .error }
     if count > 0 { FileOutput.standardError.write("\(count) error\(count == 1 ? "" : "s") in \(file.name)\n") }
+  }
+
+  /// Reports a failure that belongs to no place in a file, like every diagnostic, and gives the
+  /// exit status to throw.
+  static func failure(_ diagnostic: Diagnostic, status: Int32) -> ExitCode {
+    report(diagnostic)
+    return ExitCode(status)
+  }
+
+  static func failure(_ kind: DiagnosticKind, _ message: String, status: Int32) -> ExitCode {
+    failure(Diagnostic(kind, message, at: nil), status: status)
+  }
+
+  /// A diagnostic that belongs to no file, as `ipnat: error: … [id]`.
+  static func report(_ diagnostic: Diagnostic) {
+    let renderer = DiagnosticRenderer(useColor: standardErrorIsColored)
+    FileOutput.standardError.write(renderer.render(diagnostic, tool: "ipnat"))
+  }
+
+  /// Colour on a terminal unless NO_COLOR says otherwise (for messages before options apply).
+  static var standardErrorIsColored: Bool {
+    FileOutput.standardError.isTerminal && Environment.value(of: "NO_COLOR") == nil
   }
 
   private var useColor: Bool { input.color.isEnabled(for: .standardError) }

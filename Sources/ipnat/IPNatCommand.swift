@@ -29,7 +29,8 @@ struct IPNatCommand: ParsableCommand {
       Exit status: 0 when the input is clean (warnings allowed), 1 when it has errors or \
       cannot be read, 2 for a usage error, 3 when the kernel refused a change or could not be \
       reached (nothing was changed), 4 without the privilege to change the ruleset \
-      (CAP_NET_ADMIN).
+      (CAP_NET_ADMIN), 5 when 'load --confirm' was not confirmed in time and the previous rules \
+      are back.
       """
   #else
     static let exitStatusHelp = """

@@ -19,12 +19,12 @@ enum Kernel {
     do {
       return try body(Loader(try transport()))
     } catch let error as NetlinkError {
-      if let file, let frontend, let diagnostics = error.diagnostics {
-        frontend.report(diagnostics, in: file)
-      } else {
-        FileOutput.standardError.write("ipnat: error: \(error)\n")
+      let status = error == .notPermitted ? ExitStatus.notPermitted : ExitStatus.kernelFailure
+      guard let file, let frontend, let diagnostics = error.diagnostics else {
+        throw Frontend.failure(error.diagnostic, status: status)
       }
-      throw ExitCode(error == .notPermitted ? ExitStatus.notPermitted : ExitStatus.kernelFailure)
+      frontend.report(diagnostics, in: file)
+      throw ExitCode(status)
     }
   }
 
@@ -44,8 +44,8 @@ enum Kernel {
     do {
       return try Loader<Transport>.linearize(table)
     } catch {
-      FileOutput.standardError.write("ipnat: internal error: \(error)\n")
-      throw ExitCode(ExitStatus.inputErrors)
+      throw Frontend.failure(FrontendDiagnostics.internalError, "cannot encode the ruleset for the kernel: \(error)",
+                    status: ExitStatus.inputErrors)
     }
   }
 }

@@ -2,7 +2,7 @@ import IPNatDiagnostics
 import IPNatKit
 import Testing
 
-/// map-block's blocks against IPFilter's own test n3 (`ipfilter-semantics.md` §2.6) and the
+/// map-block's blocks against IPFilter's own test n3 (`ip_nat.c: ipf_nat_newmap`, `lib/nat_setgroupmap.c`) and the
 /// Solaris manual's "252 ports" example.
 @Suite struct PortBlockTests {
   /// The map element of one internal host, as compiled: `10.1.1.1 : 192.168.1.1 . 1276-1527`.

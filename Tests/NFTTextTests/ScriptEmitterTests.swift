@@ -4,7 +4,7 @@ import NFTModel
 import NFTText
 import Testing
 
-/// The layout nft-lowering.md §4 verified with packets, built as IR.
+/// The table layout the lowering builds (its effect checked with packets), built as IR.
 let layout: Table = {
   let wan = Expression.string("rwan")
   let lan = Expression.prefix(.ipv4(0x0A00_0000), length: 16)

@@ -3,8 +3,8 @@ import IPNatSyntax
 
 /// Networks written with host bits set, such as `10.0.0.5/8`.
 ///
-/// Lint: IPFilter stores `address & mask` (§1.4), so `10.0.0.5/8` means all of 10.0.0.0/8.
-/// Usually the author meant the host (`10.0.0.5/32`) or mistyped the length.
+/// Lint: IPFilter stores `address & mask` (IPFilter's parser, `tools/ipnat_y.y`), so `10.0.0.5/8` means all of
+/// 10.0.0.0/8. Usually the author meant the host (`10.0.0.5/32`) or mistyped the length.
 struct HostBits: LintCheck {
   let id: DiagnosticID = "lint.host-bits"
   let summary = "a network written with host bits set, which IPFilter silently clears"

@@ -3,9 +3,9 @@ import IPNatSyntax
 
 /// Host names in rules.
 ///
-/// Lint: IPFilter resolves a name once, when the file is loaded (§1.4), and a name that does
-/// not resolve silently becomes 0/32, the interface's address. The ruleset then depends on
-/// DNS at boot, and changes meaning when a record changes. `ipnat --no-resolve` refuses names.
+/// Lint: IPFilter resolves a name once, when the file is loaded (IPFilter's parser, `tools/ipnat_y.y`), and a name
+/// that does not resolve silently becomes 0/32, the interface's address. The ruleset then depends on DNS at boot, and
+/// changes meaning when a record changes. `ipnat --no-resolve` refuses names.
 struct HostName: LintCheck {
   let id: DiagnosticID = "lint.host-name"
   let summary = "a host name in a rule: the ruleset then depends on DNS when it is loaded"

@@ -3,10 +3,10 @@ import IPNatSyntax
 
 /// Options that do nothing, in IPFilter or on Linux.
 ///
-/// Lint: `frag` is parsed but never consulted (§2.13); `sticky` is ignored unless the rdr has
-/// `round-robin` or an `A,B` target (§1.4); `round-robin` needs partners with the same
+/// Lint: `frag` is parsed, but IPFilter's kernel never consults it; `sticky` is ignored unless the rdr has
+/// `round-robin` or an `A,B` target (IPFilter's parser, `tools/ipnat_y.y`); `round-robin` needs partners with the same
 /// left-hand side to take turns with, never rotates a bimap, and on map rules is not carried
-/// to Linux; `purge` only matters when IPFilter removes a rule (§2.15), and removing rules on
+/// to Linux; `purge` only matters when IPFilter removes a rule (`ip_nat.c: ipf_nat_delrule`), and removing rules on
 /// Linux never removes connections.
 struct IneffectiveOption: LintCheck {
   let id: DiagnosticID = "lint.no-effect"

@@ -4,13 +4,13 @@ import IPNatSyntax
 
 /// map-block rules whose hosts share ports, or get too few.
 ///
-/// Lint: IPFilter gives internal host i the port block `1024 + P·(i mod A)` … `+ P − 1` on
-/// external address `base + i/A`, masked to the external network (§2.6). When the internal
-/// network needs more external addresses than the rule has (a small `ports N`, or prefixes 16
-/// or more bits apart, which wraps IPFilter's 16-bit arithmetic) the address wraps around and
-/// hosts share blocks: their connections collide. Fewer than 64 ports per host run out as
-/// soon as a client opens a few dozen connections. Equal prefix lengths and networks larger
-/// than /16 are errors of the lowering (`lower.map-block-equal-masks`, `lower.map-block-too-large`).
+/// Lint: IPFilter gives internal host i the port block `1024 + P·(i mod A)` … `+ P − 1` on external address `base +
+/// i/A`, masked to the external network (`ip_nat.c: ipf_nat_newmap`, `lib/nat_setgroupmap.c`). When the internal
+/// network needs more external addresses than the rule has (a small `ports N`, or prefixes 16 or more bits apart,
+/// which wraps IPFilter's 16-bit arithmetic) the address wraps around and hosts share blocks: their connections
+/// collide. Fewer than 64 ports per host run out as soon as a client opens a few dozen connections. Equal prefix
+/// lengths and networks larger than /16 are errors of the lowering (`lower.map-block-equal-masks`,
+/// `lower.map-block-too-large`).
 struct MapBlockCapacity: LintCheck {
   let id: DiagnosticID = "lint.map-block-capacity"
   let summary = "map-block rules whose hosts share port blocks, or own fewer than \(MapBlockCapacity.minimumPorts) ports each"

@@ -59,7 +59,7 @@ struct RdrTarget: Hashable {
     case .address(let address):
       addresses = [address.network(in: rdr.family).map { "\($0.address)/\($0.mask)" } ?? "lookup"]
     case .split(let first, let second): addresses = ["\(first.address)", "\(second.address)"]
-    // IPFilter only ever uses the first address of a range (§2.8).
+    // IPFilter only ever uses the first address of a range (`ip_nat.c: ipf_nat_newrdr`).
     case .range(let first, _, _): addresses = ["\(first.address)"]
     }
     let numbers = rdr.ports

@@ -3,7 +3,7 @@ import IPNatSyntax
 
 /// `map` rules that squeeze many internal hosts into fewer addresses without a portmap.
 ///
-/// Lint: without `portmap`, IPFilter keeps each connection's source port (§2.3), so two hosts
+/// Lint: without `portmap`, IPFilter keeps each connection's source port (`ip_nat.c: ipf_nat_newmap`), so two hosts
 /// that reach the same server from the same port through the same new address collide, and
 /// the second connection is dropped (test n5). Linux would change the port instead, so the
 /// ruleset behaves differently on the two systems. The usual idiom is a `portmap tcp/udp` rule
@@ -53,7 +53,8 @@ struct PoolClash: LintCheck {
       guard case .network(let network) = address.kind, network.maskBits != 0,
         let length = network.prefixLength
       else { return nil }
-      // The network and broadcast addresses are never used (§2.3, §2.19); /32 is one address.
+      // The network and broadcast addresses are never used (`ip_nat.c: ipf_nat_newmap`; `ip_nat6.c`); /32 is one
+      // address.
       let hostBits = network.family.width - length
       if hostBits == 0 { return 1 }
       if hostBits >= Int.bitWidth - 1 { return Int.max }

@@ -4,7 +4,7 @@ import IPNatSyntax
 /// Round-robin groups whose members differ, and round-robin rules that miss their partners.
 ///
 /// Lint: IPFilter has no group syntax: `round-robin` rdr rules with the same left-hand side
-/// take turns (§2.8). Members that differ in the new port or in options treat a connection
+/// take turns (`ip_nat.c: ipf_nat_newrdr`). Members that differ in the new port or in options treat a connection
 /// differently depending on its turn. A round-robin rule whose would-be partner matches other
 /// packets (another port, protocol or interface) forms no group at all.
 struct RoundRobinMismatch: LintCheck {

@@ -3,11 +3,11 @@ import IPNatSyntax
 
 /// Rules that can never match, because a rule IPFilter tries first matches all their packets.
 ///
-/// Lint: IPFilter tries the longest left-hand-side prefix first, then file order (§2.2), and
-/// the first rule that matches decides. A later rule whose packets all match an earlier one
-/// with the same prefix never applies. Protocols count: a `portmap tcp/udp` rule does not
-/// shadow the same rule without portmap after it, which is there to catch ICMP. Round-robin
-/// partners take turns and do not shadow each other; exact duplicates are `lint.duplicate-rule`.
+/// Lint: IPFilter tries the longest left-hand-side prefix first, then file order (`ip_nat.c: ipf_nat_checkout`,
+/// `ipf_nat_checkin`), and the first rule that matches decides. A later rule whose packets all match an earlier one
+/// with the same prefix never applies. Protocols count: a `portmap tcp/udp` rule does not shadow the same rule
+/// without portmap after it, which is there to catch ICMP. Round-robin partners take turns and do not shadow each
+/// other; exact duplicates are `lint.duplicate-rule`.
 struct ShadowedRule: LintCheck {
   let id: DiagnosticID = "lint.shadowed-rule"
   let summary = "a rule that never applies: a rule tried before it matches all of its packets"

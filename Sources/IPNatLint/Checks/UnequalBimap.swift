@@ -3,10 +3,10 @@ import IPNatSyntax
 
 /// `bimap` between networks of different sizes.
 ///
-/// Lint: only a bimap of two prefixes of the same length maps addresses 1:1 in both
-/// directions. With different lengths, outbound connections are allocated as by `map`, and
-/// every inbound connection goes to the *network address* of the internal side (§2.7, test
-/// n11), which is almost never what was meant.
+/// Lint: only a bimap of two prefixes of the same length maps addresses 1:1 in both directions. With different
+/// lengths, outbound connections are allocated as by `map`, and every inbound connection goes to the *network
+/// address* of the internal side (`ip_nat.c: ipf_nat_newmap`, `ipf_nat_newrdr`, test n11), which is almost never what
+/// was meant.
 struct UnequalBimap: LintCheck {
   let id: DiagnosticID = "lint.bimap-unequal-prefix"
   let summary = "a bimap between prefixes of different lengths: inbound connections all go to the internal network address"

@@ -4,7 +4,7 @@ import IPNatSyntax
 /// `age` with a zero.
 ///
 /// Lint: IPFilter reads a zero age as "no age": the connection keeps the default timeout for
-/// that direction (§2.12). `age 0` does nothing, and `age N/0` leaves replies at the default,
+/// that direction (`ip_nat.c: ipf_nat_siocaddnat`). `age 0` does nothing, and `age N/0` leaves replies at the default,
 /// which is rarely what a zero was meant to say. (`age 0/N` is refused by IPFilter's kernel
 /// and is a lowering error, `lower.age-zero`.)
 struct ZeroAge: LintCheck {

@@ -34,14 +34,15 @@ private struct EntryBuilder {
     case .address(let source):
       var destinationPorts = PortSet.all
       if case .proxy(let proxy) = map.translation {
-        // A proxy rule without from/to applies only to connections to the proxy's port (§2.2).
+        // A proxy rule without from/to applies only to connections to the proxy's port (`ip_nat.c: ipf_nat_checkout`,
+        // `ipf_nat_checkin`).
         destinationPorts = .range(Int(proxy.port.number), Int(proxy.port.number))
       }
       return entry(.map, interface: map.interfaces.outbound, protocol: map.ruleProtocol, key: source,
                    destinationPorts: destinationPorts, tag: tag, roundRobin: roundRobin)
     case .fromTo(let fromTo):
       if case .icmpIDMap = map.translation {
-        // IPFilter matches an icmpidmap rule on its source address alone (§1.4).
+        // IPFilter matches an icmpidmap rule on its source address alone (IPFilter's parser, `tools/ipnat_y.y`).
         return entry(.map, interface: map.interfaces.outbound, protocol: map.ruleProtocol,
                      key: fromTo.source.address, tag: tag, roundRobin: roundRobin)
       }

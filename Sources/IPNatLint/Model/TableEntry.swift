@@ -2,7 +2,7 @@ import IPAddressing
 import IPNatSemantics
 import IPNatSyntax
 
-/// IPFilter keeps every rule in one or two hash tables (`ipfilter-semantics.md` §2.1) and
+/// IPFilter keeps every rule in one or two hash tables (`ip_nat.c: ipf_nat_siocaddnat`) and
 /// searches only one per packet: outbound packets the map table, by source address; inbound
 /// packets the rdr table, by destination address. A `bimap` sits in both.
 enum LookupTable: Sendable {
@@ -23,13 +23,13 @@ struct TableEntry: Sendable {
   let family: IPFamily
   let protocols: ProtocolSet
   /// The address the table hashes: source for map, destination for rdr. Its length is the
-  /// rule's rank: longer prefixes are tried first (§2.2).
+  /// rule's rank: longer prefixes are tried first (`ip_nat.c: ipf_nat_checkout`, `ipf_nat_checkin`).
   let key: AddressPrefix
   /// The other address of a `from … to …` rule, if it has one.
   let otherAddress: AddressTest?
   let sourcePorts: PortSet
   let destinationPorts: PortSet
-  /// A map rule's `tag` is a match condition (§2.14); on rdr it only labels packets.
+  /// A map rule's `tag` is a match condition (`ip_nat.c: ipf_nat_checkout`); on rdr it only labels packets.
   let matchedTag: String?
   /// Rules marked `round-robin` with the same left-hand side take turns.
   let roundRobin: Bool

@@ -1,7 +1,7 @@
 /// Prints rules in IPFilter's canonical form, the way `ipnat -l` (and `ipnat -nv`) lists them
 /// (`lib/printnat.c` and its helpers). The form records how IPFilter understood each rule:
 /// addresses masked, `age N` as `age N/N`, names as numbers, the protocol an rdr rule got by
-/// default, and so on (`ipfilter-semantics.md` §3). Printing a printed rule again gives the same
+/// default, and so on (`lib/printnat.c`). Printing a printed rule again gives the same
 /// text.
 public enum CanonicalPrinter {
   /// One line for a rule, without a newline.

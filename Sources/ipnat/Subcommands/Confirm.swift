@@ -10,12 +10,11 @@ extension IPNatCommand {
       abstract: "Keep the rules of a 'load --confirm' that is waiting; without this, it rolls back.")
 
     @OptionGroup var tableOption: TableOption
-    private var table: String { tableOption.table }
 
     func run() throws {
-      guard ConfirmWindow(table: table, directory: Environment.runDirectory).confirm() else {
-        FileOutput.standardError.write("ipnat: error: no load of table \(table) is waiting for confirmation\n")
-        throw ExitCode(ExitStatus.inputErrors)
+      guard ConfirmWindow(table: tableOption.table, directory: Environment.runDirectory).confirm() else {
+        throw Frontend.failure(KernelDiagnostics.nothingToConfirm, "no load of table \(tableOption.table) is waiting for confirmation",
+                      status: ExitStatus.inputErrors)
       }
       FileOutput.standardError.write("ipnat: confirmed; the new rules stay\n")
     }

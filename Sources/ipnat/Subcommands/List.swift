@@ -17,13 +17,12 @@ extension IPNatCommand {
         """)
 
     @OptionGroup var tableOption: TableOption
-    private var table: String { tableOption.table }
 
     @Flag(help: "Print only the rules, without counters.")
     var noCounters = false
 
     func run() throws {
-      let listing = try Kernel.run { loader in try loader.listing(ofTable: table) }
+      let listing = try Kernel.run { loader in try loader.listing(ofTable: tableOption.table) }
       FileOutput.standardOutput.write(listing.render(counters: !noCounters))
     }
   }

@@ -60,8 +60,7 @@ extension IPNatCommand {
               "ipnat: loaded; run 'ipnat confirm' within \(seconds) s or the previous rules come back\n")
           }
         } catch let failure as ConfirmWindow.Failure {
-          FileOutput.standardError.write("ipnat: error: \(failure)\n")
-          throw ExitCode(ExitStatus.inputErrors)
+          throw Frontend.failure(KernelDiagnostics.confirmWindow, "\(failure)", status: ExitStatus.inputErrors)
         }
       }
       guard outcome == .confirmed else {
@@ -78,10 +77,9 @@ extension IPNatCommand {
       abstract: "Remove ipnat's table from the kernel, and nothing else.")
 
     @OptionGroup var tableOption: TableOption
-    private var table: String { tableOption.table }
 
     func run() throws {
-      try Kernel.run { loader in try loader.transport.remove(table: table, commit: .apply) }
+      try Kernel.run { loader in try loader.transport.remove(table: tableOption.table, commit: .apply) }
     }
   }
 }

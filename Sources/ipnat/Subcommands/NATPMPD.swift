@@ -72,9 +72,8 @@ extension IPNatCommand {
         do {
           try Daemon(configuration: configuration, log: log).run(detach: foreground ? {} : Self.detach)
         } catch let failure as Daemon.Failure {
-          FileOutput.standardError.write("ipnat: error: \(failure)\n")
           if !foreground { log.error("\(failure)") }
-          throw ExitCode(failure.status)
+          throw Frontend.failure(NATPMPDiagnostics.daemonFailure, "\(failure)", status: failure.status)
         }
       #else
         throw ValidationError(
@@ -87,12 +86,10 @@ extension IPNatCommand {
       do {
         source = try InputReader.read(file)
       } catch {
-        FileOutput.standardError.write("ipnat: error: \(error)\n")
-        throw ExitCode(ExitStatus.inputErrors)
+        throw Frontend.failure(FrontendDiagnostics.unreadable, "\(error)", status: ExitStatus.inputErrors)
       }
       let result = ConfigurationParser.parse(source)
-      let useColor = FileOutput.standardError.isTerminal && Environment.value(of: "NO_COLOR") == nil
-      Frontend.report(result.diagnostics, in: source, useColor: useColor)
+      Frontend.report(result.diagnostics, in: source, useColor: Frontend.standardErrorIsColored)
       guard let configuration = result.configuration else { throw ExitCode(ExitStatus.inputErrors) }
       return configuration
     }
