@@ -7,7 +7,7 @@ import IPNatSyntax
 public enum LintRegistry: DiagnosticCatalogue {
   /// The checks `ipnat lint` runs, in the order their documentation lists them.
   public static let checks: [any LintCheck] = [
-    DuplicateRule(), ShadowedRule(), OverlappingRdr(), RoundRobinMismatch(), MapBlockCapacity(), UnequalBimap(),
+    ShadowedRule(), OverlappingRdr(), RoundRobinMismatch(), MapBlockCapacity(), UnequalBimap(),
     PoolClash(), IneffectiveOption(), ZeroAge(), HostName(), HostBits(), ForeignInterfaceName(), UnusedVariable(),
   ]
 

@@ -39,6 +39,8 @@ struct TableBuilder {
   let options: LoweringOptions
   private var diagnostics: [Diagnostic] = []
   private var lowered: [LoweredRule] = []
+  /// Each canonical form seen so far, with where it was first written.
+  private var firstRuleByText: [String: SourceRange] = [:]
 
   init(file: SourceFile, options: LoweringOptions) {
     self.file = file
@@ -51,9 +53,11 @@ struct TableBuilder {
       switch group {
       case .single(let rule, let ordinal):
         var context = RuleLowering(rule: rule, ordinal: ordinal, file: file, options: options)
+        try refuseDuplicate(context.origin.text, at: rule.range)
         try context.lower(rule)
         output = context.output
       case .roundRobin(let members):
+        for member in members { try refuseDuplicate(CanonicalPrinter.print(.rdr(member.rule)), at: member.rule.range) }
         output = try RoundRobinGroup(members: members, file: file, options: options).lower()
       }
       diagnostics += output.warnings
@@ -61,6 +65,19 @@ struct TableBuilder {
     } catch {
       diagnostics.append(error.diagnostic)
     }
+  }
+
+  /// IPFilter compares each rule it loads with those before it (`ip_nat.c: ipf_nat_cmp_rules`)
+  /// and refuses an identical one with EEXIST. Identical means the same canonical form, however
+  /// spelled (`10.0.0.0/24` and `10.0.0.0/255.255.255.0`, `port ftp` and `port 21`).
+  private mutating func refuseDuplicate(_ text: String, at range: SourceRange) throws(LoweringError) {
+    guard let first = firstRuleByText[text] else {
+      firstRuleByText[text] = range
+      return
+    }
+    throw LoweringError("lower.duplicate-rule",
+                        "this rule repeats the rule of line \(file.location(of: first.start).line); IPFilter refuses to load a duplicate",
+                        at: range, notes: [Note("the first one is here", at: first)])
   }
 
   consuming func finish() -> LoweringResult {

@@ -25,14 +25,14 @@ import Testing
     let run = try ipnat(["lint", "--format", "github", "-"], input: Self.error)
     #expect(run.status == 1)
     #expect(run.standardOutput.hasPrefix("::error file=<stdin>,line=2,col=1,"))
-    #expect(run.standardOutput.contains("title=lint.duplicate-rule::"))
+    #expect(run.standardOutput.contains("title=lower.duplicate-rule::"))
   }
 
   @Test func disableSilencesAWarningButNotAnError() throws {
     #expect(try ipnat(["lint", "--werror", "--disable", "lint.pool-clash", "-"], input: Self.warning).status == 0)
-    let refused = try ipnat(["lint", "--disable", "lint.duplicate-rule", "-"], input: Self.error)
+    let refused = try ipnat(["lint", "--disable", "lower.duplicate-rule", "-"], input: Self.error)
     #expect(refused.status == 2)
-    #expect(refused.standardError.contains("--disable lint.duplicate-rule: not a warning lint can disable"))
+    #expect(refused.standardError.contains("--disable lower.duplicate-rule: not a warning lint can disable"))
     #expect(try ipnat(["lint", "--disable", "lint.no-such-check", "-"], input: Self.warning).status == 2)
   }
 
@@ -64,7 +64,7 @@ import Testing
   @Test func listChecksNamesEveryCheck() throws {
     let run = try ipnat(["lint", "--list-checks"])
     #expect(run.status == 0)
-    for id in ["lint.shadowed-rule", "lint.duplicate-rule", "lint.map-block-capacity", "lower.mssclamp-not-tcp"] {
+    for id in ["lint.shadowed-rule", "lint.rdr-overlap", "lint.map-block-capacity", "lower.mssclamp-not-tcp"] {
       #expect(run.standardOutput.contains(id))
     }
   }

@@ -7,7 +7,7 @@ import IPNatSyntax
 /// `ipf_nat_checkin`), and the first rule that matches decides. A later rule whose packets all match an earlier one
 /// with the same prefix never applies. Protocols count: a `portmap tcp/udp` rule does not shadow the same rule
 /// without portmap after it, which is there to catch ICMP. Round-robin partners take turns and do not shadow each
-/// other; exact duplicates are `lint.duplicate-rule`.
+/// other; exact duplicates are errors of the lowering (`lower.duplicate-rule`).
 struct ShadowedRule: LintCheck {
   let id: DiagnosticID = "lint.shadowed-rule"
   let summary = "a rule that never applies: a rule tried before it matches all of its packets"

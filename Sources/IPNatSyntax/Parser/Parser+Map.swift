@@ -16,6 +16,13 @@ extension Parser {
       : .address(try parseAddress("the source address to translate"))
     try expect(.arrow, "after the source address")
     let target = try parseMapTarget()
+    if let port = take(.port) {
+      report(.error("parse.map-target-port", "map rules take no port on the right; did you mean rdr?",
+                    at: port.range,
+                    notes: [Note("rdr changes the destination address and port; map changes the source, and its "
+                                   + "ports with 'portmap'")]))
+      throw ParseAbort()
+    }
     let translation = try parseMapTranslation()
     let options = try parseOptions(for: .map)
     var rule = MapRule(
@@ -70,7 +77,8 @@ extension Parser {
   /// l4      = "tcp" | "udp" | "tcpudp" | "tcp" "/" "udp" ;
   /// ```
   private mutating func parsePortmap() throws -> Portmap {
-    let start = advance().range.start
+    let keyword = advance()
+    let start = keyword.range.start
     let protocolClause: ProtocolClause
     let ports: Portmap.Ports
     if at(.tcp) || at(.udp) || at(.tcpudp) {
@@ -84,6 +92,13 @@ extension Parser {
       ports = .range(try parsePortRange("a port range"))
       guard at(.tcp) || at(.udp) || at(.tcpudp) else { throw abort(expected: "tcp, udp or tcp/udp") }
       protocolClause = try parseProtocol()
+    } else if current.startsLine || at(.semicolon) || current.kind == .endOfFile {
+      // A bare `portmap` ends the rule: IPFilter refuses it too, and its own nat-setup document
+      // has it. Report it at this rule, not at whatever the next line holds.
+      let end = SourceRange(start: keyword.range.end, end: keyword.range.end)
+      report(.error("parse.bare-portmap", "'portmap' needs a protocol and ports", at: keyword.range,
+                    fixIts: [FixIt("translate every TCP and UDP port", replacing: end, with: " tcp/udp auto")]))
+      throw ParseAbort()
     } else {
       throw abort(expected: "tcp, udp or tcp/udp after 'portmap'",
                   notes: at(.auto) ? [Note("write 'portmap tcp/udp auto': the protocol comes first")] : [])

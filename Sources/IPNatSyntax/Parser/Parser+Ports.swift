@@ -64,8 +64,15 @@ extension Parser {
       rangeOperator = .outside
     } else if take(.colon) != nil {
       rangeOperator = .inclusive
-    } else {
+    } else if current.kind == .number || current.isName {
       throw abort(expected: "'><', '<>' or ':' between the two ports")
+    } else {
+      // `port 80` alone: IPFilter's grammar wants a comparison. Read it as `port = 80`, so the
+      // rest of the rule is still checked, and say so.
+      let insertion = SourceRange(start: low.range.start, end: low.range.start)
+      report(.error("parse.port-needs-comparison", "a port in from/to needs a comparison: write 'port = \(low.number)'",
+                    at: low.range, fixIts: [FixIt("compare with '='", replacing: insertion, with: "= ")]))
+      return PortTest(kind: .compare(.equal, low), range: range(from: start))
     }
     let high = try parsePort("the second port of the range")
     return PortTest(kind: .range(rangeOperator, low, high), range: range(from: start))

@@ -13,6 +13,13 @@ extension Parser {
     try expect(.arrow, "after the address to redirect")
     let target = try parseRdrTarget()
     var targetPort: RdrRule.TargetPort?
+    if current.kind == .number, !current.startsLine, let number = Int(current.text), number > 255 {
+      // Not a protocol number: a new port without its keyword.
+      let insertion = SourceRange(start: current.range.start, end: current.range.start)
+      report(.error("parse.missing-port-keyword", "expected 'port' before the new port: did you mean 'port \(number)'?",
+                    at: current.range, fixIts: [FixIt("the keyword IPFilter expects", replacing: insertion, with: "port ")]))
+      throw ParseAbort()
+    }
     if take(.port) != nil {
       context.usedPortKeyword = true
       targetPort = take(.equals) != nil ? .fixed(try parsePort("the new destination port")) :
