@@ -158,17 +158,18 @@ extension RuleLowering {
   }
 
   mutating func lowerProxy(label: Located<String>, port: UInt16, pattern: ConnectionPattern) throws(LoweringError) {
-    guard let helper = KernelHelper(ipfilterProxy: label.value.lowercased()) else {
+    let proxy = label.value.lowercased()
+    guard let helper = KernelHelper(ipfilterProxy: proxy) else {
       throw LoweringError("lower.proxy-unavailable",
                           "Linux has no conntrack helper for IPFilter's '\(label.value)' proxy",
-                          at: label.range, notes: [Note("Linux has helpers for ftp, tftp, irc and pptp")])
+                          at: label.range, notes: KernelHelper.whyMissing(proxy) + [Note(KernelHelper.available)])
     }
     let transports = pattern.ruleProtocol.numbers
     guard transports == [helper.transport.number] else {
       throw LoweringError("lower.proxy-protocol", "the '\(label.value)' proxy works on \(helper.transport.rawValue) only",
                           at: label.range)
     }
-    let name = "\(helper.kernelName)_helper"
+    let name = "\(proxy)_helper"
     output.objects.append(.conntrackHelper(ConntrackHelper(name: name, type: helper.kernelName, transport: helper.transport,
                                                            family: .inet)))
     var matches = try pattern.matches(.original, transport: helper.transport.number)
@@ -190,7 +191,9 @@ extension RuleLowering {
   }
 }
 
-/// IPFilter's kernel proxies that have a Linux conntrack helper doing the same job.
+/// IPFilter's kernel proxies (`ip_proxy.c: ips_proxies`) that have a Linux conntrack helper
+/// doing the same job: following the control connection and letting the connections it
+/// announces through, translated.
 struct KernelHelper {
   var kernelName: String
   var transport: TransportProtocol
@@ -201,7 +204,29 @@ struct KernelHelper {
     case "tftp": (kernelName, transport) = ("tftp", .udp)
     case "irc": (kernelName, transport) = ("irc", .tcp)
     case "pptp": (kernelName, transport) = ("pptp", .tcp)
+    // IPFilter's h323 proxy follows the call signalling (Q.931 over TCP, port 1720) and opens
+    // the H.245 and media channels it announces: Linux's nf_conntrack_h323 does the same under
+    // the name "Q.931".
+    case "h323": (kernelName, transport) = ("Q.931", .tcp)
     default: return nil
+    }
+  }
+
+  /// Which proxies can become helpers, for the note on one that cannot.
+  static let available = "Linux has helpers for IPFilter's ftp, tftp, irc, pptp and h323 proxies"
+
+  /// Why a proxy IPFilter has has no helper: Linux's nearest helper does another job.
+  static func whyMissing(_ label: String) -> [Note] {
+    switch label {
+    case "netbios":
+      [Note("IPFilter's netbios proxy rewrites addresses inside NetBIOS datagrams; Linux's netbios-ns helper "
+              + "only lets broadcast name-query replies in, which is another job")]
+    case "ipsec":
+      [Note("IPsec through NAT on Linux uses NAT traversal (UDP 4500), which needs no helper")]
+    case "rcmd", "raudio", "rpcbu", "rpcbt", "dns":
+      [Note("no Linux conntrack helper follows this protocol")]
+    default:
+      []
     }
   }
 }

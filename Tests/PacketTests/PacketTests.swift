@@ -120,6 +120,22 @@ struct PacketTests {
     }
   }
 
+  /// IPFilter's h323 proxy becomes Linux's H.323 call-signalling helper ("Q.931"): the call's
+  /// TCP connection through the router is translated and carries the helper, which follows the
+  /// channels the call announces. (Modern kernels assign no helper by port: without the rule's
+  /// `ct helper set`, the entry would have none.)
+  @Test(.enabled(if: canListConntrack, "needs conntrack-tools"))
+  func h323CallSignallingCarriesTheHelper() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 0/32 proxy port 1720 h323/tcp\nmap rwan 10.0.0.0/24 -> 0/32\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:1720"])
+      let answer = try #require(try lab.probe(lab.inside, ["tcp", "192.0.2.2", "1720"]).compactMap(Answer.init).first)
+      #expect(answer.peerAddress == "192.0.2.1")
+      let listing = try lab.run(lab.router, [conntrackPath, "-L", "-p", "tcp", "--dport", "1720"])
+      #expect(listing.contains("helper=Q.931"), "\(listing)")
+    }
+  }
+
   // MARK: - bimap
 
   @Test func bimapBothWays() throws {
