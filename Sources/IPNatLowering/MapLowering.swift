@@ -101,13 +101,15 @@ extension RuleLowering {
   }
 
   /// The port (or icmp id) range and flags of the NAT statement. IPFilter picks a random port
-  /// in the range unless `sequential` is given; nft's `random` flag does the same.
+  /// in the range, as nft's `random` flag does; with `sequential`, the rule's counter hands out
+  /// the range in order from its low end (`countedPort`).
   private func newSourcePorts(_ map: MapRule) throws(LoweringError) -> (Expression?, [NATStatement.Flag]) {
     switch map.translation {
     case .portmap(let portmap):
       switch portmap.ports {
       case .range(let range):
-        return (try portRange(range), portmap.sequential == nil ? [.random] : [])
+        if portmap.sequential != nil { return (try sequentialPorts(range), []) }
+        return (try portRange(range), [.random])
       case .auto:
         // Equal masks: one address per host, ports unchanged. Otherwise IPFilter gives each
         // host a block of 1024–65535; nft picks a free port from the whole of it.
@@ -115,10 +117,16 @@ extension RuleLowering {
         return (.integerRange(1024, 65535), [])
       }
     case .icmpIDMap(let idMap):
-      return (try portRange(idMap.ids), idMap.sequential == nil ? [.random] : [])
+      if idMap.sequential != nil { return (try sequentialPorts(idMap.ids), []) }
+      return (try portRange(idMap.ids), [.random])
     case .proxy, nil:
       return (nil, [])
     }
+  }
+
+  private func sequentialPorts(_ range: PortRange) throws(LoweringError) -> Expression {
+    _ = try portRange(range)
+    return countedPort(from: range.lowNumber, through: range.highNumber)
   }
 
   private func portRange(_ range: PortRange) throws(LoweringError) -> Expression {

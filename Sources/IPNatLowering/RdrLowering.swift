@@ -125,9 +125,7 @@ extension RuleLowering {
     let high = max(ports.targetLow, ports.targetHigh)
     if high == ports.targetLow { return .integer(UInt64(ports.targetLow)) }
     // One matched port, several new ones: a per-rule counter hands them out in turn.
-    let count = UInt32(high - ports.targetLow) + 1
-    let elements = (0..<count).map { MapElement(.integer(UInt64($0)), .integer(UInt64(ports.targetLow) + UInt64($0))) }
-    return .lookup(key: .selector(.numgenIncrement(modulus: count)), map: .inline(elements))
+    return countedPort(from: ports.targetLow, through: high)
   }
 
   /// A shift needs one map element per port: a dnat to a port range does not shift.

@@ -39,6 +39,17 @@ extension Network {
   var lastAddress: IPAddress { IPAddress(family: family, bits: address.bits | (~maskBits & family.allOnes)) }
 }
 
+/// IPFilter's per-rule port counter: each new session takes the next port of `low…high`, from
+/// `low`, and after `high` starts again (`ip_nat.c: ipf_nat_newmap` for `sequential`,
+/// `ipf_nat_newrdr` for a new port range). nft's `numgen inc` is such a counter, kept per rule;
+/// an inline map turns it into ports, because nft 1.0.6 gives a NAT statement the counter's
+/// value in host byte order where the port must be in network byte order.
+func countedPort(from low: UInt16, through high: UInt16) -> Expression {
+  let count = UInt32(high - low) + 1
+  let elements = (0..<count).map { MapElement(.integer(UInt64($0)), .integer(UInt64(low) + UInt64($0))) }
+  return .lookup(key: .selector(.numgenIncrement(modulus: count)), map: .inline(elements))
+}
+
 /// The nft expression for a network: a plain address for a host, a prefix otherwise.
 func prefixExpression(_ address: IPAddress, mask: UInt128) -> Expression {
   guard let length = Netmask.prefixLength(of: mask, family: address.family) else { return .address(address) }

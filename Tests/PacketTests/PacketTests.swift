@@ -136,6 +136,23 @@ struct PacketTests {
     }
   }
 
+  /// `portmap … sequential`: the rule's counter hands out the ports in order from the range's
+  /// low end and starts again after its high end (IPFilter's test n18: `1:4 sequential` gives
+  /// 1, 2, 3, 4, 1, …). The fifth flow goes to another server port, so 40000 is free again.
+  @Test func sequentialPortsGoInOrderFromTheLowEnd() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 203.0.113.7/32 portmap udp 40000:40003 sequential\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000", "192.0.2.2:7001"])
+      let first = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--sport", "41000", "--count", "4"])
+        .compactMap(Answer.init)
+      #expect(first.map(\.peerAddress) == Array(repeating: "203.0.113.7", count: 4))
+      #expect(first.map(\.peerPort) == [40000, 40001, 40002, 40003])
+      let wrapped = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7001", "--sport", "42000", "--count", "2"])
+        .compactMap(Answer.init)
+      #expect(wrapped.map(\.peerPort) == [40000, 40001])
+    }
+  }
+
   // MARK: - bimap
 
   @Test func bimapBothWays() throws {
