@@ -63,6 +63,14 @@ extension RuleLowering {
     case alternate(IPAddress, IPAddress, sticky: Bool)
   }
 
+  /// `rdr` sent to `server` alone, taking turns with its partners and keeping each client.
+  static func stickyRoundRobin(_ rdr: RdrRule, _ server: Network) -> String {
+    var rule = rdr
+    rule.target = .address(Address(.network(server), range: server.range))
+    rule.options.roundRobin = Flag(range: rdr.range)
+    return "'" + CanonicalPrinter.print(.rdr(rule)) + "'"
+  }
+
   func newDestination(_ rdr: RdrRule) throws(LoweringError) -> NewDestination {
     switch rdr.target {
     case .split(let first, let second):
@@ -71,7 +79,11 @@ extension RuleLowering {
           "lower.sticky-split",
           "with 'sticky' but without 'round-robin', IPFilter sends a returning client to 0.0.0.0 and drops it",
           at: rdr.options.sticky?.range ?? rdr.range,
-          notes: [Note("its hostmap never records the address of an 'A,B' rule; add 'round-robin', or remove 'sticky'")])
+          notes: [Note("IPFilter's hostmap keeps the server where this lookup never reads it (`ip_nat.c: ipf_nat_newrdr` "
+                         + "reads hm_ndstip, which `ipf_nat_hostmap` leaves 0)"),
+                  Note("to keep each client on one server, write one rule per server, taking turns: "
+                         + Self.stickyRoundRobin(rdr, first) + "; " + Self.stickyRoundRobin(rdr, second)
+                         + " (or remove 'sticky')")])
       }
       return .alternate(first.address, second.address, sticky: rdr.options.sticky != nil)
     case .range(let low, _, _):

@@ -3,6 +3,8 @@ import IPNatDiagnostics
 /// A keyword option that is either present or not, with where it was written.
 public struct Flag: Sendable, Hashable {
   public var range: SourceRange
+
+  public init(range: SourceRange) { self.range = range }
 }
 
 /// A value and where it was written.
