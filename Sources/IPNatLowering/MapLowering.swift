@@ -52,8 +52,9 @@ extension RuleLowering {
         throw LoweringError("lower.empty-range", "the address range is empty: \(low.address) comes after \(high.address)",
                             at: low.range)
       }
-      return .nat(NATStatement(.snat, family: addressFamily, address: .addressRange(low.address, high.address),
-                               port: ports, flags: flags))
+      // IPFilter's counter starts at the range's first address (see `poolExpression`).
+      let pool: Expression = ports == nil ? .address(low.address) : .addressRange(low.address, high.address)
+      return .nat(NATStatement(.snat, family: addressFamily, address: pool, port: ports, flags: flags))
     case .address(let address):
       switch address.kind {
       case .lookup: throw LoweringError.lookupTable(at: address.range)
@@ -65,8 +66,7 @@ extension RuleLowering {
         // 0/32: the primary address of the output interface, looked up per session.
         return .nat(NATStatement(.masquerade, port: ports, flags: flags))
       case .network(let network):
-        var pool = try poolExpression(network)
-        if let first = try autoPortmapAddress(map, network) { pool = first }
+        let pool = try poolExpression(network, changesPorts: ports != nil && !map.hasAutoPortmap)
         return .nat(NATStatement(.snat, family: addressFamily, address: pool, port: ports, flags: flags))
       }
     }
@@ -79,25 +79,26 @@ extension RuleLowering {
     return .nat(NATStatement(.snat, family: addressFamily, address: addressSelector(.source), port: ports, flags: flags))
   }
 
-  /// The addresses IPFilter hands out from a network: never the network or broadcast address
-  /// (`ip_nat.c: ipf_nat_newmap`; a /31 gives only network + 1).
-  func poolExpression(_ network: Network) throws(LoweringError) -> Expression {
+  /// The addresses IPFilter gives new sessions from a pool. Its per-rule counter starts at the
+  /// network's first host (network + 1; a /32 is itself) and moves on only when a session's
+  /// tuple collides, or, with a portmap, when the port counter wraps (`ip_nat.c:
+  /// ipf_nat_newmap`; IPFilter's tests n1 and n13).
+  ///
+  /// - Without a portmap every session gets the first host, so the rule gets it alone: on a
+  ///   collision the kernel changes the port instead of the address, and the connection works.
+  /// - With one (`changesPorts`), IPFilter moves through the pool as sessions come and go; nft
+  ///   cannot count sessions into addresses, so it gets the whole pool (less the network and
+  ///   broadcast addresses), which the kernel spreads sessions over by hash: the pool keeps its
+  ///   capacity. `portmap … auto` never moves the counter, and gets the first host.
+  func poolExpression(_ network: Network, changesPorts: Bool = false) throws(LoweringError) -> Expression {
     guard Netmask.prefixLength(of: network.maskBits, family: family) != nil else {
       throw LoweringError("lower.pool-mask", "a pool of new addresses needs a prefix mask, not \(IPAddress(family: family, bits: network.maskBits))",
                           at: network.range)
     }
     if network.isHost { return .address(network.address) }
-    if network.size <= 2 { return .address(network.address.advanced(by: 1)) }
-    return .addressRange(network.address.advanced(by: 1), network.lastAddress.advanced(by: UInt128.max))
-  }
-
-  /// `portmap … auto` with a network target: IPFilter's address counter never moves for such a
-  /// rule, so every session gets the network's first host (`ip_nat.c: ipf_nat_newmap`).
-  private func autoPortmapAddress(_ map: MapRule, _ target: Network) throws(LoweringError) -> Expression? {
-    guard case .portmap(let portmap) = map.translation, case .auto = portmap.ports, !target.isHost else { return nil }
-    let first = try poolExpression(target)
-    if case .addressRange(let low, _) = first { return .address(low) }
-    return first
+    let first = network.address.advanced(by: 1)
+    if network.size <= 2 || !changesPorts { return .address(first) }
+    return .addressRange(first, network.lastAddress.advanced(by: UInt128.max))
   }
 
   /// The port (or icmp id) range and flags of the NAT statement. IPFilter picks a random port
@@ -214,5 +215,13 @@ extension RuleLowering {
         .nat(NATStatement(.dnat, family: addressFamily, address: .address(insideNetwork.address)))
       }
     add(.dstnat, prefixLength: target.precedenceLength(in: family), rule(matches, [statement]))
+  }
+}
+
+extension MapRule {
+  /// `portmap … auto`: IPFilter's address counter never moves for it.
+  var hasAutoPortmap: Bool {
+    guard case .portmap(let portmap) = translation, case .auto = portmap.ports else { return false }
+    return true
   }
 }

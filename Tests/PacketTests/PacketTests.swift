@@ -153,6 +153,31 @@ struct PacketTests {
     }
   }
 
+  /// A pool without portmap: IPFilter's counter starts at the first host and moves on only on a
+  /// collision, so different hosts' sessions all get it (IPFilter's test n1), and a range gives
+  /// its first address (n13). On a collision (two hosts, one source port, one server) IPFilter
+  /// would take the next address and keep the port; Linux keeps the address and changes the port.
+  @Test func poolsHandOutTheirFirstAddress() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 203.0.113.0/24\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      var seen: [String] = []
+      for (host, port) in [("10.0.0.2", "41000"), ("10.0.0.3", "41001"), ("10.0.0.5", "41002")] {
+        let answers = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--bind", host, "--sport", port])
+        seen += answers.compactMap(Answer.init).map { "\($0.peerAddress) \($0.peerPort)" }
+      }
+      #expect(seen == ["203.0.113.1 41000", "203.0.113.1 41001", "203.0.113.1 41002"])
+      let collided = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--bind", "10.0.0.6", "--sport", "41000"])
+        .compactMap(Answer.init)
+      #expect(collided.map(\.peerAddress) == ["203.0.113.1"] && collided.map(\.peerPort) != [41000])
+
+      try lab.load("map rwan 10.0.0.0/24 -> range 203.0.113.23-203.0.113.45\n")
+      let ranged = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--bind", "10.0.0.3", "--sport", "43000"])
+        .compactMap(Answer.init)
+      #expect(ranged.map(\.peerAddress) == ["203.0.113.23"])
+    }
+  }
+
   // MARK: - bimap
 
   @Test func bimapBothWays() throws {

@@ -60,7 +60,15 @@ import Testing
     var random = SplitMix64(seed: 0x1f01d)
     var foldedMaps = 0
     for _ in 0..<150 {
-      let text = (0..<24).map { _ in Self.randomRule(&random) }.joined(separator: "\n") + "\n"
+      // IPFilter refuses a duplicate rule (and so does ipnat): each rule of a file is new.
+      var rules: [String] = []
+      var canonical: Set<String> = []
+      while rules.count < 24 {
+        let rule = Self.randomRule(&random)
+        let form = IPNat.printCanonical(SourceFile(name: "rule", text: rule), options: FrontendOptions(resolveHostNames: false))
+        if canonical.insert(form.output ?? rule).inserted { rules.append(rule) }
+      }
+      let text = rules.joined(separator: "\n") + "\n"
       let folded = ChainEvaluator(table: try Self.table(text, foldThreshold: 2))
       let plain = ChainEvaluator(table: try Self.table(text, foldThreshold: nil))
       foldedMaps += folded.table.maps.count { $0.name.hasPrefix("fold_") }
