@@ -47,6 +47,12 @@ struct Matches {
     interfaces.append(Match(.meta(key), negated ? .notEqual : .implicit, .string(name)))
   }
 
+  /// `fib daddr oifname "IF"`: packets the routing table will send out of `name`.
+  mutating func routedOut(through name: String?) {
+    guard let name else { return }
+    interfaces.append(Match(.routeOutputName, .string(name)))
+  }
+
   mutating func transport(_ ruleProtocol: RuleProtocol) {
     transport = ruleProtocol.l4protoMatch.map { [$0] } ?? []
   }

@@ -29,6 +29,12 @@ struct LoweredRule {
   var mssclamp: [NFTModel.Rule] = []
   /// Masquerade rules for NAT reflection, which must run before any map rule.
   var reflection: [NFTModel.Rule] = []
+  /// The new sources of `rewrite in` connections, whose session IPFilter has already made, so
+  /// no map rule may take them: at the head of srcnat.
+  var rewrittenSources: [NFTModel.Rule] = []
+  /// The new destinations of `rewrite out`, tried after every rdr rule (IPFilter looks for an
+  /// inbound session first): at the end of dstnat.
+  var lateDestinationRules: [NFTModel.Rule] = []
   var warnings: [Diagnostic] = []
 }
 
@@ -106,6 +112,7 @@ struct TableBuilder {
     chains += lowered.flatMap(\.chains)
     var maps = lowered.flatMap(\.maps)
     let reflection = lowered.flatMap(\.reflection)
+    let rewrittenSources = lowered.flatMap(\.rewrittenSources)
     var searchOrder = takeInSearchOrder()
     var foldedMaps = 0
     func natRules(_ chain: NATChain) -> [NFTModel.Rule] {
@@ -120,9 +127,9 @@ struct TableBuilder {
       return folded.rules
     }
     chains.append(Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting, priority: .named(.dstnat, offset: 0)),
-                        rules: natRules(.dstnat)))
+                        rules: natRules(.dstnat) + lowered.flatMap(\.lateDestinationRules)))
     chains.append(Chain(name: "srcnat", base: BaseChain(kind: .nat, hook: .postrouting, priority: .named(.srcnat, offset: 0)),
-                        rules: reflection + natRules(.srcnat)))
+                        rules: rewrittenSources + reflection + natRules(.srcnat)))
     var table = Table(family: .inet, name: options.tableName, objects: objects, maps: maps, chains: chains)
     table.labelTranslations()
     RuleText.record(in: &table)
@@ -173,11 +180,7 @@ struct RuleLowering {
     case .mapBlock(let mapBlock): try lowerMapBlock(mapBlock)
     case .rdr(let rdr): try lowerRdr(rdr)
     case .no(let no): try lowerNo(no)
-    case .rewrite(let rewrite):
-      throw LoweringError(
-        "lower.rewrite", "rewrite rules cannot be lowered to nftables yet",
-        at: rewrite.range,
-        notes: [Note("IPFilter changes source and destination in one session, enumerating both; write an rdr rule and a map rule instead")])
+    case .rewrite(let rewrite): try lowerRewrite(rewrite)
     case .divert(let divert):
       throw LoweringError(
         "lower.divert", "divert rules cannot be expressed in nftables: it has no statement that wraps a packet in a new IP and UDP header",

@@ -58,6 +58,10 @@ enum ExpressionBuilder {
     case .objectReference(let type, let name):
       setter[NFTNL_EXPR_OBJREF_IMM_TYPE] = type
       nftnl_expr_set_str(object, attribute(NFTNL_EXPR_OBJREF_IMM_NAME), name)
+    case .fib(let result, let flags, let destination):
+      setter[NFTNL_EXPR_FIB_DREG] = destination
+      setter[NFTNL_EXPR_FIB_RESULT] = result
+      setter[NFTNL_EXPR_FIB_FLAGS] = flags
     case .numgen(let destination, let modulus):
       setter[NFTNL_EXPR_NG_DREG] = destination
       setter[NFTNL_EXPR_NG_MODULUS] = modulus

@@ -32,7 +32,8 @@ public enum LoweringDiagnostics: DiagnosticCatalogue {
     DiagnosticKind("lower.rdr-shift-every-port", .error, "an rdr with a port range and no matched port, which shifts every port"),
     DiagnosticKind("lower.reflection-any-interface", .warning, "no reflection for an rdr on any interface"),
     DiagnosticKind("lower.reflection-needs-address", .warning, "no reflection for an rdr whose destination is not one address"),
-    DiagnosticKind("lower.rewrite", .error, "a rewrite rule, not lowered yet"),
+    DiagnosticKind("lower.rewrite-interface-address", .error, "a rewrite to an interface address Linux cannot name"),
+    DiagnosticKind("lower.rewrite-range", .error, "a rewrite to an address range, which IPFilter cannot use"),
     DiagnosticKind("lower.sticky-split", .error, "sticky on a split target without round-robin, which IPFilter drops"),
     DiagnosticKind("lower.tag-not-number", .error, "a tag that is not a number, which Linux marks need"),
   ]

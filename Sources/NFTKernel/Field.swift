@@ -11,6 +11,8 @@ struct Field {
     case tcpOption(UInt8, offset: UInt32)
     case numgen(modulus: UInt32)
     case jenkinsHash(Selector, modulus: UInt32)
+    /// `nft_fib_result` and `NFTA_FIB_F_*` flags.
+    case fib(result: UInt32, flags: UInt32)
   }
 
   var selector: Selector
@@ -32,6 +34,8 @@ struct Field {
   static let networkHeader: UInt32 = 1
   static let transportHeader: UInt32 = 2
   static let maximumSegmentSizeOption: UInt8 = 2
+  static let fibResultOutputName: UInt32 = 2  // NFT_FIB_RESULT_OIFNAME
+  static let fibDestinationAddress: UInt32 = 1 << 1  // NFTA_FIB_F_DADDR
 
   init(_ selector: Selector) throws(LinearizationError) {
     self.selector = selector
@@ -61,6 +65,8 @@ struct Field {
       requiredTransport = 6
     case .numgenIncrement(let modulus):
       (source, type) = (.numgen(modulus: modulus), .integer)
+    case .routeOutputName:
+      (source, type) = (.fib(result: Self.fibResultOutputName, flags: Self.fibDestinationAddress), .interfaceName)
     case .jenkinsHash(.selector(let input), let modulus):
       (source, type) = (.jenkinsHash(input, modulus: modulus), .integer)
     case .jenkinsHash(let input, _):

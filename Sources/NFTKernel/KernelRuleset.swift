@@ -137,6 +137,7 @@ public enum KernelExpression: Sendable, Hashable {
   case setConntrack(key: UInt32, source: UInt32)
   case objectReference(type: UInt32, name: String)
   case numgen(destination: UInt32, modulus: UInt32)
+  case fib(result: UInt32, flags: UInt32, destination: UInt32)
   case jenkinsHash(source: UInt32, destination: UInt32, length: UInt32, modulus: UInt32)
   case tcpOptionLoad(option: UInt8, offset: UInt32, length: UInt32, destination: UInt32)
   case tcpOptionWrite(option: UInt8, offset: UInt32, length: UInt32, source: UInt32)
@@ -158,6 +159,7 @@ public enum KernelExpression: Sendable, Hashable {
     case .conntrack, .setConntrack: "ct"
     case .objectReference: "objref"
     case .numgen: "numgen"
+    case .fib: "fib"
     case .jenkinsHash: "hash"
     case .tcpOptionLoad, .tcpOptionWrite: "exthdr"
     case .nat: "nat"

@@ -157,6 +157,8 @@ struct RuleLinearizer {
                                         destination: destination))
     case .numgen(let modulus):
       expressions.append(.numgen(destination: destination, modulus: modulus))
+    case .fib(let result, let flags):
+      expressions.append(.fib(result: result, flags: flags, destination: destination))
     case .jenkinsHash(let input, let modulus):
       let inputField = try Field(input)
       let inputRegister = allocate()

@@ -10,6 +10,9 @@ public enum Selector: Sendable, Hashable {
   case conntrack(ConntrackKey)
   /// `tcp option maxseg size`.
   case tcpMaxSegmentSize
+  /// `fib daddr oifname`: the interface the routing table would send the packet out of, known
+  /// before routing (in prerouting) from its destination.
+  case routeOutputName
   /// `numgen inc mod N`.
   case numgenIncrement(modulus: UInt32)
   /// `jhash ip saddr mod N`: the same value for the same input.

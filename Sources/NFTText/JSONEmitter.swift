@@ -196,6 +196,8 @@ struct JSONContext {
       .object([("ct", .object([("key", .string("proto-dst")), ("dir", .string("original"))]))])
     case .tcpMaxSegmentSize:
       .object([("tcp option", .object([("name", .string("maxseg")), ("field", .string("size"))]))])
+    case .routeOutputName:
+      .object([("fib", .object([("result", .string("oifname")), ("flags", .array([.string("daddr")]))]))])
     case .numgenIncrement(let modulus):
       .object([("numgen", .object([("mode", .string("inc")), ("mod", .integer(modulus)), ("offset", .integer(0))]))])
     case .jenkinsHash(let input, let modulus):

@@ -271,6 +271,7 @@ struct ScriptWriter {
     case .conntrack(.originalSourcePort): "ct original proto-src"
     case .conntrack(.originalDestinationPort): "ct original proto-dst"
     case .tcpMaxSegmentSize: "tcp option maxseg size"
+    case .routeOutputName: "fib daddr oifname"
     case .numgenIncrement(let modulus): "numgen inc mod \(modulus)"
     case .jenkinsHash(let input, let modulus): "jhash \(format(input)) mod \(modulus)"
     }

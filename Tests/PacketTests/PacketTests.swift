@@ -178,6 +178,52 @@ struct PacketTests {
     }
   }
 
+  // MARK: - rewrite
+
+  /// `rewrite in`: a connection arriving on the WAN gets a new destination and a new source
+  /// (with a port from the range) in one session, and its replies find their way back.
+  @Test func rewriteInChangesBothEnds() throws {
+    try withLab { lab in
+      try lab.load("""
+        rewrite in on rwan proto tcp from 192.0.2.2/32 to 192.0.2.1/32 port = 80 -> src 10.0.0.1/32,40000-40010 dst 10.0.0.5/32 port = 8080;
+
+        """)
+      try lab.start(lab.inside, ["serve", "10.0.0.5:8080"])
+      let answer = try #require(try lab.probe(lab.outside, ["tcp", "192.0.2.1", "80"]).compactMap(Answer.init).first)
+      #expect(answer.localAddress == "10.0.0.5" && answer.localPort == 8080)
+      #expect(answer.peerAddress == "10.0.0.1" && (40000...40010).contains(answer.peerPort), "\(answer.text)")
+    }
+  }
+
+  /// `src 0/0` keeps the source; a network as the new destination hands out its hosts in turn,
+  /// from network + 1, as IPFilter enumerates it.
+  @Test func rewriteInHandsOutANetworksHostsInTurn() throws {
+    try withLab { lab in
+      try lab.load("rewrite in on rwan proto udp from 192.0.2.2/32 to 192.0.2.1/32 -> src 0/0 dst 10.0.0.4/30;\n")
+      try lab.start(lab.inside, ["serve", "10.0.0.5:7000", "10.0.0.6:7000"])
+      let answers = try lab.probe(lab.outside, ["udp", "192.0.2.1", "7000", "--sport", "45000", "--count", "3"])
+        .compactMap(Answer.init)
+      #expect(answers.map(\.localAddress) == ["10.0.0.5", "10.0.0.6", "10.0.0.5"])
+      #expect(answers.allSatisfy { $0.peerAddress == "192.0.2.2" })
+    }
+  }
+
+  /// `rewrite out`: a datagram the router would send out of the WAN is sent to another host and
+  /// port, from a new source; the reply comes back as if from the address first asked.
+  @Test func rewriteOutChangesBothEnds() throws {
+    try withLab { lab in
+      try lab.load("""
+        rewrite out on rwan proto udp from 10.0.0.2/32 to 192.0.2.200/32 port = 53 -> src 203.0.113.7/32,40000-40010 dst 192.0.2.2/32 port = 7000;
+
+        """)
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      let answer = try #require(try lab.probe(lab.inside, ["udp", "192.0.2.200", "53", "--bind", "10.0.0.2"])
+        .compactMap(Answer.init).first)
+      #expect(answer.localAddress == "192.0.2.2" && answer.localPort == 7000)
+      #expect(answer.peerAddress == "203.0.113.7" && (40000...40010).contains(answer.peerPort), "\(answer.text)")
+    }
+  }
+
   // MARK: - bimap
 
   @Test func bimapBothWays() throws {
