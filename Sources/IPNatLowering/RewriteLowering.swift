@@ -34,7 +34,7 @@ extension RuleLowering {
     try fromToMatches(rewrite.match, into: &matches)
     matches.transport(rewrite.ruleProtocol)
 
-    let newDestination = try destinationStatement(rewrite)
+    let newDestination = try newEnd(rewrite, .destination)
     switch (direction, newDestination) {
     case (.in, let statement):
       let precedence = rewrite.match.destination.address.precedenceLength(in: family)
@@ -45,7 +45,7 @@ extension RuleLowering {
       break  // The destination stays, and no rdr rule comes after this one.
     }
 
-    let newSource = try sourceStatement(rewrite) ?? .verdict(.accept)
+    let newSource = try newEnd(rewrite, .source) ?? .verdict(.accept)
     let pattern = ConnectionPattern(rewrite: rewrite, interface: name)
     for transport in rewrite.ruleProtocol.carriesPorts && pattern.testsPorts ? rewrite.ruleProtocol.numbers.map(Optional.some) : [nil] {
       let connection = rule(try pattern.matches(.original, transport: transport), [newSource])
@@ -64,41 +64,31 @@ extension RuleLowering {
     if let test = fromTo.destination.port { try matches.port(test, .destination) }
   }
 
-  /// The dnat of the new destination; nil when it keeps the destination and its port.
-  private func destinationStatement(_ rewrite: RewriteRule) throws(LoweringError) -> Statement? {
-    let target = rewrite.destination
+  /// The NAT statement that gives a connection its new `side`: dnat for the destination, snat
+  /// for the source; nil when the rule keeps that side, address and port.
+  private func newEnd(_ rewrite: RewriteRule, _ side: Side) throws(LoweringError) -> Statement? {
+    let target = side == .source ? rewrite.source : rewrite.destination
+    let kind: NATStatement.Kind = side == .source ? .snat : .dnat
     let port = try rewritePort(target)
     switch try rewriteAddress(target) {
     case .keep:
       guard let port else { return nil }
-      return .nat(NATStatement(.dnat, family: addressFamily, address: addressSelector(.destination), port: port))
-    case .interface where rewrite.direction.value == .in:
-      return .nat(NATStatement(.redirect, port: port))
-    case .interface:
-      throw LoweringError("lower.rewrite-interface-address",
-                          "nftables cannot send a packet to the address of the interface it leaves by",
-                          at: target.range, notes: [Note("give the address itself")])
+      return .nat(NATStatement(kind, family: addressFamily, address: addressSelector(side), port: port))
     case .address(let address):
-      return .nat(NATStatement(.dnat, family: addressFamily, address: address, port: port))
-    }
-  }
-
-  /// The snat of the new source; nil when it keeps the source and its port.
-  private func sourceStatement(_ rewrite: RewriteRule) throws(LoweringError) -> Statement? {
-    let target = rewrite.source
-    let port = try rewritePort(target)
-    switch try rewriteAddress(target) {
-    case .keep:
-      guard let port else { return nil }
-      return .nat(NATStatement(.snat, family: addressFamily, address: addressSelector(.source), port: port))
-    case .interface where rewrite.direction.value == .out:
-      return .nat(NATStatement(.masquerade, port: port))
+      return .nat(NATStatement(kind, family: addressFamily, address: address, port: port))
     case .interface:
-      throw LoweringError("lower.rewrite-interface-address",
-                          "nftables cannot give a packet the address of the interface it arrived on as its source",
-                          at: target.range, notes: [Note("give the address itself")])
-    case .address(let address):
-      return .nat(NATStatement(.snat, family: addressFamily, address: address, port: port))
+      switch (side, rewrite.direction.value) {
+      case (.destination, .in): return .nat(NATStatement(.redirect, port: port))
+      case (.source, .out): return .nat(NATStatement(.masquerade, port: port))
+      case (.destination, .out):
+        throw LoweringError("lower.rewrite-interface-address",
+                            "nftables cannot send a packet to the address of the interface it leaves by",
+                            at: target.range, notes: [Note("give the address itself")])
+      case (.source, .in):
+        throw LoweringError("lower.rewrite-interface-address",
+                            "nftables cannot give a packet the address of the interface it arrived on as its source",
+                            at: target.range, notes: [Note("give the address itself")])
+      }
     }
   }
 

@@ -47,12 +47,12 @@ public struct ConfigurationParser {
     }
     // What is missing has no place in the file.
     if !directivesSeen.contains("interface") {
-      diagnostics.append(.error("natpmpd.missing-interface",
-                                "no 'interface' line: natpmpd needs the external interface", at: nil))
+      diagnostics.append(Diagnostic(NATPMPDiagnostics.missingInterface,
+                                    "no 'interface' line: natpmpd needs the external interface", at: nil))
     }
     if !directivesSeen.contains("listen") {
-      diagnostics.append(.error("natpmpd.missing-listen",
-                                "no 'listen on' line: natpmpd needs an internal address to serve", at: nil))
+      diagnostics.append(Diagnostic(NATPMPDiagnostics.missingListen,
+                                    "no 'listen on' line: natpmpd needs an internal address to serve", at: nil))
     }
     guard !diagnostics.contains(where: { $0.severity == .error }), let interface else {
       return Result(configuration: nil, diagnostics: diagnostics)
@@ -71,7 +71,7 @@ public struct ConfigurationParser {
     case "external", "internal": portsLine(first, rest)
     case "mappings": mappingsLine(first, rest)
     default:
-      error("natpmpd.unknown-directive", "unknown directive '\(first.text)'", at: first.range,
+      error(NATPMPDiagnostics.unknownDirective, "unknown directive '\(first.text)'", at: first.range,
             notes: [Note("expected 'interface', 'listen on', 'external ports', 'internal ports' or 'mappings per client'")])
     }
   }
@@ -79,11 +79,11 @@ public struct ConfigurationParser {
   private mutating func interfaceLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
     guard let name = expectOne(rest, after: keyword, what: "an interface name") else { return }
     guard name.text.utf8.count < 16, !name.text.contains("/") else {
-      return error("natpmpd.bad-interface", "'\(name.text)' is not an interface name (at most 15 bytes, no '/')",
+      return error(NATPMPDiagnostics.badInterface, "'\(name.text)' is not an interface name (at most 15 bytes, no '/')",
                    at: name.range)
     }
     if let previous = interface {
-      return error("natpmpd.duplicate-interface", "a second 'interface' line: natpmpd serves one external interface",
+      return error(NATPMPDiagnostics.duplicateInterface, "a second 'interface' line: natpmpd serves one external interface",
                    at: keyword.range.extended(to: name.range), notes: [Note("the first is here", at: previous.range)])
     }
     interface = (String(name.text), keyword.range.extended(to: name.range))
@@ -91,20 +91,20 @@ public struct ConfigurationParser {
 
   private mutating func listenLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
     guard let on = rest.first, on.text == "on" else {
-      return error("natpmpd.expected-on", "expected 'on' after 'listen'", at: rest.first?.range ?? keyword.range)
+      return error(NATPMPDiagnostics.expectedOn, "expected 'on' after 'listen'", at: rest.first?.range ?? keyword.range)
     }
     guard let word = expectOne(rest.dropFirst(), after: on, what: "an IPv4 address") else { return }
     guard let address = IPAddress.parseIPv4(word.text) else {
-      return error("natpmpd.bad-address", "'\(word.text)' is not an IPv4 address (NAT-PMP serves IPv4 only)",
+      return error(NATPMPDiagnostics.badAddress, "'\(word.text)' is not an IPv4 address (NAT-PMP serves IPv4 only)",
                    at: word.range)
     }
     guard address != 0, address >> 28 != 14, address >> 24 != 127 else {
-      return error("natpmpd.bad-address",
+      return error(NATPMPDiagnostics.badAddress,
                    "natpmpd cannot listen on \(IPAddress.formatIPv4(address)): it must be a unicast address of an internal interface",
                    at: word.range)
     }
     if let previous = listenAddresses.first(where: { $0.address == address }) {
-      return error("natpmpd.duplicate-listen", "\(word.text) is already listed", at: word.range,
+      return error(NATPMPDiagnostics.duplicateListen, "\(word.text) is already listed", at: word.range,
                    notes: [Note("first listed here", at: previous.range)])
     }
     listenAddresses.append((address, word.range))
@@ -113,7 +113,7 @@ public struct ConfigurationParser {
   /// `external ports LOW-HIGH` or `internal ports LOW-HIGH` (a single port is a range of one).
   private mutating func portsLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
     guard let ports = rest.first, ports.text == "ports" else {
-      return error("natpmpd.expected-ports", "expected 'ports' after '\(keyword.text)'",
+      return error(NATPMPDiagnostics.expectedPorts, "expected 'ports' after '\(keyword.text)'",
                    at: rest.first?.range ?? keyword.range)
     }
     guard let word = expectOne(rest.dropFirst(), after: ports, what: "a port range such as 49152-65535") else { return }
@@ -121,7 +121,7 @@ public struct ConfigurationParser {
     guard let low = bounds.first.flatMap({ UInt16($0) }), let high = bounds.count == 2 ? UInt16(bounds[1]) : low,
       low >= 1, low <= high
     else {
-      return error("natpmpd.bad-port-range", "'\(word.text)' is not a port range: expected LOW-HIGH with 1 <= LOW <= HIGH <= 65535",
+      return error(NATPMPDiagnostics.badPortRange, "'\(word.text)' is not a port range: expected LOW-HIGH with 1 <= LOW <= HIGH <= 65535",
                    at: word.range)
     }
     if keyword.text == "external" { externalPorts = low...high } else { internalPorts = low...high }
@@ -130,12 +130,12 @@ public struct ConfigurationParser {
   /// `mappings per client N`.
   private mutating func mappingsLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
     guard rest.count >= 2, rest[rest.startIndex].text == "per", rest[rest.startIndex + 1].text == "client" else {
-      return error("natpmpd.expected-per-client", "expected 'mappings per client N'", at: keyword.range)
+      return error(NATPMPDiagnostics.expectedPerClient, "expected 'mappings per client N'", at: keyword.range)
     }
     let client = rest[rest.startIndex + 1]
     guard let word = expectOne(rest.dropFirst(2), after: client, what: "a number of mappings") else { return }
     guard let count = Int(word.text), (1...65535).contains(count) else {
-      return error("natpmpd.bad-number", "'\(word.text)' is not a number of mappings from 1 to 65535", at: word.range)
+      return error(NATPMPDiagnostics.badNumber, "'\(word.text)' is not a number of mappings from 1 to 65535", at: word.range)
     }
     mappingsPerClient = count
   }
@@ -143,20 +143,20 @@ public struct ConfigurationParser {
   /// Exactly one more word: the directive's value.
   private mutating func expectOne(_ rest: ArraySlice<Word>, after previous: Word, what: String) -> Word? {
     guard let value = rest.first else {
-      error("natpmpd.missing-value", "expected \(what) after '\(previous.text)'",
+      error(NATPMPDiagnostics.missingValue, "expected \(what) after '\(previous.text)'",
             at: SourceRange(start: previous.range.end, end: previous.range.end))
       return nil
     }
     if rest.count > 1 {
-      error("natpmpd.extra-words", "unexpected '\(rest[rest.startIndex + 1].text)' after \(what)",
+      error(NATPMPDiagnostics.extraWords, "unexpected '\(rest[rest.startIndex + 1].text)' after \(what)",
             at: rest[rest.startIndex + 1].range.extended(to: rest.last!.range))
       return nil
     }
     return value
   }
 
-  private mutating func error(_ id: DiagnosticID, _ message: String, at range: SourceRange, notes: [Note] = []) {
-    diagnostics.append(.error(id, message, at: range, notes: notes))
+  private mutating func error(_ kind: DiagnosticKind, _ message: String, at range: SourceRange, notes: [Note] = []) {
+    diagnostics.append(Diagnostic(kind, message, at: range, notes: notes))
   }
 
   /// The blank-separated words of a line, up to a `#`.

@@ -1,25 +1,27 @@
 import IPNatDiagnostics
 
-/// What reading natpmpd.conf can report (`natpmpd.*`).
+/// What reading natpmpd.conf can report (`natpmpd.*`), and the daemon's own failure.
 public enum NATPMPDiagnostics: DiagnosticCatalogue {
   /// The daemon cannot start or go on (an address it cannot listen on, a kernel that refuses).
   public static let daemonFailure = DiagnosticKind("natpmpd.failure", .error, "natpmpd cannot start or go on")
+  public static let badAddress = DiagnosticKind("natpmpd.bad-address", .error, "a word that is not an IPv4 address")
+  public static let badInterface = DiagnosticKind("natpmpd.bad-interface", .error, "not an interface name")
+  public static let badNumber = DiagnosticKind("natpmpd.bad-number", .error, "a number of mappings out of range")
+  public static let badPortRange = DiagnosticKind("natpmpd.bad-port-range", .error, "a malformed port range")
+  public static let duplicateInterface = DiagnosticKind("natpmpd.duplicate-interface", .error, "a second external interface")
+  public static let duplicateListen = DiagnosticKind("natpmpd.duplicate-listen", .error, "a listen address given twice")
+  public static let expectedOn = DiagnosticKind("natpmpd.expected-on", .error, "'listen' without 'on'")
+  public static let expectedPerClient = DiagnosticKind("natpmpd.expected-per-client", .error, "a malformed mappings limit")
+  public static let expectedPorts = DiagnosticKind("natpmpd.expected-ports", .error, "a port directive without 'ports'")
+  public static let extraWords = DiagnosticKind("natpmpd.extra-words", .error, "words after a complete directive")
+  public static let missingInterface = DiagnosticKind("natpmpd.missing-interface", .error, "no external interface")
+  public static let missingListen = DiagnosticKind("natpmpd.missing-listen", .error, "no listen address")
+  public static let missingValue = DiagnosticKind("natpmpd.missing-value", .error, "a directive without its value")
+  public static let unknownDirective = DiagnosticKind("natpmpd.unknown-directive", .error, "an unknown directive")
 
-  public static let kinds: [DiagnosticKind] = [
-    daemonFailure,
-    DiagnosticKind("natpmpd.bad-address", .error, "a word that is not an IPv4 address"),
-    DiagnosticKind("natpmpd.bad-interface", .error, "a word that cannot be an interface name"),
-    DiagnosticKind("natpmpd.bad-number", .error, "a number of mappings out of range"),
-    DiagnosticKind("natpmpd.bad-port-range", .error, "a malformed port range"),
-    DiagnosticKind("natpmpd.duplicate-interface", .error, "a second external interface"),
-    DiagnosticKind("natpmpd.duplicate-listen", .error, "a listen address given twice"),
-    DiagnosticKind("natpmpd.expected-on", .error, "'listen' without 'on'"),
-    DiagnosticKind("natpmpd.expected-per-client", .error, "a malformed 'mappings per client'"),
-    DiagnosticKind("natpmpd.expected-ports", .error, "a port directive without 'ports'"),
-    DiagnosticKind("natpmpd.extra-words", .error, "words after a complete directive"),
-    DiagnosticKind("natpmpd.missing-interface", .error, "no external interface"),
-    DiagnosticKind("natpmpd.missing-listen", .error, "no listen address"),
-    DiagnosticKind("natpmpd.missing-value", .error, "a directive without its value"),
-    DiagnosticKind("natpmpd.unknown-directive", .error, "a directive natpmpd does not know"),
+  public static let kinds = [
+    daemonFailure, badAddress, badInterface, badNumber, badPortRange, duplicateInterface, duplicateListen,
+    expectedOn, expectedPerClient, expectedPorts, extraWords, missingInterface, missingListen, missingValue,
+    unknownDirective,
   ]
 }

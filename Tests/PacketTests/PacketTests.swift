@@ -183,15 +183,31 @@ struct PacketTests {
   /// `rewrite in`: a connection arriving on the WAN gets a new destination and a new source
   /// (with a port from the range) in one session, and its replies find their way back.
   @Test func rewriteInChangesBothEnds() throws {
-    try withLab { lab in
-      try lab.load("""
-        rewrite in on rwan proto tcp from 192.0.2.2/32 to 192.0.2.1/32 port = 80 -> src 10.0.0.1/32,40000-40010 dst 10.0.0.5/32 port = 8080;
+    try expectRewrite("""
+      rewrite in on rwan proto tcp from 192.0.2.2/32 to 192.0.2.1/32 port = 80 -> src 10.0.0.1/32,40000-40010 dst 10.0.0.5/32 port = 8080;
+      """, server: ("inside", "10.0.0.5:8080"), client: ("outside", ["tcp", "192.0.2.1", "80"]), newSource: "10.0.0.1")
+  }
 
-        """)
-      try lab.start(lab.inside, ["serve", "10.0.0.5:8080"])
-      let answer = try #require(try lab.probe(lab.outside, ["tcp", "192.0.2.1", "80"]).compactMap(Answer.init).first)
-      #expect(answer.localAddress == "10.0.0.5" && answer.localPort == 8080)
-      #expect(answer.peerAddress == "10.0.0.1" && (40000...40010).contains(answer.peerPort), "\(answer.text)")
+  /// `rewrite out`: a datagram the router would send out of the WAN is sent to another host and
+  /// port, from a new source; the reply comes back as if from the address first asked.
+  @Test func rewriteOutChangesBothEnds() throws {
+    try expectRewrite("""
+      rewrite out on rwan proto udp from 10.0.0.2/32 to 192.0.2.200/32 port = 53 -> src 203.0.113.7/32,40000-40010 dst 192.0.2.2/32 port = 7000;
+      """, server: ("outside", "192.0.2.2:7000"), client: ("inside", ["udp", "192.0.2.200", "53", "--bind", "10.0.0.2"]),
+      newSource: "203.0.113.7")
+  }
+
+  /// Loads `rule`, serves at `server`, connects from `client`: the server must see the new
+  /// source with a port of 40000-40010, at its own address and port.
+  private func expectRewrite(_ rule: String, server: (side: String, address: String), client: (side: String, probe: [String]),
+                             newSource: String) throws {
+    try withLab { lab in
+      try lab.load(rule + "\n")
+      let namespace = { (side: String) in side == "inside" ? lab.inside : lab.outside }
+      try lab.start(namespace(server.side), ["serve", server.address])
+      let answer = try #require(try lab.probe(namespace(client.side), client.probe).compactMap(Answer.init).first)
+      #expect("\(answer.localAddress):\(answer.localPort)" == server.address)
+      #expect(answer.peerAddress == newSource && (40000...40010).contains(answer.peerPort), "\(answer.text)")
     }
   }
 
@@ -205,22 +221,6 @@ struct PacketTests {
         .compactMap(Answer.init)
       #expect(answers.map(\.localAddress) == ["10.0.0.5", "10.0.0.6", "10.0.0.5"])
       #expect(answers.allSatisfy { $0.peerAddress == "192.0.2.2" })
-    }
-  }
-
-  /// `rewrite out`: a datagram the router would send out of the WAN is sent to another host and
-  /// port, from a new source; the reply comes back as if from the address first asked.
-  @Test func rewriteOutChangesBothEnds() throws {
-    try withLab { lab in
-      try lab.load("""
-        rewrite out on rwan proto udp from 10.0.0.2/32 to 192.0.2.200/32 port = 53 -> src 203.0.113.7/32,40000-40010 dst 192.0.2.2/32 port = 7000;
-
-        """)
-      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
-      let answer = try #require(try lab.probe(lab.inside, ["udp", "192.0.2.200", "53", "--bind", "10.0.0.2"])
-        .compactMap(Answer.init).first)
-      #expect(answer.localAddress == "192.0.2.2" && answer.localPort == 7000)
-      #expect(answer.peerAddress == "203.0.113.7" && (40000...40010).contains(answer.peerPort), "\(answer.text)")
     }
   }
 

@@ -103,9 +103,9 @@ func ipnat(_ arguments: [String], input: String? = nil, environment: [String: St
     #expect(good.standardOutput.isEmpty)
     #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("table inet edge\n"))
 
-    let bad = try ipnat(["compile", "-o", path, "--color", "never", "-"], input: "map eth0 10.0.0.0/8 -> 0/32\nrewrite in on eth0 from any to any -> src 0/0 dst 1.2.3.4;\n")
+    let bad = try ipnat(["compile", "-o", path, "--color", "never", "-"], input: "map eth0 10.0.0.0/8 -> 0/32\ndivert in on eth0 from any to 192.0.2.2/32 -> src 1.1.1.1,1 dst 2.2.2.2,2 udp;\n")
     #expect(bad.status == 1)
-    #expect(bad.standardError.contains("<stdin>:2:1: error: rewrite rules cannot be lowered to nftables yet [lower.rewrite]"))
+    #expect(bad.standardError.contains("<stdin>:2:1: error: divert rules cannot be expressed in nftables"))
     #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("table inet edge\n"), "the old file is untouched")
   }
 
