@@ -27,7 +27,7 @@ public enum ResultCode: UInt16, Sendable, Hashable {
 public struct MappingRequest: Sendable, Hashable {
   public var transport: MappedProtocol
   public var internalPort: UInt16
-  /// Ignored for new mappings, as by OpenBSD's natpmpd: ports are chosen at random.
+  /// Granted when free and in the external range; otherwise the port is chosen at random.
   public var suggestedExternalPort: UInt16
   /// Seconds; 0 asks for deletion.
   public var lifetime: UInt32
@@ -48,7 +48,7 @@ public enum InboundMessage: Sendable, Hashable {
   case unsupportedVersion(version: UInt8, opcode: UInt8)
   /// Answered by echoing the request with result 5.
   case unsupportedOpcode(opcode: UInt8)
-  /// Dropped without an answer, for the reason given (a response, a short or oversized request).
+  /// Dropped without an answer, for the reason given (a response, a short request).
   case ignored(String)
 
   public static func decode(_ bytes: [UInt8]) -> InboundMessage {
@@ -58,11 +58,12 @@ public enum InboundMessage: Sendable, Hashable {
     guard opcode < 128 else { return .ignored("a response (opcode \(opcode))") }
     guard version == 0 else { return .unsupportedVersion(version: version, opcode: opcode) }
     switch opcode {
+    // A longer request is answered from its defined part: a client that pads its datagrams
+    // would otherwise retry for minutes, unanswered.
     case 0:
-      guard bytes.count == 2 else { return .ignored("an external address request of \(bytes.count) bytes, not 2") }
       return .externalAddressRequest
     case 1, 2:
-      guard bytes.count == 12 else { return .ignored("a mapping request of \(bytes.count) bytes, not 12") }
+      guard bytes.count >= 12 else { return .ignored("a mapping request of \(bytes.count) bytes, not 12") }
       return .mappingRequest(MappingRequest(
         transport: MappedProtocol(rawValue: opcode)!, internalPort: Wire.u16(bytes, at: 4),
         suggestedExternalPort: Wire.u16(bytes, at: 6), lifetime: Wire.u32(bytes, at: 8)))

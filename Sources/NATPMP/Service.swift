@@ -43,7 +43,8 @@ public final class NATPMPService {
                                    externalPort: mapping?.externalPort ?? 0,
                                    lifetime: mapping.map { _ in granted(request.lifetime) } ?? 0,
                                    result: result, epoch: epoch)
-      return Reply(bytes: bytes, event: describe(request, client: client, result: result, mapping: mapping))
+      return Reply(bytes: bytes, event: describe(request, client: client, result: result, mapping: mapping),
+                   changedMappings: result == .success && (mapping != nil || request.lifetime == 0))
     }
   }
 
@@ -51,11 +52,15 @@ public final class NATPMPService {
     public var bytes: [UInt8]?
     /// One line for the verbose log.
     public var event: String
+    /// Whether the request changed a mapping (made, renewed or deleted one): such a line is
+    /// the record of who opened which port, logged at the default level.
+    public var changedMappings = false
   }
 
   private func handle(_ request: MappingRequest, from client: UInt32, now: UInt64) -> (ResultCode, Mapping?) {
-    guard externalAddress != nil else { return (.networkFailure, nil) }
+    // A deletion needs no external address: the mapping must not come back with the address.
     if request.lifetime == 0 { return (delete(request, from: client), nil) }
+    guard externalAddress != nil else { return (.networkFailure, nil) }
     guard request.internalPort != 0, configuration.internalPorts.contains(request.internalPort) else {
       return (.notAuthorized, nil)
     }
@@ -67,7 +72,7 @@ public final class NATPMPService {
     }
     guard table.count(forClient: client) < configuration.mappingsPerClient else { return (.outOfResources, nil) }
     let port = table.sharedPort(client: client, internalPort: request.internalPort, transport: request.transport)
-      ?? table.randomFreePort(in: configuration.externalPorts, using: &generator)
+      ?? suggestedPort(request) ?? table.randomFreePort(in: configuration.externalPorts, using: &generator)
     guard let port else { return (.outOfResources, nil) }
     return install(Mapping(transport: request.transport, client: client, internalPort: request.internalPort,
                            externalPort: port, expiry: expiry), now: now)
@@ -102,6 +107,13 @@ public final class NATPMPService {
   }
 
   private func granted(_ lifetime: UInt32) -> UInt32 { min(lifetime, Self.maximumLifetime) }
+
+  /// The port the client suggests, when the range has it free: a client that comes back after a
+  /// restart, of its own or of the gateway, keeps its public port (RFC 6886 §3.3).
+  private func suggestedPort(_ request: MappingRequest) -> UInt16? {
+    let port = request.suggestedExternalPort
+    return port != 0 && configuration.externalPorts.contains(port) && table.isFree(port) ? port : nil
+  }
 
   /// Forgets mappings whose time is up; the kernel has dropped them by itself.
   @discardableResult

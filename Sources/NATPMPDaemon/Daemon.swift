@@ -131,6 +131,7 @@ final class DaemonState: @unchecked Sendable {
   private var channels: [any Channel] = []
   private var announcements: [Scheduled<Void>] = []
   private var expiry: RepeatedTask?
+  private var droppedDatagrams = RateLimitedLog()
   private let start = NIODeadline.now()
 
   init(service: NATPMPService, store: KernelMappings, networks: [ListenNetwork], eventLoop: any EventLoop, log: Log) {
@@ -223,6 +224,23 @@ final class DaemonState: @unchecked Sendable {
     }
   }
 
+  /// The log of a request: a mapping change always (who opened which port), a dropped datagram
+  /// at a limited rate, anything else only with `-v`.
+  func record(_ reply: NATPMPService.Reply, from client: UInt32) {
+    let line = "\(IPAddress.formatIPv4(client)): \(reply.event)"
+    if reply.changedMappings {
+      log.info(line)
+    } else if reply.bytes == nil {
+      logDropped(line)
+    } else {
+      log.debug(line)
+    }
+  }
+
+  func logDropped(_ line: String) {
+    for message in droppedDatagrams.lines(for: line, now: now) { log.info(message) }
+  }
+
   func shutDown() {
     cancelAnnouncements()
     expiry?.cancel()
@@ -254,11 +272,11 @@ final class RequestHandler: ChannelInboundHandler {
     let client = UInt32(bigEndian: source.address.sin_addr.s_addr)
     let interfaceIndex = envelope.metadata?.packetInfo?.interfaceIndex
     guard network.admits(client, arrivedOn: interfaceIndex) else {
-      state.log.debug("ignored a datagram from \(IPAddress.formatIPv4(client)) on interface \(interfaceIndex ?? 0): not from \(network.interfaceName)'s network")
+      state.logDropped("ignored a datagram from \(IPAddress.formatIPv4(client)) on interface \(interfaceIndex ?? 0): not from \(network.interfaceName)'s network")
       return
     }
     let reply = state.service.respond(to: Array(envelope.data.readableBytesView), from: client, now: state.now)
-    state.log.debug("\(IPAddress.formatIPv4(client)): \(reply.event)")
+    state.record(reply, from: client)
     guard let bytes = reply.bytes else { return }
     let response = AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: bytes))
     context.writeAndFlush(Self.wrapOutboundOut(response), promise: nil)

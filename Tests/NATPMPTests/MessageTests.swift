@@ -15,13 +15,22 @@ import Testing
       transport: .udp, internalPort: 5000, suggestedExternalPort: 50000, lifetime: 3600)))
   }
 
+  /// Too short to be a request, or a response: dropped. (Longer than a request is answered from
+  /// its defined part, below.)
   @Test func dropsWhatIsNotARequestOfTheRightSize() {
-    for datagram: [UInt8] in [[], [0], [0, 0, 0], [0, 1, 0, 0], [0, 2] + [UInt8](repeating: 0, count: 11), [0, 128], [0, 129, 0, 0]] {
+    for datagram: [UInt8] in [[], [0], [0, 1, 0, 0], [0, 2] + [UInt8](repeating: 0, count: 9), [0, 128], [0, 129, 0, 0]] {
       guard case .ignored = InboundMessage.decode(datagram) else {
         Issue.record("\(datagram) should be ignored")
         continue
       }
     }
+  }
+
+  @Test func readsTheDefinedPartOfALongerRequest() {
+    #expect(InboundMessage.decode([0, 0, 7, 7]) == .externalAddressRequest)
+    let request: [UInt8] = [0, 2, 0, 0, 0x13, 0x88, 0xC3, 0x50, 0, 0, 0x0E, 0x10, 0xFF, 0xFF]
+    #expect(InboundMessage.decode(request) == .mappingRequest(MappingRequest(
+      transport: .tcp, internalPort: 5000, suggestedExternalPort: 50000, lifetime: 3600)))
   }
 
   @Test func flagsOtherVersionsAndOpcodes() {

@@ -40,9 +40,12 @@ struct Client {
     var lifetime: UInt32
   }
 
-  func map(_ transport: MappedProtocol, _ internalPort: UInt16, lifetime: UInt32, at now: UInt64 = 0) -> MappingReply {
-    let request: [UInt8] = [0, transport.rawValue, 0, 0, UInt8(internalPort >> 8), UInt8(internalPort & 0xff), 0, 0,
+  func map(_ transport: MappedProtocol, _ internalPort: UInt16, lifetime: UInt32, at now: UInt64 = 0,
+           suggesting suggested: UInt16 = 0, padding: Int = 0) -> MappingReply {
+    let request: [UInt8] = [0, transport.rawValue, 0, 0, UInt8(internalPort >> 8), UInt8(internalPort & 0xff),
+                            UInt8(suggested >> 8), UInt8(suggested & 0xff),
                             UInt8(lifetime >> 24), UInt8(lifetime >> 16 & 0xff), UInt8(lifetime >> 8 & 0xff), UInt8(lifetime & 0xff)]
+      + [UInt8](repeating: 0, count: padding)
     let bytes = service.respond(to: request, from: address, now: now).bytes!
     #expect(bytes.count == 16)
     func u16(_ offset: Int) -> UInt16 { UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]) }
@@ -131,6 +134,49 @@ struct Client {
     #expect(store.removed.last?.map(\.internalPort) == [5001])
     let left = service.table.mappings.keys.map { "\($0.transport) \($0.internalPort)" }.sorted()
     #expect(left == ["TCP 5000", "UDP 6000"])
+  }
+
+  /// A deletion needs no external address, and the deleted mapping does not come back with
+  /// the address.
+  @Test func deletesWithoutAnExternalAddress() throws {
+    let service = try service()
+    let alice = Client(service: service, address: Self.alice)
+    _ = alice.map(.udp, 5000, lifetime: 60)
+    _ = try service.setExternalAddress(nil, now: 1_000)
+    #expect(alice.map(.udp, 5000, lifetime: 0, at: 2_000).result == 0)
+    #expect(service.table.count == 0 && store.removed.count == 1)
+    _ = try service.setExternalAddress(Self.gateway, now: 3_000)
+    #expect(store.rebuilt.last?.mappings == [])
+  }
+
+  /// The suggested port is granted when the range has it free (RFC 6886 §3.3), so a client keeps
+  /// its public port across restarts; a taken or out-of-range one gets a port at random.
+  @Test func grantsTheSuggestedPortWhenFree() throws {
+    let service = try service { $0.externalPorts = 40000...40099 }
+    let alice = Client(service: service, address: Self.alice)
+    #expect(alice.map(.udp, 5000, lifetime: 60, suggesting: 40042).externalPort == 40042)
+    let bob = Client(service: service, address: Self.bob)
+    let taken = bob.map(.udp, 5000, lifetime: 60, suggesting: 40042).externalPort
+    #expect(taken != 40042 && (40000...40099).contains(taken))
+    let outside = bob.map(.udp, 5001, lifetime: 60, suggesting: 1234).externalPort
+    #expect(outside != 1234 && (40000...40099).contains(outside))
+  }
+
+  /// A request longer than its message is answered from its defined part.
+  @Test func answersTheDefinedPartOfALongRequest() throws {
+    let service = try service()
+    #expect(Client(service: service, address: Self.alice).map(.tcp, 5000, lifetime: 60, padding: 4).result == 0)
+    #expect(service.respond(to: [0, 0, 0, 0], from: Self.alice, now: 0).bytes?.count == 12)
+    #expect(service.respond(to: [0, 1, 0, 0, 0], from: Self.alice, now: 0).bytes == nil, "a short one is not")
+  }
+
+  /// Changes to mappings are what the default log records, not mere questions.
+  @Test func marksTheRequestsThatChangeMappings() throws {
+    let service = try service()
+    #expect(service.respond(to: [0, 0], from: Self.alice, now: 0).changedMappings == false)
+    let request: [UInt8] = [0, 1, 0, 0, 0x13, 0x88, 0, 0, 0, 0, 0, 60]
+    #expect(service.respond(to: request, from: Self.alice, now: 0).changedMappings)
+    #expect(service.respond(to: [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 60], from: Self.alice, now: 0).changedMappings == false)
   }
 
   @Test func refusesPortsOutsideTheInternalRangeAndPortZero() throws {
