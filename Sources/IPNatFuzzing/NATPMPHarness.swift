@@ -50,6 +50,8 @@ private final class CheckingStore: MappingStore {
       precondition(mapping.expiry > now, "a mapping that has already expired")
       do {
         _ = try Linearizer.element(KernelLayout.element(mapping), of: KernelLayout.map, timeout: mapping.expiry - now)
+        _ = try Linearizer.element(KernelLayout.outboundElement(mapping), of: KernelLayout.outboundMap,
+                                   timeout: mapping.expiry - now)
       } catch {
         fatalError("the linearizer refused a mapping: \(error)")
       }
@@ -61,6 +63,8 @@ private final class CheckingStore: MappingStore {
   }
 
   func rebuild(externalAddress: UInt32?, mappings: [Mapping], now: UInt64) throws {}
+
+  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws -> Int { 0 }
 }
 
 /// SplitMix64: the same ports for the same input, so that a crash replays.

@@ -103,14 +103,23 @@ public final class KernelRuleset {
     }
   }
 
-  /// Adds or renews, and deletes, elements of a named set or map of `table`, all in one
+  /// Elements to add (or renew) and to delete in one named set or map.
+  public struct ElementChange: Sendable {
+    public var set: String
+    public var adding: [KernelElement]
+    public var deleting: [KernelElement]
+
+    public init(set: String, adding: [KernelElement] = [], deleting: [KernelElement] = []) {
+      (self.set, self.adding, self.deleting) = (set, adding, deleting)
+    }
+  }
+
+  /// Adds or renews, and deletes, elements of named sets or maps of `table`, all in one
   /// transaction. Deleting an element the kernel does not hold fails with ENOENT.
-  public func changeElements(ofSet set: String, inTable table: String, adding: [KernelElement] = [],
-                             deleting: [KernelElement] = []) throws(NetlinkError)
-  {
+  public func changeElements(_ changes: [ElementChange], inTable table: String) throws(NetlinkError) {
     try transact(commit: .apply, generation: nil, tableName: table) { messages in
-      if !adding.isEmpty { messages.add(adding, toSet: set) }
-      if !deleting.isEmpty { messages.delete(deleting, fromSet: set) }
+      for change in changes where !change.adding.isEmpty { messages.add(change.adding, toSet: change.set) }
+      for change in changes where !change.deleting.isEmpty { messages.delete(change.deleting, fromSet: change.set) }
     }
   }
 

@@ -9,8 +9,17 @@ extension KernelRuleset {
   /// is left alone. What follows a deleted entry's connection is translated afresh, by the
   /// rules loaded now.
   public func deleteConnections(labelled bit: UInt8) throws(NetlinkError) -> Int {
+    try deleteConnections { $0.hasLabel(bit) }
+  }
+
+  /// Deletes every IPv4 conntrack entry whose tuples `doomed` picks; returns how many.
+  public func deleteConnections(where doomed: (ConnectionTuples) -> Bool) throws(NetlinkError) -> Int {
+    try deleteConnections { entry in entry.tuples.map(doomed) ?? false }
+  }
+
+  private func deleteConnections(picking doomed: (TrackedConnection) -> Bool) throws(NetlinkError) -> Int {
     var deleted = 0
-    for entry in try connections() where entry.hasLabel(bit) {
+    for entry in try connections() where doomed(entry) {
       let sequence = nextSequence()
       do {
         try socket.request(entry.deletion(sequence: sequence, portID: socket.portID), sequence: sequence)
@@ -35,6 +44,21 @@ extension KernelRuleset {
   }
 }
 
+/// An IPv4 connection's two directions, as conntrack keeps them: `original` as its first
+/// packet came, `reply` as replies come (after NAT, the translated addresses appear here).
+public struct ConnectionTuples: Sendable, Hashable {
+  public struct Tuple: Sendable, Hashable {
+    public var source: UInt32
+    public var destination: UInt32
+    public var protocolNumber: UInt8
+    public var sourcePort: UInt16
+    public var destinationPort: UInt16
+  }
+
+  public var original: Tuple
+  public var reply: Tuple
+}
+
 /// One conntrack entry as ctnetlink dumps it: its family and the attributes that identify it.
 struct TrackedConnection {
   let family: UInt8
@@ -42,6 +66,8 @@ struct TrackedConnection {
   /// sends them back unchanged.
   let identity: [UInt8]
   let labels: [UInt8]
+  /// For IPv4 entries of a protocol with ports (or ids); nil otherwise.
+  let tuples: ConnectionTuples?
 
   private static let headerLength = MemoryLayout<nlmsghdr>.size + MemoryLayout<nfgenmsg>.size
 
@@ -50,29 +76,72 @@ struct TrackedConnection {
     family = message[MemoryLayout<nlmsghdr>.size]
     var identity: [UInt8] = []
     var labels: [UInt8] = []
-    var offset = Self.headerLength
-    while offset + 4 <= message.count {
+    var original: ConnectionTuples.Tuple?
+    var reply: ConnectionTuples.Tuple?
+    for (type, range) in Self.attributes(of: message, in: Self.headerLength..<message.count) {
+      switch type {
+      case CTA_TUPLE_ORIG.rawValue, CTA_ZONE.rawValue, CTA_ID.rawValue:
+        // Whole, header included, padded to 4 bytes as netlink lays attributes out.
+        let whole = range.lowerBound - 4..<range.upperBound
+        identity += message[whole] + [UInt8](repeating: 0, count: (whole.count + 3) / 4 * 4 - whole.count)
+        if type == CTA_TUPLE_ORIG.rawValue { original = Self.tuple(message, range) }
+      case CTA_TUPLE_REPLY.rawValue:
+        reply = Self.tuple(message, range)
+      case CTA_LABELS.rawValue:
+        labels = Array(message[range])
+      default:
+        break
+      }
+    }
+    guard !identity.isEmpty else { return nil }
+    self.identity = identity
+    self.labels = labels
+    self.tuples = original.flatMap { original in reply.map { ConnectionTuples(original: original, reply: $0) } }
+  }
+
+  /// The attributes in `range` of `message`: each type (without its flag bits) and the range of
+  /// its payload.
+  static func attributes(of message: [UInt8], in range: Range<Int>) -> [(UInt32, Range<Int>)] {
+    var found: [(UInt32, Range<Int>)] = []
+    var offset = range.lowerBound
+    while offset + 4 <= range.upperBound {
       // nlattr: length and type in host byte order; the type's top bits are flags.
       let (length, type) = message.withUnsafeBytes { raw in
         (Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)),
          UInt32(raw.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self) & 0x3fff))
       }
-      guard length >= 4, offset + length <= message.count else { break }
-      let aligned = (length + 3) & ~3
-      switch type {
-      case CTA_TUPLE_ORIG.rawValue, CTA_ZONE.rawValue, CTA_ID.rawValue:
-        // Whole, header included, padded to 4 bytes as netlink lays attributes out.
-        identity += message[offset..<offset + length] + [UInt8](repeating: 0, count: aligned - length)
-      case CTA_LABELS.rawValue:
-        labels = Array(message[offset + 4..<offset + length])
-      default:
-        break
-      }
-      offset += aligned
+      guard length >= 4, offset + length <= range.upperBound else { break }
+      found.append((type, offset + 4..<offset + length))
+      offset += (length + 3) & ~3
     }
-    guard !identity.isEmpty else { return nil }
-    self.identity = identity
-    self.labels = labels
+    return found
+  }
+
+  /// A `CTA_TUPLE_*` of an IPv4 entry: addresses (`CTA_TUPLE_IP`), protocol and ports
+  /// (`CTA_TUPLE_PROTO`), all in network byte order.
+  private static func tuple(_ message: [UInt8], _ range: Range<Int>) -> ConnectionTuples.Tuple? {
+    var tuple = ConnectionTuples.Tuple(source: 0, destination: 0, protocolNumber: 0, sourcePort: 0, destinationPort: 0)
+    var hasAddresses = false
+    func big(_ range: Range<Int>) -> UInt64 { message[range].reduce(0) { $0 << 8 | UInt64($1) } }
+    for (type, inner) in attributes(of: message, in: range) {
+      for (field, value) in attributes(of: message, in: inner) {
+        switch (type, field) {
+        case (CTA_TUPLE_IP.rawValue, CTA_IP_V4_SRC.rawValue) where value.count == 4:
+          (tuple.source, hasAddresses) = (UInt32(big(value)), true)
+        case (CTA_TUPLE_IP.rawValue, CTA_IP_V4_DST.rawValue) where value.count == 4:
+          tuple.destination = UInt32(big(value))
+        case (CTA_TUPLE_PROTO.rawValue, CTA_PROTO_NUM.rawValue) where value.count == 1:
+          tuple.protocolNumber = message[value.lowerBound]
+        case (CTA_TUPLE_PROTO.rawValue, CTA_PROTO_SRC_PORT.rawValue) where value.count == 2:
+          tuple.sourcePort = UInt16(big(value))
+        case (CTA_TUPLE_PROTO.rawValue, CTA_PROTO_DST_PORT.rawValue) where value.count == 2:
+          tuple.destinationPort = UInt16(big(value))
+        default:
+          break
+        }
+      }
+    }
+    return hasAddresses ? tuple : nil
   }
 
   /// Bit `n` of the labels is bit `n % 8` of byte `n / 8`, as `ct label set` writes it.

@@ -78,15 +78,25 @@ public final class NATPMPService {
                            externalPort: port, expiry: expiry), now: now)
   }
 
-  /// Kernel first, then the table: a mapping the kernel refused never exists.
+  /// Kernel first, then the table: a mapping the kernel refused never exists. A new mapping
+  /// clears its external port of connections that began before it.
   private func install(_ mapping: Mapping, now: UInt64) -> (ResultCode, Mapping?) {
+    let isNew = table[mapping.key] == nil
     do {
       try store.install([mapping], now: now)
     } catch {
       return (.networkFailure, nil)
     }
     table.insert(mapping)
+    if isNew { dropConnections(of: [mapping]) }
     return (.success, mapping)
+  }
+
+  /// Connections of mappings made, deleted or expired. A failure here leaves a flow translated
+  /// until conntrack forgets it, which is no reason to refuse the request.
+  private func dropConnections(of mappings: [Mapping]) {
+    guard let externalAddress, !mappings.isEmpty else { return }
+    _ = try? store.dropConnections(of: mappings, externalAddress: externalAddress)
   }
 
   /// Lifetime 0: the client's mapping of that port, or with internal port 0 all of its mappings
@@ -103,6 +113,7 @@ public final class NATPMPService {
       return .networkFailure
     }
     for mapping in doomed { table.remove(mapping.key) }
+    dropConnections(of: doomed)
     return .success
   }
 
@@ -115,9 +126,14 @@ public final class NATPMPService {
     return port != 0 && configuration.externalPorts.contains(port) && table.isFree(port) ? port : nil
   }
 
-  /// Forgets mappings whose time is up; the kernel has dropped them by itself.
+  /// Forgets mappings whose time is up (the kernel has dropped their elements by itself) and
+  /// ends their connections.
   @discardableResult
-  public func expire(now: UInt64) -> [Mapping] { table.removeExpired(now: now) }
+  public func expire(now: UInt64) -> [Mapping] {
+    let expired = table.removeExpired(now: now)
+    dropConnections(of: expired)
+    return expired
+  }
 
   /// A new external address (nil when the interface has none): the kernel's table starts over
   /// with the mappings that remain. Returns whether the address changed.

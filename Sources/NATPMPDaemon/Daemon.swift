@@ -56,7 +56,7 @@ public final class Daemon {
   /// into the background).
   public func run(detach: () throws -> Void) throws {
     let networks = try Self.listenNetworks(for: configuration)
-    let (store, monitor) = try Self.openKernel()
+    let (store, monitor) = try Self.openKernel(externalInterface: configuration.externalInterface)
     try detach()
     var signals = TerminationSignals()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -76,9 +76,9 @@ public final class Daemon {
   }
 
   /// The daemon's table, created afresh, and the rtnetlink socket: what needs privileges.
-  private static func openKernel() throws(Failure) -> (KernelMappings, AddressMonitor) {
+  private static func openKernel(externalInterface: String) throws(Failure) -> (KernelMappings, AddressMonitor) {
     do {
-      let store = KernelMappings(ruleset: try KernelRuleset())
+      let store = KernelMappings(ruleset: try KernelRuleset(), externalInterface: externalInterface)
       // A table left by an earlier run goes: its clients learn of the restart from the epoch.
       try store.rebuild(externalAddress: nil, mappings: [], now: 0)
       return (store, try AddressMonitor())

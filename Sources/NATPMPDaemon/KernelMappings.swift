@@ -3,29 +3,34 @@ import IPNatNetlink
 import NATPMP
 import NFTKernel
 
-/// Mappings as elements of the daemon's nftables map: each change is one netlink
-/// transaction, and each element carries its own timeout, so mappings expire on time even if
-/// the daemon has died.
+/// Mappings as elements of the daemon's two nftables maps (inbound and outbound, see
+/// `KernelLayout`): each change is one netlink transaction that changes both halves, and each
+/// element carries its own timeout, so mappings expire on time even if the daemon has died.
 final class KernelMappings: MappingStore {
   private let ruleset: KernelRuleset
+  private let externalInterface: String
 
-  init(ruleset: KernelRuleset) { self.ruleset = ruleset }
+  init(ruleset: KernelRuleset, externalInterface: String) {
+    self.ruleset = ruleset
+    self.externalInterface = externalInterface
+  }
 
   func install(_ mappings: [Mapping], now: UInt64) throws {
-    try ruleset.changeElements(ofSet: KernelLayout.mapName, inTable: KernelLayout.tableName,
-                               adding: try mappings.map { try Self.element($0, now: now) })
+    let (inbound, outbound) = try Self.elements(mappings, now: now)
+    try ruleset.changeElements([.init(set: KernelLayout.mapName, adding: inbound),
+                                .init(set: KernelLayout.outboundMapName, adding: outbound)],
+                               inTable: KernelLayout.tableName)
   }
 
   func remove(_ mappings: [Mapping]) throws {
-    let elements = try mappings.map { try Self.element($0, now: nil) }
     do {
-      try delete(elements)
-    } catch where Self.isMissingElement(error) && elements.count > 1 {
+      try delete(mappings)
+    } catch where Self.isMissingElement(error) && mappings.count > 1 {
       // The kernel dropped some at their timeout a moment before the daemon forgot them, and
       // one missing element fails the whole transaction: delete the others one by one.
-      for element in elements {
+      for mapping in mappings {
         do {
-          try delete([element])
+          try delete([mapping])
         } catch where Self.isMissingElement(error) {
           continue
         }
@@ -35,8 +40,11 @@ final class KernelMappings: MappingStore {
     }
   }
 
-  private func delete(_ elements: [KernelElement]) throws {
-    try ruleset.changeElements(ofSet: KernelLayout.mapName, inTable: KernelLayout.tableName, deleting: elements)
+  private func delete(_ mappings: [Mapping]) throws {
+    let (inbound, outbound) = try Self.elements(mappings, now: nil)
+    try ruleset.changeElements([.init(set: KernelLayout.mapName, deleting: inbound),
+                                .init(set: KernelLayout.outboundMapName, deleting: outbound)],
+                               inTable: KernelLayout.tableName)
   }
 
   private static func isMissingElement(_ error: any Error) -> Bool {
@@ -45,10 +53,36 @@ final class KernelMappings: MappingStore {
   }
 
   func rebuild(externalAddress: UInt32?, mappings: [Mapping], now: UInt64) throws {
-    var table = try Linearizer.linearize(KernelLayout.table(externalAddress: externalAddress))
-    let index = table.sets.firstIndex { $0.name == KernelLayout.mapName }!
-    table.sets[index].elements = try mappings.map { try Self.element($0, now: now) }
+    var table = try Linearizer.linearize(KernelLayout.table(externalAddress: externalAddress,
+                                                            externalInterface: externalInterface))
+    let (inbound, outbound) = try Self.elements(mappings, now: now)
+    for (name, elements) in [(KernelLayout.mapName, inbound), (KernelLayout.outboundMapName, outbound)] {
+      let index = table.sets.firstIndex { $0.name == name }!
+      table.sets[index].elements = elements
+    }
     try ruleset.replace(with: table)
+  }
+
+  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws -> Int {
+    // The external ports, and the client ports, of each protocol.
+    var external: Set<UInt32> = []
+    var client: [UInt64: UInt16] = [:]
+    for mapping in mappings {
+      let number = UInt32(mapping.transport.protocolNumber)
+      external.insert(number << 16 | UInt32(mapping.externalPort))
+      client[UInt64(number) << 48 | UInt64(mapping.client) << 16 | UInt64(mapping.internalPort)] = mapping.externalPort
+    }
+    return try ruleset.deleteConnections { tuples in
+      let (original, reply) = (tuples.original, tuples.reply)
+      let number = UInt32(original.protocolNumber)
+      // In from a peer, translated or not yet: to the external address and port.
+      if original.destination == externalAddress && external.contains(number << 16 | UInt32(original.destinationPort)) {
+        return true
+      }
+      // Out from the client's port, through the mapping's source translation.
+      let key = UInt64(number) << 48 | UInt64(original.source) << 16 | UInt64(original.sourcePort)
+      return client[key].map { reply.destination == externalAddress && reply.destinationPort == $0 } ?? false
+    }
   }
 
   /// Removes the daemon's table, and with it every mapping.
@@ -56,9 +90,17 @@ final class KernelMappings: MappingStore {
     try ruleset.remove(table: KernelLayout.tableName)
   }
 
-  /// `now`: for an element to add, the time its timeout counts from.
-  private static func element(_ mapping: Mapping, now: UInt64?) throws -> KernelElement {
-    let timeout = now.map { mapping.expiry > $0 ? mapping.expiry - $0 : 1 }
-    return try Linearizer.element(KernelLayout.element(mapping), of: KernelLayout.map, timeout: timeout)
+  /// Both halves of each mapping. `now`: for elements to add, the time their timeouts count
+  /// from; nil for elements to delete.
+  private static func elements(_ mappings: [Mapping], now: UInt64?) throws -> (inbound: [KernelElement], outbound: [KernelElement]) {
+    var inbound: [KernelElement] = []
+    var outbound: [KernelElement] = []
+    for mapping in mappings {
+      let timeout = now.map { mapping.expiry > $0 ? mapping.expiry - $0 : 1 }
+      inbound.append(try Linearizer.element(KernelLayout.element(mapping), of: KernelLayout.map, timeout: timeout))
+      outbound.append(try Linearizer.element(KernelLayout.outboundElement(mapping), of: KernelLayout.outboundMap,
+                                             timeout: timeout))
+    }
+    return (inbound, outbound)
   }
 }

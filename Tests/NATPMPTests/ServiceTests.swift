@@ -25,6 +25,13 @@ final class RecordingStore: MappingStore {
     if failing { throw Refused() }
     rebuilt.append((externalAddress, mappings))
   }
+
+  var dropped: [[Mapping]] = []
+
+  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws -> Int {
+    dropped.append(mappings)
+    return 0
+  }
 }
 
 /// A client's view: requests as bytes, replies read back.
