@@ -66,6 +66,39 @@ extension KernelRuleset {
     }
   }
 
+  /// An element of a named set or map as the kernel holds it now.
+  public struct LoadedElement: Sendable, Hashable {
+    public var key: [UInt8]
+    public var data: [UInt8]?
+    /// Milliseconds until the kernel drops it (a set with `flags timeout`).
+    public var expiration: UInt64?
+  }
+
+  /// The elements of a named set or map of a table; empty when either does not exist.
+  public func elements(ofSet setName: String, inTable name: String) throws(NetlinkError) -> [LoadedElement] {
+    let dumped = try dump(table: name)
+    guard let set = dumped.sets.first(where: {
+      String(cString: nftnl_set_get_str($0, attribute(NFTNL_SET_NAME))) == setName
+    }), let iterator = nftnl_set_elems_iter_create(set) else { return [] }
+    defer { nftnl_set_elems_iter_destroy(iterator) }
+    var elements: [LoadedElement] = []
+    // `next` answers the element it stands on, then moves on.
+    while let element = nftnl_set_elems_iter_next(iterator) {
+      func bytes(_ field: Int) -> [UInt8]? {
+        var length: UInt32 = 0
+        guard nftnl_set_elem_is_set(element, attribute(field)),
+          let data = nftnl_set_elem_get(element, attribute(field), &length)
+        else { return nil }
+        return Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+      }
+      guard let key = bytes(NFTNL_SET_ELEM_KEY) else { continue }
+      let expiration = nftnl_set_elem_is_set(element, attribute(NFTNL_SET_ELEM_EXPIRATION))
+        ? nftnl_set_elem_get_u64(element, attribute(NFTNL_SET_ELEM_EXPIRATION)) : nil
+      elements.append(LoadedElement(key: key, data: bytes(NFTNL_SET_ELEM_DATA), expiration: expiration))
+    }
+    return elements
+  }
+
   /// Whether our table exists.
   public func tableExists(_ name: String) throws(NetlinkError) -> Bool {
     try dump(table: name, contents: false).table != nil

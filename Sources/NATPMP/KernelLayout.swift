@@ -87,5 +87,17 @@ public enum KernelLayout {
                .integer(UInt64(mapping.externalPort)))
   }
 
+  /// A mapping read back from its element in `mappings`: the key is the protocol and the
+  /// external port, the data the client's address and port, each part in a 32-bit register
+  /// (ports in network byte order). Nil for bytes of another shape.
+  public static func mapping(key: [UInt8], data: [UInt8], expiry: UInt64) -> Mapping? {
+    guard key.count == 8, data.count == 8, let transport = MappedProtocol.allCases.first(where: { $0.protocolNumber == key[0] })
+    else { return nil }
+    func u16(_ bytes: [UInt8], _ offset: Int) -> UInt16 { UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]) }
+    let client = data[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+    return Mapping(transport: transport, client: client, internalPort: u16(data, 4), externalPort: u16(key, 4),
+                   expiry: expiry)
+  }
+
   private static func protocolSymbol(_ mapping: Mapping) -> Expression { .symbol(mapping.transport == .udp ? "udp" : "tcp") }
 }

@@ -4,12 +4,13 @@ import IPAddressing
 /// No I/O of its own: the daemon hands it datagrams and the time, and it changes mappings
 /// through its `MappingStore`, so every rule of the protocol is testable without a network.
 public final class NATPMPService {
-  public let configuration: DaemonConfiguration
+  public private(set) var configuration: DaemonConfiguration
   public private(set) var table = MappingTable()
   /// The external interface's address; while none is known every request gets result 3.
   public private(set) var externalAddress: UInt32?
   private let store: any MappingStore
   private var generator: any RandomNumberGenerator
+  private var epochStart: UInt64 = 0
 
   /// Lifetimes above a day are granted as a day; the client renews at half of that.
   public static let maximumLifetime: UInt32 = 86_400
@@ -25,7 +26,7 @@ public final class NATPMPService {
   /// The answer to a datagram from `client` at `now` (monotonic milliseconds since the daemon
   /// started, which also gives the epoch); no bytes for a datagram NAT-PMP says to drop.
   public func respond(to datagram: [UInt8], from client: UInt32, now: UInt64) -> Reply {
-    let epoch = UInt32(clamping: now / 1000)
+    let epoch = epoch(now: now)
     switch InboundMessage.decode(datagram) {
     case .ignored(let reason):
       return Reply(bytes: nil, event: "ignored \(reason)")
@@ -124,6 +125,58 @@ public final class NATPMPService {
   private func suggestedPort(_ request: MappingRequest) -> UInt16? {
     let port = request.suggestedExternalPort
     return port != 0 && configuration.externalPorts.contains(port) && table.isFree(port) ? port : nil
+  }
+
+  /// A configuration read again (SIGHUP): its port ranges and limits apply from now on, and the
+  /// mappings that no longer fit them end; the others stay, with their ports. The interfaces
+  /// and addresses served stay as they are until a restart. Returns the mappings that ended.
+  @discardableResult
+  public func reconfigure(_ new: DaemonConfiguration, now: UInt64) -> [Mapping] {
+    var kept = new
+    (kept.externalInterface, kept.listenAddresses) = (configuration.externalInterface, configuration.listenAddresses)
+    configuration = kept
+    let current = table.mappings.values.sorted { ($0.client, $0.externalPort, $0.transport.rawValue) < ($1.client, $1.externalPort, $1.transport.rawValue) }
+    table = MappingTable()
+    adopt(current)
+    let ended = current.filter { table[$0.key] == nil }
+    if !ended.isEmpty {
+      try? store.remove(ended)
+      dropConnections(of: ended)
+    }
+    return ended
+  }
+
+  /// Takes over mappings the kernel still holds from an earlier run, before the first request:
+  /// a crash or an upgrade loses none. Those that no longer fit the configuration, or clash
+  /// with one taken already, are left out (the kernel drops them in the rebuild that follows).
+  public func adopt(_ mappings: [Mapping]) {
+    for mapping in mappings.sorted(by: { $0.externalPort < $1.externalPort }) where fits(mapping) {
+      table.insert(mapping)
+    }
+  }
+
+  private func fits(_ mapping: Mapping) -> Bool {
+    guard table[mapping.key] == nil, configuration.externalPorts.contains(mapping.externalPort),
+      configuration.internalPorts.contains(mapping.internalPort),
+      table.count(forClient: mapping.client) < configuration.mappingsPerClient
+    else { return false }
+    let shared = table.sharedPort(client: mapping.client, internalPort: mapping.internalPort, transport: mapping.transport)
+    return shared.map { $0 == mapping.externalPort } ?? table.isFree(mapping.externalPort)
+  }
+
+  /// The protocol's epoch: seconds since the service began, or since its mappings were lost and
+  /// restored (`restartEpoch`), which tells clients to map again.
+  public func epoch(now: UInt64) -> UInt32 { UInt32(clamping: (now - min(now, epochStart)) / 1000) }
+
+  /// Starts the epoch over, as after a loss of state (RFC 6886 §3.6).
+  public func restartEpoch(now: UInt64) { epochStart = now }
+
+  /// Puts every mapping back in a table that disappeared (another program removed it), for the
+  /// current address.
+  public func restore(now: UInt64) throws {
+    expire(now: now)
+    try store.rebuild(externalAddress: externalAddress, mappings: Array(table.mappings.values), now: now)
+    restartEpoch(now: now)
   }
 
   /// Forgets mappings whose time is up (the kernel has dropped their elements by itself) and

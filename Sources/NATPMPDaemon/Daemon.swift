@@ -51,17 +51,19 @@ public final class Daemon {
     }
   }
 
-  /// Runs until SIGTERM, SIGINT or SIGHUP, then removes the daemon's table and returns.
+  /// Runs until SIGTERM or SIGINT, then removes the daemon's table and returns. On SIGHUP,
+  /// `reload` reads the configuration again (nil: it has errors, and the one in force stays).
   /// `detach`: called once the privileged set-up is done and before any thread starts (to fork
   /// into the background).
-  public func run(detach: () throws -> Void) throws {
+  public func run(detach: () throws -> Void, reload: @escaping () -> DaemonConfiguration? = { nil }) throws {
     let networks = try Self.listenNetworks(for: configuration)
-    let (store, monitor) = try Self.openKernel(externalInterface: configuration.externalInterface)
+    let (store, monitor, held) = try Self.openKernel(externalInterface: configuration.externalInterface)
     try detach()
     var signals = TerminationSignals()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    let state = DaemonState(service: NATPMPService(configuration: configuration, store: store),
-                            store: store, networks: networks, eventLoop: group.next(), log: log)
+    let service = NATPMPService(configuration: configuration, store: store)
+    try adopt(held, into: service, store: store)
+    let state = DaemonState(service: service, store: store, networks: networks, eventLoop: group.next(), log: log)
     try serve(state, on: group)
     log.info("serving NAT-PMP on \(networks.map { "\(IPAddress.formatIPv4($0.address)) (\($0.interfaceName))" }.joined(separator: ", ")); external interface \(configuration.externalInterface)")
     state.eventLoop.execute { state.takeFirstAddress() }
@@ -69,24 +71,41 @@ public final class Daemon {
     DispatchQueue.global().async {
       monitor.run { state.eventLoop.execute { state.externalAddressMayHaveChanged() } }
     }
-    let signal = signals.wait()
+    var signal = signals.wait()
+    while signal == SIGHUP {
+      if let configuration = reload() {
+        try? state.eventLoop.submit { state.reconfigure(configuration) }.wait()
+      }
+      signal = signals.wait()
+    }
     log.info("signal \(signal): removing all mappings and exiting")
     try? state.eventLoop.submit { state.shutDown() }.wait()
     try? group.syncShutdownGracefully()
   }
 
-  /// The daemon's table, created afresh, and the rtnetlink socket: what needs privileges.
-  private static func openKernel(externalInterface: String) throws(Failure) -> (KernelMappings, AddressMonitor) {
+  /// The kernel's side, and the rtnetlink socket: what needs privileges. Returns the mappings
+  /// a table left by an earlier run still holds (a crash, an upgrade), with the time each has left.
+  private static func openKernel(externalInterface: String) throws(Failure) -> (KernelMappings, AddressMonitor, [Mapping]) {
     do {
       let store = KernelMappings(ruleset: try KernelRuleset(), externalInterface: externalInterface)
-      // A table left by an earlier run goes: its clients learn of the restart from the epoch.
-      try store.rebuild(externalAddress: nil, mappings: [], now: 0)
-      return (store, try AddressMonitor())
+      return (store, try AddressMonitor(), try store.heldMappings(now: 0))
     } catch let error as NetlinkError {
       throw Failure(description: "\(error)", status: error == .notPermitted ? 4 : 3)
     } catch {
       throw Failure(description: "\(error)", status: 3)
     }
+  }
+
+  /// Takes over the mappings an earlier run left, and builds the table afresh with them (no
+  /// address yet: the first address change fills it in).
+  private func adopt(_ held: [Mapping], into service: NATPMPService, store: KernelMappings) throws(Failure) {
+    service.adopt(held)
+    do {
+      try store.rebuild(externalAddress: nil, mappings: Array(service.table.mappings.values), now: 0)
+    } catch {
+      throw Failure(description: "\(error)", status: 3)
+    }
+    if !held.isEmpty { log.info("took over \(service.table.count) of the \(held.count) mappings the kernel held") }
   }
 
   /// Opens the sockets, then keeps only CAP_NET_ADMIN in every thread there is.
@@ -166,6 +185,33 @@ final class DaemonState: @unchecked Sendable {
     }
     expiry = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
       self.service.expire(now: self.now)
+      self.restoreTableIfGone()
+    }
+  }
+
+  /// Another program may remove the table (`nft flush ruleset`, as Debian's nftables.service
+  /// does at every start): put it back with every mapping, restart the epoch so that clients
+  /// map again, and announce.
+  private func restoreTableIfGone() {
+    guard (try? store.tableExists()) == false else { return }
+    do {
+      try service.restore(now: now)
+    } catch {
+      log.error("the table was removed by another program and cannot be restored: \(error)")
+      return
+    }
+    log.warning("the table was removed by another program: restored with \(service.table.count) mappings")
+    if service.externalAddress != nil { announce() }
+  }
+
+  /// A configuration read again on SIGHUP.
+  func reconfigure(_ configuration: DaemonConfiguration) {
+    let ended = service.reconfigure(configuration, now: now)
+    log.info("configuration reloaded: \(service.table.count) mappings kept, \(ended.count) ended")
+    if configuration.externalInterface != service.configuration.externalInterface
+      || configuration.listenAddresses != service.configuration.listenAddresses
+    {
+      log.warning("a new external interface or listen address takes effect at the next start")
     }
   }
 
@@ -215,7 +261,7 @@ final class DaemonState: @unchecked Sendable {
   private func sendAnnouncement() {
     // Never 0.0.0.0: without an address there is nothing to announce.
     guard let address = service.externalAddress else { return }
-    let bytes = Response.externalAddress(address, result: .success, epoch: UInt32(clamping: now / 1000))
+    let bytes = Response.externalAddress(address, result: .success, epoch: service.epoch(now: now))
     guard let group = try? SocketAddress(ipAddress: IPAddress.formatIPv4(Announcements.group), port: Announcements.port)
     else { return }
     for channel in channels {

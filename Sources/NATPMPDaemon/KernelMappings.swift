@@ -85,6 +85,18 @@ final class KernelMappings: MappingStore {
     }
   }
 
+  /// The mappings the kernel still holds in the daemon's table (left by an earlier run that
+  /// crashed or was upgraded), with the time each has left from `now`.
+  func heldMappings(now: UInt64) throws -> [Mapping] {
+    try ruleset.elements(ofSet: KernelLayout.mapName, inTable: KernelLayout.tableName).compactMap { element in
+      guard let data = element.data else { return nil }
+      return KernelLayout.mapping(key: element.key, data: data, expiry: now + (element.expiration ?? 0))
+    }
+  }
+
+  /// Whether the daemon's table is still there (`nft flush ruleset` removes it with the rest).
+  func tableExists() throws -> Bool { try ruleset.tableExists(KernelLayout.tableName) }
+
   /// Removes the daemon's table, and with it every mapping.
   func removeTable() throws {
     try ruleset.remove(table: KernelLayout.tableName)

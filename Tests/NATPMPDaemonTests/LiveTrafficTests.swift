@@ -77,10 +77,59 @@ struct LiveTrafficTests {
     }
   }
 
-  /// What the client at the inside sees of one datagram from the outside host's port 46000 to
-  /// the external port (`ADDRESS PORT`), or nil when it does not arrive. Always the same flow.
-  static func peer(_ lab: Lab, port: Int) throws -> String? {
-    let answer = try lab.probe(lab.outside, ["udp", "192.0.2.1", String(port), "--sport", "46000"]).compactMap(Answer.init).first
+  /// `nft flush ruleset` (as Debian's nftables.service runs at every start) takes the daemon's
+  /// table too: within seconds it is back with its mappings, and new requests work.
+  @Test func aFlushedRulesetGetsItsMappingsBack() throws {
+    try DaemonLab.with { daemon in
+      let lab = daemon.lab
+      try lab.start(lab.inside, ["serve", "10.0.0.2:5000", "10.0.0.2:5001"])
+      let port = try daemon.map("udp", internalPort: 5000, lifetime: 60)
+      _ = try lab.run(lab.router, ["nft", "flush", "ruleset"])
+      try waitUntil("the table is back", seconds: 5) { daemon.elements.count == 1 }
+      #expect(try Self.peer(lab, port: port, from: 46100) == "10.0.0.2 5000", "a new flow through the old mapping")
+      let another = try daemon.map("udp", internalPort: 5001, lifetime: 60)
+      #expect(try Self.peer(lab, port: another, from: 46101) == "10.0.0.2 5001")
+      #expect(daemon.log.contains { $0.contains("the table was removed by another program: restored with 1 mappings") })
+    }
+  }
+
+  /// A daemon killed without warning (a crash) leaves its mappings in the kernel; the next one
+  /// takes them over, ports and all.
+  @Test func aRestartAfterACrashKeepsEveryMapping() throws {
+    try DaemonLab.with { daemon in
+      let lab = daemon.lab
+      try lab.start(lab.inside, ["serve", "10.0.0.2:5000"])
+      let udp = try daemon.map("udp", internalPort: 5000, lifetime: 60)
+      let tcp = try daemon.map("tcp", internalPort: 6000, lifetime: 60)
+      try daemon.stop(with: SIGKILL)
+      try daemon.restart()
+      #expect(daemon.elements.count == 2)
+      #expect(try daemon.map("udp", internalPort: 5000, lifetime: 60) == udp, "a renewal keeps the port")
+      #expect(try daemon.map("tcp", internalPort: 6000, lifetime: 60) == tcp)
+      #expect(try Self.peer(lab, port: udp, from: 46200) == "10.0.0.2 5000")
+    }
+  }
+
+  /// SIGHUP reads the configuration again and keeps the mappings that still fit it.
+  @Test func sighupReloadsAndKeepsTheMappings() throws {
+    try DaemonLab.with { daemon in
+      let port = try daemon.map("udp", internalPort: 5000, lifetime: 60)
+      _ = try daemon.map("udp", internalPort: 80, lifetime: 60)
+      writeFile(daemon.lab.logPath("natpmpd.conf"), "interface rwan\nlisten on 10.0.0.1\ninternal ports 1024-65535\n")
+      kill(try #require(daemon.daemonPID), SIGHUP)
+      try waitUntil("the daemon reloads") { daemon.log.contains { $0.contains("configuration reloaded") } }
+      #expect(daemon.process.isRunning)
+      #expect(daemon.elements.count == 1, "port 80 is outside the new internal ports")
+      #expect(try daemon.map("udp", internalPort: 5000, lifetime: 60) == port)
+    }
+  }
+
+  /// What the client at the inside sees of one datagram from the outside host's port `from` to
+  /// the external port (`ADDRESS PORT`), or nil when it does not arrive. The same port, the
+  /// same flow.
+  static func peer(_ lab: Lab, port: Int, from sourcePort: Int = 46000) throws -> String? {
+    let answer = try lab.probe(lab.outside, ["udp", "192.0.2.1", String(port), "--sport", String(sourcePort)])
+      .compactMap(Answer.init).first
     return answer.map { "\($0.localAddress) \($0.localPort)" }
   }
 

@@ -20,11 +20,13 @@ extension IPNatCommand {
       commandName: "natpmpd",
       abstract: "Run a NAT-PMP (RFC 6886) server that maps ports on request, as OpenBSD's natpmpd does.",
       discussion: """
-        Clients on the internal networks (game consoles, BitTorrent and VoIP clients) ask for \
+        Clients on the internal networks (Apple devices, BitTorrent and VoIP clients) ask for \
         port mappings on UDP 5351 of the 'listen on' addresses. Each mapping is an element of \
-        a map in the daemon's own table, inet \(KernelLayout.tableName), with a kernel timeout: \
-        mappings expire even if the daemon dies. Its chain runs just after ipnat's compiled \
-        rules, so static rdr rules win. The external address is taken from the 'interface' and \
+        two maps in the daemon's own table, inet \(KernelLayout.tableName), with a kernel \
+        timeout: in, the external port goes to the client; out, the client's port leaves from \
+        the external port. Mappings expire even if the daemon dies, and a restart takes over \
+        those the kernel still holds. Its chains run just after ipnat's compiled rules on the \
+        way in (static rdr rules win) and just before them on the way out. The external address is taken from the 'interface' and \
         followed as it changes, and announced to 224.0.0.1:5350.
 
         natpmpd.conf, as OpenBSD's:
@@ -35,8 +37,8 @@ extension IPNatCommand {
           internal ports 1-65535
           mappings per client 128
 
-        On SIGTERM, SIGINT or SIGHUP the daemon removes its table, and so every mapping, and \
-        exits. Once its sockets are open it keeps only CAP_NET_ADMIN. Exit status: 0 after a \
+        On SIGTERM or SIGINT the daemon removes its table, and so every mapping, and exits; on \
+        SIGHUP it reads its configuration again and keeps the mappings that still fit it. Once its sockets are open it keeps only CAP_NET_ADMIN. Exit status: 0 after a \
         signal or a clean -n, 1 for a configuration error, 3 when the kernel refused the table, \
         4 without CAP_NET_ADMIN.
         """,
@@ -70,7 +72,9 @@ extension IPNatCommand {
       #if Kernel
         let log = Log(foreground: foreground, verbose: verbose)
         do {
-          try Daemon(configuration: configuration, log: log).run(detach: foreground ? {} : Self.detach)
+          try Daemon(configuration: configuration, log: log).run(detach: foreground ? {} : Self.detach) {
+            rereadConfiguration(log: log)
+          }
         } catch let failure as Daemon.Failure {
           if !foreground { log.error("\(failure)") }
           throw Frontend.failure(NATPMPDiagnostics.daemonFailure, "\(failure)", status: failure.status)
@@ -80,6 +84,28 @@ extension IPNatCommand {
           "'ipnat natpmpd' changes the kernel's rules, and this ipnat was built without kernel support (the Kernel trait)")
       #endif
     }
+
+    #if Kernel
+      /// The configuration again, on SIGHUP; its errors go to the daemon's log, and nil keeps the
+      /// one in force.
+      private func rereadConfiguration(log: Log) -> DaemonConfiguration? {
+        guard file != "-" else {
+          log.warning("SIGHUP: the configuration came from standard input and cannot be read again")
+          return nil
+        }
+        guard let source = try? InputReader.read(file) else {
+          log.error("SIGHUP: cannot read \(file); the configuration in force stays")
+          return nil
+        }
+        let result = ConfigurationParser.parse(source)
+        guard let configuration = result.configuration else {
+          log.error("SIGHUP: \(file) has errors; the configuration in force stays\n"
+                      + DiagnosticRenderer().render(result.diagnostics, in: source))
+          return nil
+        }
+        return configuration
+      }
+    #endif
 
     private func readConfiguration() throws -> DaemonConfiguration {
       let source: SourceFile
