@@ -58,6 +58,8 @@ private final class CheckingStore: MappingStore {
     }
   }
 
+  func renew(_ mappings: [Mapping], now: UInt64) throws { try install(mappings, now: now) }
+
   func remove(_ mappings: [Mapping]) throws {
     precondition(mappings.allSatisfy { $0.client == sender }, "a client removed another's mapping")
   }

@@ -114,12 +114,13 @@ public final class KernelRuleset {
     }
   }
 
-  /// Adds or renews, and deletes, elements of named sets or maps of `table`, all in one
-  /// transaction. Deleting an element the kernel does not hold fails with ENOENT.
+  /// Deletes, then adds or renews, elements of named sets or maps of `table`, all in one
+  /// transaction (an element deleted and added again is never absent outside it). Deleting an
+  /// element the kernel does not hold fails with ENOENT.
   public func changeElements(_ changes: [ElementChange], inTable table: String) throws(NetlinkError) {
     try transact(commit: .apply, generation: nil, tableName: table) { messages in
-      for change in changes where !change.adding.isEmpty { messages.add(change.adding, toSet: change.set) }
       for change in changes where !change.deleting.isEmpty { messages.delete(change.deleting, fromSet: change.set) }
+      for change in changes where !change.adding.isEmpty { messages.add(change.adding, toSet: change.set) }
     }
   }
 

@@ -4,6 +4,9 @@ public protocol MappingStore: AnyObject {
   /// Installs new mappings and renews existing ones (the same key with a later expiry), so that
   /// each expires by itself at its `expiry` (in milliseconds from `now`).
   func install(_ mappings: [Mapping], now: UInt64) throws
+  /// Renews mappings the store holds already, with a later expiry, without a moment in which
+  /// they are absent.
+  func renew(_ mappings: [Mapping], now: UInt64) throws
   /// Removes mappings; one that has already expired is not an error.
   func remove(_ mappings: [Mapping]) throws
   /// Starts over for a new external address (nil: none), with the mappings that remain.

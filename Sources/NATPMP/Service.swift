@@ -84,7 +84,11 @@ public final class NATPMPService {
   private func install(_ mapping: Mapping, now: UInt64) -> (ResultCode, Mapping?) {
     let isNew = table[mapping.key] == nil
     do {
-      try store.install([mapping], now: now)
+      if isNew {
+        try store.install([mapping], now: now)
+      } else {
+        try store.renew([mapping], now: now)
+      }
     } catch {
       return (.networkFailure, nil)
     }

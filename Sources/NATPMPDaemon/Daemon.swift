@@ -102,9 +102,13 @@ public final class Daemon {
     service.adopt(held)
     do {
       try store.rebuild(externalAddress: nil, mappings: Array(service.table.mappings.values), now: 0)
+      try store.checkRenewal()
     } catch {
       throw Failure(description: "\(error)", status: 3)
     }
+    log.info(store.renewalRefreshesTimeouts
+      ? "this kernel renews a mapping's timeout in place"
+      : "this kernel keeps a re-added element's old timeout: renewals delete and re-add it in one transaction")
     if !held.isEmpty { log.info("took over \(service.table.count) of the \(held.count) mappings the kernel held") }
   }
 

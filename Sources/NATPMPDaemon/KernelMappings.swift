@@ -2,6 +2,7 @@ import Glibc
 import IPNatNetlink
 import NATPMP
 import NFTKernel
+import NFTModel
 
 /// Mappings as elements of the daemon's two nftables maps (inbound and outbound, see
 /// `KernelLayout`): each change is one netlink transaction that changes both halves, and each
@@ -9,10 +10,42 @@ import NFTKernel
 final class KernelMappings: MappingStore {
   private let ruleset: KernelRuleset
   private let externalInterface: String
+  /// Whether re-adding an element gives it the new timeout. Linux 6.18, which CI runs, does;
+  /// `checkRenewal()` finds out at start. Where it does not, a renewal deletes the elements and
+  /// adds them again, in one transaction.
+  private(set) var renewalRefreshesTimeouts = true
 
   init(ruleset: KernelRuleset, externalInterface: String) {
     self.ruleset = ruleset
     self.externalInterface = externalInterface
+  }
+
+  func renew(_ mappings: [Mapping], now: UInt64) throws {
+    guard !renewalRefreshesTimeouts else { return try install(mappings, now: now) }
+    let (inbound, outbound) = try Self.elements(mappings, now: now)
+    let (oldInbound, oldOutbound) = try Self.elements(mappings, now: nil)
+    try ruleset.changeElements([.init(set: KernelLayout.mapName, adding: inbound, deleting: oldInbound),
+                                .init(set: KernelLayout.outboundMapName, adding: outbound, deleting: oldOutbound)],
+                               inTable: KernelLayout.tableName)
+  }
+
+  /// Whether this kernel refreshes a re-added element's timeout: an element added with a minute,
+  /// then again with an hour, in a scratch table of the same map, read back.
+  @discardableResult
+  func checkRenewal() throws -> Bool {
+    let scratch = KernelLayout.tableName + "_probe"
+    var table = try Linearizer.linearize(Table(family: .inet, name: scratch, maps: [KernelLayout.map]))
+    table.sets[0].elements = []
+    try ruleset.replace(with: table)
+    defer { try? ruleset.remove(table: scratch) }
+    let probe = Mapping(transport: .tcp, client: 0, internalPort: 0, externalPort: 0, expiry: 0)
+    for minutes: UInt64 in [1, 60] {
+      let element = try Linearizer.element(KernelLayout.element(probe), of: KernelLayout.map, timeout: minutes * 60_000)
+      try ruleset.changeElements([.init(set: KernelLayout.mapName, adding: [element])], inTable: scratch)
+    }
+    let expiration = try ruleset.elements(ofSet: KernelLayout.mapName, inTable: scratch).first?.expiration ?? 0
+    renewalRefreshesTimeouts = expiration > 10 * 60_000
+    return renewalRefreshesTimeouts
   }
 
   func install(_ mappings: [Mapping], now: UInt64) throws {

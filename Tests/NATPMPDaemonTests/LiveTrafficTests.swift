@@ -110,6 +110,18 @@ struct LiveTrafficTests {
     }
   }
 
+  /// The daemon finds out at start whether re-adding an element renews its timeout, and says so;
+  /// a renewal then keeps the mapping, port and all, for the new lifetime.
+  @Test func renewalsKeepTheMappingForTheNewLifetime() throws {
+    try DaemonLab.with { daemon in
+      #expect(daemon.log.contains { $0.contains("this kernel renews a mapping's timeout in place") })
+      let port = try daemon.map("udp", internalPort: 5000, lifetime: 3)
+      #expect(try daemon.map("udp", internalPort: 5000, lifetime: 600) == port)
+      usleep(3_500_000)
+      #expect(daemon.elements.count == 1, "the renewed mapping outlives its first lifetime")
+    }
+  }
+
   /// SIGHUP reads the configuration again and keeps the mappings that still fit it.
   @Test func sighupReloadsAndKeepsTheMappings() throws {
     try DaemonLab.with { daemon in

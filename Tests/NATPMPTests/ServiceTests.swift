@@ -16,6 +16,9 @@ final class RecordingStore: MappingStore {
     installed.append(mappings)
   }
 
+  /// Recorded with the installations: the tests ask what the kernel holds, not how it got it.
+  func renew(_ mappings: [Mapping], now: UInt64) throws { try install(mappings, now: now) }
+
   func remove(_ mappings: [Mapping]) throws {
     if failing { throw Refused() }
     removed.append(mappings)
