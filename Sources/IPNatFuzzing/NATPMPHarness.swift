@@ -66,7 +66,7 @@ private final class CheckingStore: MappingStore {
 
   func rebuild(externalAddress: UInt32?, mappings: [Mapping], now: UInt64) throws {}
 
-  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws -> Int { 0 }
+  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws {}
 }
 
 /// SplitMix64: the same ports for the same input, so that a crash replays.

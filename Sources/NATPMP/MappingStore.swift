@@ -11,9 +11,9 @@ public protocol MappingStore: AnyObject {
   func remove(_ mappings: [Mapping]) throws
   /// Starts over for a new external address (nil: none), with the mappings that remain.
   func rebuild(externalAddress: UInt32?, mappings: [Mapping], now: UInt64) throws
-  /// Ends the tracked connections of these mappings' external ports: those a mapping carried
-  /// (in from a peer, or out from the client's port), which must not outlive it, and those a
-  /// peer began before a new mapping existed, which would keep it from working. Returns how
-  /// many.
-  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws -> Int
+  /// Ends, at once or within a moment, the tracked connections of these mappings' external
+  /// ports: those a mapping carried (in from a peer, or out from the client's port), which must
+  /// not outlive it, and those a peer began before a new mapping existed, which would keep it
+  /// from working.
+  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws
 }

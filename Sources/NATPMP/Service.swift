@@ -101,7 +101,7 @@ public final class NATPMPService {
   /// until conntrack forgets it, which is no reason to refuse the request.
   private func dropConnections(of mappings: [Mapping]) {
     guard let externalAddress, !mappings.isEmpty else { return }
-    _ = try? store.dropConnections(of: mappings, externalAddress: externalAddress)
+    try? store.dropConnections(of: mappings, externalAddress: externalAddress)
   }
 
   /// Lifetime 0: the client's mapping of that port, or with internal port 0 all of its mappings

@@ -154,6 +154,7 @@ final class DaemonState: @unchecked Sendable {
   private var channels: [any Channel] = []
   private var announcements: [Scheduled<Void>] = []
   private var expiry: RepeatedTask?
+  private var connectionDrops: RepeatedTask?
   private var droppedDatagrams = RateLimitedLog()
   private let start = NIODeadline.now()
 
@@ -190,6 +191,14 @@ final class DaemonState: @unchecked Sendable {
     expiry = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
       self.service.expire(now: self.now)
       self.restoreTableIfGone()
+    }
+    // A tenth of a second: flows stop well within a second of their mapping's end.
+    connectionDrops = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
+      do {
+        try self.store.flushConnectionDrops()
+      } catch {
+        self.log.error("cannot end the connections of changed mappings: \(error)")
+      }
     }
   }
 
@@ -294,6 +303,7 @@ final class DaemonState: @unchecked Sendable {
   func shutDown() {
     cancelAnnouncements()
     expiry?.cancel()
+    connectionDrops?.cancel()
     do {
       try store.removeTable()
     } catch {

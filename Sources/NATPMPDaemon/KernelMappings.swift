@@ -96,25 +96,41 @@ final class KernelMappings: MappingStore {
     try ruleset.replace(with: table)
   }
 
-  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws -> Int {
-    // The external ports, and the client ports, of each protocol.
-    var external: Set<UInt32> = []
-    var client: [UInt64: UInt16] = [:]
-    for mapping in mappings {
-      let number = UInt32(mapping.transport.protocolNumber)
-      external.insert(number << 16 | UInt32(mapping.externalPort))
-      client[UInt64(number) << 48 | UInt64(mapping.client) << 16 | UInt64(mapping.internalPort)] = mapping.externalPort
+  /// Queued for `flushConnectionDrops`: the pass over the conntrack table walks all of it (every
+  /// namespace's buckets), some milliseconds, so the changes of a moment share one pass.
+  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws {
+    pendingDrops[externalAddress, default: []] += mappings
+  }
+
+  private var pendingDrops: [UInt32: [Mapping]] = [:]
+
+  /// Ends the connections of the mappings queued since the last call, in one pass; returns how
+  /// many entries went.
+  @discardableResult
+  func flushConnectionDrops() throws -> Int {
+    guard !pendingDrops.isEmpty else { return 0 }
+    let drops = pendingDrops
+    pendingDrops = [:]
+    // The external ports, and the client ports, of each protocol, per external address.
+    var external: Set<UInt64> = []
+    var client: [UInt64: (address: UInt32, port: UInt16)] = [:]
+    for (address, mappings) in drops {
+      for mapping in mappings {
+        let number = UInt64(mapping.transport.protocolNumber)
+        external.insert(number << 48 | UInt64(address) << 16 | UInt64(mapping.externalPort))
+        client[number << 48 | UInt64(mapping.client) << 16 | UInt64(mapping.internalPort)] = (address, mapping.externalPort)
+      }
     }
     return try ruleset.deleteConnections { tuples in
       let (original, reply) = (tuples.original, tuples.reply)
-      let number = UInt32(original.protocolNumber)
+      let number = UInt64(original.protocolNumber)
       // In from a peer, translated or not yet: to the external address and port.
-      if original.destination == externalAddress && external.contains(number << 16 | UInt32(original.destinationPort)) {
+      if external.contains(number << 48 | UInt64(original.destination) << 16 | UInt64(original.destinationPort)) {
         return true
       }
       // Out from the client's port, through the mapping's source translation.
-      let key = UInt64(number) << 48 | UInt64(original.source) << 16 | UInt64(original.sourcePort)
-      return client[key].map { reply.destination == externalAddress && reply.destinationPort == $0 } ?? false
+      let key = number << 48 | UInt64(original.source) << 16 | UInt64(original.sourcePort)
+      return client[key].map { reply.destination == $0.address && reply.destinationPort == $0.port } ?? false
     }
   }
 

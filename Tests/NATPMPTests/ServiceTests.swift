@@ -31,9 +31,8 @@ final class RecordingStore: MappingStore {
 
   var dropped: [[Mapping]] = []
 
-  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws -> Int {
+  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws {
     dropped.append(mappings)
-    return 0
   }
 }
 
