@@ -139,6 +139,31 @@ struct LiveTrafficTests {
     }
   }
 
+  /// A request longer than its message is answered from its defined part, rather than left
+  /// for the client to retry for minutes.
+  @Test func aLongRequestIsAnswered() throws {
+    try DaemonLab.with { daemon in
+      let replies = try daemon.send(["0001000013880000000000780000", "00000000"])
+      #expect(replies.count == 2 && replies[0].hasPrefix("00810000") && replies[1].hasPrefix("00800000"), "\(replies)")
+      #expect(daemon.elements.count == 1)
+    }
+  }
+
+  /// A deletion works while the external interface has no address, and the deleted mapping
+  /// does not come back with the address.
+  @Test func aDeletionWithoutAnAddressStaysDeleted() throws {
+    try DaemonLab.with { daemon in
+      let lab = daemon.lab
+      _ = try daemon.map("udp", internalPort: 5000, lifetime: 600)
+      _ = try lab.run(lab.router, ["ip", "addr", "del", "192.0.2.1/24", "dev", "rwan"])
+      try waitUntil("the daemon sees the address go") { !daemon.table.contains("dnat ip to") }
+      #expect(try Self.map(lab, from: "10.0.0.2", internalPort: 5000, suggesting: 0, lifetime: 0) == 0)
+      _ = try lab.run(lab.router, ["ip", "addr", "add", "192.0.2.1/24", "dev", "rwan"])
+      try waitUntil("the daemon sees the address back") { daemon.table.contains("dnat ip to") }
+      #expect(daemon.elements.isEmpty)
+    }
+  }
+
   /// The daemon ends the connections of changed mappings a tenth of a second at most after the
   /// change (one pass over the conntrack table for all changes of that moment): the flows stop
   /// well within the second RFC 6886 allows.
