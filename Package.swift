@@ -59,7 +59,9 @@ let package = Package(
         .target(name: "NATPMPDaemon", condition: .when(traits: ["Kernel"])),
         "NATPMP",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
+      ],
+      // The manual pages, mdoc; `.ci/package` installs them.
+      exclude: ["Manual"]
     ),
     // Every stage on arbitrary bytes, and natpmpd's readers: what the libFuzzer build of
     // ipnat-fuzz calls per input.

@@ -18,7 +18,7 @@ struct IPNatCommand: ParsableCommand {
       own semantics.
 
       """ + "\n" + exitStatusHelp,
-    version: "0.1.0",
+    version: Version.text,
     subcommands: offlineCommands + kernelCommands
   )
 
