@@ -189,7 +189,10 @@ final class DaemonState: @unchecked Sendable {
       channels.append(channel)
     }
     expiry = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-      self.service.expire(now: self.now)
+      for mapping in self.service.expire(now: self.now) {
+        self.log.info("\(IPAddress.formatIPv4(mapping.client)):\(mapping.internalPort) \(mapping.transport): "
+                        + "mapping to external port \(mapping.externalPort) expired")
+      }
       self.restoreTableIfGone()
     }
     // A tenth of a second: flows stop well within a second of their mapping's end.

@@ -48,6 +48,7 @@ struct LiveTrafficTests {
       #expect(try Self.peer(lab, port: port) == "10.0.0.2 5000")
       usleep(3_100_000)
       #expect(try Self.peer(lab, port: port) == nil)
+      #expect(daemon.log.contains { $0.contains("10.0.0.2:5000 UDP: mapping to external port \(port) expired") })
     }
   }
 
