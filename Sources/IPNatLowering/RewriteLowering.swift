@@ -45,11 +45,20 @@ extension RuleLowering {
       break  // The destination stays, and no rdr rule comes after this one.
     }
 
-    let newSource = try newEnd(rewrite, .source) ?? .verdict(.accept)
-    let pattern = ConnectionPattern(rewrite: rewrite, interface: name)
-    for transport in rewrite.ruleProtocol.carriesPorts && pattern.testsPorts ? rewrite.ruleProtocol.numbers.map(Optional.some) : [nil] {
-      let connection = rule(try pattern.matches(.original, transport: transport), [newSource])
-      if direction == .in {
+    try addSourceRules(rewrite, interface: name, statement: try newEnd(rewrite, .source) ?? .verdict(.accept))
+  }
+
+  /// The new source, in srcnat, for the rule's connections known by their original tuple: one
+  /// rule per protocol when the tuple has ports (`ct original proto-dst` tests one protocol).
+  private mutating func addSourceRules(_ rewrite: RewriteRule, interface: String?, statement: Statement)
+    throws(LoweringError)
+  {
+    let pattern = ConnectionPattern(rewrite: rewrite, interface: interface)
+    let numbers = rewrite.ruleProtocol.numbers
+    let transports: [UInt8?] = rewrite.ruleProtocol.carriesPorts && pattern.testsPorts ? numbers : [nil]
+    for transport in transports {
+      let connection = rule(try pattern.matches(.original, transport: transport), [statement])
+      if rewrite.direction.value == .in {
         output.rewrittenSources.append(connection)
       } else {
         add(.srcnat, prefixLength: rewrite.match.source.address.precedenceLength(in: family), connection)
@@ -151,9 +160,11 @@ extension ConnectionPattern {
   /// A rewrite rule's connections: arriving on its interface (`in`) or leaving by it (`out`).
   init(rewrite: RewriteRule, interface: String?) {
     family = rewrite.family
-    let (arriving, leaving) = rewrite.direction.value == .in ? (interface, nil) : (nil, interface)
-    original = rewrite.direction.value == .in ? (arriving, .iifname) : (leaving, .oifname)
-    reply = rewrite.direction.value == .in ? (nil, .oifname) : (nil, .iifname)
+    // The first packet arrives on the interface (in) or leaves by it (out); replies, whichever
+    // way routing sends them, are not tested.
+    let arrives = rewrite.direction.value == .in
+    original = (interface, arrives ? .iifname : .oifname)
+    reply = (nil, arrives ? .oifname : .iifname)
     let match = rewrite.match
     source = (match.source.address, match.source.port, match.negation == .source)
     destination = (match.destination.address, match.destination.port, match.negation == .destination)
