@@ -27,9 +27,7 @@ struct LiveTrafficTests {
   /// A deleted mapping ends the flows it carried: the same flow from outside, sent again, no
   /// longer reaches the client (RFC 6886 §3.4).
   @Test func aDeletedMappingStopsItsFlow() throws {
-    try DaemonLab.with { daemon in
-      let lab = daemon.lab
-      try lab.start(lab.inside, ["serve", "10.0.0.2:5000"])
+    try Self.withServer { daemon, lab throws in
       let port = try daemon.map("udp", internalPort: 5000, lifetime: 60)
       #expect(try Self.peer(lab, port: port) == "10.0.0.2 5000")
       _ = try daemon.natpmpc(["-a", String(port), "5000", "udp", "0"])
@@ -41,9 +39,7 @@ struct LiveTrafficTests {
 
   /// So does one that expires: within a second of its end.
   @Test func anExpiredMappingStopsItsFlow() throws {
-    try DaemonLab.with { daemon in
-      let lab = daemon.lab
-      try lab.start(lab.inside, ["serve", "10.0.0.2:5000"])
+    try Self.withServer { daemon, lab throws in
       let port = try daemon.map("udp", internalPort: 5000, lifetime: 2)
       #expect(try Self.peer(lab, port: port) == "10.0.0.2 5000")
       usleep(3_100_000)
@@ -71,9 +67,7 @@ struct LiveTrafficTests {
   /// A peer that sent to the port before the mapping existed gets through once it does: its
   /// untranslated entry does not outlive the new mapping.
   @Test func anEarlyPeerGetsThroughOnceMapped() throws {
-    try DaemonLab.with { daemon in
-      let lab = daemon.lab
-      try lab.start(lab.inside, ["serve", "10.0.0.2:5000"])
+    try Self.withServer { daemon, lab throws in
       #expect(try Self.peer(lab, port: 50700) == nil)
       #expect(try daemon.natpmpc(["-a", "50700", "5000", "udp", "60"]).contains("Mapped public port 50700"))
       Self.settle()
@@ -100,9 +94,7 @@ struct LiveTrafficTests {
   /// A daemon killed without warning (a crash) leaves its mappings in the kernel; the next one
   /// takes them over, ports and all.
   @Test func aRestartAfterACrashKeepsEveryMapping() throws {
-    try DaemonLab.with { daemon in
-      let lab = daemon.lab
-      try lab.start(lab.inside, ["serve", "10.0.0.2:5000"])
+    try Self.withServer { daemon, lab throws in
       let udp = try daemon.map("udp", internalPort: 5000, lifetime: 60)
       let tcp = try daemon.map("tcp", internalPort: 6000, lifetime: 60)
       try daemon.stop(with: SIGKILL)
@@ -162,6 +154,14 @@ struct LiveTrafficTests {
       _ = try lab.run(lab.router, ["ip", "addr", "add", "192.0.2.1/24", "dev", "rwan"])
       try waitUntil("the daemon sees the address back") { daemon.table.contains("dnat ip to") }
       #expect(daemon.elements.isEmpty)
+    }
+  }
+
+  /// A daemon in a lab whose client, 10.0.0.2, answers on UDP and TCP port 5000.
+  static func withServer(_ body: (DaemonLab, Lab) throws -> Void) throws {
+    try DaemonLab.with { daemon in
+      try daemon.lab.start(daemon.lab.inside, ["serve", "10.0.0.2:5000"])
+      try body(daemon, daemon.lab)
     }
   }
 

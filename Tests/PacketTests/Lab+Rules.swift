@@ -14,4 +14,11 @@ extension Lab {
     _ = try run(router, ["nft", "-f", "-"], input: script)
     return script
   }
+
+  /// `count` UDP datagrams from `namespace`, each from its own port counting up from
+  /// `sourcePort` (so each is a connection of its own), and what the servers saw of each.
+  func datagrams(from namespace: String, to host: String, port: Int, sourcePort: Int, count: Int) throws -> [Answer] {
+    try probe(namespace, ["udp", host, String(port), "--sport", String(sourcePort), "--count", String(count)])
+      .compactMap(Answer.init)
+  }
 }

@@ -143,12 +143,10 @@ struct PacketTests {
     try withLab { lab in
       try lab.load("map rwan 10.0.0.0/24 -> 203.0.113.7/32 portmap udp 40000:40003 sequential\n")
       try lab.start(lab.outside, ["serve", "192.0.2.2:7000", "192.0.2.2:7001"])
-      let first = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--sport", "41000", "--count", "4"])
-        .compactMap(Answer.init)
+      let first = try lab.datagrams(from: lab.inside, to: "192.0.2.2", port: 7000, sourcePort: 41000, count: 4)
       #expect(first.map(\.peerAddress) == Array(repeating: "203.0.113.7", count: 4))
       #expect(first.map(\.peerPort) == [40000, 40001, 40002, 40003])
-      let wrapped = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7001", "--sport", "42000", "--count", "2"])
-        .compactMap(Answer.init)
+      let wrapped = try lab.datagrams(from: lab.inside, to: "192.0.2.2", port: 7001, sourcePort: 42000, count: 2)
       #expect(wrapped.map(\.peerPort) == [40000, 40001])
     }
   }
@@ -217,8 +215,7 @@ struct PacketTests {
     try withLab { lab in
       try lab.load("rewrite in on rwan proto udp from 192.0.2.2/32 to 192.0.2.1/32 -> src 0/0 dst 10.0.0.4/30;\n")
       try lab.start(lab.inside, ["serve", "10.0.0.5:7000", "10.0.0.6:7000"])
-      let answers = try lab.probe(lab.outside, ["udp", "192.0.2.1", "7000", "--sport", "45000", "--count", "3"])
-        .compactMap(Answer.init)
+      let answers = try lab.datagrams(from: lab.outside, to: "192.0.2.1", port: 7000, sourcePort: 45000, count: 3)
       #expect(answers.map(\.localAddress) == ["10.0.0.5", "10.0.0.6", "10.0.0.5"])
       #expect(answers.allSatisfy { $0.peerAddress == "192.0.2.2" })
     }
