@@ -11,6 +11,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
   public var internalPorts: ClosedRange<UInt16>
   /// Mappings one client address may hold at once, TCP and UDP counted apart (result 4 beyond).
   public var mappingsPerClient: Int
+  /// Whether PCP (RFC 6887) is served beside NAT-PMP (`pcp on|off`).
+  public var pcp = true
 
   public static let defaultPath = "/etc/natpmpd.conf"
   /// The dynamic range of RFC 6335, which OpenBSD's high auto range also is.

@@ -30,6 +30,7 @@ public struct ConfigurationParser {
   private var externalPorts = DaemonConfiguration.defaultExternalPorts
   private var internalPorts: ClosedRange<UInt16> = 1...65535
   private var mappingsPerClient = DaemonConfiguration.defaultMappingsPerClient
+  private var pcp = true
   /// Directives seen, valid or not: a bad `interface` line is not also a missing one.
   private var directivesSeen: Set<Substring> = []
 
@@ -57,9 +58,10 @@ public struct ConfigurationParser {
     guard !diagnostics.contains(where: { $0.severity == .error }), let interface else {
       return Result(configuration: nil, diagnostics: diagnostics)
     }
-    let configuration = DaemonConfiguration(
+    var configuration = DaemonConfiguration(
       externalInterface: interface.name, listenAddresses: listenAddresses.map(\.address),
       externalPorts: externalPorts, internalPorts: internalPorts, mappingsPerClient: mappingsPerClient)
+    configuration.pcp = pcp
     return Result(configuration: configuration, diagnostics: diagnostics)
   }
 
@@ -70,6 +72,7 @@ public struct ConfigurationParser {
     case "listen": listenLine(first, rest)
     case "external", "internal": portsLine(first, rest)
     case "mappings": mappingsLine(first, rest)
+    case "pcp": pcpLine(first, rest)
     default:
       error(NATPMPDiagnostics.unknownDirective, "unknown directive '\(first.text)'", at: first.range,
             notes: [Note("expected 'interface', 'listen on', 'external ports', 'internal ports' or 'mappings per client'")])
@@ -138,6 +141,16 @@ public struct ConfigurationParser {
       return error(NATPMPDiagnostics.badNumber, "'\(word.text)' is not a number of mappings from 1 to 65535", at: word.range)
     }
     mappingsPerClient = count
+  }
+
+  /// `pcp on|off`.
+  private mutating func pcpLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
+    guard let word = expectOne(rest, after: keyword, what: "'on' or 'off'") else { return }
+    switch word.text {
+    case "on": pcp = true
+    case "off": pcp = false
+    default: error(NATPMPDiagnostics.badSwitch, "'\(word.text)' is neither 'on' nor 'off'", at: word.range)
+    }
   }
 
   /// Exactly one more word: the directive's value.

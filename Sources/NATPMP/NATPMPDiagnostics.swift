@@ -7,6 +7,7 @@ public enum NATPMPDiagnostics: DiagnosticCatalogue {
   public static let badAddress = DiagnosticKind("natpmpd.bad-address", .error, "a word that is not an IPv4 address")
   public static let badInterface = DiagnosticKind("natpmpd.bad-interface", .error, "not an interface name")
   public static let badNumber = DiagnosticKind("natpmpd.bad-number", .error, "a number of mappings out of range")
+  public static let badSwitch = DiagnosticKind("natpmpd.bad-switch", .error, "neither 'on' nor 'off'")
   public static let badPortRange = DiagnosticKind("natpmpd.bad-port-range", .error, "a malformed port range")
   public static let duplicateInterface = DiagnosticKind("natpmpd.duplicate-interface", .error, "a second external interface")
   public static let duplicateListen = DiagnosticKind("natpmpd.duplicate-listen", .error, "a listen address given twice")
@@ -20,7 +21,7 @@ public enum NATPMPDiagnostics: DiagnosticCatalogue {
   public static let unknownDirective = DiagnosticKind("natpmpd.unknown-directive", .error, "an unknown directive")
 
   public static let kinds = [
-    daemonFailure, badAddress, badInterface, badNumber, badPortRange, duplicateInterface, duplicateListen,
+    daemonFailure, badAddress, badInterface, badNumber, badSwitch, badPortRange, duplicateInterface, duplicateListen,
     expectedOn, expectedPerClient, expectedPorts, extraWords, missingInterface, missingListen, missingValue,
     unknownDirective,
   ]

@@ -5,12 +5,14 @@ import IPAddressing
 /// through its `MappingStore`, so every rule of the protocol is testable without a network.
 public final class NATPMPService {
   public private(set) var configuration: DaemonConfiguration
-  public private(set) var table = MappingTable()
+  public internal(set) var table = MappingTable()
   /// The external interface's address; while none is known every request gets result 3.
   public private(set) var externalAddress: UInt32?
-  private let store: any MappingStore
-  private var generator: any RandomNumberGenerator
+  let store: any MappingStore
+  var generator: any RandomNumberGenerator
   private var epochStart: UInt64 = 0
+  /// The nonce of each mapping a PCP client made or renewed: its proof of ownership.
+  var nonces: [Mapping.Key: [UInt8]] = [:]
 
   /// Lifetimes above a day are granted as a day; the client renews at half of that.
   public static let maximumLifetime: UInt32 = 86_400
@@ -27,6 +29,11 @@ public final class NATPMPService {
   /// started, which also gives the epoch); no bytes for a datagram NAT-PMP says to drop.
   public func respond(to datagram: [UInt8], from client: UInt32, now: UInt64) -> Reply {
     let epoch = epoch(now: now)
+    // PCP's requests are at least its 24-byte header; anything shorter gets NAT-PMP's answer,
+    // never one larger than eight bytes plus the datagram (no amplification).
+    if configuration.pcp, datagram.count >= PCP.headerLength, datagram[0] != 0 {
+      return respondPCP(to: datagram, from: client, now: now)
+    }
     switch InboundMessage.decode(datagram) {
     case .ignored(let reason):
       return Reply(bytes: nil, event: "ignored \(reason)")
@@ -81,7 +88,7 @@ public final class NATPMPService {
 
   /// Kernel first, then the table: a mapping the kernel refused never exists. A new mapping
   /// clears its external port of connections that began before it.
-  private func install(_ mapping: Mapping, now: UInt64) -> (ResultCode, Mapping?) {
+  func install(_ mapping: Mapping, now: UInt64) -> (ResultCode, Mapping?) {
     let isNew = table[mapping.key] == nil
     do {
       if isNew {
@@ -99,7 +106,7 @@ public final class NATPMPService {
 
   /// Connections of mappings made, deleted or expired. A failure here leaves a flow translated
   /// until conntrack forgets it, which is no reason to refuse the request.
-  private func dropConnections(of mappings: [Mapping]) {
+  func dropConnections(of mappings: [Mapping]) {
     guard let externalAddress, !mappings.isEmpty else { return }
     try? store.dropConnections(of: mappings, externalAddress: externalAddress)
   }
@@ -117,7 +124,10 @@ public final class NATPMPService {
     } catch {
       return .networkFailure
     }
-    for mapping in doomed { table.remove(mapping.key) }
+    for mapping in doomed {
+      table.remove(mapping.key)
+      nonces[mapping.key] = nil
+    }
     dropConnections(of: doomed)
     return .success
   }
@@ -188,6 +198,7 @@ public final class NATPMPService {
   @discardableResult
   public func expire(now: UInt64) -> [Mapping] {
     let expired = table.removeExpired(now: now)
+    for mapping in expired { nonces[mapping.key] = nil }
     dropConnections(of: expired)
     return expired
   }

@@ -277,12 +277,17 @@ final class DaemonState: @unchecked Sendable {
   private func sendAnnouncement() {
     // Never 0.0.0.0: without an address there is nothing to announce.
     guard let address = service.externalAddress else { return }
-    let bytes = Response.externalAddress(address, result: .success, epoch: service.epoch(now: now))
+    let epoch = service.epoch(now: now)
+    // NAT-PMP's announcement, and PCP's unsolicited ANNOUNCE to the same group (RFC 6887 §14.1).
+    var messages = [Response.externalAddress(address, result: .success, epoch: epoch)]
+    if service.configuration.pcp { messages.append(PCP.announcement(epoch: epoch)) }
     guard let group = try? SocketAddress(ipAddress: IPAddress.formatIPv4(Announcements.group), port: Announcements.port)
     else { return }
     for channel in channels {
-      let envelope = AddressedEnvelope(remoteAddress: group, data: channel.allocator.buffer(bytes: bytes))
-      channel.writeAndFlush(envelope, promise: nil)
+      for bytes in messages {
+        let envelope = AddressedEnvelope(remoteAddress: group, data: channel.allocator.buffer(bytes: bytes))
+        channel.writeAndFlush(envelope, promise: nil)
+      }
     }
   }
 

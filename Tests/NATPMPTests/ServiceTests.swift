@@ -289,3 +289,125 @@ struct Client {
     #expect(Announcements.delaysInMilliseconds == [0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000])
   }
 }
+
+/// PCP (RFC 6887) on the same service and mappings as NAT-PMP.
+@Suite struct PCPTests {
+  static let gateway: UInt32 = 0xC000_0201  // 192.0.2.1
+  static let alice: UInt32 = 0x0A4D_0002  // 10.77.0.2
+  static let nonce: [UInt8] = Array(1...12)
+
+  let store = RecordingStore()
+
+  func service(_ configure: (inout DaemonConfiguration) -> Void = { _ in }) throws -> NATPMPService {
+    var configuration = DaemonConfiguration(externalInterface: "wan0", listenAddresses: [0x0A4D_0001])
+    configure(&configuration)
+    let service = NATPMPService(configuration: configuration, store: store, generator: SplitMix64(seed: 7))
+    _ = try service.setExternalAddress(Self.gateway, now: 0)
+    return service
+  }
+
+  /// A MAP request: header (version 2, opcode 1, lifetime, client address), then nonce,
+  /// protocol, internal port, suggested port and address, then options.
+  static func mapRequest(lifetime: UInt32, protocolNumber: UInt8 = 17, internalPort: UInt16 = 5000,
+                         suggested: UInt16 = 0, nonce: [UInt8] = nonce, client: UInt32 = alice,
+                         options: [UInt8] = [], version: UInt8 = 2) -> [UInt8] {
+    var bytes: [UInt8] = [version, 1, 0, 0]
+    bytes += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: lifetime >> $0) }
+    bytes += [UInt8](repeating: 0, count: 10) + [0xff, 0xff] + [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: client >> $0) }
+    bytes += nonce + [protocolNumber, 0, 0, 0, UInt8(internalPort >> 8), UInt8(internalPort & 0xff),
+                      UInt8(suggested >> 8), UInt8(suggested & 0xff)] + [UInt8](repeating: 0, count: 16)
+    return bytes + options
+  }
+
+  struct Answer {
+    var bytes: [UInt8]
+    var result: UInt8 { bytes[3] }
+    var lifetime: UInt32 { UInt32(bytes[4]) << 24 | UInt32(bytes[5]) << 16 | UInt32(bytes[6]) << 8 | UInt32(bytes[7]) }
+    var externalPort: UInt16 { UInt16(bytes[42]) << 8 | UInt16(bytes[43]) }
+    var externalAddress: [UInt8] { Array(bytes[44..<60]) }
+  }
+
+  func ask(_ service: NATPMPService, _ request: [UInt8], from client: UInt32 = alice, now: UInt64 = 0) throws -> Answer {
+    Answer(bytes: try #require(service.respond(to: request, from: client, now: now).bytes))
+  }
+
+  @Test func mapsForTheRequestedLifetimeWithinBounds() throws {
+    let service = try service()
+    let answer = try ask(service, Self.mapRequest(lifetime: 3600))
+    #expect(answer.bytes.count == 60 && answer.bytes[0] == 2 && answer.bytes[1] == 0x81 && answer.result == 0)
+    #expect(answer.lifetime == 3600 && DaemonConfiguration.defaultExternalPorts.contains(answer.externalPort))
+    #expect(answer.externalAddress == [UInt8](repeating: 0, count: 10) + [0xff, 0xff, 192, 0, 2, 1])
+    #expect(Array(answer.bytes[24..<36]) == Self.nonce, "the nonce comes back")
+    #expect(try ask(service, Self.mapRequest(lifetime: 10)).lifetime == 120, "at least two minutes")
+    #expect(try ask(service, Self.mapRequest(lifetime: 999_999)).lifetime == 86_400, "at most a day")
+  }
+
+  @Test func aRenewalKeepsThePortAndAnotherNonceIsRefused() throws {
+    let service = try service()
+    let first = try ask(service, Self.mapRequest(lifetime: 600))
+    let renewal = try ask(service, Self.mapRequest(lifetime: 600), now: 10_000)
+    #expect(renewal.result == 0 && renewal.externalPort == first.externalPort)
+    let stranger = try ask(service, Self.mapRequest(lifetime: 600, nonce: [UInt8](repeating: 9, count: 12)))
+    #expect(stranger.result == 2 && stranger.lifetime == 1800, "NOT_AUTHORIZED, a long error")
+    #expect(try ask(service, Self.mapRequest(lifetime: 0, nonce: [UInt8](repeating: 9, count: 12))).result == 2)
+    let deleted = try ask(service, Self.mapRequest(lifetime: 0))
+    #expect(deleted.result == 0 && deleted.lifetime == 0 && service.table.count == 0)
+  }
+
+  @Test func grantsTheSuggestedPortAndWithPreferFailureNothingElse() throws {
+    let service = try service { $0.externalPorts = 40000...40099 }
+    #expect(try ask(service, Self.mapRequest(lifetime: 600, suggested: 40042)).externalPort == 40042)
+    let preferFailure: [UInt8] = [2, 0, 0, 0]
+    let taken = try ask(service, Self.mapRequest(lifetime: 600, internalPort: 5001, suggested: 40042, options: preferFailure))
+    #expect(taken.result == 11 && taken.lifetime == 30, "CANNOT_PROVIDE_EXTERNAL, a short error")
+    let free = try ask(service, Self.mapRequest(lifetime: 600, internalPort: 5001, suggested: 40043, options: preferFailure))
+    #expect(free.result == 0 && free.externalPort == 40043)
+  }
+
+  @Test func refusesWhatItMustAndIgnoresWhatItMay() throws {
+    let service = try service()
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, protocolNumber: 0)).result == 9, "UNSUPP_PROTOCOL")
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, protocolNumber: 132)).result == 9)
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, internalPort: 0)).result == 3, "MALFORMED_REQUEST")
+    let thirdParty: [UInt8] = [1, 0, 0, 16] + [UInt8](repeating: 0, count: 16)
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, options: thirdParty)).result == 2, "THIRD_PARTY refused")
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, options: [3, 0, 0, 20] + [UInt8](repeating: 0, count: 20))).result == 5)
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, options: [99, 0, 0, 0])).result == 5, "UNSUPP_OPTION")
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, options: [2, 0, 0, 4, 0, 0, 0, 0])).result == 6, "MALFORMED_OPTION")
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, options: [200, 0, 0, 0])).result == 0, "optional: ignored")
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, client: 0x0A4D_0009)).result == 12, "ADDRESS_MISMATCH")
+    #expect(try ask(service, Self.mapRequest(lifetime: 60) + [0, 0]).result == 3, "not in 4-byte units")
+    let version1 = try ask(service, Self.mapRequest(lifetime: 60, version: 1))
+    #expect(version1.result == 1 && version1.bytes[0] == 2, "UNSUPP_VERSION names version 2")
+    var unknownOpcode = Self.mapRequest(lifetime: 60)
+    unknownOpcode[1] = 5
+    #expect(try ask(service, unknownOpcode).result == 4, "UNSUPP_OPCODE")
+    var response = Self.mapRequest(lifetime: 60)
+    response[1] |= 0x80
+    #expect(service.respond(to: response, from: Self.alice, now: 0).bytes == nil, "a response is dropped")
+  }
+
+  @Test func answersAnnounceWithTheEpoch() throws {
+    let service = try service()
+    var announce = Array(Self.mapRequest(lifetime: 0).prefix(24))
+    announce[1] = 0
+    let answer = try ask(service, announce, now: 42_000)
+    #expect(answer.bytes.count == 24 && answer.bytes[1] == 0x80 && answer.result == 0)
+    #expect(Array(answer.bytes[8..<12]) == [0, 0, 0, 42])
+  }
+
+  /// One table: a NAT-PMP mapping is PCP's to renew (and adopt a nonce), and the reverse.
+  @Test func natPMPAndPCPShareTheirMappings() throws {
+    let service = try service()
+    let natpmp = Client(service: service, address: Self.alice).map(.udp, 5000, lifetime: 600)
+    let pcp = try ask(service, Self.mapRequest(lifetime: 600))
+    #expect(pcp.result == 0 && pcp.externalPort == natpmp.externalPort && service.table.count == 1)
+    #expect(Client(service: service, address: Self.alice).map(.udp, 5000, lifetime: 600).externalPort == natpmp.externalPort)
+  }
+
+  @Test func canBeTurnedOff() throws {
+    let service = try service { $0.pcp = false }
+    let reply = try #require(service.respond(to: Self.mapRequest(lifetime: 60), from: Self.alice, now: 0).bytes)
+    #expect(reply == [0, 128, 0, 1, 0, 0, 0, 0], "NAT-PMP's unsupported version, as before PCP")
+  }
+}
