@@ -2,7 +2,8 @@ import IPNatDiagnostics
 import NATPMP
 import NFTKernel
 
-/// natpmpd's two readers of untrusted bytes: natpmpd.conf, and datagrams from the network.
+/// natpmpd's two readers of untrusted bytes: natpmpd.conf, and datagrams from the network
+/// (NAT-PMP and PCP).
 /// The input is read as a configuration, then cut into datagrams that one server answers in
 /// turn, from clients and at times the input also chooses. A crash or a broken invariant traps.
 public enum NATPMPHarness {
@@ -28,7 +29,10 @@ public enum NATPMPHarness {
       rest = rest.dropFirst(length)
       store.sender = client
       if let reply = service.respond(to: datagram, from: client, now: now).bytes {
-        precondition(reply.count >= 8 && reply[0] == 0 && reply[1] >= 128, "not a NAT-PMP response: \(reply)")
+        let natpmp = reply.count >= 8 && reply[0] == 0 && reply[1] >= 128
+        let pcp = reply.count >= 24 && reply.count % 4 == 0 && reply[0] == 2 && reply[1] >= 128
+        precondition(natpmp || pcp, "neither a NAT-PMP nor a PCP response: \(reply)")
+        precondition(reply.count <= max(datagram.count, 8) + 4, "an answer larger than its request allows: \(reply)")
       }
       service.expire(now: now)
     }
