@@ -9,11 +9,12 @@ struct PCPDaemonTests {
   static let nonce: [UInt8] = Array(1...12)
 
   /// A PCP MAP request from 10.0.0.2, in hex.
-  static func mapRequest(_ protocolNumber: UInt8, internalPort: UInt16, lifetime: UInt32, nonce: [UInt8] = nonce) -> String {
+  static func mapRequest(_ protocolNumber: UInt8, internalPort: UInt16, lifetime: UInt32, nonce: [UInt8] = nonce,
+                         suggestedPort: UInt16 = 0, options: [UInt8] = []) -> String {
     var bytes: [UInt8] = [2, 1, 0, 0] + [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: lifetime >> $0) }
     bytes += [UInt8](repeating: 0, count: 10) + [0xff, 0xff, 10, 0, 0, 2]
-    bytes += nonce + [protocolNumber, 0, 0, 0, UInt8(internalPort >> 8), UInt8(internalPort & 0xff), 0, 0]
-    bytes += [UInt8](repeating: 0, count: 16)
+    bytes += nonce + [protocolNumber, 0, 0, 0, UInt8(internalPort >> 8), UInt8(internalPort & 0xff)]
+    bytes += [UInt8(suggestedPort >> 8), UInt8(suggestedPort & 0xff)] + [UInt8](repeating: 0, count: 16) + options
     return bytes.map { byte -> String in
       let digits = String(byte, radix: 16)
       return digits.count == 1 ? "0" + digits : digits
@@ -46,6 +47,25 @@ struct PCPDaemonTests {
       #expect(try Self.mapped(daemon, Self.mapRequest(17, internalPort: 5000, lifetime: 0))?.result == 0)
       LiveTrafficTests.settle()
       #expect(try LiveTrafficTests.peer(lab, port: udp.port) == nil)
+    }
+  }
+
+  /// PREFER_FAILURE (RFC 6887 §13.2): the suggested port or nothing. The granted port carries
+  /// traffic; a second request for the same port fails with CANNOT_PROVIDE_EXTERNAL and leaves
+  /// the kernel's table as it was.
+  @Test func preferFailureGetsTheSuggestedPortOrNothing() throws {
+    try DaemonLab.with { daemon in
+      let lab = daemon.lab
+      try lab.start(lab.inside, ["serve", "10.0.0.2:5000"])
+      let preferFailure: [UInt8] = [2, 0, 0, 0]
+      let granted = try Self.mapped(daemon, Self.mapRequest(17, internalPort: 5000, lifetime: 600,
+                                                            suggestedPort: 50000, options: preferFailure))
+      #expect(granted?.result == 0 && granted?.port == 50000)
+      #expect(try LiveTrafficTests.peer(lab, port: 50000) == "10.0.0.2 5000")
+      let refused = try Self.mapped(daemon, Self.mapRequest(17, internalPort: 5001, lifetime: 600,
+                                                            suggestedPort: 50000, options: preferFailure))
+      #expect(refused?.result == 11)
+      #expect(daemon.elements.count == 1)
     }
   }
 
