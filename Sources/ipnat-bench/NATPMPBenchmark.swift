@@ -6,12 +6,12 @@ import ArgumentParser
 #endif
 
 /// `ipnat natpmpd` under sequential load from a raw NAT-PMP client on the lan side: new
-/// mappings while the table grows from 0 to --mappings, renewals with the table full, then
-/// deletions back to 0. The public-address request, which touches no kernel state, is the
-/// floor every other figure is compared with in the same run.
+/// mappings while the table grows from 0 to --mappings, renewals with the table full (by
+/// NAT-PMP, then by PCP MAP), then deletions back to 0. The public-address request, which
+/// touches no kernel state, is the floor every other figure is compared with in the same run.
 struct NATPMPBenchmark: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "natpmpd", abstract: "NAT-PMP requests per second and round trips of ipnat natpmpd (needs root).")
+    commandName: "natpmpd", abstract: "NAT-PMP and PCP requests per second and round trips of ipnat natpmpd (needs root).")
 
   @Option(help: "Mappings to create, then renew and delete.") var mappings = 10_000
   @Option(help: "Renewals to time with the table full.") var renewals = 2_000
@@ -65,6 +65,7 @@ struct NATPMPBenchmark: ParsableCommand {
     let created = try kernelElements()
     guard created == mappings else { throw BenchError("the kernel holds \(created) mappings, not \(mappings)") }
     report.append(try client("renew"))
+    report.append(try client("pcp-renew"))
     report.append(try client("delete"))
     guard try kernelElements() == 0 else { throw BenchError("mappings left in the kernel after deleting them all") }
     return report.joined(separator: "\n")
@@ -75,13 +76,15 @@ struct NATPMPBenchmark: ParsableCommand {
 /// answer checked (opcode, port, result 0), a 1 s timeout per request.
 struct NATPMPClient: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "natpmp-client", abstract: "Time sequential NAT-PMP requests (used by 'natpmpd').", shouldDisplay: false)
+    commandName: "natpmp-client", abstract: "Time sequential NAT-PMP and PCP requests (used by 'natpmpd').", shouldDisplay: false)
 
   enum Phase: String, ExpressibleByArgument {
     /// The public-address floor, then new mappings 0 → N in ten steps.
     case create
     /// Random renewals with N mappings present.
     case renew
+    /// The same by PCP MAP (the first request for a mapping also gives it the nonce).
+    case pcpRenew = "pcp-renew"
     /// Deletions N → 0.
     case delete
   }
@@ -127,6 +130,15 @@ struct NATPMPClient: ParsableCommand {
                       expect: 1)
       }
       row("renewals", mappings.formatted, renewed)
+    case .pcpRenew:
+      var generator = SystemRandomNumberGenerator()
+      let renewed = try (0..<renewals).map { _ in
+        let request = Self.pcpMapping(port: Int.random(in: 1...mappings, using: &generator), lifetime: 3600)
+        return try Self.time(socket, request: request) { reply in
+          reply.count == 60 && reply[0] == 2 && reply[1] == 0x81 && reply[3] == 0 && reply[40...41] == request[40...41]
+        }
+      }
+      row("PCP MAP renewals", mappings.formatted, renewed)
     case .delete:
       let deleted = try (1...mappings).map { port in try Self.time(socket, request: Self.mapping(port: port, lifetime: 0), expect: 1) }
       row("deletions", "\(mappings.formatted) → 0", deleted)
@@ -140,17 +152,33 @@ struct NATPMPClient: ParsableCommand {
      UInt8(lifetime >> 24), UInt8(lifetime >> 16 & 0xff), UInt8(lifetime >> 8 & 0xff), UInt8(lifetime & 0xff)]
   }
 
-  /// Sends one request and waits for its answer; returns the round trip in seconds.
+  /// A PCP MAP request (RFC 6887 §11.1) from the lan client, 10.0.0.2, for UDP `port`, with
+  /// one nonce for all.
+  static func pcpMapping(port: Int, lifetime: UInt32) -> [UInt8] {
+    var request: [UInt8] = [2, 1, 0, 0] + [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: lifetime >> $0) }
+    request += [UInt8](repeating: 0, count: 10) + [0xff, 0xff, 10, 0, 0, 2]
+    request += [UInt8](repeating: 0x5a, count: 12) + [17, 0, 0, 0, UInt8(port >> 8), UInt8(port & 0xff), 0, 0]
+    return request + [UInt8](repeating: 0, count: 16)
+  }
+
+  /// Sends one NAT-PMP request and waits for its successful answer: opcode + 128, result 0, the
+  /// internal port echoed. Returns the round trip in seconds.
   static func time(_ socket: Int32, request: [UInt8], expect opcode: UInt8) throws -> Double {
-    var reply = [UInt8](repeating: 0, count: 64)
+    try time(socket, request: request) { reply in
+      reply.count >= 8 && reply[1] == 128 + opcode && reply[2] == 0 && reply[3] == 0
+        && (opcode == 0 || reply[8...9] == request[4...5])
+    }
+  }
+
+  /// Sends one request and waits for an answer `isExpected` accepts; returns the round trip in seconds.
+  static func time(_ socket: Int32, request: [UInt8], isExpected: ([UInt8]) -> Bool) throws -> Double {
+    var reply = [UInt8](repeating: 0, count: 1100)
     let start = now()
     guard send(socket, request, request.count, 0) == request.count else { throw BenchError("send: \(errno)") }
     let count = recv(socket, &reply, reply.count, 0)
     let elapsed = now() - start
-    guard count >= 8 else { throw BenchError("no answer within 1 s") }
-    guard reply[1] == 128 + opcode, reply[2] == 0, reply[3] == 0,
-      opcode == 0 || (reply[8] == request[4] && reply[9] == request[5])
-    else { throw BenchError("unexpected answer \(reply.prefix(count))") }
+    guard count > 0 else { throw BenchError("no answer within 1 s") }
+    guard isExpected(Array(reply.prefix(count))) else { throw BenchError("unexpected answer \(reply.prefix(count))") }
     return elapsed
   }
 
