@@ -107,7 +107,8 @@ extension NATPMPService {
     guard datagram[1] & 0x80 == 0 else { return Reply(bytes: nil, event: "ignored a PCP response") }
     let opcode = datagram[1]
     guard datagram[0] == PCP.version else {
-      return Reply(bytes: PCP.response(opcode: opcode, result: .unsupportedVersion, lifetime: 1800, epoch: epoch),
+      return Reply(bytes: PCP.response(opcode: opcode, result: .unsupportedVersion,
+                                       lifetime: PCP.Result.unsupportedVersion.errorLifetime, epoch: epoch),
                    event: "PCP version \(datagram[0]): UNSUPP_VERSION")
     }
     func answer(_ result: PCP.Result, data: [UInt8] = []) -> Reply {
@@ -161,12 +162,7 @@ extension NATPMPService {
     // and the first PCP request for it gives it one.
     if table[key] != nil, let owner = nonces[key], owner != nonce { return answer(.notAuthorized) }
     if lifetime == 0 {
-      guard let existing = table[key] else { return answer(.success, lifetime: 0) }
-      do { try store.remove([existing]) } catch { return answer(.networkFailure) }
-      table.remove(key)
-      nonces[key] = nil
-      dropConnections(of: [existing])
-      return answer(.success, lifetime: 0)
+      return remove(table[key].map { [$0] } ?? []) ? answer(.success, lifetime: 0) : answer(.networkFailure)
     }
     guard externalAddress != nil else { return answer(.networkFailure) }
     guard configuration.internalPorts.contains(internalPort) else { return answer(.notAuthorized) }
@@ -184,11 +180,9 @@ extension NATPMPService {
     }
     guard table.count(forClient: client) < configuration.mappingsPerClient else { return answer(.userExceededQuota) }
     let addressOK = suggestion.address == 0 || suggestion.address == externalAddress
-    let shared = table.sharedPort(client: client, internalPort: internalPort, transport: transport)
-    let suggested = addressOK && suggestion.port != 0 && configuration.externalPorts.contains(suggestion.port)
-      && (shared ?? suggestion.port) == suggestion.port && (shared != nil || table.isFree(suggestion.port))
-      ? suggestion.port : nil
+    let suggested = addressOK ? suggestedPort(suggestion.port, for: key) : nil
     if preferFailure && suggested == nil { return answer(.cannotProvideExternal) }
+    let shared = table.sharedPort(client: client, internalPort: internalPort, transport: transport)
     guard let port = suggested ?? shared ?? table.randomFreePort(in: configuration.externalPorts, using: &generator) else {
       return answer(.noResources)
     }

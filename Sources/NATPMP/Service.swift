@@ -80,7 +80,8 @@ public final class NATPMPService {
     }
     guard table.count(forClient: client) < configuration.mappingsPerClient else { return (.outOfResources, nil) }
     let port = table.sharedPort(client: client, internalPort: request.internalPort, transport: request.transport)
-      ?? suggestedPort(request) ?? table.randomFreePort(in: configuration.externalPorts, using: &generator)
+      ?? suggestedPort(request.suggestedExternalPort, for: key)
+      ?? table.randomFreePort(in: configuration.externalPorts, using: &generator)
     guard let port else { return (.outOfResources, nil) }
     return install(Mapping(transport: request.transport, client: client, internalPort: request.internalPort,
                            externalPort: port, expiry: expiry), now: now)
@@ -118,27 +119,40 @@ public final class NATPMPService {
       ? table.mappings(of: client, transport: request.transport)
       : [table[Mapping.Key(transport: request.transport, client: client, internalPort: request.internalPort)]]
         .compactMap { $0 }
-    guard !doomed.isEmpty else { return .success }
+    return remove(doomed) ? .success : .networkFailure
+  }
+
+  /// Kernel first, then the table, as for `install`; the mappings' nonces and connections go
+  /// with them. False when the kernel refused.
+  func remove(_ doomed: [Mapping]) -> Bool {
+    guard !doomed.isEmpty else { return true }
     do {
       try store.remove(doomed)
     } catch {
-      return .networkFailure
+      return false
     }
     for mapping in doomed {
       table.remove(mapping.key)
       nonces[mapping.key] = nil
     }
     dropConnections(of: doomed)
-    return .success
+    return true
   }
 
   private func granted(_ lifetime: UInt32) -> UInt32 { min(lifetime, Self.maximumLifetime) }
 
-  /// The port the client suggests, when the range has it free: a client that comes back after a
-  /// restart, of its own or of the gateway, keeps its public port (RFC 6886 §3.3).
-  private func suggestedPort(_ request: MappingRequest) -> UInt16? {
-    let port = request.suggestedExternalPort
-    return port != 0 && configuration.externalPorts.contains(port) && table.isFree(port) ? port : nil
+  /// The port the client suggests, when the mapping may take it: a client that comes back after
+  /// a restart, of its own or of the gateway, keeps its public port (RFC 6886 §3.3).
+  func suggestedPort(_ port: UInt16, for key: Mapping.Key) -> UInt16? {
+    port != 0 && mayTake(port, for: key) ? port : nil
+  }
+
+  /// Whether the mapping `key` may have external `port`: in the range, and free, or already the
+  /// port of the same client port's mapping by the other protocol (the two share one port).
+  private func mayTake(_ port: UInt16, for key: Mapping.Key) -> Bool {
+    guard configuration.externalPorts.contains(port) else { return false }
+    let shared = table.sharedPort(client: key.client, internalPort: key.internalPort, transport: key.transport)
+    return shared.map { $0 == port } ?? table.isFree(port)
   }
 
   /// A configuration read again (SIGHUP): its port ranges and limits apply from now on, and the
@@ -170,12 +184,9 @@ public final class NATPMPService {
   }
 
   private func fits(_ mapping: Mapping) -> Bool {
-    guard table[mapping.key] == nil, configuration.externalPorts.contains(mapping.externalPort),
-      configuration.internalPorts.contains(mapping.internalPort),
-      table.count(forClient: mapping.client) < configuration.mappingsPerClient
-    else { return false }
-    let shared = table.sharedPort(client: mapping.client, internalPort: mapping.internalPort, transport: mapping.transport)
-    return shared.map { $0 == mapping.externalPort } ?? table.isFree(mapping.externalPort)
+    table[mapping.key] == nil && configuration.internalPorts.contains(mapping.internalPort)
+      && table.count(forClient: mapping.client) < configuration.mappingsPerClient
+      && mayTake(mapping.externalPort, for: mapping.key)
   }
 
   /// The protocol's epoch: seconds since the service began, or since its mappings were lost and

@@ -92,6 +92,15 @@ final class DaemonLab {
   }
 }
 
+extension Lab {
+  /// One raw datagram to the daemon (10.0.0.1:5351) from `address` on the inside host: the
+  /// reply in hex, "timeout", or nil when the probe printed nothing.
+  func askDaemon(_ request: [UInt8], from address: String) throws -> String? {
+    let hex = request.map { String(format: "%02x", $0) }.joined()
+    return try probe(inside, ["natpmp", "10.0.0.1", hex, "--bind", address]).first
+  }
+}
+
 /// Polls `condition` every 50 ms for at most `seconds`.
 func waitUntil(_ what: String, seconds: Double = 10, _ condition: () -> Bool) throws {
   let deadline = Date().addingTimeInterval(seconds)

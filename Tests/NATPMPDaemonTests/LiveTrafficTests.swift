@@ -185,12 +185,8 @@ struct LiveTrafficTests {
     let ports: [UInt8] = [internalPort, suggested].flatMap { [UInt8($0 >> 8), UInt8($0 & 0xff)] }
     let seconds: [UInt8] = [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: lifetime >> $0) }
     let request: [UInt8] = [0, 1, 0, 0] + ports + seconds
-    let hex = request.map { byte -> String in
-      let digits = String(byte, radix: 16)
-      return digits.count == 1 ? "0" + digits : digits
-    }.joined()
-    let reply = try lab.probe(lab.inside, ["natpmp", "10.0.0.1", hex, "--bind", address])
-    guard let text = reply.first, text.count == 32, text.dropFirst(4).prefix(4) == "0000" else { return nil }
+    guard let text = try lab.askDaemon(request, from: address), text.count == 32, text.dropFirst(4).prefix(4) == "0000"
+    else { return nil }
     return Int(text.dropFirst(20).prefix(4), radix: 16)
   }
 }

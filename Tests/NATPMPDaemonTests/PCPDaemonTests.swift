@@ -8,23 +8,19 @@ import Testing
 struct PCPDaemonTests {
   static let nonce: [UInt8] = Array(1...12)
 
-  /// A PCP MAP request from 10.0.0.2, in hex.
+  /// A PCP MAP request from 10.0.0.2.
   static func mapRequest(_ protocolNumber: UInt8, internalPort: UInt16, lifetime: UInt32, nonce: [UInt8] = nonce,
-                         suggestedPort: UInt16 = 0, options: [UInt8] = []) -> String {
+                         suggestedPort: UInt16 = 0, options: [UInt8] = []) -> [UInt8] {
     var bytes: [UInt8] = [2, 1, 0, 0] + [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: lifetime >> $0) }
     bytes += [UInt8](repeating: 0, count: 10) + [0xff, 0xff, 10, 0, 0, 2]
     bytes += nonce + [protocolNumber, 0, 0, 0, UInt8(internalPort >> 8), UInt8(internalPort & 0xff)]
-    bytes += [UInt8(suggestedPort >> 8), UInt8(suggestedPort & 0xff)] + [UInt8](repeating: 0, count: 16) + options
-    return bytes.map { byte -> String in
-      let digits = String(byte, radix: 16)
-      return digits.count == 1 ? "0" + digits : digits
-    }.joined()
+    return bytes + [UInt8(suggestedPort >> 8), UInt8(suggestedPort & 0xff)] + [UInt8](repeating: 0, count: 16) + options
   }
 
-  /// The result code and external port of a PCP MAP answer (hex), or nil for no answer.
-  static func mapped(_ daemon: DaemonLab, _ request: String) throws -> (result: Int, port: Int)? {
-    let reply = try daemon.lab.probe(daemon.lab.inside, ["natpmp", "10.0.0.1", request, "--bind", "10.0.0.2"]).first ?? ""
-    guard reply.count == 120, let result = Int(reply.dropFirst(6).prefix(2), radix: 16),
+  /// The result code and external port of the answer to a PCP MAP request, or nil for no answer.
+  static func mapped(_ daemon: DaemonLab, _ request: [UInt8]) throws -> (result: Int, port: Int)? {
+    guard let reply = try daemon.lab.askDaemon(request, from: "10.0.0.2"), reply.count == 120,
+      let result = Int(reply.dropFirst(6).prefix(2), radix: 16),
       let port = Int(reply.dropFirst(84).prefix(4), radix: 16)
     else { return nil }
     return (result, port)
