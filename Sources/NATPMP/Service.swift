@@ -131,12 +131,16 @@ public final class NATPMPService {
     } catch {
       return false
     }
-    for mapping in doomed {
-      table.remove(mapping.key)
-      nonces[mapping.key] = nil
-    }
-    dropConnections(of: doomed)
+    for mapping in doomed { table.remove(mapping.key) }
+    end(doomed)
     return true
+  }
+
+  /// What goes with mappings that are out of the table: their nonces, so that the next
+  /// mapping of the same client port has no owner yet, and their connections.
+  private func end(_ ended: [Mapping]) {
+    for mapping in ended { nonces[mapping.key] = nil }
+    dropConnections(of: ended)
   }
 
   private func granted(_ lifetime: UInt32) -> UInt32 { min(lifetime, Self.maximumLifetime) }
@@ -169,7 +173,7 @@ public final class NATPMPService {
     let ended = current.filter { table[$0.key] == nil }
     if !ended.isEmpty {
       try? store.remove(ended)
-      dropConnections(of: ended)
+      end(ended)
     }
     return ended
   }
@@ -209,8 +213,7 @@ public final class NATPMPService {
   @discardableResult
   public func expire(now: UInt64) -> [Mapping] {
     let expired = table.removeExpired(now: now)
-    for mapping in expired { nonces[mapping.key] = nil }
-    dropConnections(of: expired)
+    end(expired)
     return expired
   }
 

@@ -405,6 +405,22 @@ struct Client {
     #expect(Client(service: service, address: Self.alice).map(.udp, 5000, lifetime: 600).externalPort == natpmp.externalPort)
   }
 
+  /// A mapping that a reload ended takes its nonce with it: the next mapping of that client
+  /// port, made by NAT-PMP, is any PCP client's to adopt.
+  @Test func aMappingEndedByAReloadLeavesNoOwner() throws {
+    let service = try service()
+    #expect(try ask(service, Self.mapRequest(lifetime: 600)).result == 0)
+    var narrower = service.configuration
+    narrower.internalPorts = 6000...6999
+    #expect(service.reconfigure(narrower, now: 0).count == 1)
+    var wider = narrower
+    wider.internalPorts = 1...65535
+    service.reconfigure(wider, now: 0)
+    _ = Client(service: service, address: Self.alice).map(.udp, 5000, lifetime: 600)
+    let adopted = try ask(service, Self.mapRequest(lifetime: 600, nonce: [UInt8](repeating: 9, count: 12)))
+    #expect(adopted.result == 0)
+  }
+
   @Test func canBeTurnedOff() throws {
     let service = try service { $0.pcp = false }
     let reply = try #require(service.respond(to: Self.mapRequest(lifetime: 60), from: Self.alice, now: 0).bytes)
