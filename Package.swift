@@ -101,7 +101,7 @@ let package = Package(
     .testTarget(name: "IPNatLoaderTests", dependencies: ["IPNatLoader", "IPNatKit", "IPNatNetlink", "NFTKernel", "NFTModel", "IPNatDiagnostics"]),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["IPNatFuzzing", "TestSupport"], exclude: ["Crashes", "ipnat.dict"]),
     .testTarget(
-      name: "NATPMPTests", dependencies: ["NATPMP", "NFTText", "IPNatDiagnostics", "TestSupport"], exclude: ["Configurations"]
+      name: "NATPMPTests", dependencies: ["NATPMP", "NFTKernel", "NFTText", "IPAddressing", "IPNatDiagnostics", "TestSupport"], exclude: ["Configurations"]
     ),
     .testTarget(name: "NATPMPDaemonTests", dependencies: ["NATPMP", "TestSupport"]),
     .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "IPNatDiagnostics", "TestSupport"]),

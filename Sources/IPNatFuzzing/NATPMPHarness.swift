@@ -62,7 +62,7 @@ private final class CheckingStore: MappingStore {
     }
   }
 
-  func renew(_ mappings: [Mapping], now: UInt64) throws { try install(mappings, now: now) }
+  func renew(_ mappings: [Mapping], previous: [Mapping], now: UInt64) throws { try install(mappings, now: now) }
 
   func remove(_ mappings: [Mapping]) throws {
     precondition(mappings.allSatisfy { $0.client == sender }, "a client removed another's mapping")
@@ -70,7 +70,7 @@ private final class CheckingStore: MappingStore {
 
   func rebuild(externalAddress: UInt32?, mappings: [Mapping], now: UInt64) throws {}
 
-  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws {}
+  func dropConnections(of mappings: [Mapping], _ which: ConnectionsToDrop, externalAddress: UInt32) throws {}
 }
 
 /// SplitMix64: the same ports for the same input, so that a crash replays.

@@ -102,6 +102,13 @@ struct KernelMessages {
       nftnl_set_set_u32(object, attribute(NFTNL_SET_DATA_LEN), set.dataLength)
     }
     if let size = set.size { nftnl_set_set_u32(object, attribute(NFTNL_SET_DESC_SIZE), size) }
+    if !set.concatenationFieldLengths.isEmpty {
+      // libnftnl reads the lengths up to a zero one.
+      let lengths = set.concatenationFieldLengths + [0]
+      lengths.withUnsafeBytes {
+        _ = nftnl_set_set_data(object, attribute(NFTNL_SET_DESC_CONCAT), $0.baseAddress, UInt32($0.count))
+      }
+    }
     set.userdata.withUnsafeBytes {
       _ = nftnl_set_set_data(object, attribute(NFTNL_SET_USERDATA), $0.baseAddress, UInt32($0.count))
     }
@@ -150,6 +157,11 @@ struct KernelMessages {
     let object = nftnl_set_elem_alloc()!
     element.key.withUnsafeBytes {
       _ = nftnl_set_elem_set(object, attribute(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count))
+    }
+    if let keyEnd = element.keyEnd {
+      keyEnd.withUnsafeBytes {
+        _ = nftnl_set_elem_set(object, attribute(NFTNL_SET_ELEM_KEY_END), $0.baseAddress, UInt32($0.count))
+      }
     }
     if let data = element.data {
       data.withUnsafeBytes {

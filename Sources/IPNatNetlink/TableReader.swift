@@ -69,6 +69,8 @@ extension KernelRuleset {
   /// An element of a named set or map as the kernel holds it now.
   public struct LoadedElement: Sendable, Hashable {
     public var key: [UInt8]
+    /// The last key of a concatenated interval element.
+    public var keyEnd: [UInt8]?
     public var data: [UInt8]?
     /// Milliseconds until the kernel drops it (a set with `flags timeout`).
     public var expiration: UInt64?
@@ -94,7 +96,8 @@ extension KernelRuleset {
       guard let key = bytes(NFTNL_SET_ELEM_KEY) else { continue }
       let expiration = nftnl_set_elem_is_set(element, attribute(NFTNL_SET_ELEM_EXPIRATION))
         ? nftnl_set_elem_get_u64(element, attribute(NFTNL_SET_ELEM_EXPIRATION)) : nil
-      elements.append(LoadedElement(key: key, data: bytes(NFTNL_SET_ELEM_DATA), expiration: expiration))
+      elements.append(LoadedElement(key: key, keyEnd: bytes(NFTNL_SET_ELEM_KEY_END), data: bytes(NFTNL_SET_ELEM_DATA),
+                                    expiration: expiration))
     }
     return elements
   }

@@ -1,3 +1,5 @@
+import IPAddressing
+
 /// natpmpd.conf, as OpenBSD's natpmpd reads it (`interface`, `listen on`, `#` comments), plus
 /// three settings of ipnat's own with defaults, so that an OpenBSD file reads unchanged.
 public struct DaemonConfiguration: Sendable, Equatable {
@@ -13,11 +15,27 @@ public struct DaemonConfiguration: Sendable, Equatable {
   public var mappingsPerClient: Int
   /// Whether PCP (RFC 6887) is served beside NAT-PMP (`pcp on|off`).
   public var pcp = true
+  /// Lifetimes granted, in seconds (`lifetimes MIN-MAX`): longer requests get the maximum; PCP
+  /// requests also get at least the minimum (NAT-PMP's lifetime is the client's to shorten).
+  public var lifetimes: ClosedRange<UInt32> = defaultLifetimes
+  /// Networks whose hosts may map ports for other hosts of the same network with PCP's
+  /// THIRD_PARTY option (`third party NETWORK`); by default none may.
+  public var thirdPartyNetworks: [AddressPrefix] = []
 
   public static let defaultPath = "/etc/natpmpd.conf"
   /// The dynamic range of RFC 6335, which OpenBSD's high auto range also is.
   public static let defaultExternalPorts: ClosedRange<UInt16> = 49152...65535
   public static let defaultMappingsPerClient = 128
+  /// RFC 6887 §15: at least two minutes; at most a day, renewed at half of it.
+  public static let defaultLifetimes: ClosedRange<UInt32> = 120...86_400
+
+  /// Whether `client` may map ports for `host`: the same address, or both in one network the
+  /// configuration opens to third-party requests.
+  public func mayMap(for host: UInt32, askedBy client: UInt32) -> Bool {
+    host == client || thirdPartyNetworks.contains { network in
+      [client, host].allSatisfy { network.contains(AddressPrefix(.ipv4($0), length: 32)) }
+    }
+  }
 
   public init(externalInterface: String, listenAddresses: [UInt32],
               externalPorts: ClosedRange<UInt16> = defaultExternalPorts,

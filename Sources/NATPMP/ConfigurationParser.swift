@@ -10,6 +10,9 @@ import IPNatDiagnostics
 /// external ports 49152-65535     # ipnat's own, with these defaults
 /// internal ports 1-65535
 /// mappings per client 128
+/// pcp on
+/// lifetimes 120-86400            # seconds
+/// third party 10.0.0.0/24        # PCP THIRD_PARTY within this network; none by default
 /// ```
 public struct ConfigurationParser {
   public struct Result: Sendable {
@@ -31,6 +34,8 @@ public struct ConfigurationParser {
   private var internalPorts: ClosedRange<UInt16> = 1...65535
   private var mappingsPerClient = DaemonConfiguration.defaultMappingsPerClient
   private var pcp = true
+  private var lifetimes = DaemonConfiguration.defaultLifetimes
+  private var thirdPartyNetworks: [(network: AddressPrefix, range: SourceRange)] = []
   /// Directives seen, valid or not: a bad `interface` line is not also a missing one.
   private var directivesSeen: Set<Substring> = []
 
@@ -55,6 +60,7 @@ public struct ConfigurationParser {
       diagnostics.append(Diagnostic(NATPMPDiagnostics.missingListen,
                                     "no 'listen on' line: natpmpd needs an internal address to serve", at: nil))
     }
+    checkThirdPartyNetworks()
     guard !diagnostics.contains(where: { $0.severity == .error }), let interface else {
       return Result(configuration: nil, diagnostics: diagnostics)
     }
@@ -62,6 +68,8 @@ public struct ConfigurationParser {
       externalInterface: interface.name, listenAddresses: listenAddresses.map(\.address),
       externalPorts: externalPorts, internalPorts: internalPorts, mappingsPerClient: mappingsPerClient)
     configuration.pcp = pcp
+    configuration.lifetimes = lifetimes
+    configuration.thirdPartyNetworks = thirdPartyNetworks.map(\.network)
     return Result(configuration: configuration, diagnostics: diagnostics)
   }
 
@@ -73,9 +81,12 @@ public struct ConfigurationParser {
     case "external", "internal": portsLine(first, rest)
     case "mappings": mappingsLine(first, rest)
     case "pcp": pcpLine(first, rest)
+    case "lifetimes": lifetimesLine(first, rest)
+    case "third": thirdPartyLine(first, rest)
     default:
       error(NATPMPDiagnostics.unknownDirective, "unknown directive '\(first.text)'", at: first.range,
-            notes: [Note("expected 'interface', 'listen on', 'external ports', 'internal ports' or 'mappings per client'")])
+            notes: [Note("expected 'interface', 'listen on', 'external ports', 'internal ports', 'mappings per client', "
+                         + "'pcp', 'lifetimes' or 'third party'")])
     }
   }
 
@@ -150,6 +161,48 @@ public struct ConfigurationParser {
     case "on": pcp = true
     case "off": pcp = false
     default: error(NATPMPDiagnostics.badSwitch, "'\(word.text)' is neither 'on' nor 'off'", at: word.range)
+    }
+  }
+
+  /// `lifetimes MIN-MAX`, in seconds.
+  private mutating func lifetimesLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
+    guard let word = expectOne(rest, after: keyword, what: "a range of seconds such as 120-86400") else { return }
+    let bounds = word.text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+    guard bounds.count == 2, let low = UInt32(bounds[0]), let high = UInt32(bounds[1]), low >= 1, low <= high,
+      high <= Self.longestLifetime
+    else {
+      return error(NATPMPDiagnostics.badLifetimes,
+                   "'\(word.text)' is not a range of lifetimes: expected MIN-MAX seconds with 1 <= MIN <= MAX <= \(Self.longestLifetime)",
+                   at: word.range)
+    }
+    lifetimes = low...high
+  }
+
+  /// A year: longer lifetimes are surely a typing error.
+  static let longestLifetime: UInt32 = 31_536_000
+
+  /// `third party NETWORK/LENGTH` (or one address).
+  private mutating func thirdPartyLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
+    guard let party = rest.first, party.text == "party" else {
+      return error(NATPMPDiagnostics.expectedParty, "expected 'party' after 'third'", at: rest.first?.range ?? keyword.range)
+    }
+    guard let word = expectOne(rest.dropFirst(), after: party, what: "an IPv4 network such as 10.0.0.0/24") else { return }
+    let parts = word.text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let address = IPAddress.parseIPv4(parts[0]),
+      let length = parts.count == 2 ? Int(parts[1]) : 32, (0...32).contains(length)
+    else {
+      return error(NATPMPDiagnostics.badAddress, "'\(word.text)' is not an IPv4 network (ADDRESS/LENGTH)", at: word.range)
+    }
+    thirdPartyNetworks.append((AddressPrefix(.ipv4(address), length: length), word.range))
+  }
+
+  /// A third-party network serves hosts of a network natpmpd listens on: one holding none of
+  /// the listen addresses would let the LAN map ports for hosts it cannot reach.
+  private mutating func checkThirdPartyNetworks() {
+    for (network, range) in thirdPartyNetworks
+    where !listenAddresses.contains(where: { network.contains(AddressPrefix(.ipv4($0.address), length: 32)) }) {
+      error(NATPMPDiagnostics.foreignThirdParty,
+            "\(network) holds no listen address: third-party mappings are for a network natpmpd serves", at: range)
     }
   }
 

@@ -1,3 +1,5 @@
+import IPAddressing
+
 /// One port mapping: the external port on the gateway's address goes to the client's port.
 public struct Mapping: Sendable, Hashable {
   public var transport: MappedProtocol
@@ -6,13 +8,22 @@ public struct Mapping: Sendable, Hashable {
   public var externalPort: UInt16
   /// When it ends, in milliseconds of the daemon's monotonic clock.
   public var expiry: UInt64
+  /// The remote peers that may reach the mapping (PCP's FILTER option), sorted; empty: any.
+  public var filters: [PeerFilter]
 
-  public init(transport: MappedProtocol, client: UInt32, internalPort: UInt16, externalPort: UInt16, expiry: UInt64) {
+  public init(transport: MappedProtocol, client: UInt32, internalPort: UInt16, externalPort: UInt16, expiry: UInt64,
+              filters: [PeerFilter] = []) {
     self.transport = transport
     self.client = client
     self.internalPort = internalPort
     self.externalPort = externalPort
     self.expiry = expiry
+    self.filters = filters
+  }
+
+  /// Whether a peer may open a connection through the mapping.
+  public func admits(peer address: UInt32, port: UInt16) -> Bool {
+    filters.isEmpty || filters.contains { $0.admits(address, port) }
   }
 
   /// What identifies a mapping in requests: the protocol, the client and its port.
@@ -22,6 +33,37 @@ public struct Mapping: Sendable, Hashable {
     public var transport: MappedProtocol
     public var client: UInt32
     public var internalPort: UInt16
+  }
+}
+
+/// A remote peer, or a network of them, allowed through a mapping (RFC 6887 §13.3): an IPv4
+/// prefix and one port, or every port.
+public struct PeerFilter: Sendable, Hashable, Comparable, CustomStringConvertible {
+  /// The network, its host bits clear.
+  public let network: UInt32
+  public let prefixLength: Int
+  /// Nil: every port.
+  public let port: UInt16?
+
+  public init(network: UInt32, prefixLength: Int, port: UInt16?) {
+    precondition((0...32).contains(prefixLength), "an IPv4 prefix length")
+    self.network = network & Self.mask(prefixLength)
+    self.prefixLength = prefixLength
+    self.port = port
+  }
+
+  public func admits(_ address: UInt32, _ port: UInt16) -> Bool {
+    address & Self.mask(prefixLength) == network && (self.port.map { $0 == port } ?? true)
+  }
+
+  static func mask(_ length: Int) -> UInt32 { length == 0 ? 0 : ~UInt32(0) << (32 - length) }
+
+  public static func < (a: PeerFilter, b: PeerFilter) -> Bool {
+    (a.network, a.prefixLength, a.port ?? 0) < (b.network, b.prefixLength, b.port ?? 0)
+  }
+
+  public var description: String {
+    "\(IPAddress.formatIPv4(network))/\(prefixLength) port \(port.map(String.init) ?? "any")"
   }
 }
 

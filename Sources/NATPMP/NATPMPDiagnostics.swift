@@ -9,20 +9,24 @@ public enum NATPMPDiagnostics: DiagnosticCatalogue {
   public static let badNumber = DiagnosticKind("natpmpd.bad-number", .error, "a number of mappings out of range")
   public static let badSwitch = DiagnosticKind("natpmpd.bad-switch", .error, "neither 'on' nor 'off'")
   public static let badPortRange = DiagnosticKind("natpmpd.bad-port-range", .error, "a malformed port range")
+  public static let badLifetimes = DiagnosticKind("natpmpd.bad-lifetimes", .error, "a malformed range of lifetimes")
   public static let duplicateInterface = DiagnosticKind("natpmpd.duplicate-interface", .error, "a second external interface")
   public static let duplicateListen = DiagnosticKind("natpmpd.duplicate-listen", .error, "a listen address given twice")
   public static let expectedOn = DiagnosticKind("natpmpd.expected-on", .error, "'listen' without 'on'")
+  public static let expectedParty = DiagnosticKind("natpmpd.expected-party", .error, "'third' without 'party'")
   public static let expectedPerClient = DiagnosticKind("natpmpd.expected-per-client", .error, "a malformed mappings limit")
   public static let expectedPorts = DiagnosticKind("natpmpd.expected-ports", .error, "a port directive without 'ports'")
   public static let extraWords = DiagnosticKind("natpmpd.extra-words", .error, "words after a complete directive")
+  public static let foreignThirdParty = DiagnosticKind("natpmpd.foreign-third-party", .error,
+                                                       "a third-party network natpmpd does not listen on")
   public static let missingInterface = DiagnosticKind("natpmpd.missing-interface", .error, "no external interface")
   public static let missingListen = DiagnosticKind("natpmpd.missing-listen", .error, "no listen address")
   public static let missingValue = DiagnosticKind("natpmpd.missing-value", .error, "a directive without its value")
   public static let unknownDirective = DiagnosticKind("natpmpd.unknown-directive", .error, "an unknown directive")
 
   public static let kinds = [
-    daemonFailure, badAddress, badInterface, badNumber, badSwitch, badPortRange, duplicateInterface, duplicateListen,
-    expectedOn, expectedPerClient, expectedPorts, extraWords, missingInterface, missingListen, missingValue,
-    unknownDirective,
+    daemonFailure, badAddress, badInterface, badNumber, badSwitch, badPortRange, badLifetimes, duplicateInterface,
+    duplicateListen, expectedOn, expectedParty, expectedPerClient, expectedPorts, extraWords, foreignThirdParty,
+    missingInterface, missingListen, missingValue, unknownDirective,
   ]
 }

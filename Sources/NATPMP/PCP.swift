@@ -31,6 +31,7 @@ public enum PCP {
     case userExceededQuota = 10
     case cannotProvideExternal = 11
     case addressMismatch = 12
+    case excessiveRemotePeers = 13
 
     /// §7.2: an error's lifetime tells the client how long the same request would fail. The
     /// errors a changed network may cure are short; those of the request itself are long.
@@ -57,6 +58,7 @@ public enum PCP {
       case .userExceededQuota: "USER_EX_QUOTA"
       case .cannotProvideExternal: "CANNOT_PROVIDE_EXTERNAL"
       case .addressMismatch: "ADDRESS_MISMATCH"
+      case .excessiveRemotePeers: "EXCESSIVE_REMOTE_PEERS"
       }
     }
   }
@@ -129,9 +131,10 @@ extension NATPMPService {
     }
   }
 
-  private func map(_ datagram: [UInt8], from client: UInt32, now: UInt64, epoch: UInt32) -> Reply {
+  private func map(_ datagram: [UInt8], from sender: UInt32, now: UInt64, epoch: UInt32) -> Reply {
     let payloadEnd = PCP.headerLength + PCP.mapPayloadLength
     let lifetime = Wire.u32(datagram, at: 4)
+    var processedOptions: [UInt8] = []
     func answer(_ result: PCP.Result, lifetime: UInt32? = nil, port: UInt16? = nil) -> Reply {
       var data = Array(datagram[PCP.headerLength..<min(payloadEnd, datagram.count)])
       if let port, data.count == PCP.mapPayloadLength {
@@ -139,17 +142,19 @@ extension NATPMPService {
         data.replaceSubrange(18..<36, with: [UInt8(port >> 8), UInt8(port & 0xff)] + PCP.mapped(externalAddress ?? 0))
       }
       let bytes = PCP.response(opcode: PCP.Opcode.map.rawValue, result: result,
-                               lifetime: lifetime ?? result.errorLifetime, epoch: epoch, data: data)
-      let source = "\(IPAddress.formatIPv4(client)):\(data.count >= 18 ? Wire.u16(data, at: 16) : 0)"
+                               lifetime: lifetime ?? result.errorLifetime, epoch: epoch, data: data + processedOptions)
+      let source = "\(IPAddress.formatIPv4(sender)):\(data.count >= 18 ? Wire.u16(data, at: 16) : 0)"
       return Reply(bytes: bytes, event: "PCP MAP \(source): \(result)\(port.map { " external port \($0)" } ?? "")",
                    changedMappings: result == .success)
     }
     guard datagram.count >= payloadEnd else { return answer(.malformedRequest) }
-    let preferFailure: Bool
-    switch PCP.options(datagram[payloadEnd...]) {
+    let options: PCP.MapOptions
+    switch PCP.mapOptions(datagram[payloadEnd...]) {
     case .failure(let error): return answer(error.result)
-    case .success(let options): preferFailure = options
+    case .success(let parsed): options = parsed
     }
+    // §7.3: the response carries the options the server processed.
+    processedOptions = options.processed
     let nonce = Array(datagram[24..<36])
     let protocolNumber = datagram[36]
     let internalPort = Wire.u16(datagram, at: 40)
@@ -157,6 +162,9 @@ extension NATPMPService {
       return answer(.unsupportedProtocol)
     }
     guard internalPort != 0 else { return answer(.malformedRequest) }
+    // THIRD_PARTY names the host the mapping is for; only where the configuration allows it.
+    let client = options.thirdParty ?? sender
+    guard configuration.mayMap(for: client, askedBy: sender) else { return answer(.notAuthorized) }
     let key = Mapping.Key(transport: transport, client: client, internalPort: internalPort)
     // The client that made a mapping owns it by its nonce (§11.3); a NAT-PMP mapping has none,
     // and the first PCP request for it gives it one.
@@ -167,61 +175,105 @@ extension NATPMPService {
     guard externalAddress != nil else { return answer(.networkFailure) }
     guard configuration.internalPorts.contains(internalPort) else { return answer(.notAuthorized) }
     let suggestion = (port: Wire.u16(datagram, at: 42), address: PCP.ipv4(datagram[44..<60]))
-    let granted = min(max(lifetime, Self.minimumPCPLifetime), Self.maximumLifetime)
+    let granted = min(max(lifetime, configuration.lifetimes.lowerBound), configuration.lifetimes.upperBound)
     let expiry = now + UInt64(granted) * 1000
     if var existing = table[key] {
-      existing.expiry = expiry
-      if preferFailure && suggestion.port != 0 && suggestion.port != existing.externalPort {
+      if options.preferFailure && suggestion.port != 0 && suggestion.port != existing.externalPort {
         return answer(.cannotProvideExternal)
       }
+      existing.expiry = expiry
+      // A renewal without FILTER keeps the mapping's filters; with FILTER it replaces them.
+      if let filters = options.filters { existing.filters = filters }
       let (result, mapping) = install(existing, now: now)
-      nonces[key] = nonce
+      if result == .success { nonces[key] = nonce }
       return result == .success ? answer(.success, lifetime: granted, port: mapping?.externalPort) : answer(.networkFailure)
     }
     guard table.count(forClient: client) < configuration.mappingsPerClient else { return answer(.userExceededQuota) }
     let addressOK = suggestion.address == 0 || suggestion.address == externalAddress
     let suggested = addressOK ? suggestedPort(suggestion.port, for: key) : nil
-    if preferFailure && suggested == nil { return answer(.cannotProvideExternal) }
+    if options.preferFailure && suggested == nil { return answer(.cannotProvideExternal) }
     let shared = table.sharedPort(client: client, internalPort: internalPort, transport: transport)
     guard let port = suggested ?? shared ?? table.randomFreePort(in: configuration.externalPorts, using: &generator) else {
       return answer(.noResources)
     }
     let (result, mapping) = install(Mapping(transport: transport, client: client, internalPort: internalPort,
-                                            externalPort: port, expiry: expiry), now: now)
+                                            externalPort: port, expiry: expiry, filters: options.filters ?? []), now: now)
     guard result == .success else { return answer(.networkFailure) }
     nonces[key] = nonce
     return answer(.success, lifetime: granted, port: mapping?.externalPort)
   }
-
-  /// RFC 6887 §15: lifetimes shorter than two minutes are granted as two minutes.
-  public static let minimumPCPLifetime: UInt32 = 120
 }
 
 extension PCP {
-  /// The options after MAP's data (§7.3): whether PREFER_FAILURE is among them, or the error
-  /// they earn. THIRD_PARTY is refused (a client maps only its own address), FILTER is not
-  /// served yet, and any other option a server must understand is unsupported.
-  static func options(_ bytes: ArraySlice<UInt8>) -> Swift.Result<Bool, ResultError> {
-    var offset = bytes.startIndex
+  /// What MAP's options (§7.3, §13) ask for.
+  struct MapOptions {
     var preferFailure = false
+    /// THIRD_PARTY: the internal host the mapping is for, when not the sender.
+    var thirdParty: UInt32?
+    /// FILTER: the peers that may use the mapping; nil without FILTER options, empty when a
+    /// filter of prefix length 0 lifts them all.
+    var filters: [PeerFilter]?
+    /// The options processed, as the response repeats them.
+    var processed: [UInt8] = []
+  }
+
+  /// More filters than this on one mapping are refused with EXCESSIVE_REMOTE_PEERS.
+  static let maximumFilters = 16
+
+  /// The options after MAP's data, or the error they earn. Unknown options a server must
+  /// understand (codes below 128) are unsupported; unknown optional ones are ignored.
+  static func mapOptions(_ bytes: ArraySlice<UInt8>) -> Swift.Result<MapOptions, ResultError> {
+    var options = MapOptions()
+    var offset = bytes.startIndex
     while offset < bytes.endIndex {
       guard offset + 4 <= bytes.endIndex else { return .failure(ResultError(.malformedOption)) }
       let code = bytes[offset]
       let length = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
       let end = offset + 4 + (length + 3) / 4 * 4
       guard end <= bytes.endIndex else { return .failure(ResultError(.malformedOption)) }
+      let value = bytes[(offset + 4)..<(offset + 4 + length)]
       switch OptionCode(rawValue: code) {
-      case .thirdParty?: return .failure(ResultError(.notAuthorized))
+      case .thirdParty?:
+        guard length == 16, options.thirdParty == nil, let host = ipv4(value), host != 0 else {
+          return .failure(ResultError(.malformedOption))
+        }
+        options.thirdParty = host
       case .preferFailure?:
-        guard length == 0, !preferFailure else { return .failure(ResultError(.malformedOption)) }
-        preferFailure = true
-      case .filter?: return .failure(ResultError(.unsupportedOption))
+        guard length == 0, !options.preferFailure else { return .failure(ResultError(.malformedOption)) }
+        options.preferFailure = true
+      case .filter?:
+        guard length == 20 else { return .failure(ResultError(.malformedOption)) }
+        switch filter(value) {
+        case .failure(let error): return .failure(error)
+        case .success(let filter?): options.filters = (options.filters ?? []) + [filter]
+        case .success(nil): options.filters = options.filters ?? []
+        }
       case nil where code < 128: return .failure(ResultError(.unsupportedOption))
-      case nil: break  // Optional to process: ignored.
+      case nil: offset = end; continue  // Optional to process: ignored, and not repeated.
       }
+      options.processed += bytes[offset..<end]
       offset = end
     }
-    return .success(preferFailure)
+    if let filters = options.filters {
+      let distinct = Set(filters).sorted()
+      guard distinct.count <= maximumFilters else { return .failure(ResultError(.excessiveRemotePeers)) }
+      options.filters = distinct
+    }
+    return .success(options)
+  }
+
+  /// One FILTER (§13.3): reserved byte, prefix length, remote port (0: any), remote address.
+  /// The prefix length counts the 128 bits of the IPv4-mapped address; 0 lifts every filter
+  /// (nil). An IPv6 peer cannot reach an IPv4 mapping, so its filter is malformed here.
+  static func filter(_ value: ArraySlice<UInt8>) -> Swift.Result<PeerFilter?, ResultError> {
+    let field = Array(value)
+    let prefixLength = Int(field[1])
+    if prefixLength == 0 { return .success(nil) }
+    guard (96...128).contains(prefixLength), let address = ipv4(field[4..<20]) else {
+      return .failure(ResultError(.malformedOption))
+    }
+    let port = Wire.u16(field, at: 2)
+    return .success(PeerFilter(network: address, prefixLength: prefixLength - 96, port: port == 0 ? nil : port))
   }
 
   struct ResultError: Error {

@@ -14,9 +14,6 @@ public final class NATPMPService {
   /// The nonce of each mapping a PCP client made or renewed: its proof of ownership.
   var nonces: [Mapping.Key: [UInt8]] = [:]
 
-  /// Lifetimes above a day are granted as a day; the client renews at half of that.
-  public static let maximumLifetime: UInt32 = 86_400
-
   public init(configuration: DaemonConfiguration, store: any MappingStore,
               generator: any RandomNumberGenerator = SystemRandomNumberGenerator())
   {
@@ -88,28 +85,34 @@ public final class NATPMPService {
   }
 
   /// Kernel first, then the table: a mapping the kernel refused never exists. A new mapping
-  /// clears its external port of connections that began before it.
+  /// clears its external port of connections that began before it; new filters end the
+  /// connections of peers they refuse, and the untranslated ones of peers refused before.
   func install(_ mapping: Mapping, now: UInt64) -> (ResultCode, Mapping?) {
-    let isNew = table[mapping.key] == nil
+    let previous = table[mapping.key]
     do {
-      if isNew {
-        try store.install([mapping], now: now)
+      if let previous {
+        try store.renew([mapping], previous: [previous], now: now)
       } else {
-        try store.renew([mapping], now: now)
+        try store.install([mapping], now: now)
       }
     } catch {
       return (.networkFailure, nil)
     }
     table.insert(mapping)
-    if isNew { dropConnections(of: [mapping]) }
+    if previous == nil {
+      dropConnections(of: [mapping])
+    } else if previous?.filters != mapping.filters {
+      dropConnections(of: [mapping], .afterFilterChange)
+    }
     return (.success, mapping)
   }
 
-  /// Connections of mappings made, deleted or expired. A failure here leaves a flow translated
-  /// until conntrack forgets it, which is no reason to refuse the request.
-  func dropConnections(of mappings: [Mapping]) {
+  /// Connections of mappings made, deleted or expired, or of peers new filters refuse. A
+  /// failure here leaves a flow translated until conntrack forgets it, which is no reason to
+  /// refuse the request.
+  func dropConnections(of mappings: [Mapping], _ which: ConnectionsToDrop = .all) {
     guard let externalAddress, !mappings.isEmpty else { return }
-    try? store.dropConnections(of: mappings, externalAddress: externalAddress)
+    try? store.dropConnections(of: mappings, which, externalAddress: externalAddress)
   }
 
   /// Lifetime 0: the client's mapping of that port, or with internal port 0 all of its mappings
@@ -143,7 +146,8 @@ public final class NATPMPService {
     dropConnections(of: ended)
   }
 
-  private func granted(_ lifetime: UInt32) -> UInt32 { min(lifetime, Self.maximumLifetime) }
+  /// NAT-PMP's lifetime: the client's, up to the configured maximum.
+  private func granted(_ lifetime: UInt32) -> UInt32 { min(lifetime, configuration.lifetimes.upperBound) }
 
   /// The port the client suggests, when the mapping may take it: a client that comes back after
   /// a restart, of its own or of the gateway, keeps its public port (RFC 6886 §3.3).

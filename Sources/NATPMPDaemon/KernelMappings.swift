@@ -20,13 +20,17 @@ final class KernelMappings: MappingStore {
     self.externalInterface = externalInterface
   }
 
-  func renew(_ mappings: [Mapping], now: UInt64) throws {
-    guard !renewalRefreshesTimeouts else { return try install(mappings, now: now) }
-    let (inbound, outbound) = try Self.elements(mappings, now: now)
-    let (oldInbound, oldOutbound) = try Self.elements(mappings, now: nil)
-    try ruleset.changeElements([.init(set: KernelLayout.mapName, adding: inbound, deleting: oldInbound),
-                                .init(set: KernelLayout.outboundMapName, adding: outbound, deleting: oldOutbound)],
-                               inTable: KernelLayout.tableName)
+  func renew(_ mappings: [Mapping], previous: [Mapping], now: UInt64) throws {
+    let adding = try Self.elements(mappings, now: now)
+    var deleting = try Self.elements(previous, now: nil)
+    if renewalRefreshesTimeouts {
+      // Re-adding an element renews it: delete only those the new filters no longer have.
+      for (set, elements) in deleting {
+        let kept = Set(adding[set, default: []].map { [$0.key, $0.keyEnd ?? []] })
+        deleting[set] = elements.filter { !kept.contains([$0.key, $0.keyEnd ?? []]) }
+      }
+    }
+    try change(adding: adding, deleting: deleting)
   }
 
   /// Whether this kernel refreshes a re-added element's timeout: an element added with a minute,
@@ -49,10 +53,18 @@ final class KernelMappings: MappingStore {
   }
 
   func install(_ mappings: [Mapping], now: UInt64) throws {
-    let (inbound, outbound) = try Self.elements(mappings, now: now)
-    try ruleset.changeElements([.init(set: KernelLayout.mapName, adding: inbound),
-                                .init(set: KernelLayout.outboundMapName, adding: outbound)],
-                               inTable: KernelLayout.tableName)
+    try change(adding: try Self.elements(mappings, now: now), deleting: [:])
+  }
+
+  /// One transaction: deletions first, then additions, each map named once.
+  private func change(adding: [String: [KernelElement]], deleting: [String: [KernelElement]]) throws {
+    let names = Set(adding.keys).union(deleting.keys).sorted()
+    let changes = names.compactMap { name -> KernelRuleset.ElementChange? in
+      let (add, delete) = (adding[name, default: []], deleting[name, default: []])
+      return add.isEmpty && delete.isEmpty ? nil : .init(set: name, adding: add, deleting: delete)
+    }
+    guard !changes.isEmpty else { return }
+    try ruleset.changeElements(changes, inTable: KernelLayout.tableName)
   }
 
   func remove(_ mappings: [Mapping]) throws {
@@ -74,10 +86,7 @@ final class KernelMappings: MappingStore {
   }
 
   private func delete(_ mappings: [Mapping]) throws {
-    let (inbound, outbound) = try Self.elements(mappings, now: nil)
-    try ruleset.changeElements([.init(set: KernelLayout.mapName, deleting: inbound),
-                                .init(set: KernelLayout.outboundMapName, deleting: outbound)],
-                               inTable: KernelLayout.tableName)
+    try change(adding: [:], deleting: try Self.elements(mappings, now: nil))
   }
 
   private static func isMissingElement(_ error: any Error) -> Bool {
@@ -88,8 +97,7 @@ final class KernelMappings: MappingStore {
   func rebuild(externalAddress: UInt32?, mappings: [Mapping], now: UInt64) throws {
     var table = try Linearizer.linearize(KernelLayout.table(externalAddress: externalAddress,
                                                             externalInterface: externalInterface))
-    let (inbound, outbound) = try Self.elements(mappings, now: now)
-    for (name, elements) in [(KernelLayout.mapName, inbound), (KernelLayout.outboundMapName, outbound)] {
+    for (name, elements) in try Self.elements(mappings, now: now) {
       let index = table.sets.firstIndex { $0.name == name }!
       table.sets[index].elements = elements
     }
@@ -98,49 +106,80 @@ final class KernelMappings: MappingStore {
 
   /// Queued for `flushConnectionDrops`: the pass over the conntrack table walks all of it (every
   /// namespace's buckets), some milliseconds, so the changes of a moment share one pass.
-  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws {
-    pendingDrops[externalAddress, default: []] += mappings
+  func dropConnections(of mappings: [Mapping], _ which: ConnectionsToDrop, externalAddress: UInt32) throws {
+    switch which {
+    case .all:
+      pendingDrops[externalAddress, default: []] += mappings
+    case .afterFilterChange:
+      for mapping in mappings { pendingFilters[Self.port(mapping, at: externalAddress)] = mapping }
+    }
   }
 
   private var pendingDrops: [UInt32: [Mapping]] = [:]
+  /// Mappings whose filters changed, by `port(_:at:)`: the latest filters count.
+  private var pendingFilters: [UInt64: Mapping] = [:]
+
+  /// A protocol, address and port as one number.
+  private static func port(_ number: UInt8, _ address: UInt32, _ port: UInt16) -> UInt64 {
+    UInt64(number) << 48 | UInt64(address) << 16 | UInt64(port)
+  }
+
+  private static func port(_ mapping: Mapping, at externalAddress: UInt32) -> UInt64 {
+    port(mapping.transport.protocolNumber, externalAddress, mapping.externalPort)
+  }
 
   /// Ends the connections of the mappings queued since the last call, in one pass; returns how
   /// many entries went.
   @discardableResult
   func flushConnectionDrops() throws -> Int {
-    guard !pendingDrops.isEmpty else { return 0 }
-    let drops = pendingDrops
-    pendingDrops = [:]
+    guard !pendingDrops.isEmpty || !pendingFilters.isEmpty else { return 0 }
+    let (drops, filtered) = (pendingDrops, pendingFilters)
+    (pendingDrops, pendingFilters) = ([:], [:])
     // The external ports, and the client ports, of each protocol, per external address.
     var external: Set<UInt64> = []
     var client: [UInt64: (address: UInt32, port: UInt16)] = [:]
     for (address, mappings) in drops {
       for mapping in mappings {
-        let number = UInt64(mapping.transport.protocolNumber)
-        external.insert(number << 48 | UInt64(address) << 16 | UInt64(mapping.externalPort))
-        client[number << 48 | UInt64(mapping.client) << 16 | UInt64(mapping.internalPort)] = (address, mapping.externalPort)
+        external.insert(Self.port(mapping, at: address))
+        client[Self.port(mapping.transport.protocolNumber, mapping.client, mapping.internalPort)] =
+          (address, mapping.externalPort)
       }
     }
     return try ruleset.deleteConnections { tuples in
       let (original, reply) = (tuples.original, tuples.reply)
-      let number = UInt64(original.protocolNumber)
       // In from a peer, translated or not yet: to the external address and port.
-      if external.contains(number << 48 | UInt64(original.destination) << 16 | UInt64(original.destinationPort)) {
-        return true
+      let inbound = Self.port(original.protocolNumber, original.destination, original.destinationPort)
+      if external.contains(inbound) { return true }
+      if let mapping = filtered[inbound] {
+        let reachedClient = reply.source == mapping.client && reply.sourcePort == mapping.internalPort
+        return !reachedClient || !mapping.admits(peer: original.source, port: original.sourcePort)
       }
       // Out from the client's port, through the mapping's source translation.
-      let key = number << 48 | UInt64(original.source) << 16 | UInt64(original.sourcePort)
-      return client[key].map { reply.destination == $0.address && reply.destinationPort == $0.port } ?? false
+      let outbound = Self.port(original.protocolNumber, original.source, original.sourcePort)
+      return client[outbound].map { reply.destination == $0.address && reply.destinationPort == $0.port } ?? false
     }
   }
 
   /// The mappings the kernel still holds in the daemon's table (left by an earlier run that
-  /// crashed or was upgraded), with the time each has left from `now`.
+  /// crashed or was upgraded), with the time each has left from `now`; a filtered mapping
+  /// gathers its filters from its elements.
   func heldMappings(now: UInt64) throws -> [Mapping] {
-    try ruleset.elements(ofSet: KernelLayout.mapName, inTable: KernelLayout.tableName).compactMap { element in
-      guard let data = element.data else { return nil }
-      return KernelLayout.mapping(key: element.key, data: data, expiry: now + (element.expiration ?? 0))
+    let open = try ruleset.elements(ofSet: KernelLayout.mapName, inTable: KernelLayout.tableName).compactMap { element in
+      element.data.flatMap { KernelLayout.mapping(key: element.key, data: $0, expiry: now + (element.expiration ?? 0)) }
     }
+    var filtered: [Mapping.Key: Mapping] = [:]
+    for element in try ruleset.elements(ofSet: KernelLayout.filteredMapName, inTable: KernelLayout.tableName) {
+      guard let keyEnd = element.keyEnd, let data = element.data,
+        let part = KernelLayout.filteredMapping(key: element.key, keyEnd: keyEnd, data: data,
+                                                expiry: now + (element.expiration ?? 0))
+      else { continue }
+      if let known = filtered[part.key] {
+        filtered[part.key]?.filters = (known.filters + part.filters).sorted()
+      } else {
+        filtered[part.key] = part
+      }
+    }
+    return open + filtered.values.sorted { $0.externalPort < $1.externalPort }
   }
 
   /// Whether the daemon's table is still there (`nft flush ruleset` removes it with the rest).
@@ -151,17 +190,20 @@ final class KernelMappings: MappingStore {
     try ruleset.remove(table: KernelLayout.tableName)
   }
 
-  /// Both halves of each mapping. `now`: for elements to add, the time their timeouts count
-  /// from; nil for elements to delete.
-  private static func elements(_ mappings: [Mapping], now: UInt64?) throws -> (inbound: [KernelElement], outbound: [KernelElement]) {
-    var inbound: [KernelElement] = []
-    var outbound: [KernelElement] = []
+  /// The elements of each mapping, by map: its inbound ones (see `KernelLayout.inboundElements`)
+  /// and its outbound one. `now`: for elements to add, the time their timeouts count from;
+  /// nil for elements to delete.
+  private static func elements(_ mappings: [Mapping], now: UInt64?) throws -> [String: [KernelElement]] {
+    var elements: [String: [KernelElement]] = [:]
     for mapping in mappings {
       let timeout = now.map { mapping.expiry > $0 ? mapping.expiry - $0 : 1 }
-      inbound.append(try Linearizer.element(KernelLayout.element(mapping), of: KernelLayout.map, timeout: timeout))
-      outbound.append(try Linearizer.element(KernelLayout.outboundElement(mapping), of: KernelLayout.outboundMap,
-                                             timeout: timeout))
+      let inbound = KernelLayout.inboundElements(mapping)
+      for element in inbound.elements {
+        elements[inbound.map.name, default: []].append(try Linearizer.element(element, of: inbound.map, timeout: timeout))
+      }
+      elements[KernelLayout.outboundMapName, default: []].append(
+        try Linearizer.element(KernelLayout.outboundElement(mapping), of: KernelLayout.outboundMap, timeout: timeout))
     }
-    return (inbound, outbound)
+    return elements
   }
 }

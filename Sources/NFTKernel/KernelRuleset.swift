@@ -59,6 +59,8 @@ public struct KernelSet: Sendable, Hashable {
     public static let interval = Flags(rawValue: 0x4)
     public static let map = Flags(rawValue: 0x8)
     public static let timeout = Flags(rawValue: 0x10)
+    /// `NFT_SET_CONCAT`: an interval key of several parts, each matched as a range of its own.
+    public static let concatenation = Flags(rawValue: 0x80)
   }
 
   public var name: String
@@ -74,6 +76,9 @@ public struct KernelSet: Sendable, Hashable {
   /// nft's set userdata (byte order, typeof, interval data): how `nft list` prints the set.
   public var userdata: [UInt8]
   public var elements: [KernelElement]
+  /// `NFTA_SET_DESC_CONCAT`: the bytes of each part of a concatenated interval key, by which
+  /// the kernel picks its range-matching set type (pipapo). Empty for other sets.
+  public var concatenationFieldLengths: [UInt8] = []
 
   public var isAnonymous: Bool { flags.contains(.anonymous) }
 }
@@ -84,14 +89,18 @@ public struct KernelElement: Sendable, Hashable {
   public var verdict: KernelVerdict?
   /// `NFT_SET_ELEM_INTERVAL_END`: the first key after an interval.
   public var isIntervalEnd: Bool
+  /// `NFTA_SET_ELEM_KEY_END`: in a concatenated interval set, the last key of the element's
+  /// ranges (`key` holds the first).
+  public var keyEnd: [UInt8]?
   /// Milliseconds until the kernel drops the element (a map with `flags timeout`).
   public var timeout: UInt64?
   /// nft's element userdata: a comment, as a TLV.
   public var userdata: [UInt8]? = nil
 
-  public init(key: [UInt8], data: [UInt8]? = nil, verdict: KernelVerdict? = nil, isIntervalEnd: Bool = false,
-              timeout: UInt64? = nil) {
+  public init(key: [UInt8], keyEnd: [UInt8]? = nil, data: [UInt8]? = nil, verdict: KernelVerdict? = nil,
+              isIntervalEnd: Bool = false, timeout: UInt64? = nil) {
     self.key = key
+    self.keyEnd = keyEnd
     self.data = data
     self.verdict = verdict
     self.isIntervalEnd = isIntervalEnd

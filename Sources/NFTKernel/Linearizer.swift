@@ -33,10 +33,16 @@ public enum Linearizer {
   public static func element(_ element: MapElement, of map: NamedMap, timeout: UInt64? = nil)
     throws(LinearizationError) -> KernelElement
   {
-    guard !map.intervalKey, !map.intervalData else { throw .unsupported("a lone element of an interval map") }
-    let key = ValueShape(map.key.map(ValueType.init))
+    let key = ValueShape(map.key.map(ValueType.init), interval: map.intervalKey)
+    // An interval of a single-part key is two elements, its start and an end marker, which a
+    // lone change cannot keep consistent with its neighbours; a concatenated one is one element.
+    guard !map.intervalKey || key.isConcatenatedInterval, !map.intervalData else {
+      throw .unsupported("a lone element of an interval map")
+    }
     let data = ValueShape(map.data.map(ValueType.init))
-    return KernelElement(key: try key.bytes(of: element.key), data: try data.bytes(of: element.value), timeout: timeout)
+    let (low, high) = try key.bounds(of: element.key)
+    return KernelElement(key: low, keyEnd: key.isInterval ? high : nil, data: try data.bytes(of: element.value),
+                         timeout: timeout)
   }
 
   static func kernelChain(_ chain: Chain) -> KernelChain {

@@ -29,6 +29,12 @@ struct ValueShape: Hashable {
 
   /// The bytes of a value: a constant, or for interval data a prefix, range or `a . lo-hi`.
   func bytes(of value: Expression) throws(LinearizationError) -> [UInt8] {
+    let (low, high) = try bounds(of: value)
+    return isInterval ? low + high : low
+  }
+
+  /// The bytes of the first and the last value a value stands for, part by part.
+  func bounds(of value: Expression) throws(LinearizationError) -> (low: [UInt8], high: [UInt8]) {
     let parts: [Expression]
     if types.count == 1 {
       parts = [value]
@@ -45,8 +51,15 @@ struct ValueShape: Hashable {
       low += partLow + [UInt8](repeating: 0, count: width - partLow.count)
       high += partHigh + [UInt8](repeating: 0, count: width - partHigh.count)
     }
-    return isInterval ? low + high : low
+    return (low, high)
   }
+
+  /// A key of several parts whose values are ranges: the kernel matches each part against a
+  /// range of its own (its pipapo set type), and an element holds its first and last key.
+  var isConcatenatedInterval: Bool { isInterval && types.count > 1 }
+
+  /// `NFTA_SET_DESC_CONCAT`: each part's length in bytes.
+  var fieldLengths: [UInt8] { types.map { UInt8($0.length) } }
 
   /// The first and last value an expression stands for.
   static func bounds(of value: Expression, as type: ValueType) throws(LinearizationError) -> ([UInt8], [UInt8]) {
@@ -91,9 +104,11 @@ struct SetBuilder {
     let elements = try Self.elements(map.elements.map { ($0.key, Optional($0.value)) }, key: key, data: data)
     var flags: KernelSet.Flags = [.map]
     if map.intervalKey { flags.insert(.interval) }
+    if key.isConcatenatedInterval { flags.insert(.concatenation) }
     if map.timeout { flags.insert(.timeout) }
     let (_, id) = add(name: map.name, flags: flags, key: key, data: .values(data),
         size: nil, metaKey: nil, elements: elements)
+    if key.isConcatenatedInterval { sets[sets.count - 1].concatenationFieldLengths = key.fieldLengths }
     namedShapes[map.name] = (key, data, id)
     namedCount = sets.count
   }
@@ -215,6 +230,14 @@ struct SetBuilder {
   static func elements(_ entries: [(Expression, Expression?)], key: ValueShape, data: ValueShape?)
     throws(LinearizationError) -> [KernelElement]
   {
+    if key.isConcatenatedInterval {
+      return try entries.map { entry throws(LinearizationError) in
+        let (low, high) = try key.bounds(of: entry.0)
+        return KernelElement(key: low, keyEnd: high, data: try entry.1.map { v throws(LinearizationError) in
+          try data!.bytes(of: v)
+        })
+      }
+    }
     if !key.isInterval {
       return try entries.map { entry throws(LinearizationError) in
         KernelElement(key: try key.bytes(of: entry.0), data: try entry.1.map { v throws(LinearizationError) in

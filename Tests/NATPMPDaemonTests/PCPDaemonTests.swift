@@ -19,7 +19,8 @@ struct PCPDaemonTests {
 
   /// The result code and external port of the answer to a PCP MAP request, or nil for no answer.
   static func mapped(_ daemon: DaemonLab, _ request: [UInt8]) throws -> (result: Int, port: Int)? {
-    guard let reply = try daemon.lab.askDaemon(request, from: "10.0.0.2"), reply.count == 120,
+    // 60 bytes, then the options the daemon processed.
+    guard let reply = try daemon.lab.askDaemon(request, from: "10.0.0.2"), reply.count >= 120,
       let result = Int(reply.dropFirst(6).prefix(2), radix: 16),
       let port = Int(reply.dropFirst(84).prefix(4), radix: 16)
     else { return nil }
@@ -62,6 +63,85 @@ struct PCPDaemonTests {
                                                             suggestedPort: 50000, options: preferFailure))
       #expect(refused?.result == 11)
       #expect(daemon.elements.count == 1)
+    }
+  }
+
+  /// A FILTER option (§13.3) for one IPv4 peer network and port (0: any).
+  static func filter(_ address: [UInt8], prefixLength: UInt8, port: UInt16 = 0) -> [UInt8] {
+    [3, 0, 0, 20, 0, prefixLength, UInt8(port >> 8), UInt8(port & 0xff)] + [UInt8](repeating: 0, count: 10)
+      + [0xff, 0xff] + address
+  }
+
+  /// FILTER (RFC 6887 §13.3) in the kernel, with the outside host's ports as peers: only the
+  /// listed peer gets through; a filter put on a mapping in use ends the flows of peers it
+  /// refuses; prefix length 0 opens the mapping again, to a peer refused a moment before too.
+  @Test func filterLetsOnlyTheListedPeerThrough() throws {
+    try DaemonLab.with { daemon in
+      let lab = daemon.lab
+      try lab.start(lab.inside, ["serve", "10.0.0.2:5000"])
+      let request = { (options: [UInt8]) in Self.mapRequest(17, internalPort: 5000, lifetime: 600, options: options) }
+      let port = try #require(try Self.mapped(daemon, request([]))?.port)
+      #expect(try LiveTrafficTests.peer(lab, port: port, from: 46001) == "10.0.0.2 5000", "a flow before the filter")
+
+      #expect(try Self.mapped(daemon, request(Self.filter([192, 0, 2, 2], prefixLength: 128, port: 46000)))?.port == port)
+      LiveTrafficTests.settle()
+      #expect(try LiveTrafficTests.peer(lab, port: port, from: 46000) == "10.0.0.2 5000")
+      #expect(try LiveTrafficTests.peer(lab, port: port, from: 46001) == nil, "the earlier flow ended with the filter")
+      #expect(try LiveTrafficTests.peer(lab, port: port, from: 46002) == nil)
+      #expect(daemon.elements.isEmpty, "a filtered mapping has no element open to every peer")
+      // The filter outlives a restart of the daemon, as the mapping does.
+      try daemon.stop(with: SIGKILL)
+      try daemon.restart()
+      #expect(daemon.table.contains("udp . \(port) . 192.0.2.2 . 46000 timeout"), "\(daemon.table)")
+      #expect(try LiveTrafficTests.peer(lab, port: port, from: 46000) == "10.0.0.2 5000")
+      #expect(try LiveTrafficTests.peer(lab, port: port, from: 46003) == nil)
+
+      #expect(try Self.mapped(daemon, request(Self.filter([0, 0, 0, 0], prefixLength: 0)))?.result == 0)
+      LiveTrafficTests.settle()
+      #expect(try LiveTrafficTests.peer(lab, port: port, from: 46002) == "10.0.0.2 5000", "a refused peer, once open")
+
+      #expect(try Self.mapped(daemon, request(Self.filter([198, 51, 100, 0], prefixLength: 120)))?.result == 0)
+      LiveTrafficTests.settle()
+      #expect(try LiveTrafficTests.peer(lab, port: port, from: 46000) == nil, "another network only")
+    }
+  }
+
+  /// THIRD_PARTY (§13.1): refused by default; with `third party 10.0.0.0/24`, 10.0.0.2 maps
+  /// a port of 10.0.0.3, and traffic reaches 10.0.0.3.
+  @Test func thirdPartyOnlyWhereTheConfigurationAllows() throws {
+    let forHost3: [UInt8] = [1, 0, 0, 16] + [UInt8](repeating: 0, count: 10) + [0xff, 0xff, 10, 0, 0, 3]
+    try DaemonLab.with { daemon in
+      let refused = try Self.mapped(daemon, Self.mapRequest(17, internalPort: 5000, lifetime: 600, options: forHost3))
+      #expect(refused?.result == 2 && daemon.elements.isEmpty)
+    }
+    try DaemonLab.with(settings: "third party 10.0.0.0/24\n") { daemon in
+      let lab = daemon.lab
+      try lab.start(lab.inside, ["serve", "10.0.0.3:5000"])
+      let granted = try #require(try Self.mapped(daemon, Self.mapRequest(17, internalPort: 5000, lifetime: 600,
+                                                                          options: forHost3)))
+      #expect(granted.result == 0)
+      #expect(try LiveTrafficTests.peer(lab, port: granted.port) == "10.0.0.3 5000")
+    }
+  }
+
+  /// natpmpc and PCP at the same moment on the daemon's one port: each gets its mapping.
+  @Test func natpmpcAndPCPAtOnce() throws {
+    try DaemonLab.with { daemon in
+      let lab = daemon.lab
+      let script = "for i in 1 2 3 4 5; do \"$0\" -g 10.0.0.1 -a 0 6000 udp 600; done > \"$1\" 2>&1"
+      let natpmpc = try lab.spawnCommand(lab.inside, ["/bin/sh", "-c", script, DaemonLab.natpmpcPath, lab.logPath("natpmpc")])
+      var pcpPorts: Set<Int> = []
+      for _ in 0..<5 {
+        let answer = try #require(try Self.mapped(daemon, Self.mapRequest(17, internalPort: 5000, lifetime: 600)))
+        #expect(answer.result == 0)
+        pcpPorts.insert(answer.port)
+      }
+      try waitUntil("natpmpc is done") { !natpmpc.isRunning }
+      let natpmpcPorts = Set(lab.log("natpmpc").filter { $0.hasPrefix("Mapped public port") }
+        .compactMap { Int($0.split(separator: " ")[3]) })
+      #expect(pcpPorts.count == 1 && natpmpcPorts.count == 1 && pcpPorts != natpmpcPorts, "\(lab.log("natpmpc"))")
+      #expect(lab.log("natpmpc").filter { $0.hasPrefix("Mapped public port") }.count == 5)
+      #expect(daemon.elements.count == 2)
     }
   }
 

@@ -1,3 +1,4 @@
+import IPAddressing
 import IPNatDiagnostics
 import NATPMP
 import TestSupport
@@ -17,12 +18,20 @@ import Testing
       external ports 20000-20999
       internal ports 1024-65535
       mappings per client 16
+      pcp off
+      lifetimes 300-7200
+      third party 192.168.1.0/24
       """
     let result = ConfigurationParser.parse(SourceFile(name: "natpmpd.conf", text: text))
     #expect(result.diagnostics.isEmpty)
-    #expect(result.configuration == DaemonConfiguration(
+    var expected = DaemonConfiguration(
       externalInterface: "carp0", listenAddresses: [0x0A00_0001, 0xC0A8_0101], externalPorts: 20000...20999,
-      internalPorts: 1024...65535, mappingsPerClient: 16))
+      internalPorts: 1024...65535, mappingsPerClient: 16)
+    expected.pcp = false
+    expected.lifetimes = 300...7200
+    expected.thirdPartyNetworks = [AddressPrefix(.ipv4(0xC0A8_0100), length: 24)]
+    #expect(result.configuration == expected)
+    #expect(expected.mayMap(for: 0xC0A8_0107, askedBy: 0xC0A8_0102) && !expected.mayMap(for: 0x0A00_0007, askedBy: 0x0A00_0002))
   }
 
   @Test func defaultsMatchOpenBSDsNatpmpd() throws {
@@ -31,6 +40,7 @@ import Testing
     #expect(configuration.externalPorts == 49152...65535)
     #expect(configuration.internalPorts == 1...65535)
     #expect(configuration.mappingsPerClient == 128)
+    #expect(configuration.pcp && configuration.lifetimes == 120...86_400 && configuration.thirdPartyNetworks.isEmpty)
   }
 
   @Test func thereAreCases() { #expect(Self.cases.count >= 7) }

@@ -1,3 +1,4 @@
+import IPAddressing
 import NATPMP
 import TestSupport
 import Testing
@@ -17,7 +18,7 @@ final class RecordingStore: MappingStore {
   }
 
   /// Recorded with the installations: the tests ask what the kernel holds, not how it got it.
-  func renew(_ mappings: [Mapping], now: UInt64) throws { try install(mappings, now: now) }
+  func renew(_ mappings: [Mapping], previous: [Mapping], now: UInt64) throws { try install(mappings, now: now) }
 
   func remove(_ mappings: [Mapping]) throws {
     if failing { throw Refused() }
@@ -31,7 +32,7 @@ final class RecordingStore: MappingStore {
 
   var dropped: [[Mapping]] = []
 
-  func dropConnections(of mappings: [Mapping], externalAddress: UInt32) throws {
+  func dropConnections(of mappings: [Mapping], _ which: ConnectionsToDrop, externalAddress: UInt32) throws {
     dropped.append(mappings)
   }
 }
@@ -224,7 +225,7 @@ struct Client {
 
   @Test func grantsAtMostADay() throws {
     let reply = Client(service: try service(), address: Self.alice).map(.udp, 5000, lifetime: .max)
-    #expect(reply.lifetime == NATPMPService.maximumLifetime)
+    #expect(reply.lifetime == DaemonConfiguration.defaultLifetimes.upperBound)
   }
 
   @Test func forgetsExpiredMappingsAndFreesTheirPorts() throws {
@@ -369,9 +370,8 @@ struct Client {
     #expect(try ask(service, Self.mapRequest(lifetime: 60, protocolNumber: 0)).result == 9, "UNSUPP_PROTOCOL")
     #expect(try ask(service, Self.mapRequest(lifetime: 60, protocolNumber: 132)).result == 9)
     #expect(try ask(service, Self.mapRequest(lifetime: 60, internalPort: 0)).result == 3, "MALFORMED_REQUEST")
-    let thirdParty: [UInt8] = [1, 0, 0, 16] + [UInt8](repeating: 0, count: 16)
-    #expect(try ask(service, Self.mapRequest(lifetime: 60, options: thirdParty)).result == 2, "THIRD_PARTY refused")
-    #expect(try ask(service, Self.mapRequest(lifetime: 60, options: [3, 0, 0, 20] + [UInt8](repeating: 0, count: 20))).result == 5)
+    #expect(try ask(service, Self.mapRequest(lifetime: 60, options: Self.thirdParty(0x0A4D_0009))).result == 2,
+            "THIRD_PARTY refused")
     #expect(try ask(service, Self.mapRequest(lifetime: 60, options: [99, 0, 0, 0])).result == 5, "UNSUPP_OPTION")
     #expect(try ask(service, Self.mapRequest(lifetime: 60, options: [2, 0, 0, 4, 0, 0, 0, 0])).result == 6, "MALFORMED_OPTION")
     #expect(try ask(service, Self.mapRequest(lifetime: 60, options: [200, 0, 0, 0])).result == 0, "optional: ignored")
@@ -385,6 +385,76 @@ struct Client {
     var response = Self.mapRequest(lifetime: 60)
     response[1] |= 0x80
     #expect(service.respond(to: response, from: Self.alice, now: 0).bytes == nil, "a response is dropped")
+  }
+
+  /// A FILTER option (§13.3): prefix length over the IPv4-mapped address, port 0 for any.
+  static func filter(_ address: UInt32, prefixLength: UInt8, port: UInt16 = 0) -> [UInt8] {
+    [3, 0, 0, 20, 0, prefixLength, UInt8(port >> 8), UInt8(port & 0xff)] + mapped(address)
+  }
+
+  static func thirdParty(_ address: UInt32) -> [UInt8] { [1, 0, 0, 16] + mapped(address) }
+
+  static func mapped(_ address: UInt32) -> [UInt8] {
+    [UInt8](repeating: 0, count: 10) + [0xff, 0xff] + [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: address >> $0) }
+  }
+
+  /// Filters go into the mapping (and its kernel elements) and come back in the answer; a
+  /// renewal without FILTER keeps them, and a filter of prefix length 0 lifts them.
+  @Test func filtersAreInstalledKeptAndLifted() throws {
+    let service = try service()
+    let options = Self.filter(0xC633_6400, prefixLength: 120) + Self.filter(0xCB00_7107, prefixLength: 128, port: 4000)
+    let answer = try ask(service, Self.mapRequest(lifetime: 600, options: options))
+    #expect(answer.result == 0 && Array(answer.bytes[60...]) == options, "the processed options come back")
+    let expected = [PeerFilter(network: 0xC633_6400, prefixLength: 24, port: nil),
+                    PeerFilter(network: 0xCB00_7107, prefixLength: 32, port: 4000)]
+    #expect(store.installed.last?.first?.filters == expected)
+    let mapping = try #require(service.table.mappings.values.first)
+    #expect(mapping.admits(peer: 0xC633_6477, port: 1) && mapping.admits(peer: 0xCB00_7107, port: 4000))
+    #expect(!mapping.admits(peer: 0xCB00_7107, port: 4001) && !mapping.admits(peer: 0xC633_6500, port: 1))
+
+    #expect(try ask(service, Self.mapRequest(lifetime: 600), now: 1000).result == 0)
+    #expect(store.installed.last?.first?.filters == expected, "a renewal without FILTER keeps them")
+    #expect(try ask(service, Self.mapRequest(lifetime: 600, options: Self.filter(0, prefixLength: 0)), now: 2000).result == 0)
+    #expect(store.installed.last?.first?.filters == [], "prefix length 0 lifts them")
+  }
+
+  @Test func malformedOrTooManyFiltersAreRefused() throws {
+    let service = try service()
+    func result(_ options: [UInt8]) throws -> UInt8 { try ask(service, Self.mapRequest(lifetime: 600, options: options)).result }
+    #expect(try result([3, 0, 0, 16] + [UInt8](repeating: 0, count: 16)) == 6, "MALFORMED_OPTION: short")
+    #expect(try result(Self.filter(0xC633_6400, prefixLength: 24)) == 6, "an IPv4 prefix counts the mapped 96 bits")
+    #expect(try result(Self.filter(0xC633_6400, prefixLength: 129)) == 6)
+    var ipv6 = Self.filter(0, prefixLength: 128)
+    ipv6[8] = 0x20
+    #expect(try result(ipv6) == 6, "an IPv6 peer cannot reach an IPv4 mapping")
+    let many = (0..<17).flatMap { Self.filter(0xC633_6400 + UInt32($0), prefixLength: 128) }
+    #expect(try result(many) == 13, "EXCESSIVE_REMOTE_PEERS")
+    #expect(service.table.count == 0)
+  }
+
+  /// THIRD_PARTY: refused unless both hosts are in a network the configuration opens to it.
+  @Test func thirdPartyOnlyWithinAnAllowedNetwork() throws {
+    #expect(try ask(try service(), Self.mapRequest(lifetime: 600, options: Self.thirdParty(0x0A4D_0009))).result == 2)
+    let service = try service { $0.thirdPartyNetworks = [AddressPrefix(.ipv4(0x0A4D_0000), length: 24)] }
+    let granted = try ask(service, Self.mapRequest(lifetime: 600, options: Self.thirdParty(0x0A4D_0009)))
+    #expect(granted.result == 0 && Array(granted.bytes[60...]) == Self.thirdParty(0x0A4D_0009))
+    #expect(service.table.mappings.values.map(\.client) == [0x0A4D_0009], "the mapping is the third party's")
+    #expect(try ask(service, Self.mapRequest(lifetime: 600, options: Self.thirdParty(0x0A4E_0009))).result == 2,
+            "NOT_AUTHORIZED outside the network")
+    #expect(try ask(service, Self.mapRequest(lifetime: 600, options: Self.thirdParty(0))).result == 6)
+    let twice = Self.thirdParty(0x0A4D_0009) + Self.thirdParty(0x0A4D_0008)
+    #expect(try ask(service, Self.mapRequest(lifetime: 600, options: twice)).result == 6, "one THIRD_PARTY at most")
+  }
+
+  /// PCP's lifetimes are clamped to the configured range; NAT-PMP's only capped, as RFC 6886
+  /// lets the server shorten a lifetime but not lengthen it.
+  @Test func lifetimesFollowTheConfiguration() throws {
+    let service = try service { $0.lifetimes = 300...3600 }
+    #expect(try ask(service, Self.mapRequest(lifetime: 10)).lifetime == 300)
+    #expect(try ask(service, Self.mapRequest(lifetime: 99_999, internalPort: 5001)).lifetime == 3600)
+    let natpmp = Client(service: service, address: Self.alice)
+    #expect(natpmp.map(.tcp, 6000, lifetime: 10).lifetime == 10)
+    #expect(natpmp.map(.tcp, 6001, lifetime: 99_999).lifetime == 3600)
   }
 
   @Test func answersAnnounceWithTheEpoch() throws {

@@ -98,6 +98,28 @@ import Testing
       type: 0, family: 2, addressMinimum: 1, addressMaximum: 9, ports: nil, flags: 0x40)))
   }
 
+  /// A concatenated interval key (`inet_proto . inet_service . ipv4_addr . inet_service` with
+  /// ranges) is the kernel's pipapo set: one element holds its first and last key, and the set
+  /// names each part's length; as `nft --debug=netlink` shows for the same map.
+  @Test func concatenatedIntervalKeysHoldFirstAndLastKey() throws {
+    let map = NamedMap(name: "filtered", key: [.transportProtocol, .service, .ipv4Address, .service],
+                       data: [.ipv4Address, .service], intervalKey: true, timeout: true, elements: [
+                         MapElement(.concatenation([.symbol("tcp"), .integer(50000), .prefix(.ipv4(0xC633_6400), length: 24),
+                                                    .integerRange(0, 65535)]),
+                                    .concatenation([.address(.ipv4(0x0A00_0005)), .integer(8080)])),
+                       ])
+    let set = try #require(try Linearizer.linearize(Table(family: .inet, name: "t", maps: [map])).sets.first)
+    #expect(set.flags == [.map, .interval, .timeout, .concatenation])
+    #expect(set.concatenationFieldLengths == [1, 2, 4, 2] && set.keyLength == 16)
+    let element = KernelElement(key: [6, 0, 0, 0, 0xc3, 0x50, 0, 0, 198, 51, 100, 0, 0, 0, 0, 0],
+                                keyEnd: [6, 0, 0, 0, 0xc3, 0x50, 0, 0, 198, 51, 100, 255, 0xff, 0xff, 0, 0],
+                                data: [10, 0, 0, 5, 0x1f, 0x90, 0, 0])
+    #expect(set.elements == [element])
+    var alone = element
+    alone.timeout = 60_000
+    #expect(try Linearizer.element(map.elements[0], of: map, timeout: 60_000) == alone, "one element, changed alone")
+  }
+
   /// `jhash ip saddr mod 2 vmap { … }`: the map's key register is taken first, so the hash
   /// reads its input from the next one.
   @Test func hashInputTakesTheNextRegister() throws {
