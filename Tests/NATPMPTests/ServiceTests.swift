@@ -457,6 +457,27 @@ struct Client {
     #expect(natpmp.map(.tcp, 6001, lifetime: 99_999).lifetime == 3600)
   }
 
+  /// The errors of resources and network, each with RFC 6887's short lifetime: the client's
+  /// quota (USER_EX_QUOTA), a used-up port range (NO_RESOURCES), no external address and a
+  /// kernel that refuses (NETWORK_FAILURE).
+  @Test func runsOutOfQuotaPortsAndNetworkWithShortErrors() throws {
+    let service = try service {
+      $0.mappingsPerClient = 1
+      $0.externalPorts = 40000...40000
+    }
+    #expect(try ask(service, Self.mapRequest(lifetime: 600)).result == 0)
+    let quota = try ask(service, Self.mapRequest(lifetime: 600, internalPort: 5001))
+    #expect(quota.result == 10 && quota.lifetime == 30, "USER_EX_QUOTA")
+    let bob = try ask(service, Self.mapRequest(lifetime: 600, client: 0x0A4D_0003), from: 0x0A4D_0003)
+    #expect(bob.result == 8 && bob.lifetime == 30, "NO_RESOURCES")
+    store.failing = true
+    #expect(try ask(service, Self.mapRequest(lifetime: 600), now: 1000).result == 7, "a refused renewal: NETWORK_FAILURE")
+    store.failing = false
+    _ = try service.setExternalAddress(nil, now: 2000)
+    let unaddressed = try ask(service, Self.mapRequest(lifetime: 600, client: 0x0A4D_0003), from: 0x0A4D_0003)
+    #expect(unaddressed.result == 7 && unaddressed.lifetime == 30)
+  }
+
   @Test func answersAnnounceWithTheEpoch() throws {
     let service = try service()
     var announce = Array(Self.mapRequest(lifetime: 0).prefix(24))
