@@ -21,6 +21,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
   /// Networks whose hosts may map ports for other hosts of the same network with PCP's
   /// THIRD_PARTY option (`third party NETWORK`); by default none may.
   public var thirdPartyNetworks: [AddressPrefix] = []
+  /// `allow` and `deny` lines, in order: the first that matches a mapping decides.
+  public var permissions: [PermissionRule] = []
 
   public static let defaultPath = "/etc/natpmpd.conf"
   /// The dynamic range of RFC 6335, which OpenBSD's high auto range also is.
@@ -28,6 +30,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
   public static let defaultMappingsPerClient = 128
   /// RFC 6887 §15: at least two minutes; at most a day, renewed at half of it.
   public static let defaultLifetimes: ClosedRange<UInt32> = 120...86_400
+
+  /// Whether a mapping of external port `externalPort` to `client`'s `internalPort` is
+  /// permitted: as the first permission rule that matches says, else when the external port is
+  /// in `external ports` (the internal port is checked against `internal ports` apart).
+  public func permits(externalPort: UInt16, client: UInt32, internalPort: UInt16) -> Bool {
+    let rule = permissions.first { $0.matches(externalPort: externalPort, client: client, internalPort: internalPort) }
+    return rule?.allows ?? externalPorts.contains(externalPort)
+  }
 
   /// Whether `client` may map ports for `host`: the same address, or both in one network the
   /// configuration opens to third-party requests.
@@ -47,5 +57,26 @@ public struct DaemonConfiguration: Sendable, Equatable {
     self.externalPorts = externalPorts
     self.internalPorts = internalPorts
     self.mappingsPerClient = mappingsPerClient
+  }
+}
+
+/// An `allow` or `deny` line, as miniupnpd writes them: external ports, the clients' network,
+/// internal ports (`allow 1024-65535 192.168.1.0/24 1024-65535`).
+public struct PermissionRule: Sendable, Equatable {
+  public var allows: Bool
+  public var externalPorts: ClosedRange<UInt16>
+  public var network: AddressPrefix
+  public var internalPorts: ClosedRange<UInt16>
+
+  public init(allows: Bool, externalPorts: ClosedRange<UInt16>, network: AddressPrefix, internalPorts: ClosedRange<UInt16>) {
+    self.allows = allows
+    self.externalPorts = externalPorts
+    self.network = network
+    self.internalPorts = internalPorts
+  }
+
+  public func matches(externalPort: UInt16, client: UInt32, internalPort: UInt16) -> Bool {
+    externalPorts.contains(externalPort) && internalPorts.contains(internalPort)
+      && network.contains(AddressPrefix(.ipv4(client), length: 32))
   }
 }

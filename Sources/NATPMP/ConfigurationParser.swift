@@ -13,6 +13,8 @@ import IPNatDiagnostics
 /// pcp on
 /// lifetimes 120-86400            # seconds
 /// third party 10.0.0.0/24        # PCP THIRD_PARTY within this network; none by default
+/// allow 3074 10.0.0.0/24 3074    # permission rules, first match decides; none by default
+/// deny 0-65535 0.0.0.0/0 0-65535
 /// ```
 public struct ConfigurationParser {
   public struct Result: Sendable {
@@ -36,6 +38,7 @@ public struct ConfigurationParser {
   private var pcp = true
   private var lifetimes = DaemonConfiguration.defaultLifetimes
   private var thirdPartyNetworks: [(network: AddressPrefix, range: SourceRange)] = []
+  private var permissions: [PermissionRule] = []
   /// Directives seen, valid or not: a bad `interface` line is not also a missing one.
   private var directivesSeen: Set<Substring> = []
 
@@ -70,6 +73,7 @@ public struct ConfigurationParser {
     configuration.pcp = pcp
     configuration.lifetimes = lifetimes
     configuration.thirdPartyNetworks = thirdPartyNetworks.map(\.network)
+    configuration.permissions = permissions
     return Result(configuration: configuration, diagnostics: diagnostics)
   }
 
@@ -83,10 +87,11 @@ public struct ConfigurationParser {
     case "pcp": pcpLine(first, rest)
     case "lifetimes": lifetimesLine(first, rest)
     case "third": thirdPartyLine(first, rest)
+    case "allow", "deny": permissionLine(first, rest)
     default:
       error(NATPMPDiagnostics.unknownDirective, "unknown directive '\(first.text)'", at: first.range,
             notes: [Note("expected 'interface', 'listen on', 'external ports', 'internal ports', 'mappings per client', "
-                         + "'pcp', 'lifetimes' or 'third party'")])
+                         + "'pcp', 'lifetimes', 'third party', 'allow' or 'deny'")])
     }
   }
 
@@ -130,15 +135,52 @@ public struct ConfigurationParser {
       return error(NATPMPDiagnostics.expectedPorts, "expected 'ports' after '\(keyword.text)'",
                    at: rest.first?.range ?? keyword.range)
     }
-    guard let word = expectOne(rest.dropFirst(), after: ports, what: "a port range such as 49152-65535") else { return }
+    guard let word = expectOne(rest.dropFirst(), after: ports, what: "a port range such as 49152-65535"),
+      let range = portRange(word, lowest: 1)
+    else { return }
+    if keyword.text == "external" { externalPorts = range } else { internalPorts = range }
+  }
+
+  /// `LOW-HIGH` or one port, from `lowest` up; reported when it is not one.
+  private mutating func portRange(_ word: Word, lowest: UInt16) -> ClosedRange<UInt16>? {
     let bounds = word.text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
     guard let low = bounds.first.flatMap({ UInt16($0) }), let high = bounds.count == 2 ? UInt16(bounds[1]) : low,
-      low >= 1, low <= high
+      low >= lowest, low <= high
     else {
-      return error(NATPMPDiagnostics.badPortRange, "'\(word.text)' is not a port range: expected LOW-HIGH with 1 <= LOW <= HIGH <= 65535",
-                   at: word.range)
+      error(NATPMPDiagnostics.badPortRange,
+            "'\(word.text)' is not a port range: expected LOW-HIGH with \(lowest) <= LOW <= HIGH <= 65535", at: word.range)
+      return nil
     }
-    if keyword.text == "external" { externalPorts = low...high } else { internalPorts = low...high }
+    return low...high
+  }
+
+  /// `ADDRESS/LENGTH`, or one address; reported when it is not one.
+  private mutating func network(_ word: Word) -> AddressPrefix? {
+    let parts = word.text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let address = IPAddress.parseIPv4(parts[0]),
+      let length = parts.count == 2 ? Int(parts[1]) : 32, (0...32).contains(length)
+    else {
+      error(NATPMPDiagnostics.badAddress, "'\(word.text)' is not an IPv4 network (ADDRESS/LENGTH)", at: word.range)
+      return nil
+    }
+    return AddressPrefix(.ipv4(address), length: length)
+  }
+
+  /// `allow|deny EXTERNAL-PORTS NETWORK INTERNAL-PORTS`, as miniupnpd writes them.
+  private mutating func permissionLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
+    let words = Array(rest)
+    guard words.count == 3 else {
+      let place = words.count > 3 ? words[3].range.extended(to: words.last!.range)
+        : SourceRange(start: (words.last ?? keyword).range.end, end: (words.last ?? keyword).range.end)
+      return error(NATPMPDiagnostics.badPermission,
+                   "expected '\(keyword.text) EXTERNAL-PORTS NETWORK INTERNAL-PORTS', such as '\(keyword.text) 1024-65535 192.168.1.0/24 1024-65535'",
+                   at: place)
+    }
+    guard let outside = portRange(words[0], lowest: 0), let network = network(words[1]),
+      let inside = portRange(words[2], lowest: 0)
+    else { return }
+    permissions.append(PermissionRule(allows: keyword.text == "allow", externalPorts: outside, network: network,
+                                      internalPorts: inside))
   }
 
   /// `mappings per client N`.
@@ -186,14 +228,10 @@ public struct ConfigurationParser {
     guard let party = rest.first, party.text == "party" else {
       return error(NATPMPDiagnostics.expectedParty, "expected 'party' after 'third'", at: rest.first?.range ?? keyword.range)
     }
-    guard let word = expectOne(rest.dropFirst(), after: party, what: "an IPv4 network such as 10.0.0.0/24") else { return }
-    let parts = word.text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-    guard let address = IPAddress.parseIPv4(parts[0]),
-      let length = parts.count == 2 ? Int(parts[1]) : 32, (0...32).contains(length)
-    else {
-      return error(NATPMPDiagnostics.badAddress, "'\(word.text)' is not an IPv4 network (ADDRESS/LENGTH)", at: word.range)
-    }
-    thirdPartyNetworks.append((AddressPrefix(.ipv4(address), length: length), word.range))
+    guard let word = expectOne(rest.dropFirst(), after: party, what: "an IPv4 network such as 10.0.0.0/24"),
+      let network = network(word)
+    else { return }
+    thirdPartyNetworks.append((network, word.range))
   }
 
   /// A third-party network serves hosts of a network natpmpd listens on: one holding none of

@@ -92,19 +92,20 @@ public struct MappingTable: Sendable {
 
   public func isFree(_ port: UInt16) -> Bool { owners[port] == nil }
 
-  /// A free port of `range`, at random; nil when all are taken.
-  public func randomFreePort(in range: ClosedRange<UInt16>, using generator: inout some RandomNumberGenerator) -> UInt16? {
+  /// A free port of `range` that `permitted` accepts, at random; nil when there is none.
+  public func randomFreePort(in range: ClosedRange<UInt16>, using generator: inout some RandomNumberGenerator,
+                             where permitted: (UInt16) -> Bool = { _ in true }) -> UInt16? {
     let size = Int(range.upperBound) - Int(range.lowerBound) + 1
     // Random probes find a port at once while the range is mostly free; past that, a scan
     // from a random start is bounded by the range's size.
     for _ in 0..<16 {
       let port = UInt16.random(in: range, using: &generator)
-      if isFree(port) { return port }
+      if isFree(port) && permitted(port) { return port }
     }
     let start = Int.random(in: 0..<size, using: &generator)
     for step in 0..<size {
       let port = UInt16(Int(range.lowerBound) + (start + step) % size)
-      if isFree(port) { return port }
+      if isFree(port) && permitted(port) { return port }
     }
     return nil
   }

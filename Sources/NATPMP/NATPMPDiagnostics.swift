@@ -8,6 +8,7 @@ public enum NATPMPDiagnostics: DiagnosticCatalogue {
   public static let badInterface = DiagnosticKind("natpmpd.bad-interface", .error, "not an interface name")
   public static let badNumber = DiagnosticKind("natpmpd.bad-number", .error, "a number of mappings out of range")
   public static let badSwitch = DiagnosticKind("natpmpd.bad-switch", .error, "neither 'on' nor 'off'")
+  public static let badPermission = DiagnosticKind("natpmpd.bad-permission", .error, "a malformed allow or deny line")
   public static let badPortRange = DiagnosticKind("natpmpd.bad-port-range", .error, "a malformed port range")
   public static let badLifetimes = DiagnosticKind("natpmpd.bad-lifetimes", .error, "a malformed range of lifetimes")
   public static let duplicateInterface = DiagnosticKind("natpmpd.duplicate-interface", .error, "a second external interface")
@@ -25,7 +26,7 @@ public enum NATPMPDiagnostics: DiagnosticCatalogue {
   public static let unknownDirective = DiagnosticKind("natpmpd.unknown-directive", .error, "an unknown directive")
 
   public static let kinds = [
-    daemonFailure, badAddress, badInterface, badNumber, badSwitch, badPortRange, badLifetimes, duplicateInterface,
+    daemonFailure, badAddress, badInterface, badNumber, badSwitch, badPermission, badPortRange, badLifetimes, duplicateInterface,
     duplicateListen, expectedOn, expectedParty, expectedPerClient, expectedPorts, extraWords, foreignThirdParty,
     missingInterface, missingListen, missingValue, unknownDirective,
   ]

@@ -193,8 +193,8 @@ extension NATPMPService {
     let suggested = addressOK ? suggestedPort(suggestion.port, for: key) : nil
     if options.preferFailure && suggested == nil { return answer(.cannotProvideExternal) }
     let shared = table.sharedPort(client: client, internalPort: internalPort, transport: transport)
-    guard let port = suggested ?? shared ?? table.randomFreePort(in: configuration.externalPorts, using: &generator) else {
-      return answer(.noResources)
+    guard let port = suggested ?? shared ?? randomPort(for: key) else {
+      return answer(mayHaveAnyPort(key) ? .noResources : .notAuthorized)
     }
     let (result, mapping) = install(Mapping(transport: transport, client: client, internalPort: internalPort,
                                             externalPort: port, expiry: expiry, filters: options.filters ?? []), now: now)

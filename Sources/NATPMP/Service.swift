@@ -78,8 +78,8 @@ public final class NATPMPService {
     guard table.count(forClient: client) < configuration.mappingsPerClient else { return (.outOfResources, nil) }
     let port = table.sharedPort(client: client, internalPort: request.internalPort, transport: request.transport)
       ?? suggestedPort(request.suggestedExternalPort, for: key)
-      ?? table.randomFreePort(in: configuration.externalPorts, using: &generator)
-    guard let port else { return (.outOfResources, nil) }
+      ?? randomPort(for: key)
+    guard let port else { return (mayHaveAnyPort(key) ? .outOfResources : .notAuthorized, nil) }
     return install(Mapping(transport: request.transport, client: client, internalPort: request.internalPort,
                            externalPort: port, expiry: expiry), now: now)
   }
@@ -155,10 +155,27 @@ public final class NATPMPService {
     port != 0 && mayTake(port, for: key) ? port : nil
   }
 
-  /// Whether the mapping `key` may have external `port`: in the range, and free, or already the
+  /// A free external port of the range, at random, that the permission rules give `key`.
+  func randomPort(for key: Mapping.Key) -> UInt16? {
+    table.randomFreePort(in: configuration.externalPorts, using: &generator) { port in
+      configuration.permits(externalPort: port, client: key.client, internalPort: key.internalPort)
+    }
+  }
+
+  /// Whether the permission rules give `key` any port of the range, taken or not: when none,
+  /// a request is refused as not authorized rather than out of resources.
+  func mayHaveAnyPort(_ key: Mapping.Key) -> Bool {
+    configuration.permissions.isEmpty || configuration.externalPorts.contains { port in
+      configuration.permits(externalPort: port, client: key.client, internalPort: key.internalPort)
+    }
+  }
+
+  /// Whether the mapping `key` may have external `port`: permitted, and free, or already the
   /// port of the same client port's mapping by the other protocol (the two share one port).
   private func mayTake(_ port: UInt16, for key: Mapping.Key) -> Bool {
-    guard configuration.externalPorts.contains(port) else { return false }
+    guard configuration.permits(externalPort: port, client: key.client, internalPort: key.internalPort) else {
+      return false
+    }
     let shared = table.sharedPort(client: key.client, internalPort: key.internalPort, transport: key.transport)
     return shared.map { $0 == port } ?? table.isFree(port)
   }

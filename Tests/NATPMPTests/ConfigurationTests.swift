@@ -21,6 +21,8 @@ import Testing
       pcp off
       lifetimes 300-7200
       third party 192.168.1.0/24
+      allow 3074 192.168.1.0/24 3074
+      deny 0-65535 0.0.0.0/0 0-65535
       """
     let result = ConfigurationParser.parse(SourceFile(name: "natpmpd.conf", text: text))
     #expect(result.diagnostics.isEmpty)
@@ -30,6 +32,12 @@ import Testing
     expected.pcp = false
     expected.lifetimes = 300...7200
     expected.thirdPartyNetworks = [AddressPrefix(.ipv4(0xC0A8_0100), length: 24)]
+    expected.permissions = [
+      PermissionRule(allows: true, externalPorts: 3074...3074, network: AddressPrefix(.ipv4(0xC0A8_0100), length: 24),
+                     internalPorts: 3074...3074),
+      PermissionRule(allows: false, externalPorts: 0...65535, network: AddressPrefix(.ipv4(0), length: 0),
+                     internalPorts: 0...65535),
+    ]
     #expect(result.configuration == expected)
     #expect(expected.mayMap(for: 0xC0A8_0107, askedBy: 0xC0A8_0102) && !expected.mayMap(for: 0x0A00_0007, askedBy: 0x0A00_0002))
   }

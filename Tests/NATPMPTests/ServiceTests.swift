@@ -196,6 +196,28 @@ struct Client {
     #expect(client.map(.tcp, 1024, lifetime: 60).result == 0)
   }
 
+  /// `allow`/`deny` lines, first match deciding: an allowed port outside the range is granted
+  /// when suggested; random ports keep off denied ones; a client denied everything is refused
+  /// as not authorized, not as out of resources.
+  @Test func permissionRulesDecideWhichPortsAClientMayHave() throws {
+    let service = try service {
+      $0.externalPorts = 40000...40009
+      $0.permissions = [
+        PermissionRule(allows: true, externalPorts: 3074...3074, network: AddressPrefix(.ipv4(Self.alice), length: 32),
+                       internalPorts: 3074...3074),
+        PermissionRule(allows: false, externalPorts: 0...65535, network: AddressPrefix(.ipv4(Self.bob), length: 32),
+                       internalPorts: 0...65535),
+        PermissionRule(allows: false, externalPorts: 40000...40008, network: AddressPrefix(.ipv4(0), length: 0),
+                       internalPorts: 0...65535),
+      ]
+    }
+    let alice = Client(service: service, address: Self.alice)
+    #expect(alice.map(.udp, 3074, lifetime: 60, suggesting: 3074).externalPort == 3074, "allowed outside the range")
+    #expect(alice.map(.udp, 3075, lifetime: 60, suggesting: 3075).externalPort == 40009, "the one port not denied")
+    #expect(alice.map(.udp, 3076, lifetime: 60).result == 4, "that one is taken now")
+    #expect(Client(service: service, address: Self.bob).map(.udp, 5000, lifetime: 60).result == 2)
+  }
+
   @Test func capsTheMappingsOfOneClient() throws {
     let service = try service { $0.mappingsPerClient = 3 }
     let alice = Client(service: service, address: Self.alice)
@@ -455,6 +477,16 @@ struct Client {
     let natpmp = Client(service: service, address: Self.alice)
     #expect(natpmp.map(.tcp, 6000, lifetime: 10).lifetime == 10)
     #expect(natpmp.map(.tcp, 6001, lifetime: 99_999).lifetime == 3600)
+  }
+
+  /// A client the permission rules deny every port is NOT_AUTHORIZED, not out of resources.
+  @Test func permissionRulesApplyToPCP() throws {
+    let service = try service {
+      $0.permissions = [PermissionRule(allows: false, externalPorts: 0...65535, network: AddressPrefix(.ipv4(Self.alice), length: 32),
+                                       internalPorts: 5000...5000)]
+    }
+    #expect(try ask(service, Self.mapRequest(lifetime: 600)).result == 2)
+    #expect(try ask(service, Self.mapRequest(lifetime: 600, internalPort: 5001)).result == 0)
   }
 
   /// The errors of resources and network, each with RFC 6887's short lifetime: the client's
