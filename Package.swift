@@ -39,12 +39,14 @@ let package = Package(
     .target(name: "IPNatLoader", dependencies: ["IPNatDiagnostics", "IPNatNetlink", "NFTKernel", "NFTModel"]),
     // natpmpd: the protocol, its decisions and its table as values; then the daemon's I/O.
     .target(name: "NATPMP", dependencies: ["IPNatDiagnostics", "IPAddressing", "NFTModel"]),
+    .target(name: "UPnP", dependencies: ["NATPMP", "IPAddressing"]),
     .target(
       name: "NATPMPDaemon",
       dependencies: [
-        "NATPMP", "IPNatNetlink", "NFTKernel", "NFTModel", "IPAddressing",
+        "NATPMP", "UPnP", "IPNatNetlink", "NFTKernel", "NFTModel", "IPAddressing",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
     .executableTarget(

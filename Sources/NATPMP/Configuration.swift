@@ -15,6 +15,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
   public var mappingsPerClient: Int
   /// Whether PCP (RFC 6887) is served beside NAT-PMP (`pcp on|off`).
   public var pcp = true
+  /// Whether UPnP IGD is served on the listen networks (`upnp on|off`): off unless asked for.
+  public var upnp = false
   /// Lifetimes granted, in seconds (`lifetimes MIN-MAX`): longer requests get the maximum; PCP
   /// requests also get at least the minimum (NAT-PMP's lifetime is the client's to shorten).
   public var lifetimes: ClosedRange<UInt32> = defaultLifetimes

@@ -11,6 +11,7 @@ import IPNatDiagnostics
 /// internal ports 1-65535
 /// mappings per client 128
 /// pcp on
+/// upnp off                       # UPnP IGD on the listen networks
 /// lifetimes 120-86400            # seconds
 /// third party 10.0.0.0/24        # PCP THIRD_PARTY within this network; none by default
 /// allow 3074 10.0.0.0/24 3074    # permission rules, first match decides; none by default
@@ -36,6 +37,7 @@ public struct ConfigurationParser {
   private var internalPorts: ClosedRange<UInt16> = 1...65535
   private var mappingsPerClient = DaemonConfiguration.defaultMappingsPerClient
   private var pcp = true
+  private var upnp = false
   private var lifetimes = DaemonConfiguration.defaultLifetimes
   private var thirdPartyNetworks: [(network: AddressPrefix, range: SourceRange)] = []
   private var permissions: [PermissionRule] = []
@@ -71,6 +73,7 @@ public struct ConfigurationParser {
       externalInterface: interface.name, listenAddresses: listenAddresses.map(\.address),
       externalPorts: externalPorts, internalPorts: internalPorts, mappingsPerClient: mappingsPerClient)
     configuration.pcp = pcp
+    configuration.upnp = upnp
     configuration.lifetimes = lifetimes
     configuration.thirdPartyNetworks = thirdPartyNetworks.map(\.network)
     configuration.permissions = permissions
@@ -84,14 +87,14 @@ public struct ConfigurationParser {
     case "listen": listenLine(first, rest)
     case "external", "internal": portsLine(first, rest)
     case "mappings": mappingsLine(first, rest)
-    case "pcp": pcpLine(first, rest)
+    case "pcp", "upnp": switchLine(first, rest)
     case "lifetimes": lifetimesLine(first, rest)
     case "third": thirdPartyLine(first, rest)
     case "allow", "deny": permissionLine(first, rest)
     default:
       error(NATPMPDiagnostics.unknownDirective, "unknown directive '\(first.text)'", at: first.range,
             notes: [Note("expected 'interface', 'listen on', 'external ports', 'internal ports', 'mappings per client', "
-                         + "'pcp', 'lifetimes', 'third party', 'allow' or 'deny'")])
+                         + "'pcp', 'upnp', 'lifetimes', 'third party', 'allow' or 'deny'")])
     }
   }
 
@@ -196,14 +199,13 @@ public struct ConfigurationParser {
     mappingsPerClient = count
   }
 
-  /// `pcp on|off`.
-  private mutating func pcpLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
+  /// `pcp on|off`, `upnp on|off`.
+  private mutating func switchLine(_ keyword: Word, _ rest: ArraySlice<Word>) {
     guard let word = expectOne(rest, after: keyword, what: "'on' or 'off'") else { return }
-    switch word.text {
-    case "on": pcp = true
-    case "off": pcp = false
-    default: error(NATPMPDiagnostics.badSwitch, "'\(word.text)' is neither 'on' nor 'off'", at: word.range)
+    guard word.text == "on" || word.text == "off" else {
+      return error(NATPMPDiagnostics.badSwitch, "'\(word.text)' is neither 'on' nor 'off'", at: word.range)
     }
+    if keyword.text == "pcp" { pcp = word.text == "on" } else { upnp = word.text == "on" }
   }
 
   /// `lifetimes MIN-MAX`, in seconds.

@@ -92,6 +92,18 @@ public struct MappingTable: Sendable {
 
   public func isFree(_ port: UInt16) -> Bool { owners[port] == nil }
 
+  /// Whether `port` is free, or already the port of that client port (by the other protocol).
+  public func isFree(_ port: UInt16, orHeldBy client: UInt32, _ internalPort: UInt16) -> Bool {
+    owners[port].map { $0.client == client && $0.internalPort == internalPort } ?? true
+  }
+
+  /// The mapping of an external port and protocol, if any.
+  public func mapping(externalPort: UInt16, transport: MappedProtocol) -> Mapping? {
+    owners[externalPort].flatMap {
+      mappings[Mapping.Key(transport: transport, client: $0.client, internalPort: $0.internalPort)]
+    }
+  }
+
   /// A free port of `range` that `permitted` accepts, at random; nil when there is none.
   public func randomFreePort(in range: ClosedRange<UInt16>, using generator: inout some RandomNumberGenerator,
                              where permitted: (UInt16) -> Bool = { _ in true }) -> UInt16? {

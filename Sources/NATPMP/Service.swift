@@ -13,6 +13,8 @@ public final class NATPMPService {
   private var epochStart: UInt64 = 0
   /// The nonce of each mapping a PCP client made or renewed: its proof of ownership.
   var nonces: [Mapping.Key: [UInt8]] = [:]
+  /// What a UPnP client called each mapping it made (NewPortMappingDescription).
+  var descriptions: [Mapping.Key: String] = [:]
 
   public init(configuration: DaemonConfiguration, store: any MappingStore,
               generator: any RandomNumberGenerator = SystemRandomNumberGenerator())
@@ -140,9 +142,10 @@ public final class NATPMPService {
   }
 
   /// What goes with mappings that are out of the table: their nonces, so that the next
-  /// mapping of the same client port has no owner yet, and their connections.
+  /// mapping of the same client port has no owner yet, their descriptions, and their
+  /// connections.
   private func end(_ ended: [Mapping]) {
-    for mapping in ended { nonces[mapping.key] = nil }
+    for mapping in ended { (nonces[mapping.key], descriptions[mapping.key]) = (nil, nil) }
     dropConnections(of: ended)
   }
 
@@ -172,7 +175,7 @@ public final class NATPMPService {
 
   /// Whether the mapping `key` may have external `port`: permitted, and free, or already the
   /// port of the same client port's mapping by the other protocol (the two share one port).
-  private func mayTake(_ port: UInt16, for key: Mapping.Key) -> Bool {
+  func mayTake(_ port: UInt16, for key: Mapping.Key) -> Bool {
     guard configuration.permits(externalPort: port, client: key.client, internalPort: key.internalPort) else {
       return false
     }

@@ -65,6 +65,7 @@ public final class Daemon {
     try adopt(held, into: service, store: store)
     let state = DaemonState(service: service, store: store, networks: networks, eventLoop: group.next(), log: log)
     try serve(state, on: group)
+    if configuration.upnp { log.info("serving UPnP IGD on port \(UPnPServer.port) and SSDP of the same networks") }
     log.info("serving NAT-PMP on \(networks.map { "\(IPAddress.formatIPv4($0.address)) (\($0.interfaceName))" }.joined(separator: ", ")); external interface \(configuration.externalInterface)")
     state.eventLoop.execute { state.takeFirstAddress() }
     // Started after the privileges were dropped, so its thread inherits what is left.
@@ -152,6 +153,7 @@ final class DaemonState: @unchecked Sendable {
   let eventLoop: any EventLoop
   let log: Log
   private var channels: [any Channel] = []
+  private var upnp: UPnPServer?
   private var announcements: [Scheduled<Void>] = []
   private var expiry: RepeatedTask?
   private var connectionDrops: RepeatedTask?
@@ -187,6 +189,11 @@ final class DaemonState: @unchecked Sendable {
         try provider.setIPMulticastLoop(0).wait()
       }
       channels.append(channel)
+    }
+    if service.configuration.upnp {
+      let server = UPnPServer(state: self)
+      try server.open()
+      upnp = server
     }
     expiry = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
       for mapping in self.service.expire(now: self.now) {
@@ -225,9 +232,9 @@ final class DaemonState: @unchecked Sendable {
     let ended = service.reconfigure(configuration, now: now)
     log.info("configuration reloaded: \(service.table.count) mappings kept, \(ended.count) ended")
     if configuration.externalInterface != service.configuration.externalInterface
-      || configuration.listenAddresses != service.configuration.listenAddresses
+      || configuration.listenAddresses != service.configuration.listenAddresses || configuration.upnp != (upnp != nil)
     {
-      log.warning("a new external interface or listen address takes effect at the next start")
+      log.warning("a new external interface, listen address or upnp setting takes effect at the next start")
     }
   }
 
@@ -317,6 +324,7 @@ final class DaemonState: @unchecked Sendable {
     } catch {
       log.error("cannot remove the mappings: \(error)")
     }
+    upnp?.close()
     for channel in channels { channel.close(promise: nil) }
   }
 }

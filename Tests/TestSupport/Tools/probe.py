@@ -402,6 +402,58 @@ def listen_multicast(args):
                 print(f"{time.monotonic() - start:.3f} {peer[0]} {data.hex()}", file=log, flush=True)
 
 
+def ssdp(args):
+    """Sends an M-SEARCH for --target to HOST:1900 and prints each answer's status line and
+    headers on one line, "|"-separated, until --wait passes with none; "timeout" when none came."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
+    if args.bind:
+        s.bind((args.bind, 0))
+    search = (f"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
+              f"MX: 1\r\nST: {args.target}\r\n\r\n")
+    for _ in range(args.count):
+        s.sendto(search.encode(), (args.host, 1900))
+    s.settimeout(args.wait)
+    answered = False
+    while True:
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            break
+        answered = True
+        print("|".join(data.decode(errors="replace").strip().split("\r\n")), flush=True)
+    if not answered:
+        print("timeout", flush=True)
+
+
+def http(args):
+    """Sends one HTTP request to HOST:PORT and prints the status line, "closed" when the server
+    closed without answering, "refused", or "timeout"."""
+    try:
+        s = socket.create_connection((args.host, args.port), timeout=args.wait)
+    except ConnectionRefusedError:
+        print("refused", flush=True)
+        return
+    except (socket.timeout, OSError):
+        print("timeout", flush=True)
+        return
+    body = args.body.encode()
+    head = f"{args.method} {args.path} HTTP/1.1\r\nHOST: {args.host}:{args.port}\r\nContent-Length: {len(body)}\r\n"
+    for header in args.header:
+        head += header + "\r\n"
+    data = b""
+    try:
+        s.sendall(head.encode() + b"\r\n" + body)
+        while chunk := s.recv(4096):
+            data += chunk
+    except socket.timeout:
+        print("timeout", flush=True)
+        return
+    except OSError:
+        pass  # a reset: what came before it is the answer
+    print(data.split(b"\r\n")[0].decode(errors="replace") if data else "closed", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -459,6 +511,22 @@ def main():
     p.add_argument("--interface-address", required=True)
     p.add_argument("--seconds", type=float, default=10)
     p.set_defaults(run=listen_multicast)
+    p = commands.add_parser("ssdp")
+    p.add_argument("host")
+    p.add_argument("--target", default="ssdp:all")
+    p.add_argument("--bind", default="")
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--wait", type=float, default=1.0)
+    p.set_defaults(run=ssdp)
+    p = commands.add_parser("http")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("method")
+    p.add_argument("path")
+    p.add_argument("--header", action="append", default=[])
+    p.add_argument("--body", default="")
+    p.add_argument("--wait", type=float, default=2.0)
+    p.set_defaults(run=http)
     args = parser.parse_args()
     args.run(args)
 

@@ -1,0 +1,93 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// UPnP IGD (`upnp on`) against the real client, miniupnpc's `upnpc`, on the lab's inside host:
+/// discovery, the external address, mappings carrying traffic, listing, deletion, leases, and
+/// silence toward the external side.
+@Suite(.serialized, .enabled(if: UPnPClient.isAvailable, "needs root, ip, nft, python3, natpmpc and upnpc"))
+struct UPnPDaemonTests {
+  static let upnpcPath = UPnPClient.path
+
+  /// UPnP clients ask for fixed ports: the lab opens 1024-65535 to the inside network.
+  static let settings = "upnp on\nallow 1024-65535 10.0.0.0/24 1024-65535\n"
+
+  /// `upnpc ARGUMENTS` on the inside host, discovering the gateway by SSDP on eth0; its output,
+  /// errors included (it exits non-zero when the gateway refuses, which tests look for).
+  /// `-i`: miniupnpc takes a gateway whose external address is in a reserved range (the lab's
+  /// 192.0.2.1 is TEST-NET-1) for "not connected", and goes on only when told to.
+  static func upnpc(_ daemon: DaemonLab, _ arguments: [String]) throws -> String {
+    try daemon.lab.run(daemon.lab.inside, ["/bin/sh", "-c", "\"$0\" -i -m eth0 \"$@\" 2>&1; true", upnpcPath] + arguments)
+  }
+
+  @Test func discoversTheGatewayAndMapsPortsThatCarryTraffic() throws {
+    try DaemonLab.with(settings: Self.settings) { daemon in
+      let lab = daemon.lab
+      try lab.start(lab.inside, ["serve", "10.0.0.2:5000"])
+      let status = try Self.upnpc(daemon, ["-s"])
+      #expect(status.contains("ExternalIPAddress = 192.0.2.1"), "\(status)")
+      #expect(status.contains("desc: http://10.0.0.1:5000/igd") && status.contains("Status : Connected"), "\(status)")
+
+      let udp = try Self.upnpc(daemon, ["-a", "10.0.0.2", "5000", "40000", "UDP", "600"])
+      #expect(udp.contains("external 192.0.2.1:40000 UDP is redirected to internal 10.0.0.2:5000"), "\(udp)")
+      #expect(try LiveTrafficTests.peer(lab, port: 40000) == "10.0.0.2 5000")
+      _ = try Self.upnpc(daemon, ["-a", "10.0.0.2", "5000", "40001", "TCP", "600"])
+      let connection = try lab.probe(lab.outside, ["tcp", "192.0.2.1", "40001"]).compactMap(Answer.init).first
+      #expect(connection?.localAddress == "10.0.0.2" && connection?.localPort == 5000)
+
+      let listing = try Self.upnpc(daemon, ["-l"])
+      #expect(listing.contains("UDP 40000->10.0.0.2:5000  'libminiupnpc'"), "\(listing)")
+      #expect(listing.contains("TCP 40001->10.0.0.2:5000"), "\(listing)")
+
+      let deleted = try Self.upnpc(daemon, ["-d", "40000", "UDP"])
+      #expect(!deleted.contains("failed"), "\(deleted)")
+      LiveTrafficTests.settle()
+      #expect(try LiveTrafficTests.peer(lab, port: 40000) == nil, "traffic stops with the mapping")
+      #expect(daemon.log.contains { $0.contains("UPnP AddPortMapping from 10.0.0.2") }, "mappings are logged")
+    }
+  }
+
+  /// A client maps its own address only; the lease it asks for is the kernel's timeout; a port
+  /// another client holds is a conflict (718).
+  @Test func refusesOtherHostsAndHonoursLeases() throws {
+    try DaemonLab.with(settings: Self.settings) { daemon in
+      let other = try Self.upnpc(daemon, ["-a", "10.0.0.3", "5000", "40002", "UDP", "600"])
+      #expect(other.contains("606"), "\(other)")
+      _ = try Self.upnpc(daemon, ["-a", "10.0.0.2", "5000", "40003", "UDP", "120"])
+      let element = try #require(daemon.elements.first { $0.hasPrefix("udp . 40003") })
+      #expect(element.contains("timeout 2m"), "\(element)")
+      let conflict = try Self.upnpc(daemon, ["-a", "10.0.0.2", "5001", "40003", "UDP", "600"])
+      #expect(conflict.contains("718"), "\(conflict)")
+    }
+  }
+
+  /// From the external side the gateway says nothing: no SSDP answer, no HTTP answer, even to
+  /// a peer that routes to the internal address.
+  @Test func isSilentTowardTheExternalSide() throws {
+    try DaemonLab.with(settings: Self.settings) { daemon in
+      let lab = daemon.lab
+      #expect(try lab.probe(lab.inside, ["ssdp", "239.255.255.250", "--target", "upnp:rootdevice"]).first?
+        .hasPrefix("HTTP/1.1 200 OK") == true, "the inside is answered")
+      try lab.run(lab.outside, ["ip", "route", "add", "10.0.0.0/24", "via", "192.0.2.1"])
+      #expect(try lab.probe(lab.outside, ["ssdp", "192.0.2.1", "--target", "upnp:rootdevice"]) == ["timeout"])
+      #expect(try lab.probe(lab.outside, ["ssdp", "10.0.0.1", "--target", "upnp:rootdevice"]) == ["timeout"])
+      for host in ["192.0.2.1", "10.0.0.1"] {
+        let answer = try lab.probe(lab.outside, ["http", host, "5000", "GET", "/igd2.xml"]).first
+        #expect(answer == "closed" || answer == "refused", "\(host): \(answer ?? "")")
+      }
+      #expect(try lab.probe(lab.inside, ["http", "10.0.0.1", "5000", "GET", "/igd2.xml"]).first == "HTTP/1.1 200 OK")
+    }
+  }
+}
+
+/// miniupnpc's `upnpc`, which CI installs.
+enum UPnPClient {
+  static let path = "/usr/bin/upnpc"
+  static var isAvailable: Bool {
+    let usable = DaemonLab.isAvailable && FileManager.default.isExecutableFile(atPath: path)
+    if !usable, ProcessInfo.processInfo.environment["IPNAT_REQUIRE_NFT"] != nil {
+      fatalError("IPNAT_REQUIRE_NFT is set but the UPnP tests cannot run (need upnpc, from Debian's miniupnpc)")
+    }
+    return usable
+  }
+}
