@@ -105,6 +105,7 @@ let package = Package(
     .testTarget(
       name: "NATPMPTests", dependencies: ["NATPMP", "NFTKernel", "NFTText", "IPAddressing", "IPNatDiagnostics", "TestSupport"], exclude: ["Configurations"]
     ),
+    .testTarget(name: "UPnPTests", dependencies: ["UPnP", "NATPMP", "IPAddressing", "TestSupport"]),
     .testTarget(name: "NATPMPDaemonTests", dependencies: ["NATPMP", "TestSupport"]),
     .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "IPNatDiagnostics", "TestSupport"]),
   ],

@@ -11,6 +11,10 @@ public enum SOAP {
     public var serviceType: String
     public var name: String
     public var arguments: [String: String]
+
+    public init(serviceType: String, name: String, arguments: [String: String]) {
+      (self.serviceType, self.name, self.arguments) = (serviceType, name, arguments)
+    }
   }
 
   public enum ReadError: Error, Equatable {

@@ -61,6 +61,31 @@ struct UPnPDaemonTests {
     }
   }
 
+  /// Hostile requests from the inside get an error answer, and the daemon goes on serving.
+  @Test func answersHostileRequestsWithErrors() throws {
+    try DaemonLab.with(settings: Self.settings) { daemon in
+      let lab = daemon.lab
+      let tooLarge = try Self.post(lab, String(repeating: "x", count: 20_000))
+      #expect(tooLarge?.hasPrefix("HTTP/1.1 413") == true, "a body too large: \(tooLarge ?? "")")
+      let longHeader = try Self.post(lab, "", headers: ["X-Long: " + String(repeating: "y", count: 90_000)])
+      #expect(longHeader?.hasPrefix("HTTP/1.1 4") == true, "a header too large: \(longHeader ?? "")")
+      let laughs = "<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><l>&b;</l>"
+      let expansion = try Self.post(lab, laughs)
+      #expect(expansion == "HTTP/1.1 500 Internal Server Error", "entity expansion: a SOAP fault")
+      let malformed = try Self.post(lab, "<s:Envelope")
+      #expect(malformed == "HTTP/1.1 500 Internal Server Error", "a malformed envelope: a SOAP fault")
+      #expect(try lab.probe(lab.inside, ["http", "10.0.0.1", "5000", "GET", "/igd2.xml"]).first == "HTTP/1.1 200 OK")
+      #expect(daemon.process.isRunning)
+    }
+  }
+
+  /// A POST of `body` to the connection's control URL from the inside host; the status line.
+  static func post(_ lab: Lab, _ body: String, headers: [String] = []) throws -> String? {
+    let action = "SOAPAction: \"urn:schemas-upnp-org:service:WANIPConnection:1#GetStatusInfo\""
+    return try lab.probe(lab.inside, ["http", "10.0.0.1", "5000", "POST", "/ctl/IPConn", "--body", body, "--header", action]
+                           + headers.flatMap { ["--header", $0] }).first
+  }
+
   /// From the external side the gateway says nothing: no SSDP answer, no HTTP answer, even to
   /// a peer that routes to the internal address.
   @Test func isSilentTowardTheExternalSide() throws {
