@@ -69,7 +69,9 @@ let package = Package(
     // ipnat-fuzz calls per input.
     .target(
       name: "IPNatFuzzing",
-      dependencies: ["IPNatKit", "IPNatLint", "IPNatSyntax", "IPNatDiagnostics", "IPAddressing", "NFTKernel", "NFTText", "NATPMP"]
+      dependencies: [
+        "IPNatKit", "IPNatLint", "IPNatSyntax", "IPNatDiagnostics", "IPAddressing", "NFTKernel", "NFTText", "NATPMP", "UPnP",
+      ]
     ),
     .executableTarget(name: "ipnat-fuzz", dependencies: ["IPNatFuzzing", "IPNatKit"]),
     .executableTarget(
@@ -105,7 +107,7 @@ let package = Package(
     .testTarget(
       name: "NATPMPTests", dependencies: ["NATPMP", "NFTKernel", "NFTText", "IPAddressing", "IPNatDiagnostics", "TestSupport"], exclude: ["Configurations"]
     ),
-    .testTarget(name: "UPnPTests", dependencies: ["UPnP", "NATPMP", "IPAddressing", "TestSupport"]),
+    .testTarget(name: "UPnPTests", dependencies: ["UPnP", "NATPMP", "IPAddressing", "TestSupport"], exclude: ["Seeds"]),
     .testTarget(name: "NATPMPDaemonTests", dependencies: ["NATPMP", "TestSupport"]),
     .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "IPNatDiagnostics", "TestSupport"]),
   ],

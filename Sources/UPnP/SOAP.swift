@@ -29,6 +29,12 @@ public enum SOAP {
   public static func action(in body: [UInt8]) -> Result<Action, ReadError> {
     // `<!DOCTYPE` is the only way in for a DTD; SOAP messages never carry one.
     if body.firstRange(of: Array("<!DOCTYPE".utf8)) != nil { return .failure(.documentTypeDeclaration) }
+    // Foundation's XMLParser runs libxml2 in recovery mode and traps on a name that is not
+    // UTF-8, which another encoding or broken bytes would give it: UTF-8 only, checked here.
+    guard let text = String(validating: body, as: UTF8.self) else { return .failure(.malformed("not UTF-8")) }
+    if let declared = declaredEncoding(text), declared.lowercased() != "utf-8" {
+      return .failure(.malformed("encoding \(declared): UPnP control is UTF-8"))
+    }
     let reader = ActionReader()
     let parser = XMLParser(data: Data(body))
     parser.shouldProcessNamespaces = true
@@ -39,6 +45,16 @@ public enum SOAP {
     guard parsed else { return .failure(.malformed(parser.parserError.map { "\($0.localizedDescription)" } ?? "not XML")) }
     guard let action = reader.action else { return .failure(.noAction) }
     return .success(action)
+  }
+
+  /// The encoding an XML declaration names (`<?xml version="1.0" encoding="…"?>`), if any.
+  static func declaredEncoding(_ text: String) -> Substring? {
+    guard text.hasPrefix("<?xml"), let end = text.range(of: "?>") else { return nil }
+    let declaration = text[..<end.lowerBound]
+    guard let name = declaration.range(of: "encoding") else { return nil }
+    let rest = declaration[name.upperBound...].drop { $0 == " " || $0 == "=" }
+    guard let quote = rest.first, quote == "\"" || quote == "'" else { return rest }
+    return rest.dropFirst().prefix { $0 != quote }
   }
 
   /// The response to an action: `<u:NAMEResponse>` with the out arguments, in order.

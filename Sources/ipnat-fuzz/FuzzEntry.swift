@@ -10,6 +10,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
   FuzzHarness.exercise(bytes)
   NATPMPHarness.exercise(bytes)
+  UPnPHarness.exercise(bytes)
   return 0
 }
 
@@ -31,6 +32,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
           let bytes = try InputReader.read(path).bytes
           FuzzHarness.exercise(bytes)
           NATPMPHarness.exercise(bytes)
+          UPnPHarness.exercise(bytes)
           print("ok \(path)")
         } catch {
           complain("ipnat-fuzz: \(error)")

@@ -20,6 +20,7 @@ import Testing
     let bytes = try #require(readBytes(path))
     FuzzHarness.exercise(bytes)
     NATPMPHarness.exercise(bytes)
+    UPnPHarness.exercise(bytes)
   }
 
   @Test func everySeedPassesTheHarness() throws {
@@ -28,6 +29,26 @@ import Testing
       let bytes = try #require(readBytes(path), "\(path)")
       FuzzHarness.exercise(bytes)
       NATPMPHarness.exercise(bytes)
+    }
+  }
+
+  /// UPnP's seeds, and random cuts and splices of them, through the UPnP harness.
+  @Test func upnpRequestsPassTheHarness() throws {
+    let folder = "\(Self.root)/Tests/UPnPTests/Seeds"
+    let seeds = try files(in: folder, endingWith: "").filter { !$0.hasPrefix(".") }.map { name in
+      try #require(readBytes("\(folder)/\(name)"))
+    }
+    #expect(seeds.count >= 3)
+    var generator = SplitMix64(seed: 11)
+    for seed in seeds {
+      UPnPHarness.exercise(seed)
+      for _ in 0..<200 {
+        var bytes = seed
+        let cut = generator.next(below: bytes.count)
+        bytes.replaceSubrange(cut..<min(bytes.count, cut + generator.next(below: 16)),
+                              with: (0..<generator.next(below: 8)).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+        UPnPHarness.exercise(bytes)
+      }
     }
   }
 

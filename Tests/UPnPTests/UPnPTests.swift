@@ -93,6 +93,11 @@ final class MemoryStore: MappingStore {
         continue
       }
     }
+    var broken = Self.envelope("GetStatusInfo", "<NewX>1</NewX>")
+    broken.replaceSubrange(broken.count - 30..<broken.count - 28, with: [0xf1, 0xc2])
+    #expect(SOAP.action(in: broken) == .failure(.malformed("not UTF-8")), "libxml2 would hand on a name that is not UTF-8")
+    let latin1 = Array("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><x/>".utf8)
+    #expect(SOAP.action(in: latin1) == .failure(.malformed("encoding ISO-8859-1: UPnP control is UTF-8")))
     let empty = Array("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body></s:Body></s:Envelope>".utf8)
     #expect(SOAP.action(in: empty) == .failure(.noAction))
     let nested = Self.envelope("GetStatusInfo", "<NewX><Deeper/></NewX>")
