@@ -60,6 +60,7 @@ let package = Package(
         .target(name: "IPNatLoader", condition: .when(traits: ["Kernel"])),
         .target(name: "NATPMPDaemon", condition: .when(traits: ["Kernel"])),
         "NATPMP",
+        "JSONText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       // The manual pages, mdoc; `.ci/package` installs them.

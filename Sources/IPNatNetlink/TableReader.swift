@@ -74,6 +74,8 @@ extension KernelRuleset {
     public var data: [UInt8]?
     /// Milliseconds until the kernel drops it (a set with `flags timeout`).
     public var expiration: UInt64?
+    /// Its comment, if it has one.
+    public var comment: String?
   }
 
   /// The elements of a named set or map of a table; empty when either does not exist.
@@ -96,8 +98,11 @@ extension KernelRuleset {
       guard let key = bytes(NFTNL_SET_ELEM_KEY) else { continue }
       let expiration = nftnl_set_elem_is_set(element, attribute(NFTNL_SET_ELEM_EXPIRATION))
         ? nftnl_set_elem_get_u64(element, attribute(NFTNL_SET_ELEM_EXPIRATION)) : nil
+      let comment = bytes(NFTNL_SET_ELEM_USERDATA).flatMap { userdata in
+        userdata.withUnsafeBytes { Self.comment(inUserdata: $0) }
+      }
       elements.append(LoadedElement(key: key, keyEnd: bytes(NFTNL_SET_ELEM_KEY_END), data: bytes(NFTNL_SET_ELEM_DATA),
-                                    expiration: expiration))
+                                    expiration: expiration, comment: comment))
     }
     return elements
   }

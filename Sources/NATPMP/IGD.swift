@@ -101,7 +101,7 @@ extension NATPMPService {
       // the port it has; IGD cannot move it to another while it lives.
       guard existing.externalPort == request.externalPort || anyPort else { return .failure(.conflictInMappingEntry) }
       existing.expiry = expiry
-      return finish(install(existing, now: now), description: request.description, lease: lease)
+      return finish(install(existing, now: now, by: .upnp, description: request.description), lease: lease)
     }
     guard table.count(forClient: sender) < configuration.mappingsPerClient else { return .failure(.noPortMapsAvailable) }
     // Unlike NAT-PMP's, an IGD client names each protocol's external port, and may give TCP
@@ -115,15 +115,12 @@ extension NATPMPService {
     guard let port else { return .failure(mayHaveAnyPort(key) ? .noPortMapsAvailable : .notAuthorized) }
     let mapping = Mapping(transport: request.transport, client: sender, internalPort: request.internalPort,
                           externalPort: port, expiry: expiry)
-    return finish(install(mapping, now: now), description: request.description, lease: lease)
+    return finish(install(mapping, now: now, by: .upnp, description: request.description), lease: lease)
   }
 
-  private func finish(_ installed: (ResultCode, Mapping?), description: String, lease: UInt32)
-    -> Result<IGD.Entry, IGD.Failure>
-  {
+  private func finish(_ installed: (ResultCode, Mapping?), lease: UInt32) -> Result<IGD.Entry, IGD.Failure> {
     guard installed.0 == .success, let mapping = installed.1 else { return .failure(.actionFailed) }
-    descriptions[mapping.key] = description
-    return .success(IGD.Entry(mapping: mapping, description: description, leaseDuration: lease))
+    return .success(IGD.Entry(mapping: mapping, description: descriptions[mapping.key] ?? "", leaseDuration: lease))
   }
 
   /// IGD:2's lease: 0 and anything longer than the configured maximum get the maximum; a

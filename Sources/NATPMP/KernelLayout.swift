@@ -162,5 +162,12 @@ public enum KernelLayout {
     return mapping
   }
 
+  /// An element comment as nft writes it: TLV type 0 (`NFTNL_UDATA_SET_ELEM_COMMENT`), the
+  /// text and its terminating NUL.
+  public static func commentUserdata(_ comment: String) -> [UInt8] {
+    let text = Array(comment.utf8.prefix(127)) + [0]
+    return [0, UInt8(text.count)] + text
+  }
+
   private static func protocolSymbol(_ mapping: Mapping) -> Expression { .symbol(mapping.transport == .udp ? "udp" : "tcp") }
 }

@@ -25,3 +25,19 @@ public enum ConnectionsToDrop: Sendable {
   /// client (a peer the old filters refused, which the new ones may admit).
   case afterFilterChange
 }
+
+/// The protocol that made or last renewed a mapping, as listings and the kernel's notes name it.
+public enum MappingOrigin: String, Sendable, CaseIterable {
+  case natpmp = "NAT-PMP"
+  case pcp = "PCP"
+  case upnp = "UPnP"
+
+  /// A note read back: its origin and description.
+  public static func read(_ note: String) -> (MappingOrigin, String)? {
+    allCases.lazy.compactMap { origin -> (MappingOrigin, String)? in
+      if note == origin.rawValue { return (origin, "") }
+      let prefix = origin.rawValue + ": "
+      return note.hasPrefix(prefix) ? (origin, String(note.dropFirst(prefix.count))) : nil
+    }.first
+  }
+}

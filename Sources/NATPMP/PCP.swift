@@ -184,7 +184,7 @@ extension NATPMPService {
       existing.expiry = expiry
       // A renewal without FILTER keeps the mapping's filters; with FILTER it replaces them.
       if let filters = options.filters { existing.filters = filters }
-      let (result, mapping) = install(existing, now: now)
+      let (result, mapping) = install(existing, now: now, by: .pcp)
       if result == .success { nonces[key] = nonce }
       return result == .success ? answer(.success, lifetime: granted, port: mapping?.externalPort) : answer(.networkFailure)
     }
@@ -197,7 +197,8 @@ extension NATPMPService {
       return answer(mayHaveAnyPort(key) ? .noResources : .notAuthorized)
     }
     let (result, mapping) = install(Mapping(transport: transport, client: client, internalPort: internalPort,
-                                            externalPort: port, expiry: expiry, filters: options.filters ?? []), now: now)
+                                            externalPort: port, expiry: expiry, filters: options.filters ?? []),
+                                    now: now, by: .pcp)
     guard result == .success else { return answer(.networkFailure) }
     nonces[key] = nonce
     return answer(.success, lifetime: granted, port: mapping?.externalPort)

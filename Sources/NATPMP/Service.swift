@@ -15,6 +15,8 @@ public final class NATPMPService {
   var nonces: [Mapping.Key: [UInt8]] = [:]
   /// What a UPnP client called each mapping it made (NewPortMappingDescription).
   var descriptions: [Mapping.Key: String] = [:]
+  /// The protocol that last made or renewed each mapping.
+  var origins: [Mapping.Key: MappingOrigin] = [:]
 
   public init(configuration: DaemonConfiguration, store: any MappingStore,
               generator: any RandomNumberGenerator = SystemRandomNumberGenerator())
@@ -75,7 +77,7 @@ public final class NATPMPService {
     let expiry = now + UInt64(granted(request.lifetime)) * 1000
     if var existing = table[key] {
       existing.expiry = expiry
-      return install(existing, now: now)
+      return install(existing, now: now, by: .natpmp)
     }
     guard table.count(forClient: client) < configuration.mappingsPerClient else { return (.outOfResources, nil) }
     let port = table.sharedPort(client: client, internalPort: request.internalPort, transport: request.transport)
@@ -83,14 +85,20 @@ public final class NATPMPService {
       ?? randomPort(for: key)
     guard let port else { return (mayHaveAnyPort(key) ? .outOfResources : .notAuthorized, nil) }
     return install(Mapping(transport: request.transport, client: client, internalPort: request.internalPort,
-                           externalPort: port, expiry: expiry), now: now)
+                           externalPort: port, expiry: expiry), now: now, by: .natpmp)
   }
 
   /// Kernel first, then the table: a mapping the kernel refused never exists. A new mapping
   /// clears its external port of connections that began before it; new filters end the
   /// connections of peers they refuse, and the untranslated ones of peers refused before.
-  func install(_ mapping: Mapping, now: UInt64) -> (ResultCode, Mapping?) {
+  func install(_ mapping: Mapping, now: UInt64, by origin: MappingOrigin, description: String? = nil)
+    -> (ResultCode, Mapping?)
+  {
     let previous = table[mapping.key]
+    // The kernel's element carries its note: who asked, and what for.
+    let before = (origins[mapping.key], descriptions[mapping.key])
+    origins[mapping.key] = origin
+    if let description { descriptions[mapping.key] = description }
     do {
       if let previous {
         try store.renew([mapping], previous: [previous], now: now)
@@ -98,6 +106,7 @@ public final class NATPMPService {
         try store.install([mapping], now: now)
       }
     } catch {
+      (origins[mapping.key], descriptions[mapping.key]) = before
       return (.networkFailure, nil)
     }
     table.insert(mapping)
@@ -145,7 +154,7 @@ public final class NATPMPService {
   /// mapping of the same client port has no owner yet, their descriptions, and their
   /// connections.
   private func end(_ ended: [Mapping]) {
-    for mapping in ended { (nonces[mapping.key], descriptions[mapping.key]) = (nil, nil) }
+    for mapping in ended { (nonces[mapping.key], descriptions[mapping.key], origins[mapping.key]) = (nil, nil, nil) }
     dropConnections(of: ended)
   }
 
@@ -193,7 +202,7 @@ public final class NATPMPService {
     configuration = kept
     let current = table.mappings.values.sorted { ($0.client, $0.externalPort, $0.transport.rawValue) < ($1.client, $1.externalPort, $1.transport.rawValue) }
     table = MappingTable()
-    adopt(current)
+    adopt(current, notes: Dictionary(uniqueKeysWithValues: current.map { ($0.key, note(for: $0.key)) }))
     let ended = current.filter { table[$0.key] == nil }
     if !ended.isEmpty {
       try? store.remove(ended)
@@ -205,10 +214,24 @@ public final class NATPMPService {
   /// Takes over mappings the kernel still holds from an earlier run, before the first request:
   /// a crash or an upgrade loses none. Those that no longer fit the configuration, or clash
   /// with one taken already, are left out (the kernel drops them in the rebuild that follows).
-  public func adopt(_ mappings: [Mapping]) {
+  /// `notes`: the notes their elements carried (`note(for:)`), which say who made them.
+  public func adopt(_ mappings: [Mapping], notes: [Mapping.Key: String] = [:]) {
     for mapping in mappings.sorted(by: { $0.externalPort < $1.externalPort }) where fits(mapping) {
       table.insert(mapping)
+      if let note = notes[mapping.key], let (origin, description) = MappingOrigin.read(note) {
+        (origins[mapping.key], descriptions[mapping.key]) = (origin, description)
+      }
     }
+  }
+
+  /// What the kernel's element of a mapping says of it: the protocol that asked, and a UPnP
+  /// client's description (`UPnP: game server`), at most 127 bytes as nft's comments are.
+  public func note(for key: Mapping.Key) -> String {
+    guard let origin = origins[key] else { return "" }
+    guard let description = descriptions[key], !description.isEmpty else { return origin.rawValue }
+    var note = "\(origin.rawValue): \(description)"
+    while note.utf8.count > 127 { note.removeLast() }
+    return note
   }
 
   private func fits(_ mapping: Mapping) -> Bool {

@@ -62,6 +62,7 @@ public final class Daemon {
     var signals = TerminationSignals()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let service = NATPMPService(configuration: configuration, store: store)
+    store.note = { [unowned service] in service.note(for: $0) }
     try adopt(held, into: service, store: store)
     let state = DaemonState(service: service, store: store, networks: networks, eventLoop: group.next(), log: log)
     try serve(state, on: group)
@@ -86,7 +87,9 @@ public final class Daemon {
 
   /// The kernel's side, and the rtnetlink socket: what needs privileges. Returns the mappings
   /// a table left by an earlier run still holds (a crash, an upgrade), with the time each has left.
-  private static func openKernel(externalInterface: String) throws(Failure) -> (KernelMappings, AddressMonitor, [Mapping]) {
+  private static func openKernel(externalInterface: String) throws(Failure)
+    -> (KernelMappings, AddressMonitor, (mappings: [Mapping], notes: [Mapping.Key: String]))
+  {
     do {
       let store = KernelMappings(ruleset: try KernelRuleset(), externalInterface: externalInterface)
       return (store, try AddressMonitor(), try store.heldMappings(now: 0))
@@ -99,8 +102,9 @@ public final class Daemon {
 
   /// Takes over the mappings an earlier run left, and builds the table afresh with them (no
   /// address yet: the first address change fills it in).
-  private func adopt(_ held: [Mapping], into service: NATPMPService, store: KernelMappings) throws(Failure) {
-    service.adopt(held)
+  private func adopt(_ held: (mappings: [Mapping], notes: [Mapping.Key: String]), into service: NATPMPService,
+                     store: KernelMappings) throws(Failure) {
+    service.adopt(held.mappings, notes: held.notes)
     do {
       try store.rebuild(externalAddress: nil, mappings: Array(service.table.mappings.values), now: 0)
       try store.checkRenewal()
@@ -110,7 +114,9 @@ public final class Daemon {
     log.info(store.renewalRefreshesTimeouts
       ? "this kernel renews a mapping's timeout in place"
       : "this kernel keeps a re-added element's old timeout: renewals delete and re-add it in one transaction")
-    if !held.isEmpty { log.info("took over \(service.table.count) of the \(held.count) mappings the kernel held") }
+    if !held.mappings.isEmpty {
+      log.info("took over \(service.table.count) of the \(held.mappings.count) mappings the kernel held")
+    }
   }
 
   /// Opens the sockets, then keeps only CAP_NET_ADMIN in every thread there is.

@@ -14,6 +14,9 @@ final class KernelMappings: MappingStore {
   /// `checkRenewal()` finds out at start. Where it does not, a renewal deletes the elements and
   /// adds them again, in one transaction.
   private(set) var renewalRefreshesTimeouts = true
+  /// Each mapping's note (who asked for it), carried as its inbound elements' comment so that
+  /// a listing, or the next run, can tell.
+  var note: (Mapping.Key) -> String = { _ in "" }
 
   init(ruleset: KernelRuleset, externalInterface: String) {
     self.ruleset = ruleset
@@ -21,8 +24,8 @@ final class KernelMappings: MappingStore {
   }
 
   func renew(_ mappings: [Mapping], previous: [Mapping], now: UInt64) throws {
-    let adding = try Self.elements(mappings, now: now)
-    var deleting = try Self.elements(previous, now: nil)
+    let adding = try elements(mappings, now: now)
+    var deleting = try elements(previous, now: nil)
     if renewalRefreshesTimeouts {
       // Re-adding an element renews it: delete only those the new filters no longer have.
       for (set, elements) in deleting {
@@ -53,7 +56,7 @@ final class KernelMappings: MappingStore {
   }
 
   func install(_ mappings: [Mapping], now: UInt64) throws {
-    try change(adding: try Self.elements(mappings, now: now), deleting: [:])
+    try change(adding: try elements(mappings, now: now), deleting: [:])
   }
 
   /// One transaction: deletions first, then additions, each map named once.
@@ -86,7 +89,7 @@ final class KernelMappings: MappingStore {
   }
 
   private func delete(_ mappings: [Mapping]) throws {
-    try change(adding: [:], deleting: try Self.elements(mappings, now: nil))
+    try change(adding: [:], deleting: try elements(mappings, now: nil))
   }
 
   private static func isMissingElement(_ error: any Error) -> Bool {
@@ -97,7 +100,7 @@ final class KernelMappings: MappingStore {
   func rebuild(externalAddress: UInt32?, mappings: [Mapping], now: UInt64) throws {
     var table = try Linearizer.linearize(KernelLayout.table(externalAddress: externalAddress,
                                                             externalInterface: externalInterface))
-    for (name, elements) in try Self.elements(mappings, now: now) {
+    for (name, elements) in try elements(mappings, now: now) {
       let index = table.sets.firstIndex { $0.name == name }!
       table.sets[index].elements = elements
     }
@@ -160,12 +163,17 @@ final class KernelMappings: MappingStore {
     }
   }
 
-  /// The mappings the kernel still holds in the daemon's table (left by an earlier run that
-  /// crashed or was upgraded), with the time each has left from `now`; a filtered mapping
-  /// gathers its filters from its elements.
-  func heldMappings(now: UInt64) throws -> [Mapping] {
+  /// The mappings the kernel holds in the daemon's table (left by an earlier run that crashed
+  /// or was upgraded, or listed while one runs), with the time each has left from `now`, and
+  /// their notes; a filtered mapping gathers its filters from its elements.
+  func heldMappings(now: UInt64) throws -> (mappings: [Mapping], notes: [Mapping.Key: String]) {
+    var notes: [Mapping.Key: String] = [:]
     let open = try ruleset.elements(ofSet: KernelLayout.mapName, inTable: KernelLayout.tableName).compactMap { element in
-      element.data.flatMap { KernelLayout.mapping(key: element.key, data: $0, expiry: now + (element.expiration ?? 0)) }
+      let mapping = element.data.flatMap {
+        KernelLayout.mapping(key: element.key, data: $0, expiry: now + (element.expiration ?? 0))
+      }
+      if let mapping, let comment = element.comment { notes[mapping.key] = comment }
+      return mapping
     }
     var filtered: [Mapping.Key: Mapping] = [:]
     for element in try ruleset.elements(ofSet: KernelLayout.filteredMapName, inTable: KernelLayout.tableName) {
@@ -178,8 +186,9 @@ final class KernelMappings: MappingStore {
       } else {
         filtered[part.key] = part
       }
+      if let comment = element.comment { notes[part.key] = comment }
     }
-    return open + filtered.values.sorted { $0.externalPort < $1.externalPort }
+    return (open + filtered.values.sorted { $0.externalPort < $1.externalPort }, notes)
   }
 
   /// Whether the daemon's table is still there (`nft flush ruleset` removes it with the rest).
@@ -193,17 +202,49 @@ final class KernelMappings: MappingStore {
   /// The elements of each mapping, by map: its inbound ones (see `KernelLayout.inboundElements`)
   /// and its outbound one. `now`: for elements to add, the time their timeouts count from;
   /// nil for elements to delete.
-  private static func elements(_ mappings: [Mapping], now: UInt64?) throws -> [String: [KernelElement]] {
+  private func elements(_ mappings: [Mapping], now: UInt64?) throws -> [String: [KernelElement]] {
     var elements: [String: [KernelElement]] = [:]
     for mapping in mappings {
       let timeout = now.map { mapping.expiry > $0 ? mapping.expiry - $0 : 1 }
       let inbound = KernelLayout.inboundElements(mapping)
+      let note = now == nil ? "" : note(mapping.key)
       for element in inbound.elements {
-        elements[inbound.map.name, default: []].append(try Linearizer.element(element, of: inbound.map, timeout: timeout))
+        var kernelElement = try Linearizer.element(element, of: inbound.map, timeout: timeout)
+        if !note.isEmpty { kernelElement.userdata = KernelLayout.commentUserdata(note) }
+        elements[inbound.map.name, default: []].append(kernelElement)
       }
       elements[KernelLayout.outboundMapName, default: []].append(
         try Linearizer.element(KernelLayout.outboundElement(mapping), of: KernelLayout.outboundMap, timeout: timeout))
     }
     return elements
+  }
+}
+
+/// `ipnat natpmpd -l`: the mappings in force, read from the daemon's table in the kernel, whose
+/// elements carry all there is to tell (ports, time left, filters, and the note of who asked).
+public enum MappingsInForce {
+  public struct Entry: Sendable {
+    public var mapping: Mapping
+    /// Seconds left, rounded up.
+    public var secondsLeft: UInt64
+    public var origin: MappingOrigin?
+    public var description: String
+  }
+
+  /// Nil when there is no table: no daemon runs.
+  public static func read() throws(Daemon.Failure) -> [Entry]? {
+    do {
+      let store = KernelMappings(ruleset: try KernelRuleset(), externalInterface: "")
+      guard try store.tableExists() else { return nil }
+      let held = try store.heldMappings(now: 0)
+      return held.mappings.map { mapping in
+        let (origin, description) = held.notes[mapping.key].flatMap(MappingOrigin.read) ?? (nil, "")
+        return Entry(mapping: mapping, secondsLeft: (mapping.expiry + 999) / 1000, origin: origin, description: description)
+      }.sorted { ($0.mapping.externalPort, $0.mapping.transport.rawValue) < ($1.mapping.externalPort, $1.mapping.transport.rawValue) }
+    } catch let error as NetlinkError {
+      throw Daemon.Failure(description: "\(error)", status: error == .notPermitted ? 4 : 3)
+    } catch {
+      throw Daemon.Failure(description: "\(error)", status: 3)
+    }
   }
 }

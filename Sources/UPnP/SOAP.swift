@@ -1,10 +1,6 @@
-import Foundation
-import FoundationXML
-
 /// SOAP 1.1 as UPnP control uses it: one action element in the envelope's body, its arguments
-/// as child elements of text. Read with libxml2 through XMLParser, never by string scanning;
-/// a document type declaration (which SOAP forbids, §3, and which alone could declare
-/// entities) is refused before the parser sees the body.
+/// as child elements of text, read with `XMLReader`. A document type declaration, which SOAP
+/// forbids (§3) and which alone could declare entities, is refused.
 public enum SOAP {
   public struct Action: Sendable, Equatable {
     /// The service type, from the action element's namespace (`urn:…:WANIPConnection:1`).
@@ -27,34 +23,29 @@ public enum SOAP {
 
   /// The action of a request body.
   public static func action(in body: [UInt8]) -> Result<Action, ReadError> {
-    // `<!DOCTYPE` is the only way in for a DTD; SOAP messages never carry one.
     if body.firstRange(of: Array("<!DOCTYPE".utf8)) != nil { return .failure(.documentTypeDeclaration) }
-    // Foundation's XMLParser runs libxml2 in recovery mode and traps on a name that is not
-    // UTF-8, which another encoding or broken bytes would give it: UTF-8 only, checked here.
-    guard let text = String(validating: body, as: UTF8.self) else { return .failure(.malformed("not UTF-8")) }
-    if let declared = declaredEncoding(text), declared.lowercased() != "utf-8" {
-      return .failure(.malformed("encoding \(declared): UPnP control is UTF-8"))
+    let envelope: XMLReader.Element
+    switch XMLReader.read(body) {
+    case .failure(let failure): return .failure(.malformed(failure.description))
+    case .success(let root): envelope = root
     }
-    let reader = ActionReader()
-    let parser = XMLParser(data: Data(body))
-    parser.shouldProcessNamespaces = true
-    parser.shouldResolveExternalEntities = false
-    parser.delegate = reader
-    let parsed = parser.parse()
-    if let problem = reader.problem { return .failure(.malformed(problem)) }
-    guard parsed else { return .failure(.malformed(parser.parserError.map { "\($0.localizedDescription)" } ?? "not XML")) }
-    guard let action = reader.action else { return .failure(.noAction) }
+    guard envelope.name == "Envelope", envelope.namespace == envelopeNamespace else {
+      return .failure(.malformed("not a SOAP envelope"))
+    }
+    guard let soapBody = envelope.child("Body", namespace: envelopeNamespace) else {
+      return .failure(.malformed("expected the SOAP body"))
+    }
+    guard let element = soapBody.children.first else { return .failure(.noAction) }
+    guard soapBody.children.count == 1 else { return .failure(.malformed("more than one action")) }
+    var action = Action(serviceType: element.namespace ?? "", name: element.name, arguments: [:])
+    for argument in element.children {
+      guard argument.children.isEmpty else { return .failure(.malformed("an argument holds elements")) }
+      guard action.arguments[argument.name] == nil else {
+        return .failure(.malformed("argument \(argument.name) given twice"))
+      }
+      action.arguments[argument.name] = argument.text
+    }
     return .success(action)
-  }
-
-  /// The encoding an XML declaration names (`<?xml version="1.0" encoding="…"?>`), if any.
-  static func declaredEncoding(_ text: String) -> Substring? {
-    guard text.hasPrefix("<?xml"), let end = text.range(of: "?>") else { return nil }
-    let declaration = text[..<end.lowerBound]
-    guard let name = declaration.range(of: "encoding") else { return nil }
-    let rest = declaration[name.upperBound...].drop { $0 == " " || $0 == "=" }
-    guard let quote = rest.first, quote == "\"" || quote == "'" else { return rest }
-    return rest.dropFirst().prefix { $0 != quote }
   }
 
   /// The response to an action: `<u:NAMEResponse>` with the out arguments, in order.
@@ -96,47 +87,5 @@ public enum SOAP {
       }
     }
     return out
-  }
-}
-
-/// Finds Envelope › Body › action › arguments; anything deeper, or a second action, is a
-/// malformed request.
-private final class ActionReader: NSObject, XMLParserDelegate {
-  var action: SOAP.Action?
-  var problem: String?
-  private var path: [String] = []
-  private var text = ""
-
-  func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-              attributes: [String: String] = [:]) {
-    path.append(name)
-    switch path.count {
-    case 1 where name != "Envelope" || namespaceURI != SOAP.envelopeNamespace: fail(parser, "not a SOAP envelope")
-    case 2 where name == "Header": break
-    case 2 where name != "Body": fail(parser, "expected the SOAP body")
-    case 3 where path[1] == "Body":
-      guard action == nil else { return fail(parser, "more than one action") }
-      action = SOAP.Action(serviceType: namespaceURI ?? "", name: name, arguments: [:])
-    case 4 where path[1] == "Body": text = ""
-    case 5... where path[1] == "Body": fail(parser, "an argument holds elements")
-    default: break
-    }
-  }
-
-  func parser(_ parser: XMLParser, foundCharacters string: String) {
-    if path.count == 4 { text += string }
-  }
-
-  func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-    if path.count == 4, path[1] == "Body" {
-      guard action?.arguments[name] == nil else { return fail(parser, "argument \(name) given twice") }
-      action?.arguments[name] = text
-    }
-    path.removeLast()
-  }
-
-  private func fail(_ parser: XMLParser, _ reason: String) {
-    if problem == nil { problem = reason }
-    parser.abortParsing()
   }
 }

@@ -142,6 +142,9 @@ struct PCPDaemonTests {
       #expect(pcpPorts.count == 1 && natpmpcPorts.count == 1 && pcpPorts != natpmpcPorts, "\(lab.log("natpmpc"))")
       #expect(lab.log("natpmpc").filter { $0.hasPrefix("Mapped public port") }.count == 5)
       #expect(daemon.elements.count == 2)
+      let listing = try lab.run(lab.router, [Shell.ipnatPath, "natpmpd", "-l"]).split(separator: "\n")
+      #expect(listing.contains { $0.contains("10.0.0.2:6000") && $0.contains("NAT-PMP") }, "\(listing)")
+      #expect(listing.contains { $0.contains("10.0.0.2:5000") && $0.contains("PCP") }, "\(listing)")
     }
   }
 

@@ -39,6 +39,14 @@ struct UPnPDaemonTests {
       #expect(listing.contains("UDP 40000->10.0.0.2:5000  'libminiupnpc'"), "\(listing)")
       #expect(listing.contains("TCP 40001->10.0.0.2:5000"), "\(listing)")
 
+      // ipnat natpmpd -l reads the same from the kernel, with who asked and what for.
+      let table = try lab.run(lab.router, [Shell.ipnatPath, "natpmpd", "-l"])
+      let row = try #require(table.split(separator: "\n").first { $0.hasPrefix("UDP") && $0.contains("40000") }, "\(table)")
+      #expect(row.contains("10.0.0.2:5000") && row.contains("UPnP") && row.contains("libminiupnpc"), "\(row)")
+      let json = try lab.run(lab.router, [Shell.ipnatPath, "natpmpd", "-l", "--format", "json"])
+      let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+      #expect(entries.count == 2 && entries.allSatisfy { $0["by"] as? String == "UPnP" && $0["client"] as? String == "10.0.0.2" })
+
       let deleted = try Self.upnpc(daemon, ["-d", "40000", "UDP"])
       #expect(!deleted.contains("failed"), "\(deleted)")
       LiveTrafficTests.settle()

@@ -95,9 +95,9 @@ final class MemoryStore: MappingStore {
     }
     var broken = Self.envelope("GetStatusInfo", "<NewX>1</NewX>")
     broken.replaceSubrange(broken.count - 30..<broken.count - 28, with: [0xf1, 0xc2])
-    #expect(SOAP.action(in: broken) == .failure(.malformed("not UTF-8")), "libxml2 would hand on a name that is not UTF-8")
+    #expect(SOAP.action(in: broken) == .failure(.malformed("not UTF-8 at byte 0")))
     let latin1 = Array("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><x/>".utf8)
-    #expect(SOAP.action(in: latin1) == .failure(.malformed("encoding ISO-8859-1: UPnP control is UTF-8")))
+    #expect(SOAP.action(in: latin1) == .failure(.malformed("an encoding other than UTF-8 at byte 0")))
     let empty = Array("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body></s:Body></s:Envelope>".utf8)
     #expect(SOAP.action(in: empty) == .failure(.noAction))
     let nested = Self.envelope("GetStatusInfo", "<NewX><Deeper/></NewX>")
@@ -191,6 +191,20 @@ final class MemoryStore: MappingStore {
       .values["errorCode"] == "714")
   }
 
+  /// The note the kernel's element carries says who asked and what for, and a restarted
+  /// daemon that adopts the mapping reads it back.
+  @Test func notesOutliveTheDaemon() throws {
+    #expect(call("AddPortMapping", Self.add(40000)).status == 200)
+    let mapping = try #require(store.mappings.values.first)
+    let note = service.note(for: mapping.key)
+    #expect(note == "UPnP: game <1>")
+    let next = NATPMPService(configuration: service.configuration, store: MemoryStore())
+    next.adopt([mapping], notes: [mapping.key: note])
+    #expect(next.portMappingEntry(externalPort: 40000, transport: .udp, now: 0)?.description == "game <1>")
+    #expect(MappingOrigin.read("NAT-PMP")! == (.natpmp, "") && MappingOrigin.read("PCP: x")! == (.pcp, "x"))
+    #expect(MappingOrigin.read("something else") == nil)
+  }
+
   @Test func refusesWhatItMust() {
     #expect(call("AddPortMapping", Self.add(40000, client: "10.0.0.3")).values["errorCode"] == "606", "another host")
     #expect(call("AddPortMapping", Self.add(80, internalPort: 80)).values["errorCode"] == "606", "not permitted")
@@ -245,5 +259,69 @@ final class MemoryStore: MappingStore {
     }
     #expect(call("GetCommonLinkProperties", path: "/ctl/CmnIfCfg").values["NewPhysicalLinkStatus"] == "Up")
     #expect(gateway.respond(method: "GET", path: "/etc/passwd", soapAction: nil, body: [], from: Self.alice, now: 0).status == 404)
+  }
+}
+
+/// The XML reader: what it reads, and every way a document can be wrong.
+@Suite struct XMLReaderTests {
+  func read(_ text: String) -> Result<XMLReader.Element, XMLReader.Failure> { XMLReader.read(Array(text.utf8)) }
+
+  func reason(_ text: String) -> String? {
+    guard case .failure(let failure) = read(text) else { return nil }
+    return failure.reason
+  }
+
+  @Test func readsElementsNamespacesTextAndReferences() throws {
+    let text = """
+      \u{FEFF}<?xml version="1.0" encoding='utf-8'?>
+      <!-- a comment -->
+      <a:root xmlns:a="urn:a" xmlns="urn:default" id='1'>
+        <child>x &lt;&gt;&amp;&quot;&apos; &#65;&#x42; <![CDATA[<raw>&]]></child><!-- inside -->
+        <b:other xmlns:b="urn:b"/><empty></empty>
+      </a:root>
+      """
+    let root = try read(text).get()
+    #expect(root.name == "root" && root.namespace == "urn:a" && root.attributes == ["id": "1"])
+    #expect(root.children.map { $0.name } == ["child", "other", "empty"])
+    #expect(root.children[0].namespace == "urn:default" && root.children[1].namespace == "urn:b")
+    #expect(root.children[0].text == "x <>&\"' AB <raw>&")
+  }
+
+  @Test func refusesWhatIsNotWellFormedOrNotAllowed() {
+    let cases: [(String, String)] = [
+      ("<a><b></a>", "an end tag that does not match b"),
+      ("<a>", "an unterminated element a"),
+      ("<a/><b/>", "content after the root element"),
+      ("<p:a/>", "an undeclared prefix p"),
+      ("<a>&ent;</a>", "an undeclared entity ent"),
+      ("<a>&#0;</a>", "a reference to no character"),
+      ("<a>&#xD800;</a>", "a reference to no character"),
+      ("<a x='1' x='2'/>", "attribute x given twice"),
+      ("<a x='<'/>", "'<' in an attribute value"),
+      ("<a x=1/>", "expected a quoted value"),
+      ("<a x='1'y='2'/>", "expected a space before an attribute"),
+      ("<!DOCTYPE a><a/>", "a document type declaration"),
+      ("<?pi x?><a/>", "a processing instruction"),
+      ("<a><?pi?></a>", "a declaration or processing instruction inside an element"),
+      ("<?xml version='1.0' encoding='UTF-16'?><a/>", "an encoding other than UTF-8"),
+      ("<1a/>", "a name that starts with a digit, '-' or '.'"),
+      ("", "expected the root element"),
+      ("<a><!-- </a>", "an unterminated comment"),
+      ("<a><![CDATA[ </a>", "an unterminated CDATA section"),
+    ]
+    for (text, expected) in cases {
+      #expect(reason(text) == expected, "\(text)")
+    }
+    if case .failure(let failure) = XMLReader.read([0x3c, 0x61, 0xff, 0x2f, 0x3e]) {
+      #expect(failure.reason == "not UTF-8")
+    } else {
+      Issue.record("bytes that are not UTF-8 were read")
+    }
+  }
+
+  /// Bounded: deep nesting and floods of elements are refused, in time linear in their size.
+  @Test func boundsDepthAndCount() {
+    #expect(reason(String(repeating: "<a>", count: 40) + String(repeating: "</a>", count: 40)) == "elements nested too deep")
+    #expect(reason("<r>" + String(repeating: "<a/>", count: 5000) + "</r>") == "too many elements")
   }
 }

@@ -38,7 +38,8 @@ extension IPNatCommand {
           mappings per client 128
 
         On SIGTERM or SIGINT the daemon removes its table, and so every mapping, and exits; on \
-        SIGHUP it reads its configuration again and keeps the mappings that still fit it. Once its sockets are open it keeps only CAP_NET_ADMIN. Exit status: 0 after a \
+        SIGHUP it reads its configuration again and keeps the mappings that still fit it. \
+        'ipnat natpmpd -l [--format json]' prints the mappings in force. Once its sockets are open it keeps only CAP_NET_ADMIN. Exit status: 0 after a \
         signal or a clean -n, 1 for a configuration error, 3 when the kernel refused the table, \
         4 without CAP_NET_ADMIN.
         """,
@@ -63,7 +64,15 @@ extension IPNatCommand {
     @Option(name: .customShort("f"), help: ArgumentHelp("The configuration file, or '-' for standard input.", valueName: "file"))
     var file: String = DaemonConfiguration.defaultPath
 
+    @Flag(name: [.customShort("l"), .customLong("list")],
+          help: "Print the mappings in force, read from the kernel (protocol, ports, client, time left, who asked), and exit.")
+    var list = false
+
+    @Option(help: ArgumentHelp("With -l: 'text' (a table) or 'json' (one array).", valueName: "format"))
+    var format: ListFormat = .text
+
     func run() throws {
+      if list { return try printMappings() }
       let configuration = try readConfiguration()
       if checkOnly {
         FileOutput.standardError.write("configuration ok\n")
