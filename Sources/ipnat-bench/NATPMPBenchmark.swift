@@ -7,11 +7,13 @@ import ArgumentParser
 
 /// `ipnat natpmpd` under sequential load from a raw NAT-PMP client on the lan side: new
 /// mappings while the table grows from 0 to --mappings, renewals with the table full (by
-/// NAT-PMP, then by PCP MAP), then deletions back to 0. The public-address request, which
+/// NAT-PMP, then by PCP MAP), then deletions back to 0; then --renewals UPnP AddPortMapping
+/// requests, each on a connection of its own as UPnP clients make them. The public-address request, which
 /// touches no kernel state, is the floor every other figure is compared with in the same run.
 struct NATPMPBenchmark: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "natpmpd", abstract: "NAT-PMP and PCP requests per second and round trips of ipnat natpmpd (needs root).")
+    commandName: "natpmpd",
+    abstract: "NAT-PMP, PCP and UPnP IGD requests per second and round trips of ipnat natpmpd (needs root).")
 
   @Option(help: "Mappings to create, then renew and delete.") var mappings = 10_000
   @Option(help: "Renewals to time with the table full.") var renewals = 2_000
@@ -38,6 +40,7 @@ struct NATPMPBenchmark: ParsableCommand {
       listen on 10.0.0.1
       external ports 1024-65535
       mappings per client 65535
+      upnp on
       """)
     let daemon = try spawnProcess([tools.ip, "netns", "exec", lab.router, tools.ipnat, "natpmpd", "-d", "-f", configuration])
     defer {
@@ -68,6 +71,8 @@ struct NATPMPBenchmark: ParsableCommand {
     report.append(try client("pcp-renew"))
     report.append(try client("delete"))
     guard try kernelElements() == 0 else { throw BenchError("mappings left in the kernel after deleting them all") }
+    report.append(try client("upnp-add"))
+    guard try kernelElements() == renewals else { throw BenchError("the kernel does not hold the UPnP mappings") }
     return report.joined(separator: "\n")
   }
 }
@@ -87,6 +92,9 @@ struct NATPMPClient: ParsableCommand {
     case pcpRenew = "pcp-renew"
     /// Deletions N → 0.
     case delete
+    /// UPnP: GetExternalIPAddress (no kernel change), then AddPortMapping of --renewals TCP
+    /// ports, each request on a new HTTP connection.
+    case upnpAdd = "upnp-add"
   }
 
   @Argument var phase: Phase
@@ -142,6 +150,19 @@ struct NATPMPClient: ParsableCommand {
     case .delete:
       let deleted = try (1...mappings).map { port in try Self.time(socket, request: Self.mapping(port: port, lifetime: 0), expect: 1) }
       row("deletions", "\(mappings.formatted) → 0", deleted)
+    case .upnpAdd:
+      for _ in 0..<200 { _ = try UPnPClient.time(server, "GetExternalIPAddress", []) }
+      row("UPnP GetExternalIPAddress (no kernel change)", "", try (0..<renewals).map { _ in
+        try UPnPClient.time(server, "GetExternalIPAddress", [])
+      })
+      row("UPnP AddPortMapping", "0 → \(renewals.formatted)", try (0..<renewals).map { index in
+        let port = String(20_000 + index)
+        return try UPnPClient.time(server, "AddPortMapping", [
+          ("NewRemoteHost", ""), ("NewExternalPort", port), ("NewProtocol", "TCP"), ("NewInternalPort", port),
+          ("NewInternalClient", "10.0.0.2"), ("NewEnabled", "1"), ("NewPortMappingDescription", "bench"),
+          ("NewLeaseDuration", "3600"),
+        ])
+      })
     }
     print(rows.joined(separator: "\n"), terminator: "")
   }
@@ -183,17 +204,61 @@ struct NATPMPClient: ParsableCommand {
   }
 
   static func connect(to server: String) throws -> Int32 {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(5351).bigEndian)
-    guard inet_pton(AF_INET, server, &address.sin_addr) == 1 else { throw ValidationError("--server takes an IPv4 address") }
-    let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    var timeout = timeval(tv_sec: 1, tv_usec: 0)
-    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw BenchError("connect: \(String(cString: strerror(errno)))") }
-    return descriptor
+    try connectedSocket(to: server, port: 5351, type: SOCK_DGRAM, timeout: 1)
   }
+
+}
+
+/// A UPnP control point reduced to one thing: a SOAP action on a new connection, answered 200.
+enum UPnPClient {
+  static let service = "urn:schemas-upnp-org:service:WANIPConnection:1"
+
+  /// The round trip of one action, connection set-up included, in seconds.
+  static func time(_ server: String, _ action: String, _ arguments: [(String, String)]) throws -> Double {
+    let body = "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+      + "<s:Body><u:\(action) xmlns:u=\"\(service)\">" + arguments.map { "<\($0.0)>\($0.1)</\($0.0)>" }.joined()
+      + "</u:\(action)></s:Body></s:Envelope>"
+    let request = Array(("POST /ctl/IPConn HTTP/1.1\r\nHost: \(server):5000\r\nContent-Type: text/xml\r\n"
+      + "SOAPAction: \"\(service)#\(action)\"\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body).utf8)
+    let start = now()
+    let descriptor = try connect(to: server)
+    defer { close(descriptor) }
+    guard send(descriptor, request, request.count, 0) == request.count else { throw BenchError("send: \(errno)") }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let count = recv(descriptor, &buffer, buffer.count, 0)
+      guard count > 0 else { break }
+      answer += buffer.prefix(count)
+    }
+    let elapsed = now() - start
+    guard answer.starts(with: Array("HTTP/1.1 200".utf8)) else {
+      throw BenchError("\(action): \(String(decoding: answer.prefix(200), as: UTF8.self))")
+    }
+    return elapsed
+  }
+
+  static func connect(to server: String) throws -> Int32 {
+    try connectedSocket(to: server, port: 5000, type: SOCK_STREAM, timeout: 2)
+  }
+
+}
+
+/// A socket connected to `server`:`port`, receiving with a timeout of `timeout` seconds.
+func connectedSocket(to server: String, port: UInt16, type: __socket_type, timeout: Int) throws -> Int32 {
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = in_port_t(port.bigEndian)
+  guard inet_pton(AF_INET, server, &address.sin_addr) == 1 else { throw ValidationError("--server takes an IPv4 address") }
+  let descriptor = socket(AF_INET, Int32(type.rawValue), 0)
+  var limit = timeval(tv_sec: timeout, tv_usec: 0)
+  setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+  let connected = withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  }
+  guard connected == 0 else {
+    close(descriptor)
+    throw BenchError("connect: \(String(cString: strerror(errno)))")
+  }
+  return descriptor
 }
