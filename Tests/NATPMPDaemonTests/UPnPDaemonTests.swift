@@ -87,6 +87,32 @@ struct UPnPDaemonTests {
     }
   }
 
+  /// NOTIFY ssdp:alive for every target when the daemon starts, ssdp:byebye when it stops, on
+  /// the inside network's multicast group.
+  @Test func announcesItselfAndSaysGoodbye() throws {
+    try withLab { lab in
+      try lab.start(lab.inside, ["listen-multicast", "239.255.255.250", "1900", lab.logPath("ssdp"),
+                                 "--interface-address", "10.0.0.2", "--seconds", "8"])
+      lab.waitForLog("ssdp")
+      let daemon = try DaemonLab(lab: lab, settings: Self.settings)
+      func notices(_ kind: String) -> [String] {
+        lab.log("ssdp").compactMap { line in
+          line.split(separator: " ").last.flatMap { hex in
+            let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap {
+              UInt8(hex.dropFirst($0).prefix(2), radix: 16)
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            return text.hasPrefix("NOTIFY * HTTP/1.1") && text.contains("NTS: \(kind)") ? text : nil
+          }
+        }
+      }
+      try waitUntil("the alive notices") { notices("ssdp:alive").count >= 11 }
+      #expect(notices("ssdp:alive").allSatisfy { $0.contains("LOCATION: http://10.0.0.1:5000/igd") })
+      try daemon.stop()
+      try waitUntil("the byebye notices") { notices("ssdp:byebye").count >= 11 }
+    }
+  }
+
   /// A POST of `body` to the connection's control URL from the inside host; the status line.
   static func post(_ lab: Lab, _ body: String, headers: [String] = []) throws -> String? {
     let action = "SOAPAction: \"urn:schemas-upnp-org:service:WANIPConnection:1#GetStatusInfo\""
