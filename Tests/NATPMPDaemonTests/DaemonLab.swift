@@ -10,9 +10,14 @@ final class DaemonLab {
 
   static let natpmpcPath = "/usr/bin/natpmpc"
   static var isAvailable: Bool {
-    let usable = Lab.isAvailable && FileManager.default.isExecutableFile(atPath: natpmpcPath)
+    required(Lab.isAvailable && FileManager.default.isExecutableFile(atPath: natpmpcPath),
+             "natpmpd's tests cannot run (need root, ip, nft, python3 and natpmpc)")
+  }
+
+  /// Whether tests that need `usable` can run; CI sets IPNAT_REQUIRE_NFT, and then they must.
+  static func required(_ usable: Bool, _ otherwise: String) -> Bool {
     if !usable, ProcessInfo.processInfo.environment["IPNAT_REQUIRE_NFT"] != nil {
-      fatalError("IPNAT_REQUIRE_NFT is set but natpmpd's tests cannot run (need root, ip, nft, python3 and natpmpc)")
+      fatalError("IPNAT_REQUIRE_NFT is set but \(otherwise)")
     }
     return usable
   }

@@ -143,10 +143,7 @@ struct UPnPDaemonTests {
 enum UPnPClient {
   static let path = "/usr/bin/upnpc"
   static var isAvailable: Bool {
-    let usable = DaemonLab.isAvailable && FileManager.default.isExecutableFile(atPath: path)
-    if !usable, ProcessInfo.processInfo.environment["IPNAT_REQUIRE_NFT"] != nil {
-      fatalError("IPNAT_REQUIRE_NFT is set but the UPnP tests cannot run (need upnpc, from Debian's miniupnpc)")
-    }
-    return usable
+    DaemonLab.required(DaemonLab.isAvailable && FileManager.default.isExecutableFile(atPath: path),
+                       "the UPnP tests cannot run (need upnpc, from Debian's miniupnpc)")
   }
 }
