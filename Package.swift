@@ -40,6 +40,7 @@ let package = Package(
     // natpmpd: the protocol, its decisions and its table as values; then the daemon's I/O.
     .target(name: "NATPMP", dependencies: ["IPNatDiagnostics", "IPAddressing", "NFTModel"]),
     .target(name: "UPnP", dependencies: ["NATPMP", "IPAddressing"]),
+    .target(name: "IPNatEvaluation", dependencies: ["NFTModel", "IPAddressing", "IPNatDiagnostics", "JSONText"]),
     .target(
       name: "NATPMPDaemon",
       dependencies: [
@@ -61,6 +62,7 @@ let package = Package(
         .target(name: "NATPMPDaemon", condition: .when(traits: ["Kernel"])),
         "NATPMP",
         "JSONText",
+        "IPNatEvaluation",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       // The manual pages, mdoc; `.ci/package` installs them.
@@ -101,6 +103,7 @@ let package = Package(
       name: "DiagnosticCatalogueTests",
       dependencies: [
         "IPNatDiagnostics", "IPNatKit", "IPNatLint", "IPNatLoader", "IPNatSemantics", "IPNatSyntax", "NATPMP", "TestSupport",
+        "IPNatEvaluation",
       ]
     ),
     .testTarget(name: "IPNatLoaderTests", dependencies: ["IPNatLoader", "IPNatKit", "IPNatNetlink", "NFTKernel", "NFTModel", "IPNatDiagnostics"]),
@@ -108,6 +111,9 @@ let package = Package(
     .testTarget(
       name: "NATPMPTests", dependencies: ["NATPMP", "NFTKernel", "NFTText", "IPAddressing", "IPNatDiagnostics", "TestSupport"], exclude: ["Configurations"]
     ),
+    .testTarget(name: "IPNatEvaluationTests",
+                dependencies: ["IPNatEvaluation", "IPNatKit", "NFTModel", "IPAddressing", "IPNatDiagnostics", "TestSupport"],
+                exclude: ["Golden"]),
     .testTarget(name: "UPnPTests", dependencies: ["UPnP", "NATPMP", "IPAddressing", "TestSupport"], exclude: ["Seeds"]),
     .testTarget(name: "NATPMPDaemonTests", dependencies: ["NATPMP", "TestSupport"]),
     .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "IPNatDiagnostics", "TestSupport"]),

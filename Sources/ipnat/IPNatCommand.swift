@@ -22,7 +22,7 @@ struct IPNatCommand: ParsableCommand {
     subcommands: offlineCommands + kernelCommands
   )
 
-  static let offlineCommands: [any ParsableCommand.Type] = [Compile.self, Print.self, Lint.self]
+  static let offlineCommands: [any ParsableCommand.Type] = [Compile.self, Print.self, Lint.self, Test.self]
 
   #if Kernel
     static let exitStatusHelp = """

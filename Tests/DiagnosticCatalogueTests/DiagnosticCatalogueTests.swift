@@ -1,4 +1,5 @@
 import IPNatDiagnostics
+import IPNatEvaluation
 import IPNatKit
 import IPNatLint
 import IPNatLoader
@@ -14,7 +15,7 @@ struct DiagnosticCatalogueTests {
   static let repository = directory() + "/../.."
   static let catalogues: [any DiagnosticCatalogue.Type] = [
     ParseDiagnostics.self, LoweringDiagnostics.self, NATPMPDiagnostics.self, KernelDiagnostics.self, LintRegistry.self,
-    FrontendDiagnostics.self,
+    FrontendDiagnostics.self, TestDiagnostics.self,
   ]
   static let catalogued: [DiagnosticID: Severity] = {
     var kinds: [DiagnosticID: Severity] = [:]
@@ -33,7 +34,7 @@ struct DiagnosticCatalogueTests {
   }
 
   static func literals(in text: String) -> [String] {
-    let stages = ["lex", "var", "parse", "lower", "natpmpd", "kernel", "lint", "input", "output", "internal", "confirm"]
+    let stages = ["lex", "var", "parse", "lower", "natpmpd", "kernel", "lint", "input", "output", "internal", "confirm", "test"]
     return text.split(separator: "\"", omittingEmptySubsequences: false).enumerated().compactMap { index, part in
       guard index % 2 == 1, let dot = part.firstIndex(of: "."), stages.contains(String(part[..<dot])),
         part[part.index(after: dot)...].allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }),

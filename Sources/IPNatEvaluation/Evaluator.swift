@@ -1,0 +1,238 @@
+import IPAddressing
+import NFTModel
+
+/// What Linux does to the first packet of a connection, worked out from the lowered ruleset
+/// itself (the IR that `compile` prints and `load` loads, folded or not): the nat chains of
+/// the packet's hook in priority order, rule by rule, as the kernel's NAT core runs them — the
+/// first NAT statement that fires makes the connection's translation, `accept` or the end of
+/// a chain leaves it to the next base chain, and none leaves the packet as it is. Where the
+/// kernel chooses (`numgen`, `jhash`, an address or port range), every choice is followed and
+/// the answer is the set of what may happen, never one made-up value.
+public struct Evaluator {
+  public struct Options: Sendable {
+    /// Interface addresses, for `masquerade` and `redirect` (`--address IF=ADDR`).
+    public var interfaceAddresses: [String: IPAddress] = [:]
+    public init() {}
+  }
+
+  /// An address the translation gives: one, a range the kernel picks from, or the primary
+  /// address of an interface not given with `--address`.
+  public enum AddressChoice: Sendable, Equatable, CustomStringConvertible {
+    case exactly(IPAddress)
+    case range(IPAddress, IPAddress)
+    case interfaceAddress(String)
+
+    public var description: String {
+      switch self {
+      case .exactly(let address): "\(address)"
+      case .range(let low, let high): "\(low)-\(high)"
+      case .interfaceAddress(let name): "(address of \(name))"
+      }
+    }
+  }
+
+  public struct EndpointChoice: Sendable, Equatable, CustomStringConvertible {
+    public var address: AddressChoice
+    /// Nil for a packet without ports.
+    public var ports: ClosedRange<UInt16>?
+
+    public var description: String {
+      guard let ports else { return address.description }
+      return "\(address)," + (ports.count == 1 ? "\(ports.lowerBound)" : "\(ports.lowerBound)-\(ports.upperBound)")
+    }
+  }
+
+  /// One thing that may happen to the packet.
+  public struct Outcome: Sendable, Equatable {
+    /// The rule whose NAT statement translated it; nil when nothing did.
+    public var rule: Origin?
+    public var source: EndpointChoice
+    public var destination: EndpointChoice
+    /// When untranslated: the rule that stopped the search (a `no` rule, `-> 0/0`), if any.
+    public var stoppedBy: Origin?
+
+    public var isTranslated: Bool { rule != nil }
+  }
+
+  public struct Evaluation: Sendable, Equatable {
+    public var outcomes: [Outcome]
+    /// What the evaluation could not tell (a rule that needs the packet's other interface).
+    public var notes: [String]
+  }
+
+  let table: Table
+  let options: Options
+
+  public init(table: Table, options: Options = Options()) {
+    self.table = table
+    self.options = options
+  }
+
+  /// At most this many branches (combinations of `numgen`/`jhash` values) per packet.
+  static let maximumBranches = 4096
+
+  public func evaluate(_ packet: Packet) -> Evaluation {
+    var pending: [[Selector: UInt64]] = [[:]]
+    var outcomes: [Outcome] = []
+    var notes: [String] = []
+    var branches = 0
+    // First in, first out: the choices come out in order of their values.
+    while !pending.isEmpty {
+      let choices = pending.removeFirst()
+      branches += 1
+      guard branches <= Self.maximumBranches else {
+        notes.append("more than \(Self.maximumBranches) choices of numgen and jhash values: the answer is incomplete")
+        break
+      }
+      var run = Run(evaluator: self, packet: packet, choices: choices)
+      do {
+        let outcome = try run.hook()
+        if !outcomes.contains(outcome) { outcomes.append(outcome) }
+      } catch let needed as Run.NeedsChoice {
+        for value in 0..<UInt64(needed.modulus) {
+          var more = choices
+          more[needed.selector] = value
+          pending.append(more)
+        }
+      } catch {
+        notes.append("\(error)")
+      }
+      for note in run.notes where !notes.contains(note) { notes.append(note) }
+    }
+    return Evaluation(outcomes: outcomes, notes: notes)
+  }
+}
+
+/// One pass over the hook with fixed `numgen`/`jhash` values.
+struct Run {
+  struct NeedsChoice: Error {
+    var selector: Selector
+    var modulus: UInt32
+  }
+
+  struct Unsupported: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  let evaluator: Evaluator
+  let packet: Packet
+  let choices: [Selector: UInt64]
+  var packetMark: UInt64 = 0
+  var connectionMark: UInt64 = 0
+  var notes: [String] = []
+
+  init(evaluator: Evaluator, packet: Packet, choices: [Selector: UInt64]) {
+    self.evaluator = evaluator
+    self.packet = packet
+    self.choices = choices
+  }
+
+  /// Where a chain's run ended.
+  enum Flow {
+    /// Off its end, or `return`: the caller goes on.
+    case fellThrough
+    /// `accept`: this base chain is done, untranslated.
+    case accepted(Origin?)
+    case translated(Evaluator.Outcome)
+  }
+
+  var unchanged: Evaluator.Outcome {
+    Evaluator.Outcome(rule: nil, source: Self.choice(packet.source), destination: Self.choice(packet.destination))
+  }
+
+  static func choice(_ endpoint: Endpoint) -> Evaluator.EndpointChoice {
+    Evaluator.EndpointChoice(address: .exactly(endpoint.address), ports: endpoint.port.map { $0...$0 })
+  }
+
+  mutating func hook() throws -> Evaluator.Outcome {
+    let hook: BaseChain.Hook = packet.direction == .incoming ? .prerouting : .postrouting
+    let chains = evaluator.table.chains.filter { $0.base?.kind == .nat && $0.base?.hook == hook }
+      .sorted { $0.base!.priority.value < $1.base!.priority.value }
+    var stoppedBy: Origin?
+    for chain in chains {
+      switch try run(chain, depth: 0) {
+      case .translated(let outcome): return outcome
+      case .accepted(let origin): stoppedBy = stoppedBy ?? origin
+      case .fellThrough: break
+      }
+    }
+    var outcome = unchanged
+    outcome.stoppedBy = stoppedBy
+    return outcome
+  }
+
+  mutating func run(_ chain: Chain, depth: Int) throws -> Flow {
+    guard depth < 16 else { throw Unsupported(description: "chains jump more than 16 deep") }
+    rules: for rule in chain.rules {
+      guard try matches(rule) else { continue }
+      for statement in rule.statements {
+        switch statement {
+        case .nat(let nat):
+          do {
+            return .translated(try translate(nat, by: rule.origin))
+          } catch is MissingElement {
+            // The kernel's lookup finds nothing: the rule ends there, and the next one runs.
+            continue rules
+          }
+        case .setMark(let scope, let value):
+          if scope == .packet { packetMark = UInt64(value) } else { connectionMark = UInt64(value) }
+        case .setConntrackHelper, .setConntrackTimeout, .setMaximumSegmentSize, .setConntrackLabel:
+          continue
+        case .verdict(let verdict):
+          if let flow = try follow(verdict, origin: rule.origin, depth: depth) { return flow }
+        case .verdictMap(let key, let entries):
+          let value = try values(of: key)
+          guard let entry = try entries.first(where: { try contains($0.key, value, for: key) }) else { continue }
+          if let flow = try follow(entry.verdict, origin: rule.origin, depth: depth) { return flow }
+        }
+      }
+    }
+    return .fellThrough
+  }
+
+  /// Nil: the rule goes on (a jump that came back).
+  mutating func follow(_ verdict: Verdict, origin: Origin?, depth: Int) throws -> Flow? {
+    switch verdict {
+    case .accept: return .accepted(origin)
+    case .return: return .fellThrough
+    case .jump(let name), .goto(let name):
+      guard let target = evaluator.table.chains.first(where: { $0.name == name }) else {
+        throw Unsupported(description: "a jump to a chain the table lacks: \(name)")
+      }
+      let flow = try run(target, depth: depth + 1)
+      if case .fellThrough = flow, case .jump = verdict { return nil }
+      return flow
+    }
+  }
+
+  // MARK: - Matching
+
+  mutating func matches(_ rule: Rule) throws -> Bool {
+    for match in rule.matches {
+      guard let value = try? values(of: match.left) else {
+        // A value the packet line does not give (the other interface, the route).
+        notes.append("\(rule.origin.map { "\($0.file):\($0.line)" } ?? "a rule") needs \(match.left), which the packet line does not give: taken as not matching")
+        return false
+      }
+      if try !holds(match, value) { return false }
+    }
+    return true
+  }
+
+  func holds(_ match: Match, _ value: [Value]) throws -> Bool {
+    switch match.op {
+    case .implicit, .equal: return try contains(match.right, value, for: match.left)
+    case .notEqual: return try !contains(match.right, value, for: match.left)
+    case .less, .greater, .lessOrEqual, .greaterOrEqual:
+      guard value.count == 1, case .integer(let left) = value[0], let right = integer(match.right, for: match.left) else {
+        throw Run.Unsupported(description: "a comparison \(match.op.rawValue) of \(match.left)")
+      }
+      switch match.op {
+      case .less: return left < right
+      case .greater: return left > right
+      case .lessOrEqual: return left <= right
+      default: return left >= right
+      }
+    }
+  }
+}

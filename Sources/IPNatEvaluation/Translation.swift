@@ -1,0 +1,96 @@
+import IPAddressing
+import NFTModel
+
+extension Run {
+  /// The outcome of a NAT statement that fires: the new source (snat, masquerade) or
+  /// destination (dnat, redirect), each address and port as the statement and its maps give.
+  func translate(_ nat: NATStatement, by origin: Origin?) throws -> Evaluator.Outcome {
+    var outcome = unchanged
+    outcome.rule = origin
+    let target = try self.target(nat.address, mapsPrefix: nat.mapsPrefix, kind: nat.kind)
+    let ports = try nat.port.map { try portRange($0) } ?? target.ports
+    switch nat.kind {
+    case .snat, .masquerade:
+      let address = nat.kind == .masquerade ? interfaceAddress() : target.address
+      outcome.source = translated(outcome.source, address: address, ports: ports)
+    case .dnat, .redirect:
+      let address = nat.kind == .redirect ? interfaceAddress() : target.address
+      outcome.destination = translated(outcome.destination, address: address, ports: ports)
+    }
+    return outcome
+  }
+
+  private func translated(_ endpoint: Evaluator.EndpointChoice, address: Evaluator.AddressChoice?,
+                          ports: ClosedRange<UInt16>?) -> Evaluator.EndpointChoice {
+    var endpoint = endpoint
+    if let address { endpoint.address = address }
+    // A port is translated only where the packet has one; otherwise the kernel keeps it.
+    if let ports, endpoint.ports != nil { endpoint.ports = ports }
+    return endpoint
+  }
+
+  /// The packet's interface's address: masquerade's source (out), redirect's destination (in).
+  private func interfaceAddress() -> Evaluator.AddressChoice {
+    evaluator.options.interfaceAddresses[packet.interface].map { .exactly($0) } ?? .interfaceAddress(packet.interface)
+  }
+
+  /// An address and ports from a NAT statement's target: a literal, a range, a prefix (mapped
+  /// host bits kept, with `prefix`), `ADDRESS . PORT`, or a map lookup giving one of these.
+  private func target(_ expression: Expression?, mapsPrefix: Bool, kind: NATStatement.Kind) throws
+    -> (address: Evaluator.AddressChoice?, ports: ClosedRange<UInt16>?)
+  {
+    guard let expression else { return (nil, nil) }
+    switch expression {
+    case .address(let address): return (.exactly(address), nil)
+    case .addressRange(let low, let high): return (.range(low, high), nil)
+    case .prefix(let network, let length):
+      let mask = AddressPrefix.mask(length, network.family)
+      guard mapsPrefix else {
+        return (.range(network, IPAddress(family: network.family, bits: network.bits | ~mask & network.family.allOnes)), nil)
+      }
+      // netmap: the network's bits, the original address's host bits.
+      let original = kind == .snat ? packet.source.address : packet.destination.address
+      return (.exactly(IPAddress(family: network.family, bits: network.bits & mask | original.bits & ~mask)), nil)
+    case .concatenation(let parts) where parts.count == 2:
+      let address = try target(parts[0], mapsPrefix: mapsPrefix, kind: kind).address
+      return (address, try portRange(parts[1]))
+    case .lookup(let key, let map):
+      return try target(try lookup(key, in: map), mapsPrefix: mapsPrefix, kind: kind)
+    default:
+      throw Unsupported(description: "a NAT target \(expression)")
+    }
+  }
+
+  private func portRange(_ expression: Expression) throws -> ClosedRange<UInt16> {
+    switch expression {
+    case .integer(let port): return UInt16(clamping: port)...UInt16(clamping: port)
+    case .integerRange(let low, let high): return UInt16(clamping: low)...UInt16(clamping: high)
+    case .lookup(let key, let map): return try portRange(try lookup(key, in: map))
+    default: throw Unsupported(description: "a NAT port \(expression)")
+    }
+  }
+
+  /// The value a map gives for the key's values; throws when none: the kernel's lookup fails,
+  /// and the rule with it, which the rule's matches should have kept from happening.
+  func lookup(_ key: Expression, in map: MapReference) throws -> Expression {
+    let elements: [MapElement]
+    switch map {
+    case .inline(let inline): elements = inline
+    case .named(let name):
+      guard let named = evaluator.table.maps.first(where: { $0.name == name }) else {
+        throw Unsupported(description: "a lookup in a map the table lacks: \(name)")
+      }
+      elements = named.elements
+    }
+    let value = try values(of: key)
+    guard let element = try elements.first(where: { try contains($0.key, value, for: key) }) else {
+      throw MissingElement(key: key)
+    }
+    return element.value
+  }
+
+  struct MissingElement: Error, CustomStringConvertible {
+    var key: Expression
+    var description: String { "no map element for \(key)" }
+  }
+}

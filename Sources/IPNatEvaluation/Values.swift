@@ -1,0 +1,163 @@
+import IPAddressing
+import NFTModel
+
+/// A value read from the packet: an address, a number, an interface name, or nothing when
+/// the packet has no such field (a port of an ICMP packet), which no match accepts, as nft's
+/// implicit protocol checks accept none.
+enum Value: Equatable {
+  case address(IPAddress)
+  case integer(UInt64)
+  case name(String)
+  case absent
+}
+
+extension Run {
+  /// The values of a match's left side: one, or one per part of a concatenation. Throws for a
+  /// value the packet line does not give.
+  func values(of expression: Expression) throws -> [Value] {
+    switch expression {
+    case .selector(let selector): return [try value(of: selector)]
+    case .concatenation(let parts): return try parts.flatMap { try values(of: $0) }
+    case .bitwiseAnd(let inner, let mask):
+      return try values(of: inner).map { value in
+        switch (value, mask) {
+        case (.address(let address), .address(let bits)): .address(IPAddress(family: address.family, bits: address.bits & bits.bits))
+        case (.integer(let number), .integer(let bits)): .integer(number & bits)
+        default: value
+        }
+      }
+    default:
+      throw Unsupported(description: "a match on \(expression)")
+    }
+  }
+
+  func value(of selector: Selector) throws -> Value {
+    switch selector {
+    case .meta(.iifname):
+      guard packet.direction == .incoming else { throw Unsupported(description: "iifname of an 'out' packet") }
+      return .name(packet.interface)
+    case .meta(.oifname):
+      guard packet.direction == .outgoing else { throw Unsupported(description: "oifname of an 'in' packet") }
+      return .name(packet.interface)
+    case .meta(.l4proto): return .integer(UInt64(packet.protocolNumber))
+    case .meta(.nfproto): return .integer(packet.family == .inet ? 2 : 10)
+    case .meta(.mark): return .integer(packetMark)
+    case .payload(let field): return payload(field)
+    case .conntrack(let key): return conntrack(key)
+    case .numgenIncrement(let modulus), .jenkinsHash(_, let modulus):
+      guard let chosen = choices[selector] else { throw NeedsChoice(selector: selector, modulus: modulus) }
+      return .integer(chosen)
+    case .tcpMaxSegmentSize, .routeOutputName:
+      throw Unsupported(description: "\(selector)")
+    }
+  }
+
+  private func payload(_ field: PayloadField) -> Value {
+    switch (field.header, field.field) {
+    case (.ip, .saddr), (.ip6, .saddr):
+      return packet.family == (field.header == .ip ? .inet : .inet6) ? .address(packet.source.address) : .absent
+    case (.ip, .daddr), (.ip6, .daddr):
+      return packet.family == (field.header == .ip ? .inet : .inet6) ? .address(packet.destination.address) : .absent
+    case (.ip, .protocol), (.ip6, .nexthdr):
+      return packet.family == (field.header == .ip ? .inet : .inet6) ? .integer(UInt64(packet.protocolNumber)) : .absent
+    case (.tcp, .sport), (.udp, .sport), (.th, .sport):
+      return port(packet.source, header: field.header)
+    case (.tcp, .dport), (.udp, .dport), (.th, .dport):
+      return port(packet.destination, header: field.header)
+    case (.tcp, .flags):
+      // The first packet of a TCP connection: SYN alone.
+      return packet.protocolNumber == 6 ? .integer(0x02) : .absent
+    case (.icmp, .type):
+      return packet.protocolNumber == 1 ? packet.icmpType.map { .integer(UInt64($0)) } ?? .absent : .absent
+    case (.icmpv6, .type):
+      return packet.protocolNumber == 58 ? packet.icmpType.map { .integer(UInt64($0)) } ?? .absent : .absent
+    default:
+      return .absent
+    }
+  }
+
+  private func port(_ endpoint: Endpoint, header: PayloadField.Header) -> Value {
+    let wanted: UInt8? = header == .tcp ? 6 : header == .udp ? 17 : nil
+    guard let port = endpoint.port, wanted.map({ $0 == packet.protocolNumber }) ?? true else { return .absent }
+    return .integer(UInt64(port))
+  }
+
+  /// A new connection's tuple is the packet's own; no NAT has been done to it yet.
+  private func conntrack(_ key: Selector.ConntrackKey) -> Value {
+    switch key {
+    case .originalSourceAddress: .address(packet.source.address)
+    case .originalDestinationAddress: .address(packet.destination.address)
+    case .originalSourcePort: packet.source.port.map { .integer(UInt64($0)) } ?? .absent
+    case .originalDestinationPort: packet.destination.port.map { .integer(UInt64($0)) } ?? .absent
+    case .status: .integer(0)
+    }
+  }
+
+  // MARK: - Membership
+
+  /// Whether `right` (a value, prefix, range, set, or a concatenation of them) holds `value`.
+  func contains(_ right: Expression, _ value: [Value], for left: Expression) throws -> Bool {
+    if value.contains(.absent) { return false }
+    if case .set(let members) = right { return try members.contains { try contains($0, value, for: left) } }
+    if value.count > 1 {
+      guard case .concatenation(let parts) = right, parts.count == value.count, case .concatenation(let lefts) = left
+      else { return false }
+      for index in parts.indices where try !contains(parts[index], [value[index]], for: lefts[index]) { return false }
+      return true
+    }
+    if case .selector(.conntrack(.status)) = left, case .integer(let status) = value[0] {
+      return integer(right, for: left).map { status & $0 != 0 } ?? false
+    }
+    switch (right, value[0]) {
+    case (.address(let address), .address(let actual)): return address == actual
+    case (.prefix(let address, let length), .address(let actual)):
+      return actual.family == address.family
+        && AddressPrefix(address, length: length).contains(AddressPrefix(actual, length: actual.family.width))
+    case (.addressRange(let low, let high), .address(let actual)):
+      return actual.family == low.family && low <= actual && actual <= high
+    case (.integerRange(let low, let high), .integer(let actual)): return low <= actual && actual <= high
+    case (.string(let pattern), .name(let name)):
+      return pattern.hasSuffix("*") ? name.hasPrefix(pattern.dropLast()) : name == pattern
+    case (_, .integer(let actual)):
+      guard let number = integer(right, for: left) else {
+        throw Unsupported(description: "a comparison of \(left) with \(right)")
+      }
+      return number == actual
+    default:
+      throw Unsupported(description: "a comparison of \(left) with \(right)")
+    }
+  }
+
+  /// A number, or a symbol nft knows by name, in the sense of the field it is compared with.
+  func integer(_ expression: Expression, for left: Expression) -> UInt64? {
+    switch expression {
+    case .integer(let number): return number
+    case .bitwiseOr(let parts):
+      let numbers = parts.compactMap { integer($0, for: left) }
+      return numbers.count == parts.count ? numbers.reduce(0, |) : nil
+    case .symbol(let name): return Symbols.value(name, for: left)
+    default: return nil
+    }
+  }
+}
+
+/// nft's symbolic constants, by the field they name a value of.
+enum Symbols {
+  static let protocols: [String: UInt64] = ["tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "ipv6-icmp": 58, "sctp": 132,
+                                            "gre": 47, "esp": 50, "ah": 51, "udplite": 136, "dccp": 33]
+  static let families: [String: UInt64] = ["ipv4": 2, "ipv6": 10]
+  static let tcpFlags: [String: UInt64] = ["fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20,
+                                           "ecn": 0x40, "cwr": 0x80]
+  static let conntrackStatus: [String: UInt64] = ["expected": 0x1, "seen-reply": 0x2, "assured": 0x4, "confirmed": 0x8,
+                                                  "snat": 0x10, "dnat": 0x20, "dying": 0x200]
+
+  static func value(_ name: String, for left: Expression) -> UInt64? {
+    switch left {
+    case .selector(.meta(.nfproto)): return families[name]
+    case .selector(.payload(let field)) where field.field == .flags: return tcpFlags[name]
+    case .selector(.payload(let field)) where field.field == .type: return ICMPTypes.number(Substring(name)).map(UInt64.init)
+    case .selector(.conntrack(.status)): return conntrackStatus[name]
+    default: return protocols[name]
+    }
+  }
+}

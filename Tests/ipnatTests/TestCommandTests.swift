@@ -1,0 +1,43 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `ipnat test` as CI runs it: the Sample suite passes, a wrong expectation fails at its line
+/// in every format, and JSON gives each packet's rule and endpoints.
+@Suite struct TestCommandTests {
+  static let arguments = ["test", "--no-resolve", "--color", "never", "--address", "ppp0=203.0.113.5",
+                          "\(samples)/home-gateway.conf"]
+
+  @Test func theSampleSuitePasses() throws {
+    let run = try ipnat(Self.arguments + ["\(samples)/ci/home-gateway.packets"])
+    #expect(run.status == 0, "\(run.standardError)")
+    #expect(run.standardOutput.contains("translated by \(samples)/home-gateway.conf:25: rdr ppp0 0/0 port 443"))
+  }
+
+  @Test func aWrongExpectationFailsAtItsLine() throws {
+    let packets = "in on ppp0 tcp 198.51.100.7,40000 203.0.113.5,443 => 198.51.100.7,40000 192.168.1.11,443\n"
+    let text = try ipnat(Self.arguments + ["-"], input: packets)
+    #expect(text.status == 1)
+    #expect(text.standardError.hasPrefix("<stdin>:1:51: error: expected 198.51.100.7,40000 192.168.1.11,443, but Linux makes it 198.51.100.7,40000 192.168.1.10,443 [test.unmet-expectation]\n"))
+    let github = try ipnat(Self.arguments + ["--format", "github", "-"], input: packets)
+    #expect(github.status == 1 && github.standardOutput.hasPrefix("::error file=<stdin>,line=1,col=51"), "\(github.standardOutput)")
+    let sarif = try ipnat(Self.arguments + ["--format", "sarif", "-"], input: packets)
+    #expect(sarif.status == 1 && sarif.standardOutput.contains("\"ruleId\": \"test.unmet-expectation\""))
+  }
+
+  @Test func jsonGivesEachPacketItsRuleAndEndpoints() throws {
+    let run = try ipnat(Self.arguments + ["--format", "json", "-"], input: "out on ppp0 udp 192.168.1.33,5353 192.0.2.53,53\n")
+    #expect(run.status == 0)
+    let packets = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [[String: Any]])
+    let outcome = try #require((packets.first?["outcomes"] as? [[String: Any]])?.first)
+    #expect((outcome["rule"] as? [String: Any])?["line"] as? Int == 18)
+    #expect((outcome["source"] as? [String: Any])?["address"] as? String == "203.0.113.5")
+    #expect((outcome["source"] as? [String: Any])?["port"] as? String == "1024-65535")
+    #expect((outcome["destination"] as? [String: Any])?["port"] as? Int == 53)
+  }
+
+  @Test func malformedPacketLinesAreErrorsAtTheirPlace() throws {
+    let run = try ipnat(Self.arguments + ["-"], input: "in on ppp0 tcp 1.2.3.4 5.6.7.8,2\n")
+    #expect(run.status == 1 && run.standardError.hasPrefix("<stdin>:1:16: error: expected ADDRESS,PORT"))
+  }
+}
