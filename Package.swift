@@ -116,7 +116,7 @@ let package = Package(
                 exclude: ["Golden"]),
     .testTarget(name: "UPnPTests", dependencies: ["UPnP", "NATPMP", "IPAddressing", "TestSupport"], exclude: ["Seeds"]),
     .testTarget(name: "NATPMPDaemonTests", dependencies: ["NATPMP", "TestSupport"]),
-    .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "IPNatDiagnostics", "TestSupport"]),
+    .testTarget(name: "PacketTests", dependencies: ["IPNatKit", "IPNatDiagnostics", "IPNatEvaluation", "IPAddressing", "NFTModel", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -51,7 +51,10 @@ def serve(args):
         for s in ready:
             if s.type == socket.SOCK_DGRAM:
                 data, peer = s.recvfrom(2048)
-                s.sendto(report(peer, s.getsockname()).encode(), peer)
+                try:
+                    s.sendto(report(peer, s.getsockname()).encode(), peer)
+                except OSError:
+                    pass  # a peer this host cannot reach (an untranslated source): no answer
                 continue
             conn, peer = s.accept()
             with conn:
@@ -76,6 +79,31 @@ def udp(args):
                 continue
         print(answer or "timeout", flush=True)
         s.close()
+
+
+def udp_batch(args):
+    """One datagram for each BIND,SPORT,HOST,PORT given, each from its own socket (its own
+    connection), sent together; prints each answer in order, or "timeout" after --wait."""
+    sockets = []
+    for item in args.items:
+        bind, sport, host, port = item.split(",")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((bind, int(sport)))
+        sockets.append((s, (host, int(port))))
+    answers = [None] * len(sockets)
+    for _ in range(3):  # a datagram lost to a server still starting is sent again
+        for index, (s, target) in enumerate(sockets):
+            if answers[index] is None:
+                s.sendto(b"probe", target)
+        end = time.monotonic() + args.wait
+        while time.monotonic() < end and None in answers:
+            waiting = [s for index, (s, _) in enumerate(sockets) if answers[index] is None]
+            ready, _, _ = select.select(waiting, [], [], max(0, end - time.monotonic()))
+            for s in ready:
+                index = next(i for i, (t, _) in enumerate(sockets) if t is s)
+                answers[index] = s.recv(2048).decode()
+    for answer in answers:
+        print(answer or "timeout", flush=True)
 
 
 def tcp(args):
@@ -468,6 +496,10 @@ def main():
         p.add_argument("--sport", type=int, default=0)
         p.add_argument("--count", type=int, default=1)
         p.set_defaults(run=run)
+    p = commands.add_parser("udp-batch")
+    p.add_argument("items", nargs="+", help="BIND,SPORT,HOST,PORT")
+    p.add_argument("--wait", type=float, default=0.5)
+    p.set_defaults(run=udp_batch)
     p = commands.add_parser("stream-server")
     p.add_argument("listen", help="HOST:PORT")
     p.add_argument("log")

@@ -1,0 +1,124 @@
+import IPAddressing
+import IPNatDiagnostics
+import IPNatEvaluation
+import IPNatKit
+import NFTModel
+import TestSupport
+import Testing
+
+/// `ipnat test` against the kernel: a router namespace loaded with a ruleset translates real
+/// datagrams, the far side reports what it saw, and for every datagram that must be one of the
+/// outcomes the evaluator gives for the same packet line on the same IR, folded and not. Each
+/// datagram is a connection of its own (its own source port).
+@Suite(.serialized, .enabled(if: Lab.isAvailable, "needs root, iproute2, nft and python3"))
+struct EvaluationDifferentialTests {
+  /// A configuration, the packets sent through it, and the servers that answer them.
+  struct Case: CustomStringConvertible, Sendable {
+    var name: String
+    var conf: String
+    var direction: Packet.Direction
+    /// Addresses and ports the packets go to (outbound: from the inside hosts; inbound: from
+    /// 192.0.2.2).
+    var targets: [(String, UInt16)]
+    /// Servers: `HOST:PORT` on the far side.
+    var servers: [String]
+    var description: String { name }
+  }
+
+  static let insideHosts = ["10.0.0.2", "10.0.0.3", "10.0.0.5", "10.0.0.6"]
+
+  static let cases: [Case] = [
+    // A host's own address, a pool with a port range for UDP, the interface address for the
+    // rest, a host left untranslated (`-> 0/0`); IPFilter's search order decides among them.
+    Case(name: "outbound maps", conf: """
+      map rwan 10.0.0.2/32 -> 203.0.113.7/32
+      map rwan 10.0.0.6/32 -> 0/0
+      map rwan 10.0.0.0/24 -> 203.0.113.16/30 portmap udp 20000:20099
+      map rwan 10.0.0.0/24 -> 0/32
+      """, direction: .outgoing, targets: [("192.0.2.2", 7000)], servers: ["192.0.2.2:7000"]),
+    Case(name: "map-block", conf: "map-block rwan 10.0.0.0/24 -> 203.0.113.0/30 ports auto\n", direction: .outgoing,
+         targets: [("192.0.2.2", 7000)], servers: ["192.0.2.2:7000"]),
+    Case(name: "pool", conf: "map rwan 10.0.0.0/24 -> 203.0.113.64/28\n", direction: .outgoing,
+         targets: [("192.0.2.2", 7000)], servers: ["192.0.2.2:7000"]),
+    // A port range shifted, round-robin over two servers, any address, a port no rule takes.
+    Case(name: "inbound rdr", conf: """
+      rdr rwan 192.0.2.1/32 port 8000-8009 -> 10.0.0.2 port 9000 udp
+      rdr rwan 203.0.113.5/32 port 53 -> 10.0.0.3,10.0.0.5 port 5353 udp round-robin
+      rdr rwan 0/0 port 7777 -> 10.0.0.6 port 7777 udp
+      rdr rwan 0/0 port 7778 -> 10.0.0.6 port 7777 udp
+      """, direction: .incoming,
+         targets: (8000...8009).map { ("192.0.2.1", UInt16($0)) }
+           + [("203.0.113.5", 53), ("192.0.2.1", 7777), ("203.0.113.9", 7778), ("192.0.2.1", 6666)],
+         servers: (9000...9009).map { "10.0.0.2:\($0)" } + ["10.0.0.3:5353", "10.0.0.5:5353", "10.0.0.6:7777"]),
+    Case(name: "bimap in", conf: "bimap rwan 10.0.0.5/32 -> 203.0.113.50/32\n", direction: .incoming,
+         targets: [("203.0.113.50", 7000), ("203.0.113.51", 7000)], servers: ["10.0.0.5:7000"]),
+    Case(name: "bimap out", conf: "bimap rwan 10.0.0.5/32 -> 203.0.113.50/32\n", direction: .outgoing,
+         targets: [("192.0.2.2", 7000)], servers: ["192.0.2.2:7000"]),
+  ]
+
+  @Test(arguments: cases, [true, false])
+  func datagramsAreTranslatedAsTheEvaluatorSays(_ test: Case, folded: Bool) throws {
+    var generator = SplitMix64(seed: UInt64(test.name.utf8.count) * 2 + (folded ? 1 : 0))
+    let packets = (0..<120).map { index in
+      let (address, port) = test.targets[generator.next(below: test.targets.count)]
+      let source = test.direction == .outgoing ? Self.insideHosts[generator.next(below: 4)] : "192.0.2.2"
+      return Packet(direction: test.direction, interface: "rwan", protocolNumber: 17,
+                    source: Endpoint(Self.address(source), port: UInt16(30000 + index)),
+                    destination: Endpoint(Self.address(address), port: port))
+    }
+    try compare(test.conf, folded: folded, packets: packets,
+                servers: [(test.direction == .outgoing ? \.outside : \.inside, test.servers)])
+  }
+
+  static func address(_ text: String) -> IPAddress { .ipv4(IPAddress.parseIPv4(Substring(text))!) }
+
+  /// Loads `conf`, sends each packet as a datagram, and checks what the far side saw against
+  /// the evaluator's outcomes: a translated address and port within one of them, or nothing
+  /// seen for a packet no rule translates (inbound, nothing listens on the router).
+  private func compare(_ conf: String, folded: Bool, packets: [Packet],
+                       servers: [(KeyPath<Lab, String>, [String])]) throws {
+    var lowering = LoweringOptions()
+    lowering.foldThreshold = folded ? 2 : nil
+    let file = SourceFile(name: "lab.conf", text: conf)
+    let table = try #require(IPNat.lower(file, options: FrontendOptions(resolveHostNames: false), lowering: lowering).table)
+    let evaluator = Evaluator(table: table)
+    try withLab { lab in
+      try lab.load(conf, lowering: lowering)
+      for (namespace, listen) in servers { try lab.start(lab[keyPath: namespace], ["serve"] + listen) }
+      let sender = packets.first?.direction == .outgoing ? lab.inside : lab.outside
+      let items = packets.map { "\($0.source.address),\($0.source.port!),\($0.destination.address),\($0.destination.port!)" }
+      let seen = try lab.probe(sender, ["udp-batch"] + items)
+      #expect(seen.count == packets.count)
+      var translated = 0
+      for (packet, line) in zip(packets, seen) {
+        let outcomes = evaluator.evaluate(packet).outcomes
+        let answer = Answer(line)
+        if answer != nil { translated += 1 }
+        #expect(Self.agrees(outcomes, with: answer, for: packet),
+                "\(packet.description): the kernel gave \(line), the evaluator \(outcomes.map { "\($0.source) \($0.destination)" })")
+      }
+      #expect(translated >= packets.count / 5, "datagrams got through: \(translated) of \(packets.count)")
+    }
+  }
+
+  /// Whether what the server saw is one of the outcomes: for an outbound packet the source it
+  /// saw, for an inbound one the address and port it was reached on (and the source kept).
+  static func agrees(_ outcomes: [Evaluator.Outcome], with answer: Answer?, for packet: Packet) -> Bool {
+    guard let answer else { return outcomes.contains { !$0.isTranslated } }
+    return outcomes.contains { outcome in
+      guard outcome.isTranslated else { return false }
+      let (observed, choice) = packet.direction == .outgoing
+        ? ((answer.peerAddress, answer.peerPort), outcome.source) : ((answer.localAddress, answer.localPort), outcome.destination)
+      return contains(choice, address: address(observed.0), port: observed.1)
+    }
+  }
+
+  static func contains(_ choice: Evaluator.EndpointChoice, address: IPAddress, port: Int) -> Bool {
+    let addressFits = switch choice.address {
+    case .exactly(let expected): expected == address
+    case .range(let low, let high): low <= address && address <= high
+    case .interfaceAddress: address == Self.address("192.0.2.1")
+    }
+    return addressFits && (choice.ports.map { $0.contains(UInt16(port)) } ?? true)
+  }
+}
