@@ -14,11 +14,14 @@ struct Frontend {
   let input: InputOptions
 
   /// Reads the input; on failure prints why and exits with status 1.
-  func readInput() throws -> SourceFile {
+  func readInput() throws -> SourceFile { try Self.read(input.file) }
+
+  /// Reads a file, or standard input for `-`; on failure prints why and exits with status 1.
+  static func read(_ path: String) throws -> SourceFile {
     do {
-      return try InputReader.read(input.file)
+      return try InputReader.read(path)
     } catch {
-      throw Self.failure(FrontendDiagnostics.unreadable, "\(error)", status: ExitStatus.inputErrors)
+      throw failure(FrontendDiagnostics.unreadable, "\(error)", status: ExitStatus.inputErrors)
     }
   }
 

@@ -59,15 +59,7 @@ struct EvaluationDifferentialTests {
   @Test(arguments: cases, [true, false])
   func datagramsAreTranslatedAsTheEvaluatorSays(_ test: Case, folded: Bool) throws {
     var generator = SplitMix64(seed: UInt64(test.name.utf8.count) * 2 + (folded ? 1 : 0))
-    let packets = (0..<120).map { index in
-      let (address, port) = test.targets[generator.next(below: test.targets.count)]
-      let source = test.direction == .outgoing ? Self.insideHosts[generator.next(below: 4)] : "192.0.2.2"
-      return Packet(direction: test.direction, interface: "rwan", protocolNumber: 17,
-                    source: Endpoint(Self.address(source), port: UInt16(30000 + index)),
-                    destination: Endpoint(Self.address(address), port: port))
-    }
-    try compare(test.conf, folded: folded, packets: packets,
-                servers: [(test.direction == .outgoing ? \.outside : \.inside, test.servers)])
+    try compare(test, folded: folded, packets: Self.packets(for: test, count: 120, using: &generator))
   }
 
   /// Random configurations of the rule kinds above, in the lab's addresses, each with random
@@ -76,15 +68,19 @@ struct EvaluationDifferentialTests {
   func randomConfigurationsAgreeWithTheKernel(_ seed: Int, folded: Bool) throws {
     var generator = SplitMix64(seed: UInt64(seed) * 7919)
     let test = seed <= 6 ? RandomConfiguration.outbound(&generator) : RandomConfiguration.inbound(&generator)
-    let packets = (0..<80).map { index in
+    try compare(test, folded: folded, packets: Self.packets(for: test, count: 80, using: &generator), minimumThrough: 2)
+  }
+
+  /// Datagrams to the case's targets, outbound from random inside hosts, inbound from the
+  /// outside host, each from a port of its own.
+  static func packets(for test: Case, count: Int, using generator: inout SplitMix64) -> [Packet] {
+    (0..<count).map { index in
       let (address, port) = test.targets[generator.next(below: test.targets.count)]
-      let source = test.direction == .outgoing ? Self.insideHosts[generator.next(below: 4)] : "192.0.2.2"
+      let source = test.direction == .outgoing ? insideHosts[generator.next(below: 4)] : "192.0.2.2"
       return Packet(direction: test.direction, interface: "rwan", protocolNumber: 17,
-                    source: Endpoint(Self.address(source), port: UInt16(31000 + index)),
+                    source: Endpoint(Self.address(source), port: UInt16(30000 + index)),
                     destination: Endpoint(Self.address(address), port: port))
     }
-    try compare(test.conf, folded: folded, packets: packets,
-                servers: [(test.direction == .outgoing ? \.outside : \.inside, test.servers)], minimumThrough: 2)
   }
 
   static func address(_ text: String) -> IPAddress { .ipv4(IPAddress.parseIPv4(Substring(text))!) }
@@ -92,8 +88,9 @@ struct EvaluationDifferentialTests {
   /// Loads `conf`, sends each packet as a datagram, and checks what the far side saw against
   /// the evaluator's outcomes: a translated address and port within one of them, or nothing
   /// seen for a packet no rule translates (inbound, nothing listens on the router).
-  private func compare(_ conf: String, folded: Bool, packets: [Packet],
-                       servers: [(KeyPath<Lab, String>, [String])], minimumThrough: Int = 5) throws {
+  private func compare(_ test: Case, folded: Bool, packets: [Packet], minimumThrough: Int = 5) throws {
+    let conf = test.conf
+    let servers: [(KeyPath<Lab, String>, [String])] = [(test.direction == .outgoing ? \.outside : \.inside, test.servers)]
     var lowering = LoweringOptions()
     lowering.foldThreshold = folded ? 2 : nil
     let file = SourceFile(name: "lab.conf", text: conf)

@@ -117,12 +117,7 @@ extension IPNatCommand {
     #endif
 
     private func readConfiguration() throws -> DaemonConfiguration {
-      let source: SourceFile
-      do {
-        source = try InputReader.read(file)
-      } catch {
-        throw Frontend.failure(FrontendDiagnostics.unreadable, "\(error)", status: ExitStatus.inputErrors)
-      }
+      let source = try Frontend.read(file)
       let result = ConfigurationParser.parse(source)
       Frontend.report(result.diagnostics, in: source, useColor: Frontend.standardErrorIsColored)
       guard let configuration = result.configuration else { throw ExitCode(ExitStatus.inputErrors) }

@@ -68,12 +68,7 @@ extension IPNatCommand {
       (input.file, input.reading) = (file, reading)
       let frontend = Frontend(input: input)
       let table = try frontend.lower(try frontend.readInput(), with: lowering)
-      let packetFile: SourceFile
-      do {
-        packetFile = try InputReader.read(packets)
-      } catch {
-        throw Frontend.failure(FrontendDiagnostics.unreadable, "\(error)", status: ExitStatus.inputErrors)
-      }
+      let packetFile = try Frontend.read(packets)
       let read = PacketLineReader.read(packetFile)
       var options = Evaluator.Options()
       for pair in addresses { if let (name, address) = Self.address(pair) { options.interfaceAddresses[name] = address } }
