@@ -22,6 +22,8 @@ struct EvaluationDifferentialTests {
     var targets: [(String, UInt16)]
     /// Servers: `HOST:PORT` on the far side.
     var servers: [String]
+    /// Whether some of the packets are TCP connections.
+    var withTCP = false
     var description: String { name }
   }
 
@@ -63,21 +65,22 @@ struct EvaluationDifferentialTests {
   }
 
   /// Random configurations of the rule kinds above, in the lab's addresses, each with random
-  /// datagrams: six outbound and six inbound, folded and not.
+  /// connections (UDP, and a quarter TCP): six outbound and six inbound, folded and not.
   @Test(arguments: 1...12, [true, false])
   func randomConfigurationsAgreeWithTheKernel(_ seed: Int, folded: Bool) throws {
     var generator = SplitMix64(seed: UInt64(seed) * 7919)
     let test = seed <= 6 ? RandomConfiguration.outbound(&generator) : RandomConfiguration.inbound(&generator)
-    try compare(test, folded: folded, packets: Self.packets(for: test, count: 80, using: &generator), minimumThrough: 2)
+    try compare(test, folded: folded, packets: Self.packets(for: test, count: 80, using: &generator), minimumThrough: 4)
   }
 
-  /// Datagrams to the case's targets, outbound from random inside hosts, inbound from the
-  /// outside host, each from a port of its own.
+  /// Connections to the case's targets, outbound from random inside hosts, inbound from the
+  /// outside host, each from a port of its own; a quarter of them TCP where the case has TCP.
   static func packets(for test: Case, count: Int, using generator: inout SplitMix64) -> [Packet] {
     (0..<count).map { index in
       let (address, port) = test.targets[generator.next(below: test.targets.count)]
       let source = test.direction == .outgoing ? insideHosts[generator.next(below: 4)] : "192.0.2.2"
-      return Packet(direction: test.direction, interface: "rwan", protocolNumber: 17,
+      let tcp = test.withTCP && generator.next(below: 4) == 0
+      return Packet(direction: test.direction, interface: "rwan", protocolNumber: tcp ? 6 : 17,
                     source: Endpoint(Self.address(source), port: UInt16(30000 + index)),
                     destination: Endpoint(Self.address(address), port: port))
     }
@@ -100,8 +103,11 @@ struct EvaluationDifferentialTests {
       try lab.load(conf, lowering: lowering)
       for (namespace, listen) in servers { try lab.start(lab[keyPath: namespace], ["serve"] + listen) }
       let sender = packets.first?.direction == .outgoing ? lab.inside : lab.outside
-      let items = packets.map { "\($0.source.address),\($0.source.port!),\($0.destination.address),\($0.destination.port!)" }
-      let seen = try lab.probe(sender, ["udp-batch"] + items)
+      let items = packets.map { packet in
+        [packet.protocolNumber == 6 ? "tcp" : "udp", "\(packet.source.address)", "\(packet.source.port!)",
+         "\(packet.destination.address)", "\(packet.destination.port!)"].joined(separator: ",")
+      }
+      let seen = try lab.probe(sender, ["batch"] + items)
       #expect(seen.count == packets.count)
       var translated = 0
       for (packet, line) in zip(packets, seen) {
@@ -155,8 +161,9 @@ enum RandomConfiguration {
       case 0: rules.append("map rwan 10.0.0.\(host)/32 -> 203.0.113.\(pool + 1)/32")
       case 1:
         let low = 20000 + 100 * generator.next(below: 50)
-        rules.append("map rwan 10.0.0.0/24 -> 203.0.113.\(pool)/30 portmap udp \(low):\(low + 99)")
-      case 2: rules.append("map rwan 10.0.0.0/\(24 + 4 * generator.next(below: 2)) -> 0/32 portmap udp auto")
+        rules.append("map rwan 10.0.0.0/24 -> 203.0.113.\(pool)/30 portmap \(transport(&generator)) \(low):\(low + 99)")
+      case 2:
+        rules.append("map rwan 10.0.0.0/\(24 + 4 * generator.next(below: 2)) -> 0/32 portmap \(transport(&generator)) auto")
       case 3: rules.append("map rwan 10.0.0.\(host)/32 -> 0/0")
       case 4: rules.append("bimap rwan 10.0.0.\(host)/32 -> 203.0.113.\(pool + 2)/32")
       case 5: rules.append("map-block rwan 10.0.0.0/24 -> 203.0.113.\(pool)/30 ports auto")
@@ -164,11 +171,15 @@ enum RandomConfiguration {
         rules.append("map rwan from 10.0.0.\(host)/32 to 192.0.2.2/32 port = \(7000 + generator.next(below: 4)) -> 203.0.113.\(pool + 3)/32")
       }
     }
-    let conf = unique(rules)
-    return EvaluationDifferentialTests.Case(name: "random outbound", conf: conf, direction: .outgoing,
-                                            targets: (7000...7003).map { ("192.0.2.2", UInt16($0)) },
-                                            servers: (7000...7003).map { "192.0.2.2:\($0)" })
+    var test = EvaluationDifferentialTests.Case(name: "random outbound", conf: unique(rules), direction: .outgoing,
+                                                targets: (7000...7003).map { ("192.0.2.2", UInt16($0)) },
+                                                servers: (7000...7003).map { "192.0.2.2:\($0)" })
+    test.withTCP = true
+    return test
   }
+
+  /// What a rule's protocol part names: UDP, TCP or both.
+  static func transport(_ generator: inout SplitMix64) -> String { ["udp", "tcp", "tcp/udp"][generator.next(below: 3)] }
 
   static func inbound(_ generator: inout SplitMix64) -> EvaluationDifferentialTests.Case {
     var rules: [String] = []
@@ -180,23 +191,25 @@ enum RandomConfiguration {
       let to = 9000 + 10 * generator.next(below: 20)
       switch generator.next(below: 3) {
       case 0:
-        rules.append("rdr rwan 192.0.2.1/32 port \(port) -> 10.0.0.\(host) port \(to) udp")
+        rules.append("rdr rwan 192.0.2.1/32 port \(port) -> 10.0.0.\(host) port \(to) \(transport(&generator))")
         targets.append(("192.0.2.1", UInt16(port)))
         servers.insert("10.0.0.\(host):\(to)")
       case 1:
         let external = "203.0.113.\(32 + generator.next(below: 8))"
-        rules.append("rdr rwan \(external)/32 port \(port)-\(port + 3) -> 10.0.0.\(host) port \(to) udp")
+        rules.append("rdr rwan \(external)/32 port \(port)-\(port + 3) -> 10.0.0.\(host) port \(to) \(transport(&generator))")
         targets += (0...3).map { (external, UInt16(port + $0)) }
         for offset in 0...3 { servers.insert("10.0.0.\(host):\(to + offset)") }
       default:
         let other = hosts[generator.next(below: 4)]
-        rules.append("rdr rwan 0/0 port \(port) -> 10.0.0.\(host),10.0.0.\(other) port \(to) udp round-robin")
+        rules.append("rdr rwan 0/0 port \(port) -> 10.0.0.\(host),10.0.0.\(other) port \(to) \(transport(&generator)) round-robin")
         targets.append(("192.0.2.1", UInt16(port)))
         servers.formUnion(["10.0.0.\(host):\(to)", "10.0.0.\(other):\(to)"])
       }
     }
-    return EvaluationDifferentialTests.Case(name: "random inbound", conf: unique(rules), direction: .incoming,
-                                            targets: targets, servers: servers.sorted())
+    var test = EvaluationDifferentialTests.Case(name: "random inbound", conf: unique(rules), direction: .incoming,
+                                                targets: targets, servers: servers.sorted())
+    test.withTCP = true
+    return test
   }
 
   /// The rules, each once: IPFilter refuses a duplicate.

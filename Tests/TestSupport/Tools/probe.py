@@ -81,27 +81,43 @@ def udp(args):
         s.close()
 
 
-def udp_batch(args):
-    """One datagram for each BIND,SPORT,HOST,PORT given, each from its own socket (its own
-    connection), sent together; prints each answer in order, or "timeout" after --wait."""
-    sockets = []
-    for item in args.items:
-        bind, sport, host, port = item.split(",")
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((bind, int(sport)))
-        sockets.append((s, (host, int(port))))
-    answers = [None] * len(sockets)
+def batch(args):
+    """One connection for each PROTO,BIND,SPORT,HOST,PORT given (PROTO udp or tcp), each from
+    its own socket and port; prints each answer in order, or "timeout". The datagrams are sent
+    together, then the TCP connections are made one after the other, each within --wait."""
+    items = [item.split(",") for item in args.items]
+    answers = [None] * len(items)
+    datagrams = []
+    for index, (proto, bind, sport, host, port) in enumerate(items):
+        if proto == "udp":
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((bind, int(sport)))
+            datagrams.append((index, s, (host, int(port))))
     for _ in range(3):  # a datagram lost to a server still starting is sent again
-        for index, (s, target) in enumerate(sockets):
+        for index, s, target in datagrams:
             if answers[index] is None:
                 s.sendto(b"probe", target)
         end = time.monotonic() + args.wait
-        while time.monotonic() < end and None in answers:
-            waiting = [s for index, (s, _) in enumerate(sockets) if answers[index] is None]
+        while time.monotonic() < end and any(answers[index] is None for index, _, _ in datagrams):
+            waiting = [s for index, s, _ in datagrams if answers[index] is None]
             ready, _, _ = select.select(waiting, [], [], max(0, end - time.monotonic()))
             for s in ready:
-                index = next(i for i, (t, _) in enumerate(sockets) if t is s)
+                index = next(i for i, t, _ in datagrams if t is s)
                 answers[index] = s.recv(2048).decode()
+    for index, (proto, bind, sport, host, port) in enumerate(items):
+        if proto != "tcp":
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.settimeout(args.wait)
+        try:
+            s.bind((bind, int(sport)))
+            s.connect((host, int(port)))
+            answers[index] = s.recv(2048).decode()
+        except OSError:
+            pass  # refused, unreachable or no answer in time: nothing got through
+        finally:
+            s.close()
     for answer in answers:
         print(answer or "timeout", flush=True)
 
@@ -496,10 +512,10 @@ def main():
         p.add_argument("--sport", type=int, default=0)
         p.add_argument("--count", type=int, default=1)
         p.set_defaults(run=run)
-    p = commands.add_parser("udp-batch")
-    p.add_argument("items", nargs="+", help="BIND,SPORT,HOST,PORT")
+    p = commands.add_parser("batch")
+    p.add_argument("items", nargs="+", help="PROTO,BIND,SPORT,HOST,PORT")
     p.add_argument("--wait", type=float, default=0.5)
-    p.set_defaults(run=udp_batch)
+    p.set_defaults(run=batch)
     p = commands.add_parser("stream-server")
     p.add_argument("listen", help="HOST:PORT")
     p.add_argument("log")
