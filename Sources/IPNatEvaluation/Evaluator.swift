@@ -209,7 +209,10 @@ struct Run {
 
   mutating func matches(_ rule: Rule) throws -> Bool {
     for match in rule.matches {
-      guard let value = try? values(of: match.left) else {
+      let value: [Value]
+      do {
+        value = try values(of: match.left)
+      } catch is Unsupported {
         // A value the packet line does not give (the other interface, the route).
         notes.append("\(rule.origin.map { "\($0.file):\($0.line)" } ?? "a rule") needs \(match.left), which the packet line does not give: taken as not matching")
         return false
@@ -220,6 +223,8 @@ struct Run {
   }
 
   func holds(_ match: Match, _ value: [Value]) throws -> Bool {
+    // A field the packet lacks fails nft's implicit protocol check, whatever the operator.
+    if value.contains(.absent) { return false }
     switch match.op {
     case .implicit, .equal: return try contains(match.right, value, for: match.left)
     case .notEqual: return try !contains(match.right, value, for: match.left)

@@ -64,3 +64,52 @@ import Testing
     #expect(Golden.recorded(at: "\(Self.golden)/bad-lines.diag", actual: rendered) == rendered)
   }
 }
+
+/// The evaluator on hand-built IR: the cases the lowering makes rarely, but the kernel's rules
+/// for them are plain.
+@Suite struct EvaluatorSemanticsTests {
+  static func table(_ rules: [Rule]) -> Table {
+    Table(family: .inet, name: "t", chains: [Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting,
+                                                                                   priority: .named(.dstnat, offset: 0)),
+                                                   rules: rules)])
+  }
+
+  static func dnat(_ address: UInt32, line: Int) -> Rule {
+    Rule(statements: [.nat(NATStatement(.dnat, family: .ip, address: .address(.ipv4(address))))],
+         origin: Origin(file: "t.conf", line: line, text: "rule \(line)"))
+  }
+
+  static let tcpPacket = Packet(direction: .incoming, interface: "wan0", protocolNumber: 6,
+                                source: Endpoint(.ipv4(0xC000_0202), port: 40000), destination: Endpoint(.ipv4(0xC000_0201), port: 80))
+
+  /// `udp dport != 53` on a TCP packet: nft's implicit `meta l4proto udp` fails first.
+  @Test func aFieldThePacketLacksMatchesNothingEvenNegated() {
+    var rule = Self.dnat(0x0A00_0002, line: 1)
+    rule.matches = [Match(.payload(PayloadField(.udp, .dport)), .notEqual, .integer(53))]
+    let outcomes = Evaluator(table: Self.table([rule])).evaluate(Self.tcpPacket).outcomes
+    #expect(outcomes.count == 1 && !outcomes[0].isTranslated)
+  }
+
+  /// `numgen inc mod 2 0` in a match: both values are followed, so both rules may translate.
+  @Test func numgenInAMatchGivesEveryChoice() {
+    var first = Self.dnat(0x0A00_0002, line: 1)
+    first.matches = [Match(.numgenIncrement(modulus: 2), .integer(0))]
+    let outcomes = Evaluator(table: Self.table([first, Self.dnat(0x0A00_0003, line: 2)])).evaluate(Self.tcpPacket).outcomes
+    #expect(outcomes.map { $0.rule?.line } == [1, 2])
+  }
+
+  /// A rule that needs the route (`fib`) is taken as not matching, and the answer says so.
+  @Test func whatALineDoesNotGiveIsANote() {
+    var rule = Self.dnat(0x0A00_0002, line: 1)
+    rule.matches = [Match(.routeOutputName, .string("eth0"))]
+    let evaluation = Evaluator(table: Self.table([rule])).evaluate(Self.tcpPacket)
+    #expect(!evaluation.outcomes[0].isTranslated && evaluation.notes.count == 1)
+  }
+
+  /// `accept` by a rule with an origin (a `no` rule) stops the search, and is named.
+  @Test func aNoRuleStopsTheSearch() {
+    let stop = Rule(statements: [.verdict(.accept)], origin: Origin(file: "t.conf", line: 1, text: "no rdr"))
+    let outcome = Evaluator(table: Self.table([stop, Self.dnat(0x0A00_0002, line: 2)])).evaluate(Self.tcpPacket).outcomes[0]
+    #expect(!outcome.isTranslated && outcome.stoppedBy?.line == 1)
+  }
+}
