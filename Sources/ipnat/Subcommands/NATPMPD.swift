@@ -18,7 +18,7 @@ extension IPNatCommand {
   struct NATPMPD: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "natpmpd",
-      abstract: "Run a NAT-PMP (RFC 6886) server that maps ports on request, as OpenBSD's natpmpd does.",
+      abstract: "Run a NAT-PMP, PCP and UPnP IGD server that maps ports on request, as OpenBSD's natpmpd and miniupnpd do.",
       discussion: """
         Clients on the internal networks (Apple devices, BitTorrent and VoIP clients) ask for \
         port mappings on UDP 5351 of the 'listen on' addresses. Each mapping is an element of \
@@ -36,6 +36,11 @@ extension IPNatCommand {
           external ports 49152-65535
           internal ports 1-65535
           mappings per client 128
+          pcp on                    # PCP (RFC 6887) beside NAT-PMP
+          upnp off                  # UPnP IGD on the listen networks
+          lifetimes 120-86400       # seconds granted
+        and, none by default: 'third party NETWORK' (PCP THIRD_PARTY within NETWORK) and \
+        'allow|deny EXTERNAL-PORTS NETWORK INTERNAL-PORTS' (miniupnpd's permission rules).
 
         On SIGTERM or SIGINT the daemon removes its table, and so every mapping, and exits; on \
         SIGHUP it reads its configuration again and keeps the mappings that still fit it. \
