@@ -74,6 +74,7 @@ let package = Package(
       name: "IPNatFuzzing",
       dependencies: [
         "IPNatKit", "IPNatLint", "IPNatSyntax", "IPNatDiagnostics", "IPAddressing", "NFTKernel", "NFTText", "NATPMP", "UPnP",
+        "IPNatEvaluation", "NFTModel",
       ]
     ),
     .executableTarget(name: "ipnat-fuzz", dependencies: ["IPNatFuzzing", "IPNatKit"]),

@@ -10,16 +10,32 @@ import NFTText
 /// not), emit nft and JSON, linearize for the kernel, lint and render every report format.
 /// The fuzzer calls it with arbitrary bytes; the regression tests call it with the inputs the
 /// fuzzer once crashed on. A crash or a broken invariant traps; anything else returns.
+/// Each stage is also a target of its own (`FuzzTarget`), so that a campaign spends its time
+/// where it asks.
 public enum FuzzHarness {
   public static func exercise(_ bytes: [UInt8]) {
-    let file = SourceFile(name: "fuzz.conf", bytes: bytes)
-    var frontend = FrontendOptions(definitions: [("wan", "eth9")])
-    frontend.hostResolver = HashingHostResolver()
+    parse(bytes)
+    lower(bytes, linearizing: true)
+    lint(bytes)
+  }
 
+  static let frontend: FrontendOptions = {
+    var options = FrontendOptions(definitions: [("wan", "eth9")])
+    options.hostResolver = HashingHostResolver()
+    return options
+  }()
+
+  /// Lexing and parsing, and the canonical form reading back as itself.
+  public static func parse(_ bytes: [UInt8]) {
+    let file = SourceFile(name: "fuzz.conf", bytes: bytes)
     let canonical = IPNat.printCanonical(file, options: frontend)
     if let printed = canonical.output { checkReprint(printed, options: frontend) }
     render(canonical.diagnostics, in: file)
+  }
 
+  /// Lowering, folded and not, and both emitters; with `linearizing`, the kernel encoding too.
+  public static func lower(_ bytes: [UInt8], linearizing: Bool) {
+    let file = SourceFile(name: "fuzz.conf", bytes: bytes)
     var lowered: [Bool] = []
     for threshold in [nil, 2] {
       var lowering = LoweringOptions()
@@ -29,6 +45,7 @@ public enum FuzzHarness {
       lowered.append(table != nil)
       guard let table else { continue }
       _ = ScriptEmitter.script(replacing: table)
+      guard linearizing else { continue }
       // The lowering builds only what the linearizer encodes: `ipnat load` reports a failure
       // here as an internal error.
       do {
@@ -40,7 +57,11 @@ public enum FuzzHarness {
     // Folding never decides whether a file compiles.
     precondition(lowered[0] == lowered[1], "folding changed whether the file compiles")
     _ = IPNat.compile(file, options: frontend, format: .json).output
+  }
 
+  /// Lint, and every report format.
+  public static func lint(_ bytes: [UInt8]) {
+    let file = SourceFile(name: "fuzz.conf", bytes: bytes)
     let report = LintReport([LintReport.Entry(file: file, diagnostics: IPNat.lint(file, options: frontend))])
     _ = JSONReport.render(report)
     _ = SARIFReport.render(report, toolVersion: "fuzz")

@@ -1,3 +1,4 @@
+import Glibc
 import IPNatFuzzing
 
 // Built two ways. For fuzzing (`.ci/fuzz`): with libFuzzer and `-DFUZZING`, libFuzzer supplies
@@ -8,11 +9,18 @@ import IPNatFuzzing
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-  FuzzHarness.exercise(bytes)
-  NATPMPHarness.exercise(bytes)
-  UPnPHarness.exercise(bytes)
+  selectedTarget.exercise(bytes)
   return 0
 }
+
+/// `IPNAT_FUZZ_TARGET` (a `FuzzTarget`), read once; every stage without it.
+let selectedTarget: FuzzTarget = {
+  guard let name = getenv("IPNAT_FUZZ_TARGET").map({ String(cString: $0) }) else { return .all }
+  guard let target = FuzzTarget(rawValue: name) else {
+    fatalError("IPNAT_FUZZ_TARGET=\(name): expected one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))")
+  }
+  return target
+}()
 
 #if !FUZZING
   import Glibc
@@ -30,9 +38,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
       for path in paths {
         do {
           let bytes = try InputReader.read(path).bytes
-          FuzzHarness.exercise(bytes)
-          NATPMPHarness.exercise(bytes)
-          UPnPHarness.exercise(bytes)
+          selectedTarget.exercise(bytes)
           print("ok \(path)")
         } catch {
           complain("ipnat-fuzz: \(error)")

@@ -14,21 +14,21 @@ import Testing
   static let seeds: [String] = ["Samples", "Tests/IPNatSyntaxTests/Golden/Diagnostics", "Tests/IPNatLoweringTests/Golden",
                                 "Tests/IPNatLintTests/Checks", "Tests/NATPMPTests/Configurations", "Samples/natpmpd"]
     .flatMap { folder in files(in: "\(root)/\(folder)", endingWith: ".conf").map { "\(root)/\(folder)/\($0)" } }
+    + ["Samples/ci", "Tests/IPNatEvaluationTests/Golden"].flatMap { folder in
+      files(in: "\(root)/\(folder)", endingWith: ".packets").map { "\(root)/\(folder)/\($0)" }
+    }
 
   @Test(arguments: crashInputs)
   func aFormerCrashNoLongerFails(_ path: String) throws {
     let bytes = try #require(readBytes(path))
-    FuzzHarness.exercise(bytes)
-    NATPMPHarness.exercise(bytes)
-    UPnPHarness.exercise(bytes)
+    FuzzTarget.all.exercise(bytes)
   }
 
   @Test func everySeedPassesTheHarness() throws {
     #expect(Self.seeds.count > 80)
     for path in Self.seeds {
       let bytes = try #require(readBytes(path), "\(path)")
-      FuzzHarness.exercise(bytes)
-      NATPMPHarness.exercise(bytes)
+      FuzzTarget.all.exercise(bytes)
     }
   }
 
