@@ -41,3 +41,24 @@ import Testing
     #expect(run.status == 1 && run.standardError.hasPrefix("<stdin>:1:16: error: expected ADDRESS,PORT"))
   }
 }
+
+extension TestCommandTests {
+  /// README's `ipnat test` example is what the command prints.
+  @Test func readmeExampleIsRealOutput() throws {
+    let readme = try #require(readFile("\(samples)/../README.md"))
+    let section = try #require(readme.components(separatedBy: "## Testing packets").dropFirst().first)
+    let block = try #require(section.components(separatedBy: "```").dropFirst().first)
+    let lines = block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let command = try #require(lines.firstIndex { $0.contains("ipnat test Samples/home-gateway.conf") })
+    // The quoted packet lines of the printf before the command.
+    let packets = lines[...command].flatMap { line in
+      line.split(separator: "'", omittingEmptySubsequences: false).enumerated()
+        .filter { $0.offset % 2 == 1 && ($0.element.hasPrefix("in ") || $0.element.hasPrefix("out ")) }.map { String($0.element) }
+    }
+    let shown = lines[(command + 1)...].joined(separator: "\n")
+    let run = try ipnat(["test", "--no-resolve", "\(samples)/home-gateway.conf", "--address", "ppp0=203.0.113.5", "-"],
+                        input: packets.joined(separator: "\n") + "\n")
+    #expect(run.status == 0 && packets.count == 2)
+    #expect(run.standardOutput.replacingOccurrences(of: "\(samples)/", with: "Samples/") == shown)
+  }
+}
