@@ -118,7 +118,6 @@ struct Run {
   let packet: Packet
   let choices: [Selector: UInt64]
   var packetMark: UInt64 = 0
-  var connectionMark: UInt64 = 0
   var notes: [String] = []
 
   init(evaluator: Evaluator, packet: Packet, choices: [Selector: UInt64]) {
@@ -175,7 +174,8 @@ struct Run {
             continue rules
           }
         case .setMark(let scope, let value):
-          if scope == .packet { packetMark = UInt64(value) } else { connectionMark = UInt64(value) }
+          // A later rule may match `meta mark`; no selector reads the connection's mark.
+          if scope == .packet { packetMark = UInt64(value) }
         case .setConntrackHelper, .setConntrackTimeout, .setMaximumSegmentSize, .setConntrackLabel:
           continue
         case .verdict(let verdict):

@@ -25,6 +25,11 @@ public enum PacketTest {
   /// met only by `*`.
   static func check(_ line: PacketLine, _ evaluation: Evaluator.Evaluation) -> Diagnostic? {
     guard let expectation = line.expectation else { return nil }
+    guard !evaluation.outcomes.isEmpty else {
+      return Diagnostic(TestDiagnostics.unmetExpectation,
+                        "ipnat cannot tell what Linux makes of this packet: \(evaluation.notes.joined(separator: "; "))",
+                        at: line.expectationRange)
+    }
     let met = evaluation.outcomes.allSatisfy { outcome in
       switch expectation {
       case .unchanged:
@@ -70,6 +75,7 @@ public enum PacketTest {
           lines.append("  not translated: no rule matches")
         }
       }
+      if answer.evaluation.outcomes.isEmpty { lines.append("  cannot tell: see the notes") }
       lines += answer.evaluation.notes.map { "  note: \($0)" }
       return lines.joined(separator: "\n") + "\n"
     }.joined()

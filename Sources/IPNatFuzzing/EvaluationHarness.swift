@@ -5,8 +5,8 @@ import NFTModel
 
 /// `ipnat test`'s reader of untrusted text: packet lines, each evaluated on a ruleset with
 /// every kind of rule the evaluator follows (maps, pools, ranges, round-robin, map-block,
-/// bimap, `no` rules), folded. An answer must name a rule for every translated outcome, and
-/// its text and JSON forms must render.
+/// bimap, `no` rules), folded. Every answer has an outcome or a note saying why not, an
+/// untranslated outcome is the packet itself, and the text and JSON forms render.
 public enum EvaluationHarness {
   static let table: Table = {
     let conf = """
@@ -32,7 +32,10 @@ public enum EvaluationHarness {
     _ = DiagnosticRenderer(useColor: false).render(read.diagnostics, in: file)
     let answers = PacketTest.run(read.lines, table: table, options: Evaluator.Options())
     for answer in answers {
-      precondition(!answer.evaluation.outcomes.isEmpty, "a packet with no outcome at all")
+      precondition(!answer.evaluation.outcomes.isEmpty || !answer.evaluation.notes.isEmpty,
+                   "a packet with neither an outcome nor a note saying why")
+      precondition(answer.evaluation.outcomes.allSatisfy { $0.isTranslated || $0.source.address == .exactly(answer.line.packet.source.address) },
+                   "an untranslated outcome with another source")
     }
     _ = PacketTest.text(answers, packetsFile: file.name)
     _ = PacketTest.json(answers, packetsFile: file.name)

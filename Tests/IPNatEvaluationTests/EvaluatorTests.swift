@@ -106,6 +106,17 @@ import Testing
     #expect(!evaluation.outcomes[0].isTranslated && evaluation.notes.count == 1)
   }
 
+  /// An IR the evaluator cannot follow gives no outcome, a note, and an unmet expectation: an
+  /// expectation never holds by default.
+  @Test func whatItCannotEvaluateNeverMeetsAnExpectation() throws {
+    let rule = Rule(statements: [.nat(NATStatement(.dnat, family: .ip, address: .selector(.meta(.mark))))])
+    let file = SourceFile(name: "p", text: "in on wan0 tcp 192.0.2.2,40000 192.0.2.1,80 => unchanged\n")
+    let lines = PacketLineReader.read(file).lines
+    let answer = try #require(PacketTest.run(lines, table: Self.table([rule]), options: Evaluator.Options()).first)
+    #expect(answer.evaluation.outcomes.isEmpty && !answer.evaluation.notes.isEmpty)
+    #expect(answer.unmet?.message.hasPrefix("ipnat cannot tell what Linux makes of this packet") == true)
+  }
+
   /// `accept` by a rule with an origin (a `no` rule) stops the search, and is named.
   @Test func aNoRuleStopsTheSearch() {
     let stop = Rule(statements: [.verdict(.accept)], origin: Origin(file: "t.conf", line: 1, text: "no rdr"))
