@@ -79,7 +79,9 @@ extension IPNatCommand {
       case .text:
         FileOutput.standardOutput.write(PacketTest.text(answers, packetsFile: packetFile.name))
         frontend.report(diagnostics, in: packetFile)
-      case .json: FileOutput.standardOutput.write(PacketTest.json(answers, packetsFile: packetFile.name))
+      case .json:
+        FileOutput.standardOutput.write(PacketTest.json(answers, packetsFile: packetFile.name))
+        frontend.report(read.diagnostics, in: packetFile)
       case .sarif: FileOutput.standardOutput.write(SARIFReport.render(report, toolVersion: IPNatCommand.configuration.version))
       case .github: FileOutput.standardOutput.write(GitHubReport.render(report))
       }
