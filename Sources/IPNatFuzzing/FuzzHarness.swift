@@ -59,6 +59,17 @@ public enum FuzzHarness {
     _ = IPNat.compile(file, options: frontend, format: .json).output
   }
 
+  /// The kernel encoding alone, of the table `load` would build (folded), so that a campaign on
+  /// it spends its time there.
+  public static func linearize(_ bytes: [UInt8]) {
+    guard let table = IPNat.lower(SourceFile(name: "fuzz.conf", bytes: bytes), options: frontend).table else { return }
+    do {
+      _ = try Linearizer.linearize(table)
+    } catch {
+      fatalError("the linearizer refused a lowered table: \(error)")
+    }
+  }
+
   /// Lint, and every report format.
   public static func lint(_ bytes: [UInt8]) {
     let file = SourceFile(name: "fuzz.conf", bytes: bytes)
