@@ -24,8 +24,12 @@ final class KernelMappings: MappingStore {
   }
 
   func renew(_ mappings: [Mapping], previous: [Mapping], now: UInt64) throws {
+    // Re-adding an element renews its timeout but keeps its comment: a mapping whose note
+    // changed (another protocol renews it) has its elements deleted and added again, in the
+    // same transaction, never absent outside it.
+    let renoted = Set(mappings.filter { note($0.key) != writtenNotes[$0.key] }.map(\.key))
     let adding = try elements(mappings, now: now)
-    var deleting = try elements(previous, now: nil)
+    var deleting = try elements(previous.filter { !renoted.contains($0.key) }, now: nil)
     if renewalRefreshesTimeouts {
       // Re-adding an element renews it: delete only those the new filters no longer have.
       for (set, elements) in deleting {
@@ -33,8 +37,14 @@ final class KernelMappings: MappingStore {
         deleting[set] = elements.filter { !kept.contains([$0.key, $0.keyEnd ?? []]) }
       }
     }
+    for (set, elements) in try self.elements(previous.filter { renoted.contains($0.key) }, now: nil) {
+      deleting[set, default: []] += elements
+    }
     try change(adding: adding, deleting: deleting)
   }
+
+  /// The note each mapping's elements carry in the kernel, as last written.
+  private var writtenNotes: [Mapping.Key: String] = [:]
 
   /// Whether this kernel refreshes a re-added element's timeout: an element added with a minute,
   /// then again with an hour, in a scratch table of the same map, read back.
@@ -71,6 +81,7 @@ final class KernelMappings: MappingStore {
   }
 
   func remove(_ mappings: [Mapping]) throws {
+    for mapping in mappings { writtenNotes[mapping.key] = nil }
     do {
       try delete(mappings)
     } catch where Self.isMissingElement(error) && mappings.count > 1 {
@@ -98,6 +109,7 @@ final class KernelMappings: MappingStore {
   }
 
   func rebuild(externalAddress: UInt32?, mappings: [Mapping], now: UInt64) throws {
+    writtenNotes = [:]
     var table = try Linearizer.linearize(KernelLayout.table(externalAddress: externalAddress,
                                                             externalInterface: externalInterface))
     for (name, elements) in try elements(mappings, now: now) {
@@ -208,6 +220,7 @@ final class KernelMappings: MappingStore {
       let timeout = now.map { mapping.expiry > $0 ? mapping.expiry - $0 : 1 }
       let inbound = KernelLayout.inboundElements(mapping)
       let note = now == nil ? "" : note(mapping.key)
+      if now != nil { writtenNotes[mapping.key] = note }
       for element in inbound.elements {
         var kernelElement = try Linearizer.element(element, of: inbound.map, timeout: timeout)
         if !note.isEmpty { kernelElement.userdata = KernelLayout.commentUserdata(note) }

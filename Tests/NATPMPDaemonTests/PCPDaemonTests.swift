@@ -148,13 +148,18 @@ struct PCPDaemonTests {
     }
   }
 
-  /// One table for both protocols: what natpmpc mapped, PCP renews to the same port.
+  /// One table for both protocols: what natpmpc mapped, PCP renews to the same port, and the
+  /// listing names the protocol that renewed it last.
   @Test func aNATPMPMappingIsThePCPMapping() throws {
     try DaemonLab.with { daemon in
+      let lab = daemon.lab
       let port = try daemon.map("udp", internalPort: 5000, lifetime: 600)
       #expect(try Self.mapped(daemon, Self.mapRequest(17, internalPort: 5000, lifetime: 600))?.port == port)
+      #expect(daemon.elements.count == 1 && daemon.elements[0].contains("comment \"PCP\""), "\(daemon.elements)")
       #expect(try daemon.map("udp", internalPort: 5000, lifetime: 600) == port)
       #expect(daemon.elements.count == 1)
+      let listing = try lab.run(lab.router, [Shell.ipnatPath, "natpmpd", "-l"])
+      #expect(listing.contains("10.0.0.2:5000") && listing.contains("NAT-PMP"), "\(listing)")
     }
   }
 
