@@ -78,19 +78,19 @@ public final class Gateway {
       else { return fault(code: 401, "Invalid Action") }
       result = answer
     }
+    // The actions that change mappings are logged, done or refused: the record of who asked.
+    let changesMappings = Self.changingActions.contains(action.name)
     switch result {
     case .success(let arguments):
-      let changes = ["AddPortMapping", "AddAnyPortMapping", "DeletePortMapping", "DeletePortMappingRange"]
-      let event = changes.contains(action.name) ? describe(action, arguments, client) : nil
-      return .xml(SOAP.response(to: action, arguments), event: event)
+      return .xml(SOAP.response(to: action, arguments), event: changesMappings ? describe(action, arguments, client) : nil)
     case .failure(let failure):
       var answer = fault(failure)
-      if ["AddPortMapping", "AddAnyPortMapping", "DeletePortMapping", "DeletePortMappingRange"].contains(action.name) {
-        answer.event = "\(describe(action, [], client)): \(failure.rawValue) \(failure)"
-      }
+      if changesMappings { answer.event = "\(describe(action, [], client)): \(failure.rawValue) \(failure)" }
       return answer
     }
   }
+
+  static let changingActions: Set = ["AddPortMapping", "AddAnyPortMapping", "DeletePortMapping", "DeletePortMappingRange"]
 
   /// A header's value without its quotes.
   private static func unquoted(_ value: String) -> Substring {
