@@ -2,16 +2,24 @@ import IPAddressing
 import NFTModel
 
 /// What Linux does to the first packet of a connection, worked out from the lowered ruleset
-/// itself (the IR that `compile` prints and `load` loads, folded or not): the nat chains of
-/// the packet's hook in priority order, rule by rule, as the kernel's NAT core runs them — the
-/// first NAT statement that fires makes the connection's translation, `accept` or the end of
-/// a chain leaves it to the next base chain, and none leaves the packet as it is. Where the
-/// kernel chooses (`numgen`, `jhash`, an address or port range), every choice is followed and
-/// the answer is the set of what may happen, never one made-up value.
+/// itself (the IR that `compile` prints and `load` loads, folded or not). The packet crosses
+/// the router, as a forwarded packet does: `in on IF` arrives on IF and leaves by another
+/// interface, `out on IF` arrives by another and leaves on IF. It meets the nat chains of
+/// prerouting (where a destination is translated), then those of postrouting (a source), each
+/// hook's in priority order, rule by rule, as the kernel's NAT core runs them — in each hook
+/// the first NAT statement that fires makes the translation, `accept` or the end of a chain
+/// leaves it to the next base chain. Both hooks matter: a `rewrite` translates in both, and a
+/// hairpin's masquerade follows a redirection. Where the kernel chooses (`numgen`, `jhash`,
+/// an address or port range), every choice is followed and the answer is the set of what may
+/// happen, never one made-up value. The other interface's name is not known: a rule that
+/// needs it gets a note, except that it is known not to be IF.
 public struct Evaluator {
   public struct Options: Sendable {
     /// Interface addresses, for `masquerade` and `redirect` (`--address IF=ADDR`).
     public var interfaceAddresses: [String: IPAddress] = [:]
+    /// The interface on the router's other side, when known: where an `in` packet leaves and
+    /// an `out` packet comes from. Unknown, only "not the packet line's" is.
+    public var otherInterface: String?
     public init() {}
   }
 
@@ -44,11 +52,15 @@ public struct Evaluator {
 
   /// One thing that may happen to the packet.
   public struct Outcome: Sendable, Equatable {
-    /// The rule whose NAT statement translated it; nil when nothing did.
+    /// The first rule whose NAT statement translated it; nil when nothing did.
     public var rule: Origin?
+    /// The rule that translated it in postrouting as well, after `rule` did in prerouting: a
+    /// `rewrite`'s source half, a hairpin's masquerade.
+    public var secondRule: Origin?
     public var source: EndpointChoice
     public var destination: EndpointChoice
-    /// When untranslated: the rule that stopped the search (a `no` rule, `-> 0/0`), if any.
+    /// When untranslated in the packet's own hook (prerouting for `in`, postrouting for
+    /// `out`): the rule that stopped the search there (a `no` rule, `-> 0/0`), if any.
     public var stoppedBy: Origin?
 
     public var isTranslated: Bool { rule != nil }
@@ -72,34 +84,52 @@ public struct Evaluator {
   static let maximumBranches = 4096
 
   public func evaluate(_ packet: Packet) -> Evaluation {
-    var pending: [[Selector: UInt64]] = [[:]]
     var outcomes: [Outcome] = []
     var notes: [String] = []
+    for first in stage(.prerouting, packet, after: nil, notes: &notes) {
+      for second in stage(.postrouting, packet, after: first, notes: &notes) {
+        let outcome = Outcome(
+          // A `rewrite` translates in both hooks: it is named once.
+          rule: first.rule ?? second.rule, secondRule: first.rule == nil || second.rule == first.rule ? nil : second.rule,
+          source: second.source, destination: first.destination,
+          stoppedBy: packet.direction == .incoming ? first.stoppedBy : second.stoppedBy)
+        if !outcomes.contains(outcome) { outcomes.append(outcome) }
+      }
+    }
+    return Evaluation(outcomes: outcomes, notes: notes)
+  }
+
+  /// The outcomes of one hook, every `numgen`/`jhash` choice followed; `after` is what
+  /// prerouting did, for postrouting.
+  private func stage(_ hook: BaseChain.Hook, _ packet: Packet, after: Outcome?, notes: inout [String]) -> [Outcome] {
+    var pending: [[Selector: UInt64]] = [[:]]
+    var outcomes: [Outcome] = []
     var branches = 0
     // First in, first out: the choices come out in order of their values.
-    while !pending.isEmpty {
-      let choices = pending.removeFirst()
+    while branches < pending.count {
+      let choices = pending[branches]
       branches += 1
       guard branches <= Self.maximumBranches else {
         notes.append("more than \(Self.maximumBranches) choices of numgen and jhash values: the answer is incomplete")
         break
       }
-      var run = Run(evaluator: self, packet: packet, choices: choices)
+      var run = Run(evaluator: self, hook: hook, packet: packet, after: after, choices: choices)
       do {
         let outcome = try run.hook()
         if !outcomes.contains(outcome) { outcomes.append(outcome) }
       } catch let needed as Run.NeedsChoice {
-        for value in 0..<UInt64(needed.modulus) {
+        // Past the limit the answer is incomplete anyway: no more choices than can be followed.
+        for value in 0..<UInt64(min(Int(needed.modulus), max(0, Self.maximumBranches + 1 - pending.count))) {
           var more = choices
           more[needed.selector] = value
           pending.append(more)
         }
       } catch {
-        notes.append("\(error)")
+        if !notes.contains("\(error)") { notes.append("\(error)") }
       }
       for note in run.notes where !notes.contains(note) { notes.append(note) }
     }
-    return Evaluation(outcomes: outcomes, notes: notes)
+    return outcomes
   }
 }
 
@@ -114,16 +144,43 @@ struct Run {
     var description: String
   }
 
+  /// A value the packet line does not give.
+  struct Unknown: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "a rule needs \(what), which the packet line does not give" }
+  }
+
   let evaluator: Evaluator
+  let hookPoint: BaseChain.Hook
+  /// The packet as the packet line gives it: conntrack's original tuple.
+  let original: Packet
+  /// The packet as this hook sees it: in postrouting, with prerouting's destination.
   let packet: Packet
+  /// False in postrouting when prerouting chose among destinations: the packet's destination
+  /// is one of them, and a rule that reads it gets a note.
+  let destinationKnown: Bool
+  /// Whether prerouting translated the destination (conntrack's `dnat` status).
+  let destinationTranslated: Bool
   let choices: [Selector: UInt64]
   var packetMark: UInt64 = 0
   var notes: [String] = []
 
-  init(evaluator: Evaluator, packet: Packet, choices: [Selector: UInt64]) {
+  init(evaluator: Evaluator, hook: BaseChain.Hook, packet: Packet, after: Evaluator.Outcome?, choices: [Selector: UInt64]) {
     self.evaluator = evaluator
-    self.packet = packet
+    self.hookPoint = hook
+    self.original = packet
     self.choices = choices
+    var seen = packet
+    if let after, case .exactly(let address) = after.destination.address {
+      seen.destination.address = address
+      if let ports = after.destination.ports, ports.count == 1 { seen.destination.port = ports.lowerBound }
+    }
+    self.packet = seen
+    let destination = after?.destination
+    destinationKnown = destination.map { choice in
+      if case .exactly = choice.address { choice.ports.map { $0.count == 1 } ?? true } else { false }
+    } ?? true
+    destinationTranslated = after?.isTranslated ?? false
   }
 
   /// Where a chain's run ended.
@@ -144,8 +201,7 @@ struct Run {
   }
 
   mutating func hook() throws -> Evaluator.Outcome {
-    let hook: BaseChain.Hook = packet.direction == .incoming ? .prerouting : .postrouting
-    let chains = evaluator.table.chains.filter { $0.base?.kind == .nat && $0.base?.hook == hook }
+    let chains = evaluator.table.chains.filter { $0.base?.kind == .nat && $0.base?.hook == hookPoint }
       .sorted { $0.base!.priority.value < $1.base!.priority.value }
     var stoppedBy: Origin?
     for chain in chains {
@@ -209,15 +265,14 @@ struct Run {
 
   mutating func matches(_ rule: Rule) throws -> Bool {
     for match in rule.matches {
-      let value: [Value]
       do {
-        value = try values(of: match.left)
-      } catch is Unsupported {
-        // A value the packet line does not give (the other interface, the route).
-        notes.append("\(rule.origin.map { "\($0.file):\($0.line)" } ?? "a rule") needs \(match.left), which the packet line does not give: taken as not matching")
+        if try !holds(match, try values(of: match.left)) { return false }
+      } catch let unknown as Unknown {
+        // A value the packet line does not give (the other interface's name).
+        let note = "\(rule.origin.map { "\($0.file):\($0.line)" } ?? "a rule") needs \(unknown.what), which the packet line does not give: taken as not matching"
+        if !notes.contains(note) { notes.append(note) }
         return false
       }
-      if try !holds(match, value) { return false }
     }
     return true
   }

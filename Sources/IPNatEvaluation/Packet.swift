@@ -1,8 +1,8 @@
 import IPAddressing
 
 /// A packet as `ipnat test` reads it, in ipftest's notation: the first packet of a connection,
-/// seen on one interface, before translation (`in`, at prerouting) or after routing (`out`, at
-/// postrouting).
+/// as it arrives on an interface (`in`) or as it would leave by one (`out`), before any
+/// translation; the evaluator follows it across the router.
 public struct Packet: Sendable, Equatable {
   public enum Direction: String, Sendable {
     case incoming = "in", outgoing = "out"

@@ -46,7 +46,8 @@ public enum PacketTest {
     }
     return Diagnostic(TestDiagnostics.unmetExpectation, "expected \(wanted), but Linux makes it \(got.isEmpty ? "nothing" : got)",
                       at: line.expectationRange,
-                      notes: evaluation.outcomes.compactMap { $0.rule.map { Note("translated by \($0.file):\($0.line): \($0.text)") } })
+                      notes: evaluation.outcomes.flatMap { [$0.rule, $0.secondRule].compactMap { $0 } }
+                        .map { Note("translated by \($0.file):\($0.line): \($0.text)") })
   }
 
   private static func matches(_ pattern: Expectation.Pattern, _ choice: Evaluator.EndpointChoice) -> Bool {
@@ -68,6 +69,7 @@ public enum PacketTest {
       for outcome in answer.evaluation.outcomes {
         if let rule = outcome.rule {
           lines.append("  translated by \(rule.file):\(rule.line): \(rule.text)")
+          if let second = outcome.secondRule { lines.append("  and by \(second.file):\(second.line): \(second.text)") }
           lines.append("  -> \(outcome.source) \(outcome.destination)")
         } else if let stop = outcome.stoppedBy {
           lines.append("  not translated: the search stops at \(stop.file):\(stop.line): \(stop.text)")
@@ -101,12 +103,16 @@ public enum PacketTest {
   private static func outcome(_ outcome: Evaluator.Outcome) -> JSONValue {
     .object([
       ("translated", .bool(outcome.isTranslated)),
-      ("rule", outcome.rule.map { rule in .object([("file", .string(rule.file)), ("line", .integer(rule.line)), ("text", .string(rule.text))]) }
-        ?? .null),
+      ("rule", outcome.rule.map(origin) ?? .null),
+      ("secondRule", outcome.secondRule.map(origin) ?? .null),
       ("stoppedBy", outcome.stoppedBy.map { rule in .object([("file", .string(rule.file)), ("line", .integer(rule.line))]) } ?? .null),
       ("source", endpoint(outcome.source)),
       ("destination", endpoint(outcome.destination)),
     ])
+  }
+
+  private static func origin(_ rule: Origin) -> JSONValue {
+    .object([("file", .string(rule.file)), ("line", .integer(rule.line)), ("text", .string(rule.text))])
   }
 
   /// `{"address": "192.0.2.1", "port": 443}`; a range as `"low-high"`.

@@ -11,10 +11,10 @@ extension Run {
     let ports = try nat.port.map { try portRange($0) } ?? target.ports
     switch nat.kind {
     case .snat, .masquerade:
-      let address = nat.kind == .masquerade ? interfaceAddress() : target.address
+      let address = nat.kind == .masquerade ? interfaceAddress(input: false) : target.address
       outcome.source = translated(outcome.source, address: address, ports: ports)
     case .dnat, .redirect:
-      let address = nat.kind == .redirect ? interfaceAddress() : target.address
+      let address = nat.kind == .redirect ? interfaceAddress(input: true) : target.address
       outcome.destination = translated(outcome.destination, address: address, ports: ports)
     }
     return outcome
@@ -29,9 +29,11 @@ extension Run {
     return endpoint
   }
 
-  /// The packet's interface's address: masquerade's source (out), redirect's destination (in).
-  private func interfaceAddress() -> Evaluator.AddressChoice {
-    evaluator.options.interfaceAddresses[packet.interface].map { .exactly($0) } ?? .interfaceAddress(packet.interface)
+  /// An interface's address: the outgoing one's for masquerade, the incoming one's for
+  /// redirect. Of the router's other interface only that is known.
+  private func interfaceAddress(input: Bool) -> Evaluator.AddressChoice {
+    guard case .name(let name) = interface(input: input) else { return .interfaceAddress("the other interface") }
+    return evaluator.options.interfaceAddresses[name].map { .exactly($0) } ?? .interfaceAddress(name)
   }
 
   /// An address and ports from a NAT statement's target: a literal, a range, a prefix (mapped
@@ -65,9 +67,36 @@ extension Run {
     switch expression {
     case .integer(let port): return UInt16(clamping: port)...UInt16(clamping: port)
     case .integerRange(let low, let high): return UInt16(clamping: low)...UInt16(clamping: high)
-    case .lookup(let key, let map): return try portRange(try lookup(key, in: map))
+    case .lookup(let key, let map):
+      if let ports = try chosenFromConsecutivePorts(key, in: map) { return ports }
+      return try portRange(try lookup(key, in: map))
     default: throw Unsupported(description: "a NAT port \(expression)")
     }
+  }
+
+  /// `numgen inc mod N map { 0 : 20000, 1 : 20001, … }` (a `sequential` portmap): the kernel
+  /// hands out every port of the map in turn, so the answer is their range, found without
+  /// following each of N choices. Nil when the key is not an unchosen `numgen`/`jhash` or the
+  /// ports are not one run.
+  private func chosenFromConsecutivePorts(_ key: Expression, in map: MapReference) throws -> ClosedRange<UInt16>? {
+    guard case .selector(let selector) = key, choices[selector] == nil else { return nil }
+    switch selector {
+    case .numgenIncrement, .jenkinsHash: break
+    default: return nil
+    }
+    let elements: [MapElement]
+    switch map {
+    case .inline(let inline): elements = inline
+    case .named(let name): elements = evaluator.table.maps.first { $0.name == name }?.elements ?? []
+    }
+    var ports: [UInt64] = []
+    for element in elements {
+      guard case .integer(let port) = element.value, port <= UInt16.max else { return nil }
+      ports.append(port)
+    }
+    ports.sort()
+    guard let low = ports.first, let high = ports.last, high - low + 1 == UInt64(ports.count) else { return nil }
+    return UInt16(low)...UInt16(high)
   }
 
   /// The value a map gives for the key's values; throws when none: the kernel's lookup fails,

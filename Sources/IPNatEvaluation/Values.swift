@@ -8,12 +8,14 @@ enum Value: Equatable {
   case address(IPAddress)
   case integer(UInt64)
   case name(String)
+  /// The interface on the router's other side: its name is unknown, but it is not this one.
+  case interfaceOtherThan(String)
   case absent
 }
 
 extension Run {
-  /// The values of a match's left side: one, or one per part of a concatenation. Throws for a
-  /// value the packet line does not give.
+  /// The values of a match's left side: one, or one per part of a concatenation. Throws
+  /// `Unknown` for a value the packet line does not give.
   func values(of expression: Expression) throws -> [Value] {
     switch expression {
     case .selector(let selector): return [try value(of: selector)]
@@ -27,42 +29,50 @@ extension Run {
         }
       }
     default:
-      throw Unsupported(description: "a match on \(expression)")
+      throw Unknown(what: Self.describe(expression))
     }
   }
 
   func value(of selector: Selector) throws -> Value {
     switch selector {
-    case .meta(.iifname):
-      guard packet.direction == .incoming else { throw Unsupported(description: "iifname of an 'out' packet") }
-      return .name(packet.interface)
+    case .meta(.iifname): return interface(input: true)
     case .meta(.oifname):
-      guard packet.direction == .outgoing else { throw Unsupported(description: "oifname of an 'in' packet") }
-      return .name(packet.interface)
+      // Before routing there is no output interface: nft's oifname fails, and the rule with it.
+      return hookPoint == .prerouting ? .absent : interface(input: false)
+    case .routeOutputName: return interface(input: false)
     case .meta(.l4proto): return .integer(UInt64(packet.protocolNumber))
     case .meta(.nfproto): return .integer(packet.family == .inet ? 2 : 10)
     case .meta(.mark): return .integer(packetMark)
-    case .payload(let field): return payload(field)
+    case .payload(let field): return try payload(field)
     case .conntrack(let key): return conntrack(key)
     case .numgenIncrement(let modulus), .jenkinsHash(_, let modulus):
       guard let chosen = choices[selector] else { throw NeedsChoice(selector: selector, modulus: modulus) }
       return .integer(chosen)
-    case .tcpMaxSegmentSize, .routeOutputName:
-      throw Unsupported(description: "\(selector)")
+    case .tcpMaxSegmentSize:
+      throw Unknown(what: Self.describe(.selector(selector)))
     }
   }
 
-  private func payload(_ field: PayloadField) -> Value {
+  /// The interface the packet arrives on (`input`) or leaves by: the packet line's for its
+  /// own side, otherwise one that is not it.
+  func interface(input: Bool) -> Value {
+    if (packet.direction == .incoming) == input { return .name(packet.interface) }
+    return evaluator.options.otherInterface.map { .name($0) } ?? .interfaceOtherThan(packet.interface)
+  }
+
+  private func payload(_ field: PayloadField) throws -> Value {
     switch (field.header, field.field) {
     case (.ip, .saddr), (.ip6, .saddr):
       return packet.family == (field.header == .ip ? .inet : .inet6) ? .address(packet.source.address) : .absent
     case (.ip, .daddr), (.ip6, .daddr):
+      guard destinationKnown else { throw Unknown(what: "the destination prerouting chose, one of several") }
       return packet.family == (field.header == .ip ? .inet : .inet6) ? .address(packet.destination.address) : .absent
     case (.ip, .protocol), (.ip6, .nexthdr):
       return packet.family == (field.header == .ip ? .inet : .inet6) ? .integer(UInt64(packet.protocolNumber)) : .absent
     case (.tcp, .sport), (.udp, .sport), (.th, .sport):
       return port(packet.source, header: field.header)
     case (.tcp, .dport), (.udp, .dport), (.th, .dport):
+      guard destinationKnown else { throw Unknown(what: "the destination port prerouting chose, one of several") }
       return port(packet.destination, header: field.header)
     case (.tcp, .flags):
       // The first packet of a TCP connection: SYN alone.
@@ -82,14 +92,15 @@ extension Run {
     return .integer(UInt64(port))
   }
 
-  /// A new connection's tuple is the packet's own; no NAT has been done to it yet.
+  /// A new connection's original tuple is the packet line's; its status says whether
+  /// prerouting translated the destination.
   private func conntrack(_ key: Selector.ConntrackKey) -> Value {
     switch key {
-    case .originalSourceAddress: .address(packet.source.address)
-    case .originalDestinationAddress: .address(packet.destination.address)
-    case .originalSourcePort: packet.source.port.map { .integer(UInt64($0)) } ?? .absent
-    case .originalDestinationPort: packet.destination.port.map { .integer(UInt64($0)) } ?? .absent
-    case .status: .integer(0)
+    case .originalSourceAddress: .address(original.source.address)
+    case .originalDestinationAddress: .address(original.destination.address)
+    case .originalSourcePort: original.source.port.map { .integer(UInt64($0)) } ?? .absent
+    case .originalDestinationPort: original.destination.port.map { .integer(UInt64($0)) } ?? .absent
+    case .status: .integer(destinationTranslated ? Symbols.conntrackStatus["dnat"]! : 0)
     }
   }
 
@@ -118,6 +129,9 @@ extension Run {
     case (.integerRange(let low, let high), .integer(let actual)): return low <= actual && actual <= high
     case (.string(let pattern), .name(let name)):
       return pattern.hasSuffix("*") ? name.hasPrefix(pattern.dropLast()) : name == pattern
+    case (.string(let pattern), .interfaceOtherThan(let name)):
+      if pattern == name { return false }
+      throw Unknown(what: "\(Self.describe(left)) (the name of the router's other interface)")
     case (_, .integer(let actual)):
       guard let number = integer(right, for: left) else {
         throw Unsupported(description: "a comparison of \(left) with \(right)")
@@ -137,6 +151,22 @@ extension Run {
       return numbers.count == parts.count ? numbers.reduce(0, |) : nil
     case .symbol(let name): return Symbols.value(name, for: left)
     default: return nil
+    }
+  }
+}
+
+extension Run {
+  /// A value's name in nft's words, for notes.
+  static func describe(_ expression: Expression) -> String {
+    guard case .selector(let selector) = expression else { return "\(expression)" }
+    switch selector {
+    case .meta(let key): return key == .iifname || key == .oifname ? key.rawValue : "meta \(key.rawValue)"
+    case .payload(let field): return "\(field.header.rawValue) \(field.field.rawValue)"
+    case .conntrack(let key): return "ct \(key)"
+    case .tcpMaxSegmentSize: return "tcp option maxseg size"
+    case .routeOutputName: return "fib daddr oifname"
+    case .numgenIncrement: return "numgen inc"
+    case .jenkinsHash: return "jhash"
     }
   }
 }

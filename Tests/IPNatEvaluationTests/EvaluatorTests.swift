@@ -124,3 +124,45 @@ import Testing
     #expect(!outcome.isTranslated && outcome.stoppedBy?.line == 1)
   }
 }
+
+/// A packet crosses the router: prerouting, then postrouting, each on the lowered IR of a
+/// configuration written here.
+@Suite struct ForwardingPathTests {
+  static func evaluate(_ conf: String, _ line: String) throws -> Evaluator.Evaluation {
+    let file = SourceFile(name: "t.conf", text: conf)
+    let table = try #require(IPNat.lower(file, options: FrontendOptions(resolveHostNames: false), lowering: LoweringOptions()).table)
+    let packet = try #require(PacketLineReader.read(SourceFile(name: "p", text: line + "\n")).lines.first).packet
+    return Evaluator(table: table).evaluate(packet)
+  }
+
+  /// A `rewrite` of both addresses is done by Linux in both hooks; the answer has both halves.
+  @Test func aRewriteIsTranslatedInBothHooks() throws {
+    let evaluation = try Self.evaluate(
+      "rewrite in on eth0 proto tcp from 192.0.2.0/24 to 203.0.113.1/32 port = 80 -> src 10.0.0.1/32,40000-40010 dst 10.0.0.5/32,port = 8080;\n",
+      "in on eth0 tcp 192.0.2.7,4000 203.0.113.1,80")
+    let outcome = try #require(evaluation.outcomes.first)
+    #expect(evaluation.outcomes.count == 1 && evaluation.notes.isEmpty)
+    #expect("\(outcome.source) \(outcome.destination)" == "10.0.0.1,40000-40010 10.0.0.5,8080")
+    #expect(outcome.rule?.line == 1 && outcome.secondRule == nil)
+  }
+
+  /// A redirected packet leaves by another interface: a map on its own interface cannot take
+  /// it, silently; a map on a named other interface might, and a note says the answer assumes not.
+  @Test func theOtherInterfaceIsNotThePacketsOwn() throws {
+    let rules = "rdr eth0 203.0.113.1/32 port 80 -> 10.0.0.5 port 80 tcp\nmap eth0 0/0 -> 0/32\n"
+    let packet = "in on eth0 tcp 198.51.100.7,4000 203.0.113.1,80"
+    let own = try Self.evaluate(rules, packet)
+    #expect(own.outcomes.map { "\($0.destination) \($0.rule?.line ?? 0) \($0.secondRule?.line ?? 0)" } == ["10.0.0.5,80 1 0"])
+    #expect(own.notes.isEmpty)
+    let other = try Self.evaluate(rules + "map eth1 0/0 -> 0/32\n", packet)
+    #expect(other.outcomes.count == 1 && other.notes.count == 1)
+  }
+
+  /// `portmap … sequential` is `numgen inc` over a map of every port: one range, not one
+  /// outcome per port.
+  @Test func aSequentialPortmapIsOneRange() throws {
+    let evaluation = try Self.evaluate("map eth1 10.20.0.0/16 -> 203.0.113.17/32 portmap tcp/udp 20000:60000 sequential\n",
+                                       "out on eth1 udp 10.20.1.2,5000 192.0.2.53,53")
+    #expect(evaluation.outcomes.map { "\($0.source)" } == ["203.0.113.17,20000-60000"] && evaluation.notes.isEmpty)
+  }
+}

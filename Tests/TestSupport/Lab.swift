@@ -3,20 +3,23 @@ import Foundation
 /// Three network namespaces made for one test, joined by veth pairs:
 ///
 /// ```
-/// inside (eth0)  ──  (rlan) router (rwan)  ──  (eth0) outside
+/// inside (eth0)  ──  (rlan) router (WAN)   ──  (eth0) outside
 /// 10.0.0.2,.3,.5,.6    10.0.0.1   192.0.2.1          192.0.2.2
 /// fd00:10::2,::5,::6   fd00:10::1 2001:db8:2::1      2001:db8:2::2
 /// ```
 ///
 /// The outside host routes the NAT pools (203.0.113.0/24, 198.51.100.0/24, 2001:db8:ff::/48)
 /// back to the router and has no route to the inside network, so an untranslated packet
-/// cannot reach it. Rules are loaded on the router only. Shared by the packet tests and
+/// cannot reach it. The router's outside interface is `rwan` unless a test names it after a
+/// configuration's (`ppp0`, `eth0`): names are the namespace's own. Rules are loaded on the router only. Shared by the packet tests and
 /// natpmpd's tests. Traffic never leaves these
 /// namespaces, and `close()` deletes them, also when a test fails.
 public final class Lab {
   public let inside: String
   public let router: String
   public let outside: String
+  /// The router's outside interface.
+  public let wan: String
   public let logDirectory: String
   private var background: [Process] = []
 
@@ -40,7 +43,8 @@ public final class Lab {
   nonisolated(unsafe) private static var count = 0
   private static let lock = NSLock()
 
-  public init() throws {
+  public init(wan: String = "rwan") throws {
+    self.wan = wan
     let number = Self.lock.withLock {
       Self.count += 1
       return Self.count
@@ -61,9 +65,12 @@ public final class Lab {
     for namespace in [inside, router, outside] {
       try ip("netns", "add", namespace)
       try ip("-n", namespace, "link", "set", "lo", "up")
+      // No duplicate address detection: a link-local address is tentative for a second or two
+      // after the link comes up, and the first IPv6 packets would be lost meanwhile.
+      _ = try run(namespace, ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"])
     }
     try ip("-n", router, "link", "add", "rlan", "type", "veth", "peer", "name", "eth0", "netns", inside)
-    try ip("-n", router, "link", "add", "rwan", "type", "veth", "peer", "name", "eth0", "netns", outside)
+    try ip("-n", router, "link", "add", wan, "type", "veth", "peer", "name", "eth0", "netns", outside)
     for address in ["10.0.0.2/24", "10.0.0.3/24", "10.0.0.5/24", "10.0.0.6/24"] {
       try ip("-n", inside, "addr", "add", address, "dev", "eth0")
     }
@@ -72,14 +79,14 @@ public final class Lab {
     }
     try ip("-n", router, "addr", "add", "10.0.0.1/24", "dev", "rlan")
     try ip("-n", router, "addr", "add", "fd00:10::1/64", "dev", "rlan", "nodad")
-    try ip("-n", router, "addr", "add", "192.0.2.1/24", "dev", "rwan")
-    try ip("-n", router, "addr", "add", "2001:db8:2::1/64", "dev", "rwan", "nodad")
+    try ip("-n", router, "addr", "add", "192.0.2.1/24", "dev", wan)
+    try ip("-n", router, "addr", "add", "2001:db8:2::1/64", "dev", wan, "nodad")
     try ip("-n", outside, "addr", "add", "192.0.2.2/24", "dev", "eth0")
     try ip("-n", outside, "addr", "add", "2001:db8:2::2/64", "dev", "eth0", "nodad")
     try ip("-n", inside, "link", "set", "eth0", "up")
     try ip("-n", outside, "link", "set", "eth0", "up")
     try ip("-n", router, "link", "set", "rlan", "up")
-    try ip("-n", router, "link", "set", "rwan", "up")
+    try ip("-n", router, "link", "set", wan, "up")
     try ip("-n", inside, "route", "add", "default", "via", "10.0.0.1")
     try ip("-n", inside, "-6", "route", "add", "default", "via", "fd00:10::1")
     for pool in ["203.0.113.0/24", "198.51.100.0/24"] {
@@ -100,6 +107,50 @@ public final class Lab {
     for namespace in [inside, router, outside] { try? ip("netns", "del", namespace) }
     try? FileManager.default.removeItem(atPath: logDirectory)
   }
+
+  // MARK: - Addresses a test chooses
+
+  /// Gives the inside host and the outside host more addresses (IPv4 or IPv6, as text), each
+  /// routed to it by the router, and makes each host send everything else to the router, its
+  /// own link network included. Then any address can be a host's, wherever it lies: a source
+  /// in a configuration's inside network, a server on the far side, a translated address in
+  /// the link network (`-> 192.0.2.0/24`) that the outside host must answer through the router.
+  public func hold(inside: [String], outside: [String]) throws {
+    var commands: [String: [String]] = [self.inside: [], self.outside: [], router: []]
+    for (host, routerSide, addresses) in [(self.inside, "rlan", inside), (self.outside, wan, outside)] {
+      for address in addresses where !Self.fixedAddresses.contains(address) {
+        let length = address.contains(":") ? "128" : "32"
+        commands[host]!.append("address add \(address)/\(length) dev eth0" + (length == "128" ? " nodad" : ""))
+        commands[router]!.append("route add \(address)/\(length) dev \(routerSide)")
+      }
+    }
+    for (host, v4Gateway, v6Gateway, v4Link, v6Link) in [
+      (self.inside, "10.0.0.1", "fd00:10::1", "10.0.0", "fd00:10:0:0"),
+      (self.outside, "192.0.2.1", "2001:db8:2::1", "192.0.2", "2001:db8:2:0"),
+    ] {
+      if host == self.outside {
+        commands[host]! += ["route add default via \(v4Gateway)", "route add ::/0 via \(v6Gateway)"]
+      }
+      // More specific than the link's own route, so the link's other addresses go through the
+      // router too; `onlink`, so the gateway need not be reached through these routes.
+      commands[host]! += ["route add \(v4Link).0/25 via \(v4Gateway) dev eth0 onlink",
+                          "route add \(v4Link).128/25 via \(v4Gateway) dev eth0 onlink",
+                          "route add \(v6Link)::/65 via \(v6Gateway) dev eth0 onlink",
+                          "route add \(v6Link):8000::/65 via \(v6Gateway) dev eth0 onlink"]
+    }
+    for (namespace, lines) in commands where !lines.isEmpty {
+      let path = "\(logDirectory)/ip-batch-\(namespace)"
+      try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+      try ip("-n", namespace, "-batch", path)
+    }
+  }
+
+  /// The addresses each namespace holds from the start (as `build` gives them); `hold` leaves
+  /// them alone, and a test must not ask another namespace to hold one of them.
+  public static let insideAddresses: Set<String> = ["10.0.0.2", "10.0.0.3", "10.0.0.5", "10.0.0.6", "fd00:10::2", "fd00:10::5", "fd00:10::6"]
+  public static let routerAddresses: Set<String> = ["10.0.0.1", "192.0.2.1", "fd00:10::1", "2001:db8:2::1"]
+  public static let outsideAddresses: Set<String> = ["192.0.2.2", "2001:db8:2::2"]
+  static let fixedAddresses = insideAddresses.union(routerAddresses).union(outsideAddresses)
 
   // MARK: - Traffic
 

@@ -7,6 +7,7 @@ translated its connection. Servers that cannot answer (ICMP, FTP) append to a lo
 Every call is bounded: sockets time out and servers exit after DEADLINE seconds.
 """
 import argparse
+import concurrent.futures
 import ftplib
 import os
 import select
@@ -20,6 +21,10 @@ DEADLINE = 30
 # the tests wrap every command in.
 STREAM_DEADLINE = 22
 TIMEOUT = 2.0
+# Linux's values (<linux/in.h>, <linux/in6.h>); Python names only some of them.
+IP_PKTINFO = 8
+IPV6_RECVPKTINFO = 49
+IPV6_PKTINFO = 50
 
 
 def family(host):
@@ -82,15 +87,16 @@ def udp(args):
 
 
 def batch(args):
-    """One connection for each PROTO,BIND,SPORT,HOST,PORT given (PROTO udp or tcp), each from
-    its own socket and port; prints each answer in order, or "timeout". The datagrams are sent
-    together, then the TCP connections are made one after the other, each within --wait."""
+    """One connection for each PROTO,BIND,SPORT,HOST,PORT given (PROTO udp or tcp; IPv4 or
+    IPv6), each from its own socket and port; prints each answer in order, or "timeout". The
+    datagrams are sent together, then the TCP connections are made at the same time, each
+    within --wait."""
     items = [item.split(",") for item in args.items]
     answers = [None] * len(items)
     datagrams = []
     for index, (proto, bind, sport, host, port) in enumerate(items):
         if proto == "udp":
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s = socket.socket(family(host), socket.SOCK_DGRAM)
             s.bind((bind, int(sport)))
             datagrams.append((index, s, (host, int(port))))
     for _ in range(3):  # a datagram lost to a server still starting is sent again
@@ -103,11 +109,15 @@ def batch(args):
             ready, _, _ = select.select(waiting, [], [], max(0, end - time.monotonic()))
             for s in ready:
                 index = next(i for i, t, _ in datagrams if t is s)
-                answers[index] = s.recv(2048).decode()
-    for index, (proto, bind, sport, host, port) in enumerate(items):
-        if proto != "tcp":
-            continue
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                try:
+                    answers[index] = s.recv(2048).decode()
+                except OSError:
+                    pass  # an ICMP error for an earlier try: wait for the next
+    connections = [(index, item) for index, item in enumerate(items) if item[0] == "tcp"]
+
+    def connect(entry):
+        index, (_, bind, sport, host, port) = entry
+        s = socket.socket(family(host), socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.settimeout(args.wait)
         try:
@@ -118,8 +128,78 @@ def batch(args):
             pass  # refused, unreachable or no answer in time: nothing got through
         finally:
             s.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(connect, connections))
     for answer in answers:
         print(answer or "timeout", flush=True)
+
+
+def serve_any(args):
+    """UDP and TCP servers on every port given, on every address of the namespace, IPv4 and
+    IPv6, until the deadline. A datagram's answer names the address it was sent to (read with
+    IP_PKTINFO) and leaves from that address, as a server bound to it would answer."""
+    sockets = []
+    for port in args.ports:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            for af, wildcard in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+                s = socket.socket(af, kind)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if af == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    if kind == socket.SOCK_DGRAM:
+                        s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+                elif kind == socket.SOCK_DGRAM:
+                    s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+                s.bind((wildcard, port))
+                if kind == socket.SOCK_STREAM:
+                    s.listen(64)
+                s.setblocking(False)
+                sockets.append(s)
+    poller = select.poll()
+    by_descriptor = {s.fileno(): s for s in sockets}
+    for s in sockets:
+        poller.register(s, select.POLLIN)
+    if args.ready:
+        with open(args.ready, "w") as ready:
+            ready.write("listening\n")
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        for descriptor, _ in poller.poll(500):
+            s = by_descriptor[descriptor]
+            try:
+                if s.type == socket.SOCK_DGRAM:
+                    answer_datagram(s)
+                    continue
+                conn, peer = s.accept()
+            except (BlockingIOError, OSError):
+                continue
+            with conn:
+                conn.setblocking(True)
+                conn.settimeout(TIMEOUT)
+                try:
+                    conn.sendall(report(peer, conn.getsockname()).encode())
+                except OSError:
+                    pass
+
+
+def answer_datagram(s):
+    """Answers one datagram on a wildcard socket, from the address it was sent to."""
+    data, ancillary, _, peer = s.recvmsg(2048, socket.CMSG_SPACE(20))
+    for level, kind, value in ancillary:
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
+            local = socket.inet_ntop(socket.AF_INET, value[8:12])
+            info = (socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=i4s4s", 0, value[4:8], value[8:12]))
+        elif level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO:
+            local = socket.inet_ntop(socket.AF_INET6, value[:16])
+            info = (socket.IPPROTO_IPV6, IPV6_PKTINFO, struct.pack("=16si", value[:16], 0))
+        else:
+            continue
+        try:
+            s.sendmsg([report(peer, (local, s.getsockname()[1])).encode()], [info], 0, peer)
+        except OSError:
+            pass  # a peer this host cannot reach: no answer
+        return
 
 
 def tcp(args):
@@ -512,6 +592,10 @@ def main():
         p.add_argument("--sport", type=int, default=0)
         p.add_argument("--count", type=int, default=1)
         p.set_defaults(run=run)
+    p = commands.add_parser("serve-any")
+    p.add_argument("ports", nargs="+", type=int)
+    p.add_argument("--ready", help="a file written once every socket listens")
+    p.set_defaults(run=serve_any)
     p = commands.add_parser("batch")
     p.add_argument("items", nargs="+", help="PROTO,BIND,SPORT,HOST,PORT")
     p.add_argument("--wait", type=float, default=0.5)
