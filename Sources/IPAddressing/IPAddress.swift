@@ -82,6 +82,13 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     return text
   }
 
+  /// Parses an address of either family: a dotted quad, or IPv6 text.
+  public static func parse<Text: StringProtocol>(_ text: Text) -> IPAddress? where Text.SubSequence == Substring {
+    let text = text[...]
+    if let v4 = parseIPv4(text) { return .ipv4(v4) }
+    return parseIPv6(text).map(IPAddress.ipv6)
+  }
+
   /// Parses a dotted quad with exactly four decimal octets of at most 255, each of one to
   /// three digits. One pass over the bytes: the lexer calls it for every number-like word.
   public static func parseIPv4(_ text: Substring) -> UInt32? {

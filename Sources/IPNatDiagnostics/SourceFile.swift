@@ -105,3 +105,35 @@ public struct SourceFile: Sendable {
     return String(decoding: bytes[start..<end], as: UTF8.self)
   }
 }
+
+/// A word of a line-oriented file (natpmpd.conf, `ipnat test`'s packet lines) and where it lies.
+public struct SourceWord: Sendable, Equatable {
+  public var text: Substring
+  public var range: SourceRange
+
+  public init(text: Substring, range: SourceRange) {
+    self.text = text
+    self.range = range
+  }
+}
+
+extension SourceFile {
+  /// The words of a line, up to a `#` comment, separated by spaces and tabs. A carriage return
+  /// within the line separates words too: it ends neither the line nor what follows it.
+  public func words(ofLine line: Int) -> [SourceWord] {
+    let bytes = lineBytes(line)
+    let separators: [UInt8] = [0x20, 0x09, 0x0d]
+    var words: [SourceWord] = []
+    var index = bytes.startIndex
+    while index < bytes.endIndex, bytes[index] != UInt8(ascii: "#") {
+      if separators.contains(bytes[index]) {
+        index += 1
+        continue
+      }
+      let start = index
+      while index < bytes.endIndex, !separators.contains(bytes[index]), bytes[index] != UInt8(ascii: "#") { index += 1 }
+      words.append(SourceWord(text: Substring(decoding: bytes[start..<index], as: UTF8.self), range: SourceRange(start: start, end: index)))
+    }
+    return words
+  }
+}

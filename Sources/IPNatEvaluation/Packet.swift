@@ -38,14 +38,10 @@ public struct Packet: Sendable, Equatable {
     return words.joined(separator: " ")
   }
 
+  /// The protocol's name as the packet lines take it (the first in alphabetical order where
+  /// there are two: `icmpv6`, not `ipv6-icmp`), or its number.
   static func protocolName(_ number: UInt8) -> String {
-    switch number {
-    case 6: "tcp"
-    case 17: "udp"
-    case 1: "icmp"
-    case 58: "icmpv6"
-    default: String(number)
-    }
+    Symbols.protocols.filter { $0.value == UInt64(number) }.map(\.key).min() ?? String(number)
   }
 }
 

@@ -49,16 +49,13 @@ public struct PacketLineReader {
     public var diagnostics: [Diagnostic]
   }
 
-  private struct Word {
-    var text: Substring
-    var range: SourceRange
-  }
+  private typealias Word = SourceWord
 
   public static func read(_ file: SourceFile) -> Result {
     var lines: [PacketLine] = []
     var diagnostics: [Diagnostic] = []
     for number in 0..<file.lineCount {
-      let words = Self.words(of: number + 1, in: file)
+      let words = file.words(ofLine: number + 1)
       guard !words.isEmpty else { continue }
       switch line(words, number: number + 1) {
       case .success(let line): lines.append(line)
@@ -127,20 +124,15 @@ public struct PacketLineReader {
                   destination: destination, icmpType: icmpType)
   }
 
+  /// A protocol's name as nft knows it, or its number.
   private static func protocolNumber(_ word: Substring) -> UInt8? {
-    switch word {
-    case "tcp": 6
-    case "udp": 17
-    case "icmp": 1
-    case "icmpv6", "ipv6-icmp": 58
-    default: UInt8(word)
-    }
+    Symbols.protocols[String(word)].map(UInt8.init) ?? UInt8(word)
   }
 
   /// `ADDRESS,PORT` for TCP and UDP, `ADDRESS` otherwise.
   private static func endpoint(_ word: Word, ports: Bool) throws(Problem) -> Endpoint {
     let parts = word.text.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-    guard let address = address(parts[0]) else {
+    guard let address = IPAddress.parse(parts[0]) else {
       throw Problem(message: "'\(parts[0])' is not an IPv4 or IPv6 address", range: word.range)
     }
     guard ports else {
@@ -151,11 +143,6 @@ public struct PacketLineReader {
       throw Problem(message: "expected ADDRESS,PORT (a port from 0 to 65535)", range: word.range)
     }
     return Endpoint(address, port: port)
-  }
-
-  private static func address(_ text: Substring) -> IPAddress? {
-    if let v4 = IPAddress.parseIPv4(text) { return .ipv4(v4) }
-    return IPAddress.parseIPv6(text).map(IPAddress.ipv6)
   }
 
   private static func expectation(_ words: [Word], after arrow: Word, packet: Packet) throws(Problem) -> Expectation {
@@ -172,7 +159,7 @@ public struct PacketLineReader {
     let parts = word.text.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
     var pattern = Expectation.Pattern()
     if parts[0] != "*" {
-      guard let address = address(parts[0]), address.family == packet.family else {
+      guard let address = IPAddress.parse(parts[0]), address.family == packet.family else {
         throw Problem(message: "'\(parts[0])' is not an address of the packet's family, nor '*'", range: word.range)
       }
       pattern.address = address
@@ -189,24 +176,5 @@ public struct PacketLineReader {
       pattern.port = port
     }
     return pattern
-  }
-
-  /// The blank-separated words of a line, up to a `#`.
-  private static func words(of line: Int, in file: SourceFile) -> [Word] {
-    let bytes = file.lineBytes(line)
-    var words: [Word] = []
-    var index = bytes.startIndex
-    let separators: [UInt8] = [0x20, 0x09, 0x0a, 0x0d]
-    while index < bytes.endIndex, bytes[index] != UInt8(ascii: "#") {
-      if separators.contains(bytes[index]) {
-        index += 1
-        continue
-      }
-      let start = index
-      while index < bytes.endIndex, !separators.contains(bytes[index]), bytes[index] != UInt8(ascii: "#") { index += 1 }
-      words.append(Word(text: Substring(decoding: bytes[start..<index], as: UTF8.self),
-                        range: SourceRange(start: start, end: index)))
-    }
-    return words
   }
 }

@@ -24,10 +24,7 @@ public struct ConfigurationParser {
     public var diagnostics: [Diagnostic]
   }
 
-  private struct Word {
-    var text: Substring
-    var range: SourceRange
-  }
+  private typealias Word = SourceWord
 
   private let file: SourceFile
   private var diagnostics: [Diagnostic] = []
@@ -53,7 +50,7 @@ public struct ConfigurationParser {
 
   private mutating func run() -> Result {
     for line in 1...file.lineCount {
-      let words = Self.words(of: line, in: file)
+      let words = file.words(ofLine: line)
       if let first = words.first { directive(first, words.dropFirst()) }
     }
     // What is missing has no place in the file.
@@ -263,28 +260,5 @@ public struct ConfigurationParser {
 
   private mutating func error(_ kind: DiagnosticKind, _ message: String, at range: SourceRange, notes: [Note] = []) {
     diagnostics.append(Diagnostic(kind, message, at: range, notes: notes))
-  }
-
-  /// The blank-separated words of a line, up to a `#`.
-  private static func words(of line: Int, in file: SourceFile) -> [Word] {
-    let bytes = file.lineBytes(line)
-    var words: [Word] = []
-    var index = bytes.startIndex
-    while index < bytes.endIndex {
-      let byte = bytes[index]
-      if byte == UInt8(ascii: "#") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { break }
-      if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
-        index += 1
-        continue
-      }
-      let start = index
-      while index < bytes.endIndex, ![UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "#"), UInt8(ascii: "\n"),
-                                       UInt8(ascii: "\r")].contains(bytes[index]) {
-        index += 1
-      }
-      let text = Substring(decoding: bytes[start..<index], as: UTF8.self)
-      words.append(Word(text: text, range: SourceRange(start: start, end: index)))
-    }
-    return words
   }
 }

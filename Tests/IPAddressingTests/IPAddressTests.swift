@@ -25,6 +25,12 @@ import Testing
     #expect(IPAddress.parseIPv4("1.2.3.4.") == nil)
   }
 
+  @Test func eitherFamily() {
+    #expect(IPAddress.parse("192.0.2.1") == .ipv4(0xC000_0201))
+    #expect(IPAddress.parse("2001:db8::1") == .ipv6(0x2001_0db8 << 96 | 1))
+    #expect(IPAddress.parse("192.0.2") == nil && IPAddress.parse("") == nil)
+  }
+
   @Test func masks() {
     #expect(Netmask.fromLength(24, family: .inet) == 0xFFFF_FF00)
     #expect(Netmask.fromLength(0, family: .inet6) == 0)

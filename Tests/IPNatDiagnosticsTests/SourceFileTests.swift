@@ -22,6 +22,16 @@ import Testing
     #expect(String(decoding: file.lineBytes(3), as: UTF8.self) == "three")
     #expect(file.lineBytes(4).isEmpty)
   }
+
+  /// Words end at blanks and at a `#`; a stray carriage return separates words and hides
+  /// nothing after it.
+  @Test func wordsOfALine() {
+    let file = SourceFile(name: "x.conf", text: "\tlisten on  eth0#lan\r\nports 1024-65535\r9 # x\n")
+    #expect(file.words(ofLine: 1).map(\.text) == ["listen", "on", "eth0"])
+    #expect(file.words(ofLine: 1).map(\.range.start) == [1, 8, 12])
+    #expect(file.words(ofLine: 2).map(\.text) == ["ports", "1024-65535", "9"])
+    #expect(file.words(ofLine: 3).isEmpty)
+  }
 }
 
 @Suite struct DiagnosticRendererTests {

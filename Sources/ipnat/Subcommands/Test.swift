@@ -59,8 +59,7 @@ extension IPNatCommand {
     static func address(_ pair: String) -> (String, IPAddress)? {
       let parts = pair.split(separator: "=", maxSplits: 1)
       guard parts.count == 2 else { return nil }
-      if let v4 = IPAddress.parseIPv4(parts[1]) { return (String(parts[0]), .ipv4(v4)) }
-      return IPAddress.parseIPv6(parts[1]).map { (String(parts[0]), .ipv6($0)) }
+      return IPAddress.parse(parts[1]).map { (String(parts[0]), $0) }
     }
 
     func run() throws {
