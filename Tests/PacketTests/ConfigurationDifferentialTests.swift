@@ -47,7 +47,9 @@ struct ConfigurationDifferentialTests {
     options.otherInterface = "rlan"
     var plan = TrafficPlan(wan: wan, evaluators: tables.map { Evaluator(table: $0, options: options) })
     // Up to 600 drawn until 200 can be sent: a ruleset of the lab's own addresses refuses many.
-    for index in 0..<600 where plan.trials.count < 2 * 200 { plan.consider(draw(values, index: index, using: &generator)) }
+    for index in 0..<600 where plan.trials.count < 2 * 200 {
+      plan.consider(draw(values, using: &generator), number: UInt16(index))
+    }
     // Plain values in the expectations: Swift Testing would describe the plan, rulesets and all.
     let sendable = plan.trials.count / 2
     #expect(sendable >= 100, "\(name): only \(sendable) packets could be sent (\(plan.refusals))")
@@ -55,9 +57,13 @@ struct ConfigurationDifferentialTests {
     let lab = try Lab(wan: wan)
     defer { lab.close() }
     try lab.hold(inside: plan.inside.map(\.description), outside: plan.outside.map(\.description))
-    for (namespace, ports) in [(lab.inside, plan.insidePorts), (lab.outside, plan.outsidePorts)] where !ports.isEmpty {
-      try lab.start(namespace, ["serve-any"] + ports.sorted().map(String.init) + ["--ready", lab.logPath("ready-\(namespace)")])
-      lab.waitForLog("ready-\(namespace)")
+    for (namespace, ports) in [(lab.inside, plan.insidePorts), (lab.outside, plan.outsidePorts)] {
+      if !ports.isEmpty {
+        try lab.start(namespace, ["serve-any"] + ports.sorted().map(String.init) + ["--ready", lab.logPath("ready-\(namespace)")])
+        lab.waitForLog("ready-\(namespace)")
+      }
+      try lab.start(namespace, ["sniff-echo", lab.logPath("echo-\(namespace)")])
+      lab.waitForLog("echo-\(namespace)")
     }
     var answered = 0
     for folded in [true, false] {
@@ -67,16 +73,13 @@ struct ConfigurationDifferentialTests {
       let trials = plan.trials.filter { $0.folded == folded }
       for direction in [Packet.Direction.outgoing, .incoming] {
         let sent = trials.filter { $0.packet.direction == direction }
-        guard !sent.isEmpty else { continue }
-        let seen = try lab.probe(direction == .outgoing ? lab.inside : lab.outside, ["batch"] + sent.map(\.probeItem))
-        let (answers, packets) = (seen.count, sent.count)
-        #expect(answers == packets)
-        for (trial, line) in zip(sent, seen) {
-          let answer = Answer(line)
-          if answer != nil { answered += 1 }
-          let agrees = plan.agrees(trial, with: answer)
-          #expect(agrees,
-                  "\(name) \(folded ? "folded" : "unfolded"): \(trial.packet): the kernel gave \(line), the evaluator \(trial.outcomes.map { "\($0.source) \($0.destination)" })")
+        for (trial, observation) in try observe(sent, in: lab, from: direction == .outgoing ? lab.inside : lab.outside) {
+          if observation != nil { answered += 1 }
+          let agrees = plan.agrees(trial, with: observation)
+          #expect(agrees, """
+            \(name) \(folded ? "folded" : "unfolded"): \(trial.packet): the kernel gave \(observation.map { "\($0)" } ?? "nothing"), \
+            the evaluator \(trial.outcomes.map { "\($0.source) \($0.destination)" })
+            """)
         }
       }
     }
@@ -86,10 +89,36 @@ struct ConfigurationDifferentialTests {
     #expect(answered >= sent / 5, "\(name): \(answered) of \(sent) connections were answered")
   }
 
+  /// Sends the trials from `sender` — TCP and UDP as connections the far side's servers answer,
+  /// ICMP echo requests the far side's sniffer logs — and pairs each with what the far side saw.
+  func observe(_ trials: [TrafficPlan.Trial], in lab: Lab, from sender: String) throws -> [(TrafficPlan.Trial, Observation?)] {
+    let streams = trials.filter(\.packet.hasPorts)
+    let echoes = trials.filter { !$0.packet.hasPorts }
+    var observed: [(TrafficPlan.Trial, Observation?)] = []
+    if !streams.isEmpty {
+      let lines = try lab.probe(sender, ["batch"] + streams.map(\.probeItem))
+      let (answers, connections) = (lines.count, streams.count)
+      #expect(answers == connections)
+      observed += zip(streams, lines).map { ($0, Answer($1).map(Observation.init)) }
+    }
+    if !echoes.isEmpty {
+      _ = try lab.probe(sender, ["echo"] + echoes.map(\.echoItem))
+      usleep(300_000)
+      var seen: [String: Observation] = [:]
+      for line in lab.log("echo-\(lab.inside)") + lab.log("echo-\(lab.outside)") {
+        guard let (token, observation) = Observation.echo(line), seen[token] == nil else { continue }
+        seen[token] = observation
+      }
+      observed += echoes.map { ($0, seen["\($0.number)"]) }
+    }
+    return observed
+  }
+
   /// A packet of the ruleset's values: outbound from an inside source to a server, or inbound
-  /// from an outside client to an address the ruleset names (or the router's). Its source
-  /// port is set per run, so that each connection is new to conntrack.
-  func draw(_ values: RulesetValues, index: Int, using generator: inout SplitMix64) -> Packet {
+  /// from an outside client to an address the ruleset names (or the router's); UDP, TCP, or
+  /// (IPv4) an ICMP echo request. Its source port is set per run, so that each connection is
+  /// new to conntrack.
+  func draw(_ values: RulesetValues, using generator: inout SplitMix64) -> Packet {
     let family: IPFamily = values.addresses[.inet6] != nil && (values.addresses[.inet] == nil || generator.next(below: 3) == 0)
       ? .inet6 : .inet
     let outbound = generator.next(below: 2) == 0
@@ -100,13 +129,52 @@ struct ConfigurationDifferentialTests {
     }
     let source = outbound ? ruleset(8, or: Self.labAddress(family == .inet ? "10.0.0.5" : "fd00:10::5")) : ruleset(4, or: stranger)
     let destination = outbound ? ruleset(6, or: stranger) : ruleset(7, or: Self.labAddress(family == .inet ? "192.0.2.1" : "2001:db8:2::1"))
-    let transport: UInt8 = generator.next(below: 3) == 0 ? 6 : 17
-    return Packet(direction: outbound ? .outgoing : .incoming, interface: "", protocolNumber: transport,
-                  source: Endpoint(source, port: UInt16(index)), destination: Endpoint(destination, port: values.drawPort(using: &generator)))
+    let direction: Packet.Direction = outbound ? .outgoing : .incoming
+    let kind = generator.next(below: 6)
+    if family == .inet, kind == 0 {
+      return Packet(direction: direction, interface: "", protocolNumber: 1, source: Endpoint(source),
+                    destination: Endpoint(destination), icmpType: 8)
+    }
+    return Packet(direction: direction, interface: "", protocolNumber: kind < 3 ? 6 : 17,
+                  source: Endpoint(source, port: 0), destination: Endpoint(destination, port: values.drawPort(using: &generator)))
   }
 
   static func labAddress(_ text: String) -> IPAddress {
-    IPAddress.parseIPv4(Substring(text)).map { .ipv4($0) } ?? .ipv6(IPAddress.parseIPv6(Substring(text))!)
+    IPAddress.parse(text)!
+  }
+}
+
+/// What the far side saw of a packet: its source and destination, with ports for TCP and UDP.
+struct Observation: CustomStringConvertible {
+  var source: IPAddress
+  var sourcePort: Int?
+  var destination: IPAddress
+  var destinationPort: Int?
+
+  init(_ answer: Answer) {
+    source = ConfigurationDifferentialTests.labAddress(answer.peerAddress)
+    sourcePort = answer.peerPort
+    destination = ConfigurationDifferentialTests.labAddress(answer.localAddress)
+    destinationPort = answer.localPort
+  }
+
+  init(source: IPAddress, destination: IPAddress) {
+    (self.source, self.destination) = (source, destination)
+  }
+
+  /// `echo token=T from=S to=D`, as the sniffer logs an echo request.
+  static func echo(_ line: String) -> (String, Observation)? {
+    let fields = Dictionary(line.split(separator: " ").dropFirst().compactMap { field -> (String, String)? in
+      let parts = field.split(separator: "=", maxSplits: 1)
+      return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+    }, uniquingKeysWith: { first, _ in first })
+    guard line.hasPrefix("echo "), let token = fields["token"], let from = fields["from"].flatMap(IPAddress.parse),
+          let to = fields["to"].flatMap(IPAddress.parse) else { return nil }
+    return (token, Observation(source: from, destination: to))
+  }
+
+  var description: String {
+    "\(source)\(sourcePort.map { ",\($0)" } ?? "") \(destination)\(destinationPort.map { ",\($0)" } ?? "")"
   }
 }
 
@@ -120,6 +188,10 @@ struct TrafficPlan {
     var packet: Packet
     var folded: Bool
     var outcomes: [Evaluator.Outcome]
+    /// The connection's number: its source port, or an echo request's id and token.
+    var number: UInt16
+
+    var echoItem: String { "\(packet.source.address),\(number),\(packet.destination.address),\(number)" }
 
     var probeItem: String {
       [packet.protocolNumber == 6 ? "tcp" : "udp", "\(packet.source.address)", "\(packet.source.port!)",
@@ -157,15 +229,16 @@ struct TrafficPlan {
 
   /// Adds the packet, once for each ruleset (folded from source port 20000, unfolded from
   /// 40000), if both can be observed; otherwise counts why not.
-  mutating func consider(_ drawn: Packet) {
+  mutating func consider(_ drawn: Packet, number: UInt16) {
     var candidate = self
     var added: [Trial] = []
     for (index, (folded, evaluator)) in zip([true, false], evaluators).enumerated() {
       var packet = drawn
       packet.interface = wan
-      packet.source.port = UInt16(20000 + 20000 * index) + drawn.source.port!
+      let connection = UInt16(20000 + 20000 * index) + number
+      if packet.hasPorts { packet.source.port = connection }
       if let refusal = candidate.arrange(packet, evaluator) { return refusals[refusal, default: 0] += 1 }
-      added.append(Trial(packet: packet, folded: folded, outcomes: evaluator.evaluate(packet).outcomes))
+      added.append(Trial(packet: packet, folded: folded, outcomes: evaluator.evaluate(packet).outcomes, number: connection))
     }
     self = candidate
     trials += added
@@ -181,11 +254,13 @@ struct TrafficPlan {
     for outcome in evaluation.outcomes {
       guard outcome.isTranslated else {
         // Inbound and untranslated, it is for the router (or nobody): the inside need not hold it.
-        if outbound { delivered.append(([packet.destination.address], [packet.destination.port!])) }
+        if outbound { delivered.append(([packet.destination.address], packet.destination.port.map { [$0] } ?? [])) }
         continue
       }
-      guard let addresses = outcome.destination.address.enumerated, let ports = outcome.destination.ports.map(Array.init),
-            ports.count <= 16 else { return "delivered to the router or to too many places" }
+      let ports = outcome.destination.ports.map(Array.init) ?? []
+      guard let addresses = outcome.destination.address.enumerated, ports.count <= 16 else {
+        return "delivered to the router or to too many places"
+      }
       delivered.append((addresses, ports))
       if outcome.source.address != .exactly(packet.source.address) {
         guard let range = range(of: outcome.source.address, family: packet.family) else { return "translated to an unknown address" }
@@ -225,28 +300,28 @@ struct TrafficPlan {
     return nil
   }
 
-  /// Whether what the far side saw (or that nothing came back) is one of the outcomes.
-  func agrees(_ trial: Trial, with answer: Answer?) -> Bool {
+  /// Whether what the far side saw (or that it saw nothing) is one of the outcomes.
+  func agrees(_ trial: Trial, with seen: Observation?) -> Bool {
     let packet = trial.packet
-    guard let answer else {
+    guard let seen else {
       // Only an inbound packet left untranslated goes to no server: to the router, or nowhere.
       return packet.direction == .incoming && !inside.contains(packet.destination.address)
         && trial.outcomes.contains { !$0.isTranslated }
     }
-    let peer = ConfigurationDifferentialTests.labAddress(answer.peerAddress)
-    let local = ConfigurationDifferentialTests.labAddress(answer.localAddress)
     return trial.outcomes.contains { outcome in
       guard outcome.isTranslated else {
-        return peer == packet.source.address && answer.peerPort == Int(packet.source.port!)
-          && local == packet.destination.address && answer.localPort == Int(packet.destination.port!)
+        return seen.source == packet.source.address && seen.sourcePort == packet.source.port.map(Int.init)
+          && seen.destination == packet.destination.address && seen.destinationPort == packet.destination.port.map(Int.init)
       }
-      return contains(outcome.source, peer, answer.peerPort) && contains(outcome.destination, local, answer.localPort)
+      return contains(outcome.source, seen.source, seen.sourcePort) && contains(outcome.destination, seen.destination, seen.destinationPort)
     }
   }
 
-  private func contains(_ choice: Evaluator.EndpointChoice, _ address: IPAddress, _ port: Int) -> Bool {
+  /// Whether an address and port (none for ICMP) are among a choice's.
+  private func contains(_ choice: Evaluator.EndpointChoice, _ address: IPAddress, _ port: Int?) -> Bool {
     let addressFits = range(of: choice.address, family: address.family)?.contains(address) ?? false
-    return addressFits && (choice.ports.map { $0.contains(UInt16(port)) } ?? true)
+    guard let port, let ports = choice.ports else { return addressFits }
+    return addressFits && ports.contains(UInt16(port))
   }
 
   /// The addresses a choice stands for in this lab: an interface's address is the router's.

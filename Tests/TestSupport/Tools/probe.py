@@ -369,15 +369,32 @@ def icmp_header(packet):
     return kind, ident, sequence
 
 
+def echo_request(ident, sequence, payload):
+    header = struct.pack("!BBHHH", 8, 0, 0, ident, sequence)
+    return struct.pack("!BBHHH", 8, 0, icmp_checksum(header + payload), ident, sequence) + payload
+
+
+def icmp_arrivals(log_path):
+    """Each IPv4 packet with ICMP that arrives, with its sender, until the deadline; "listening"
+    goes to the log first."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(0.5)
+    with open(log_path, "a") as log:
+        log.write("listening\n")
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        try:
+            yield s.recvfrom(2048)
+        except socket.timeout:
+            continue
+
+
 def ping(args):
     """Echo requests with a chosen id; prints the id of each reply (IPv4)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     s.settimeout(TIMEOUT)
     for sequence in range(args.count):
-        header = struct.pack("!BBHHH", 8, 0, 0, args.ident, sequence)
-        payload = b"ipnat-probe"
-        packet = struct.pack("!BBHHH", 8, 0, icmp_checksum(header + payload), args.ident, sequence) + payload
-        s.sendto(packet, (args.host, 0))
+        s.sendto(echo_request(args.ident, sequence, b"ipnat-probe"), (args.host, 0))
         end = time.monotonic() + TIMEOUT
         answer = "timeout"
         while time.monotonic() < end:
@@ -394,20 +411,41 @@ def ping(args):
 
 def sniff_icmp(args):
     """Logs the id and source of every echo request that arrives, until the deadline."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-    s.settimeout(0.5)
-    with open(args.log, "a") as log:
-        log.write("listening\n")
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
-        try:
-            data, peer = s.recvfrom(2048)
-        except socket.timeout:
-            continue
+    for data, peer in icmp_arrivals(args.log):
         kind, ident, _ = icmp_header(data)
         if kind == 8:
             with open(args.log, "a") as log:
                 log.write(f"echo from={peer[0]} id={ident}\n")
+
+
+def echo(args):
+    """An ICMP echo request (IPv4) for each BIND,IDENT,HOST,TOKEN given, the token in its
+    payload, each sent three times; the far side's sniff-echo logs what arrives."""
+    for _ in range(3):
+        for item in args.items:
+            bind, ident, host, token = item.split(",")
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            try:
+                s.bind((bind, 0))
+                s.sendto(echo_request(int(ident), 1, f"ipnat-echo {token}".encode()), (host, 0))
+            except OSError:
+                pass  # no route: nothing arrives
+            finally:
+                s.close()
+        time.sleep(0.2)
+
+
+def sniff_echo(args):
+    """Logs each echo request from `echo` that arrives: its token, source and destination as
+    the receiver sees them, until the deadline."""
+    for data, _ in icmp_arrivals(args.log):
+        icmp = data[(data[0] & 0x0F) * 4:]
+        if len(icmp) < 8 or icmp[0] != 8 or not icmp[8:].startswith(b"ipnat-echo "):
+            continue
+        token = icmp[8:].split(b" ", 1)[1].decode(errors="replace")
+        source, destination = socket.inet_ntoa(data[12:16]), socket.inet_ntoa(data[16:20])
+        with open(args.log, "a") as log:
+            log.write(f"echo token={token} from={source} to={destination}\n")
 
 
 def ftp_server(args):
@@ -615,6 +653,12 @@ def main():
     p.add_argument("--ident", type=int, default=4321)
     p.add_argument("--count", type=int, default=1)
     p.set_defaults(run=ping)
+    p = commands.add_parser("echo")
+    p.add_argument("items", nargs="+", help="BIND,IDENT,HOST,TOKEN")
+    p.set_defaults(run=echo)
+    p = commands.add_parser("sniff-echo")
+    p.add_argument("log")
+    p.set_defaults(run=sniff_echo)
     p = commands.add_parser("sniff-icmp")
     p.add_argument("log")
     p.set_defaults(run=sniff_icmp)
