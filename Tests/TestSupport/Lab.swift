@@ -46,6 +46,7 @@ public final class Lab {
   public init(wan: String = "rwan") throws {
     self.wan = wan
     let number = Self.lock.withLock {
+      if Self.count == 0 { Self.removeAbandonedNamespaces() }
       Self.count += 1
       return Self.count
     }
@@ -58,6 +59,20 @@ public final class Lab {
     } catch {
       close()
       throw error
+    }
+  }
+
+  /// Namespaces left by a test process that was killed (`withLab` cannot clean up after
+  /// SIGKILL): those named `ipnt<PID>x<N>…` whose process is gone. A live process's are kept.
+  private static func removeAbandonedNamespaces() {
+    guard let list = try? ipOutput(["netns", "list"]) else { return }
+    for line in list.split(separator: "\n") {
+      let name = String(line.split(separator: " ").first ?? "")
+      guard name.hasPrefix("ipnt"), let pidText = name.dropFirst(4).split(separator: "x").first,
+            let pid = Int32(pidText), pid != getpid() % 100_000 else { continue }
+      // The name keeps the pid modulo 100,000: any live process it may stand for keeps them.
+      let alive = stride(from: pid, through: 4_194_304, by: 100_000).contains { kill($0, 0) == 0 || errno == EPERM }
+      if !alive { _ = try? ipOutput(["netns", "del", name]) }
     }
   }
 
@@ -199,11 +214,11 @@ public final class Lab {
     public init(_ description: String) { self.description = description }
   }
 
-  private func ip(_ arguments: String...) throws { _ = try ipOutput(arguments) }
+  private func ip(_ arguments: String...) throws { _ = try Self.ipOutput(arguments) }
 
-  private func ipOutput(_ arguments: String...) throws -> String { try ipOutput(arguments) }
+  private func ipOutput(_ arguments: String...) throws -> String { try Self.ipOutput(arguments) }
 
-  private func ipOutput(_ arguments: [String]) throws -> String {
+  private static func ipOutput(_ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Self.ipPath)
     process.arguments = arguments
