@@ -29,8 +29,8 @@ public enum Lowering {
   public static func lower(_ config: consuming Config, in file: SourceFile, options: LoweringOptions = LoweringOptions())
     -> LoweringResult
   {
-    var builder = TableBuilder(file: file, options: options)
     var pending = RuleGroup.partition((consume config).rules)
+    var builder = TableBuilder(file: file, options: options, groups: pending.count)
     pending.reverse()
     while let group = pending.popLast() {
       builder.lower(group)

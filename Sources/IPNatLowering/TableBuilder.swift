@@ -48,9 +48,13 @@ struct TableBuilder {
   /// Each canonical form seen so far, with where it was first written.
   private var firstRuleByText: [String: SourceRange] = [:]
 
-  init(file: SourceFile, options: LoweringOptions) {
+  /// `groups`: how many rule groups will come, so that the storage for them is made once
+  /// (a 100,000-rule file otherwise rehashes its canonical forms some twenty times).
+  init(file: SourceFile, options: LoweringOptions, groups: Int = 0) {
     self.file = file
     self.options = options
+    lowered.reserveCapacity(groups)
+    firstRuleByText.reserveCapacity(groups)
   }
 
   mutating func lower(_ group: RuleGroup) {
