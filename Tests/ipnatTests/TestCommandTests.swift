@@ -25,6 +25,21 @@ import Testing
     #expect(sarif.status == 1 && sarif.standardOutput.contains("\"ruleId\": \"test.unmet-expectation\""))
   }
 
+  /// A redirected packet that a map on the inside interface translates too (a hairpin): with
+  /// the other interface named, both rules answer; without, the map is a note.
+  @Test func theOtherInterfaceCanBeNamed() throws {
+    let conf = NSTemporaryDirectory() + "ipnat-test-other-interface.conf"
+    writeFile(conf, "rdr wan 203.0.113.1/32 port 80 -> 10.0.0.5 port 80 tcp\nmap lan 0/0 -> 10.0.0.1/32\n")
+    defer { try? FileManager.default.removeItem(atPath: conf) }
+    let packet = "in on wan tcp 198.51.100.7,4000 203.0.113.1,80\n"
+    let named = try ipnat(["test", "--no-resolve", "--other-interface", "lan", conf, "-"], input: packet)
+    #expect(named.status == 0 && named.standardOutput.contains("  and by \(conf):2: map lan 0/0 -> 10.0.0.1/32\n"))
+    #expect(named.standardOutput.contains("-> 10.0.0.1,4000 10.0.0.5,80\n") && !named.standardOutput.contains("note:"))
+    let unnamed = try ipnat(["test", "--no-resolve", conf, "-"], input: packet)
+    #expect(unnamed.status == 0 && unnamed.standardOutput.contains("-> 198.51.100.7,4000 10.0.0.5,80\n"))
+    #expect(unnamed.standardOutput.contains("note: \(conf):2 needs oifname (the name of the router's other interface)"))
+  }
+
   @Test func jsonGivesEachPacketItsRuleAndEndpoints() throws {
     let run = try ipnat(Self.arguments + ["--format", "json", "-"], input: "out on ppp0 udp 192.168.1.33,5353 192.0.2.53,53\n")
     #expect(run.status == 0)

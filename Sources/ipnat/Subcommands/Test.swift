@@ -15,11 +15,14 @@ extension IPNatCommand {
           in on ppp0 tcp 198.51.100.7,40000 203.0.113.5,443
           out on ppp0 udp 10.0.0.7,5000 192.0.2.53,53
           in on ppp0 icmp 198.51.100.7 203.0.113.5 echo
-        'in' packets meet the nat chains of prerouting, 'out' packets those of postrouting, of \
-        the very ruleset 'compile' prints (folded or not, as the lowering flags say). The answer \
-        names the rule that translates the packet (its ipnat.conf line) and the packet after it, \
-        or says why nothing did. Where the kernel chooses (round-robin, address and port \
-        ranges), the answer is every choice it may make.
+        The packet crosses the router: an 'in' packet arrives on its interface and leaves by \
+        another, an 'out' packet arrives by another and leaves on its own. It meets the nat \
+        chains of prerouting, then those of postrouting, of the very ruleset 'compile' prints \
+        (folded or not, as the lowering flags say). The answer names the rule that translates \
+        the packet (its ipnat.conf line; 'and by' a second one in the other hook) and the packet \
+        after it, or says why nothing did. Where the kernel chooses (round-robin, address and \
+        port ranges), the answer is every choice it may make. A rule that needs the other \
+        interface's name is taken as not matching, with a note, unless --other-interface gives it.
 
         A line may say what the packet must become, after '=>': the source and destination in \
         the same notation, '*' for any address or port, or 'unchanged':
@@ -46,6 +49,11 @@ extension IPNatCommand {
                                valueName: "if=addr"))
     var addresses: [String] = []
 
+    @Option(name: .customLong("other-interface"),
+            help: ArgumentHelp("The router's interface on the packets' other side: where an 'in' packet leaves and an 'out' packet comes from.",
+                               valueName: "if"))
+    var otherInterface: String?
+
     @OptionGroup var reading: ReadingOptions
     @OptionGroup var lowering: LoweringFlags
 
@@ -70,6 +78,7 @@ extension IPNatCommand {
       let packetFile = try Frontend.read(packets)
       let read = PacketLineReader.read(packetFile)
       var options = Evaluator.Options()
+      options.otherInterface = otherInterface
       for pair in addresses { if let (name, address) = Self.address(pair) { options.interfaceAddresses[name] = address } }
       let answers = PacketTest.run(read.lines, table: table, options: options)
       let diagnostics = read.diagnostics + answers.compactMap(\.unmet)
