@@ -118,7 +118,7 @@ struct ConfigurationDifferentialTests {
 
   /// A packet of the ruleset's values: outbound from an inside source to a server, or inbound
   /// from an outside client to an address the ruleset names (or the router's); UDP, TCP, or
-  /// (IPv4) an ICMP echo request. Its source port is set per run, so that each connection is
+  /// an ICMP or ICMPv6 echo request. Its source port is set per run, so that each connection is
   /// new to conntrack.
   func draw(_ values: RulesetValues, using generator: inout SplitMix64) -> Packet {
     let family: IPFamily = values.addresses[.inet6] != nil && (values.addresses[.inet] == nil || generator.next(below: 3) == 0)
@@ -133,9 +133,9 @@ struct ConfigurationDifferentialTests {
     let destination = outbound ? ruleset(6, or: stranger) : ruleset(7, or: Self.labAddress(family == .inet ? "192.0.2.1" : "2001:db8:2::1"))
     let direction: Packet.Direction = outbound ? .outgoing : .incoming
     let kind = generator.next(below: 6)
-    if family == .inet, kind == 0 {
-      return Packet(direction: direction, interface: "", protocolNumber: 1, source: Endpoint(source),
-                    destination: Endpoint(destination), icmpType: 8)
+    if kind == 0 {
+      return Packet(direction: direction, interface: "", protocolNumber: family == .inet ? 1 : 58, source: Endpoint(source),
+                    destination: Endpoint(destination), icmpType: family == .inet ? 8 : 128)
     }
     return Packet(direction: direction, interface: "", protocolNumber: kind < 3 ? 6 : 17,
                   source: Endpoint(source, port: 0), destination: Endpoint(destination, port: values.drawPort(using: &generator)))

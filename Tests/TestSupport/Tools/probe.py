@@ -419,15 +419,22 @@ def sniff_icmp(args):
 
 
 def echo(args):
-    """An ICMP echo request (IPv4) for each BIND,IDENT,HOST,TOKEN given, the token in its
+    """An ICMP or ICMPv6 echo request for each BIND,IDENT,HOST,TOKEN given, the token in its
     payload, each sent twice; the far side's sniff-echo logs what arrives."""
     for _ in range(2):
         for item in args.items:
             bind, ident, host, token = item.split(",")
-            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            payload = f"ipnat-echo {token}".encode()
+            if ":" in host:
+                # The kernel fills in an ICMPv6 checksum, which covers the IPv6 addresses.
+                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+                packet = struct.pack("!BBHHH", 128, 0, 0, int(ident), 1) + payload
+            else:
+                s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+                packet = echo_request(int(ident), 1, payload)
             try:
                 s.bind((bind, 0))
-                s.sendto(echo_request(int(ident), 1, f"ipnat-echo {token}".encode()), (host, 0))
+                s.sendto(packet, (host, 0))
             except OSError:
                 pass  # no route: nothing arrives
             finally:
@@ -436,16 +443,32 @@ def echo(args):
 
 
 def sniff_echo(args):
-    """Logs each echo request from `echo` that arrives: its token, source and destination as
-    the receiver sees them, until the deadline."""
-    for data, _ in icmp_arrivals(args.log):
-        icmp = data[(data[0] & 0x0F) * 4:]
-        if len(icmp) < 8 or icmp[0] != 8 or not icmp[8:].startswith(b"ipnat-echo "):
-            continue
-        token = icmp[8:].split(b" ", 1)[1].decode(errors="replace")
-        source, destination = socket.inet_ntoa(data[12:16]), socket.inet_ntoa(data[16:20])
-        with open(args.log, "a") as log:
-            log.write(f"echo token={token} from={source} to={destination}\n")
+    """Logs each echo request from `echo` that arrives, IPv4 or IPv6: its token, source and
+    destination as the receiver sees them, until the deadline. An ICMPv6 raw socket gets no
+    IPv6 header: the destination comes from IPV6_PKTINFO."""
+    v4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    v6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    v6.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+    with open(args.log, "a") as log:
+        log.write("listening\n")
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        ready, _, _ = select.select([v4, v6], [], [], 0.5)
+        for s in ready:
+            if s is v4:
+                data = s.recv(2048)
+                icmp, request = data[(data[0] & 0x0F) * 4:], 8
+                source, destination = socket.inet_ntoa(data[12:16]), socket.inet_ntoa(data[16:20])
+            else:
+                icmp, ancillary, _, peer = s.recvmsg(2048, socket.CMSG_SPACE(20))
+                request, source = 128, peer[0]
+                destination = next((socket.inet_ntop(socket.AF_INET6, value[:16]) for level, kind, value in ancillary
+                                    if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO), "?")
+            if len(icmp) < 8 or icmp[0] != request or not icmp[8:].startswith(b"ipnat-echo "):
+                continue
+            token = icmp[8:].split(b" ", 1)[1].decode(errors="replace")
+            with open(args.log, "a") as log:
+                log.write(f"echo token={token} from={source} to={destination}\n")
 
 
 def ftp_server(args):
