@@ -171,15 +171,15 @@ struct Run {
     self.original = packet
     self.choices = choices
     var seen = packet
-    if let after, case .exactly(let address) = after.destination.address {
-      seen.destination.address = address
-      if let ports = after.destination.ports, ports.count == 1 { seen.destination.port = ports.lowerBound }
+    var known = true
+    if let destination = after?.destination {
+      if case .exactly(let address) = destination.address, destination.ports.map({ $0.count == 1 }) ?? true {
+        seen.destination = Endpoint(address, port: destination.ports?.lowerBound ?? packet.destination.port)
+      } else {
+        known = false
+      }
     }
-    self.packet = seen
-    let destination = after?.destination
-    destinationKnown = destination.map { choice in
-      if case .exactly = choice.address { choice.ports.map { $0.count == 1 } ?? true } else { false }
-    } ?? true
+    (self.packet, destinationKnown) = (seen, known)
     destinationTranslated = after?.isTranslated ?? false
   }
 

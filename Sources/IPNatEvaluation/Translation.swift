@@ -84,13 +84,8 @@ extension Run {
     case .numgenIncrement, .jenkinsHash: break
     default: return nil
     }
-    let elements: [MapElement]
-    switch map {
-    case .inline(let inline): elements = inline
-    case .named(let name): elements = evaluator.table.maps.first { $0.name == name }?.elements ?? []
-    }
     var ports: [UInt64] = []
-    for element in elements {
+    for element in try elements(of: map) {
       guard case .integer(let port) = element.value, port <= UInt16.max else { return nil }
       ports.append(port)
     }
@@ -102,20 +97,22 @@ extension Run {
   /// The value a map gives for the key's values; throws when none: the kernel's lookup fails,
   /// and the rule with it, which the rule's matches should have kept from happening.
   func lookup(_ key: Expression, in map: MapReference) throws -> Expression {
-    let elements: [MapElement]
+    let value = try values(of: key)
+    guard let element = try elements(of: map).first(where: { try contains($0.key, value, for: key) }) else {
+      throw MissingElement(key: key)
+    }
+    return element.value
+  }
+
+  private func elements(of map: MapReference) throws -> [MapElement] {
     switch map {
-    case .inline(let inline): elements = inline
+    case .inline(let inline): return inline
     case .named(let name):
       guard let named = evaluator.table.maps.first(where: { $0.name == name }) else {
         throw Unsupported(description: "a lookup in a map the table lacks: \(name)")
       }
-      elements = named.elements
+      return named.elements
     }
-    let value = try values(of: key)
-    guard let element = try elements.first(where: { try contains($0.key, value, for: key) }) else {
-      throw MissingElement(key: key)
-    }
-    return element.value
   }
 
   struct MissingElement: Error, CustomStringConvertible {
