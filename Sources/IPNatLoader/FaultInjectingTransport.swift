@@ -38,6 +38,10 @@ public struct FaultInjectingTransport<Base: RulesetTransport>: RulesetTransport 
     try base.replace(with: faulty(table), commit: commit, generation: generation)
   }
 
+  public func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate? {
+    try base.update(to: faulty(table), generation: generation)
+  }
+
   public func generation() throws(NetlinkError) -> UInt32 { try base.generation() }
   public func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError) {
     try base.remove(table: name, commit: commit)

@@ -21,21 +21,52 @@ public struct Loader<Transport: RulesetTransport> {
     try Linearizer.linearize(table)
   }
 
-  /// Replaces the table (`load`), or lets the kernel check it and discards it (`load --check`).
-  public func load(_ table: KernelTable, commit: KernelRuleset.Commit = .apply) throws(NetlinkError) {
-    let generation = try transport.generation()
+  /// How a table goes in.
+  public enum Method: Sendable {
+    /// Send only what differs from the loaded table, where the difference is one of rules and
+    /// elements; replace the table otherwise.
+    case update
+    /// Replace the table whole (`load --full`): every counter starts again at zero.
+    case replace
+  }
+
+  /// How a load went.
+  public enum Outcome: Sendable, Equatable {
+    case updated(TableUpdate)
+    case replaced
+    case checked
+  }
+
+  /// Loads the table (`load`), or lets the kernel check all of it and discards it
+  /// (`load --check`).
+  @discardableResult
+  public func load(_ table: KernelTable, commit: KernelRuleset.Commit = .apply, method: Method = .update)
+    throws(NetlinkError) -> Outcome
+  {
+    try load(table, commit: commit, method: method, generation: try transport.generation())
+  }
+
+  /// Loads the table unless the ruleset changed since `generation`.
+  private func load(_ table: KernelTable, commit: KernelRuleset.Commit = .apply, method: Method, generation: UInt32)
+    throws(NetlinkError) -> Outcome
+  {
+    if commit == .apply, method == .update, let update = try transport.update(to: table, generation: generation) {
+      return .updated(update)
+    }
     try transport.replace(with: table, commit: commit, generation: generation)
+    return commit == .apply ? .replaced : .checked
   }
 
   /// `load --confirm`: loads `table`, then waits in `window` for `ipnat confirm`. Unless it
   /// comes, the table as it was before is put back. `loaded` runs once the new rules are in.
   public func load(_ table: KernelTable, awaitingConfirmationIn window: some ConfirmationWindow, seconds: Int,
-                   loaded: () -> Void = {}) throws -> ConfirmationOutcome {
+                   method: Method = .update, loaded: () -> Void = {}) throws -> ConfirmationOutcome {
+    // The snapshot is what the load replaces: a change after it makes the load fail.
     let generation = try transport.generation()
     let previous = try transport.snapshot(ofTable: table.name)
     try window.open()
     do {
-      try transport.replace(with: table, commit: .apply, generation: generation)
+      try load(table, method: method, generation: generation)
     } catch {
       window.withdraw()  // Nothing changed: nothing to confirm.
       throw error
@@ -75,6 +106,20 @@ public struct Loader<Transport: RulesetTransport> {
   /// `list`: the loaded rules, one summary per ipnat.conf rule, and the nftables rules behind them.
   public func listing(ofTable name: String) throws(NetlinkError) -> Listing {
     Listing(rules: try transport.rules(ofTable: name))
+  }
+}
+
+extension Loader.Outcome {
+  /// One line for `load --verbose`.
+  public var summary: String {
+    switch self {
+    case .checked: return "checked: the kernel accepts the whole table; nothing changed"
+    case .replaced: return "replaced the whole table"
+    case .updated(let update) where update.isEmpty: return "no changes: the loaded table is already this one"
+    case .updated(let update):
+      return "updated: \(update.keptRules) rules kept, \(update.removedRules.count) removed, "
+        + "\(update.addedRules.count) added; \(update.changedElements) map elements deleted or added"
+    }
   }
 }
 

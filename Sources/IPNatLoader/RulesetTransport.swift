@@ -12,6 +12,10 @@ public protocol RulesetTransport {
   func generation() throws(NetlinkError) -> UInt32
   /// Replaces the table in one transaction, refused if the ruleset changed since `generation`.
   func replace(with table: KernelTable, commit: KernelRuleset.Commit, generation: UInt32?) throws(NetlinkError)
+  /// Loads the table by sending only its difference from the loaded one, in one transaction
+  /// refused if the ruleset changed since `generation`. Answers the update made, or nil,
+  /// changing nothing, when the difference is not one of rules and elements.
+  func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate?
   /// Removes the table, and nothing else; a missing table is not an error.
   func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError)
   func snapshot(ofTable name: String) throws(NetlinkError) -> Snapshot

@@ -1,6 +1,7 @@
 import CNftables
 import Glibc
 import NFTKernel
+import NFTModel
 
 // libnftnl takes every attribute as uint16_t; Swift imports them as Int (anonymous C enums) or
 // as structs (named ones). These spell the conversion once.
@@ -186,19 +187,33 @@ struct KernelMessages {
     return object
   }
 
-  func add(_ rule: KernelRule) {
-    batch.add(NFT_MSG_NEWRULE, family: family, flags: NLM_F_CREATE | NLM_F_APPEND,
-              subject: .rule(chain: rule.chain, origin: rule.origin)) { header in
+  /// Adds a rule at the end of its chain, or just before the rule with handle `before`.
+  func add(_ rule: KernelRule, before handle: UInt64? = nil) {
+    let flags = handle == nil ? NLM_F_CREATE | NLM_F_APPEND : NLM_F_CREATE
+    batch.add(NFT_MSG_NEWRULE, family: family, flags: flags, subject: .rule(chain: rule.chain, origin: rule.origin)) {
+      header in
       let object = nftnl_rule_alloc()
       defer { nftnl_rule_free(object) }
       nftnl_rule_set_str(object, attribute(NFTNL_RULE_TABLE), tableName)
       nftnl_rule_set_str(object, attribute(NFTNL_RULE_CHAIN), rule.chain)
+      if let handle { nftnl_rule_set_u64(object, attribute(NFTNL_RULE_POSITION), handle) }
       for expression in rule.expressions { nftnl_rule_add_expr(object, ExpressionBuilder.build(expression)) }
       if !rule.userdata.isEmpty {
         rule.userdata.withUnsafeBytes {
           _ = nftnl_rule_set_data(object, attribute(NFTNL_RULE_USERDATA), $0.baseAddress, UInt32($0.count))
         }
       }
+      nftnl_rule_nlmsg_build_payload(header, object)
+    }
+  }
+
+  func deleteRule(inChain chain: String, handle: UInt64, origin: Origin? = nil) {
+    batch.add(NFT_MSG_DELRULE, family: family, flags: 0, subject: .rule(chain: chain, origin: origin)) { header in
+      let object = nftnl_rule_alloc()
+      defer { nftnl_rule_free(object) }
+      nftnl_rule_set_str(object, attribute(NFTNL_RULE_TABLE), tableName)
+      nftnl_rule_set_str(object, attribute(NFTNL_RULE_CHAIN), chain)
+      nftnl_rule_set_u64(object, attribute(NFTNL_RULE_HANDLE), handle)
       nftnl_rule_nlmsg_build_payload(header, object)
     }
   }

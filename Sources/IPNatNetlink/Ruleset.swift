@@ -90,15 +90,7 @@ public final class KernelRuleset {
   public func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError) {
     try transact(commit: .apply, generation: generation, tableName: name) { messages in
       for rule in rules {
-        messages.batch.add(NFT_MSG_DELRULE, family: Self.family, flags: 0,
-                           subject: .rule(chain: rule.chain, origin: rule.identity.map(Origin.init))) { header in
-          let object = nftnl_rule_alloc()
-          defer { nftnl_rule_free(object) }
-          nftnl_rule_set_str(object, attribute(NFTNL_RULE_TABLE), name)
-          nftnl_rule_set_str(object, attribute(NFTNL_RULE_CHAIN), rule.chain)
-          nftnl_rule_set_u64(object, attribute(NFTNL_RULE_HANDLE), rule.handle)
-          nftnl_rule_nlmsg_build_payload(header, object)
-        }
+        messages.deleteRule(inChain: rule.chain, handle: rule.handle, origin: rule.identity.map(Origin.init))
       }
     }
   }

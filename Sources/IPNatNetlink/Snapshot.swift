@@ -95,7 +95,7 @@ extension KernelRuleset {
         nftnl_rule_set_data(copy, UInt16(attribute.rawValue), data, length)
       }
     }
-    forEachExpression(of: rule) { expression in
+    Self.forEachExpression(of: rule) { expression in
       let kind = String(cString: nftnl_expr_get_str(expression, UInt16(NFTNL_EXPR_NAME)))
       let expressionCopy = nftnl_expr_alloc(kind)!
       let writesTCPOption = kind == "exthdr" && nftnl_expr_is_set(expression, UInt16(NFTNL_EXPR_EXTHDR_SREG))

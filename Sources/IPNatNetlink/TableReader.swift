@@ -48,7 +48,7 @@ extension KernelRuleset {
       let chain = String(cString: nftnl_rule_get_str(rule, attribute(NFTNL_RULE_CHAIN)))
       var counters: (UInt64, UInt64) = (0, 0)
       var parts: [String] = []
-      forEachExpression(of: rule) { expression in
+      Self.forEachExpression(of: rule) { expression in
         let kind = String(cString: nftnl_expr_get_str(expression, attribute(NFTNL_EXPR_NAME)))
         if kind == "counter" {
           counters.0 += nftnl_expr_get_u64(expression, attribute(NFTNL_EXPR_CTR_PACKETS))
@@ -219,7 +219,7 @@ extension KernelRuleset {
     }
   }
 
-  func forEachExpression(of rule: OpaquePointer, _ body: (OpaquePointer) -> Void) {
+  static func forEachExpression(of rule: OpaquePointer, _ body: (OpaquePointer) -> Void) {
     guard let iterator = nftnl_expr_iter_create(rule) else { return }
     defer { nftnl_expr_iter_destroy(iterator) }
     while let expression = nftnl_expr_iter_next(iterator) { body(expression) }
@@ -335,22 +335,29 @@ extension KernelTable {
   /// (counters at zero), for comparing what is loaded with what a file would load.
   public var expectedRules: [LoadedRule] {
     rules.map { rule in
-      let object = nftnl_rule_alloc()!
-      defer { nftnl_rule_free(object) }
-      var parts: [String] = []
-      for expression in rule.expressions {
-        if case .counter = expression {
-          parts.append("counter")
-          continue
-        }
-        let built = ExpressionBuilder.build(expression)
-        // The kernel reports lookup flags even when they are zero.
-        if case .lookup = expression { nftnl_expr_set_u32(built, attribute(NFTNL_EXPR_LOOKUP_FLAGS), 0) }
-        nftnl_rule_add_expr(object, built)
-        parts.append(KernelRuleset.describe(built))
-      }
-      return LoadedRule(chain: rule.chain, identity: rule.origin.map(RuleIdentity.init),
-                        fingerprint: parts.joined(separator: " "))
+      LoadedRule(chain: rule.chain, identity: rule.origin.map(RuleIdentity.init),
+                 fingerprint: KernelRuleset.fingerprint(of: rule))
     }
+  }
+}
+
+extension KernelRuleset {
+  /// A compiled rule's expressions as ``describe(_:)`` prints them once loaded.
+  static func fingerprint(of rule: KernelRule) -> String {
+    let object = nftnl_rule_alloc()!
+    defer { nftnl_rule_free(object) }
+    var parts: [String] = []
+    for expression in rule.expressions {
+      if case .counter = expression {
+        parts.append("counter")
+        continue
+      }
+      let built = ExpressionBuilder.build(expression)
+      // The kernel reports lookup flags even when they are zero.
+      if case .lookup = expression { nftnl_expr_set_u32(built, attribute(NFTNL_EXPR_LOOKUP_FLAGS), 0) }
+      nftnl_rule_add_expr(object, built)
+      parts.append(describe(built))
+    }
+    return parts.joined(separator: " ")
   }
 }

@@ -22,10 +22,16 @@ public struct KernelChain: Sendable, Hashable {
     public var priority: Int32
     /// `nat` or `filter`.
     public var type: String
+
+    public init(number: UInt32, priority: Int32, type: String) {
+      (self.number, self.priority, self.type) = (number, priority, type)
+    }
   }
 
   public var name: String
   public var hook: Hook?
+
+  public init(name: String, hook: Hook?) { (self.name, self.hook) = (name, hook) }
 }
 
 /// A stateful object (`NFT_OBJECT_*`).
@@ -112,6 +118,8 @@ public struct KernelElement: Sendable, Hashable {
 public struct KernelVerdict: Sendable, Hashable {
   public var code: Int32
   public var chain: String?
+
+  public init(code: Int32, chain: String?) { (self.code, self.chain) = (code, chain) }
 
   public static let accept = KernelVerdict(code: 1, chain: nil)
   public static let `return` = KernelVerdict(code: -5, chain: nil)

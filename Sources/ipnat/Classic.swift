@@ -78,7 +78,10 @@ struct ClassicOptions: ParsableArguments {
         }
       } else {
         try step((dryRun ? "checking " : "loading ") + path) {
-          try Kernel.run(reportingIn: source, with: frontend) { try $0.load(compiled, commit: dryRun ? .checkOnly : .apply) }
+          let outcome = try Kernel.run(reportingIn: source, with: frontend) {
+            try $0.load(compiled, commit: dryRun ? .checkOnly : .apply)
+          }
+          if verbose { FileOutput.standardError.write("ipnat: \(outcome.summary)\n") }
         }
       }
     }

@@ -68,10 +68,13 @@ struct IPNatCommand: ParsableCommand {
   /// tools do) instead of the library's 64.
   static func main() {
     let arguments = Array(CommandLine.arguments.dropFirst())
-    // natpmpd(8)'s -f, -n and -v are also ipnat(8)'s flags, which the root command would take:
-    // its arguments are natpmpd's alone.
-    if arguments.first == NATPMPD.configuration.commandName {
-      run(NATPMPD.self, Array(arguments.dropFirst()))
+    // ipnat(8)'s -f, -n, -v and the rest are options of the root command, which would take them
+    // from a subcommand's arguments too (`load -v`, natpmpd(8)'s `-f`): a named subcommand's
+    // arguments are its own.
+    if let name = arguments.first,
+      let subcommand = configuration.subcommands.first(where: { $0._commandName == name })
+    {
+      run(subcommand, Array(arguments.dropFirst()))
     }
     run(Self.self, arguments)
   }
@@ -83,7 +86,12 @@ struct IPNatCommand: ParsableCommand {
       Glibc.exit(ExitStatus.success)
     } catch {
       if type.exitCode(for: error) == .validationFailure {
-        FileOutput.standardError.write(type.fullMessage(for: error) + "\n")
+        var message = type.fullMessage(for: error)
+        // The library names a subcommand parsed on its own without its parent in this line.
+        if type != Self.self {
+          message = message.replacingOccurrences(of: "See '\(type._commandName) ", with: "See 'ipnat \(type._commandName) ")
+        }
+        FileOutput.standardError.write(message + "\n")
         Glibc.exit(ExitStatus.usage)
       }
       type.exit(withError: error)

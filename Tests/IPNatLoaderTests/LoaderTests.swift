@@ -77,8 +77,39 @@ struct LoaderBehaviourTests {
 
   @Test func checkChangesNothing() throws {
     let transport = MemoryTransport()
-    try Loader(transport).load(try Self.compile(Self.first), commit: .checkOnly)
+    let outcome = try Loader(transport).load(try Self.compile(Self.first), commit: .checkOnly)
+    #expect(outcome == .checked)
     #expect(transport.tables.isEmpty && transport.currentGeneration == 1)
+  }
+
+  static let firstEdited = "map wan0 10.0.0.0/8 -> 192.0.2.1/32\nrdr wan0 0/0 port 81 -> 10.0.0.5 port 8080 tcp\n"
+
+  /// A second load goes in as an update where the transport can make one: the rule that did
+  /// not change keeps its handle, the edited one gets a new one.
+  @Test func reloadUpdatesInPlace() throws {
+    let transport = MemoryTransport()
+    let loader = Loader(transport)
+    #expect(try loader.load(try Self.compile(Self.first)) == .replaced)
+    let before = try transport.rules(ofTable: "ipnat")
+    let outcome = try loader.load(try Self.compile(Self.firstEdited))
+    guard case .updated(let update) = outcome else {
+      Issue.record("expected an update, got \(outcome)")
+      return
+    }
+    let after = try transport.rules(ofTable: "ipnat")
+    #expect(update.keptRules == 1)
+    #expect(Set(before.map(\.handle)).intersection(after.map(\.handle)).count == 1)
+  }
+
+  /// `--full` replaces the table even where an update would do: every rule is new.
+  @Test func fullLoadReplaces() throws {
+    let transport = MemoryTransport()
+    let loader = Loader(transport)
+    try loader.load(try Self.compile(Self.first))
+    let before = try transport.rules(ofTable: "ipnat")
+    #expect(try loader.load(try Self.compile(Self.first), method: .replace) == .replaced)
+    let after = try transport.rules(ofTable: "ipnat")
+    #expect(Set(before.map(\.handle)).isDisjoint(with: after.map(\.handle)))
   }
 
   /// `-r -f FILE` takes out the nftables rules of exactly the file's rules, long ones too, even

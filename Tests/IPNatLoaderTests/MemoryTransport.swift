@@ -21,17 +21,34 @@ final class MemoryTransport: RulesetTransport {
 
   func replace(with table: KernelTable, commit: KernelRuleset.Commit, generation: UInt32?) throws(NetlinkError) {
     try guardGeneration(generation)
-    let chains = Set(table.chains.map(\.name))
-    let refused = table.rules.filter { !chains.contains($0.chain) }
-    if !refused.isEmpty {
-      throw .rejected(refused.map { rule in
-        NetlinkError.Rejection(errorNumber: 2, origin: rule.origin, subject: "a rule in chain \(rule.chain)")
-      })
-    }
+    try refuseRulesOutsideChains(table)
     guard commit == .apply else { return }
     tables[table.name] = table
     handles[table.name] = table.rules.map { _ in takeHandle() }
     currentGeneration += 1
+  }
+
+  /// Updates where the chains stay the same: the rules whose expressions and origin did not
+  /// change keep their handles, the others are replaced; nil where the chains differ.
+  func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate? {
+    guard let loaded = tables[table.name], Set(loaded.chains) == Set(table.chains) else { return nil }
+    try guardGeneration(generation)
+    try refuseRulesOutsideChains(table)
+    let oldHandles = handles[table.name] ?? []
+    var available: [KernelRule: [UInt64]] = [:]
+    for (rule, handle) in zip(loaded.rules, oldHandles).reversed() { available[rule, default: []].append(handle) }
+    var update = TableUpdate()
+    let newHandles = table.rules.map { rule -> UInt64 in
+      if let handle = available[rule]?.popLast() {
+        update.keptRules += 1
+        return handle
+      }
+      return takeHandle()
+    }
+    tables[table.name] = table
+    handles[table.name] = newHandles
+    currentGeneration += 1
+    return update
   }
 
   func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError) {
@@ -85,6 +102,17 @@ final class MemoryTransport: RulesetTransport {
       currentGeneration += 1
     }
     if let generation, generation != currentGeneration { throw .concurrentChange }
+  }
+
+  /// A rule naming a missing chain is refused, with its origin.
+  private func refuseRulesOutsideChains(_ table: KernelTable) throws(NetlinkError) {
+    let chains = Set(table.chains.map(\.name))
+    let refused = table.rules.filter { !chains.contains($0.chain) }
+    if !refused.isEmpty {
+      throw .rejected(refused.map { rule in
+        NetlinkError.Rejection(errorNumber: 2, origin: rule.origin, subject: "a rule in chain \(rule.chain)")
+      })
+    }
   }
 
   private func takeHandle() -> UInt64 {

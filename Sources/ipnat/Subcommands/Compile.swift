@@ -5,6 +5,7 @@ extension IPNatCommand {
   /// `ipnat compile`: ipnat.conf in, an nftables ruleset out.
   struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(
+      _superCommandName: "ipnat",
       abstract: "Compile ipnat.conf into an nftables ruleset that replaces ipnat's own table.",
       discussion: """
         The output replaces one table (inet ipnat, or --table) in a single transaction and \

@@ -8,6 +8,7 @@ extension IPNatCommand {
   /// `ipnat list`: what is loaded, read back from the kernel.
   struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+      _superCommandName: "ipnat",
       abstract: "Show the loaded rules, read back from the kernel, with their counters.",
       discussion: """
         Each line is one ipnat.conf rule in canonical form, with the packets and bytes its \
@@ -30,6 +31,7 @@ extension IPNatCommand {
   /// `ipnat diff FILE`: what loading FILE would add and remove.
   struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
+      _superCommandName: "ipnat",
       abstract: "Show what loading a file would add to, remove from and change in the loaded rules.",
       discussion: """
         Rules are compared by their canonical form, so moving a rule to another line is no \

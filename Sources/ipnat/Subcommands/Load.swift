@@ -8,12 +8,19 @@ extension IPNatCommand {
   /// `ipnat load`: compile, then replace ipnat's table in the kernel in one transaction.
   struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Compile ipnat.conf and load it into the kernel, replacing ipnat's table atomically.",
+      _superCommandName: "ipnat",
+      abstract: "Compile ipnat.conf and load it into the kernel, changing ipnat's table atomically.",
       discussion: """
-        ipnat's table (inet ipnat, or --table) is replaced in a single netlink transaction: \
+        ipnat's table (inet ipnat, or --table) changes in a single netlink transaction: \
         either the whole new ruleset applies or nothing changes. No other table is touched. \
         If another program changes the ruleset while ipnat loads, the load is refused and \
         nothing changes.
+
+        When the table is already loaded, only the difference is sent: rules that did not \
+        change stay, with their counters, and named maps gain and lose only the elements that \
+        changed. Where the difference is more than rules and elements (chains, helpers, \
+        timeouts, or which named maps exist), the table is replaced whole, as --full always \
+        does. Either way the result is the same table.
 
         A rule the kernel refuses is reported at its ipnat.conf line. Loading needs \
         CAP_NET_ADMIN: without it, the exit status is 4.
@@ -35,6 +42,14 @@ extension IPNatCommand {
                                valueName: "seconds"))
     var confirm: Int?
 
+    @Flag(help: "Replace the whole table, even where sending only the difference would do; every counter restarts.")
+    var full = false
+
+    @Flag(name: .shortAndLong, help: "Say on standard error how the table changed.")
+    var verbose = false
+
+    var method: Loader<Kernel.Transport>.Method { full ? .replace : .update }
+
     func validate() throws {
       if let confirm, !(1...86400).contains(confirm) {
         throw ValidationError("--confirm takes a number of seconds from 1 to 86400")
@@ -47,15 +62,16 @@ extension IPNatCommand {
       let file = try frontend.readInput()
       let table = try Kernel.linearize(try frontend.lower(file, with: lowering))
       guard let seconds = confirm else {
-        try Kernel.run(reportingIn: file, with: frontend) { loader in
-          try loader.load(table, commit: check ? .checkOnly : .apply)
+        let outcome = try Kernel.run(reportingIn: file, with: frontend) { loader in
+          try loader.load(table, commit: check ? .checkOnly : .apply, method: method)
         }
+        if verbose { FileOutput.standardError.write("ipnat: \(outcome.summary)\n") }
         return
       }
       let window = ConfirmWindow(table: table.name, directory: Environment.runDirectory)
       let outcome = try Kernel.run(reportingIn: file, with: frontend) { loader in
         do {
-          return try loader.load(table, awaitingConfirmationIn: window, seconds: seconds) {
+          return try loader.load(table, awaitingConfirmationIn: window, seconds: seconds, method: method) {
             FileOutput.standardError.write(
               "ipnat: loaded; run 'ipnat confirm' within \(seconds) s or the previous rules come back\n")
           }
@@ -74,6 +90,7 @@ extension IPNatCommand {
   /// `ipnat flush`: remove ipnat's table.
   struct Flush: ParsableCommand {
     static let configuration = CommandConfiguration(
+      _superCommandName: "ipnat",
       abstract: "Remove ipnat's table from the kernel, and nothing else.")
 
     @OptionGroup var tableOption: TableOption

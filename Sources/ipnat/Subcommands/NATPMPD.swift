@@ -18,6 +18,7 @@ extension IPNatCommand {
   struct NATPMPD: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "natpmpd",
+      _superCommandName: "ipnat",
       abstract: "Run a NAT-PMP, PCP and UPnP IGD server that maps ports on request, as OpenBSD's natpmpd and miniupnpd do.",
       discussion: """
         Clients on the internal networks (Apple devices, BitTorrent and VoIP clients) ask for \

@@ -1,0 +1,190 @@
+import CNftables
+import Glibc
+import NFTKernel
+import NFTModel
+
+extension KernelRuleset {
+  /// Loads `table` by sending only what differs from the table the kernel holds: rules that
+  /// stay keep their handles and counters. Answers the update made (empty if nothing differed),
+  /// or nil, changing nothing, when there is no table yet or the two differ in something an
+  /// update does not express (chains, objects, named sets); the caller then replaces the table.
+  /// Refused whole if the ruleset changed since `generation`.
+  public func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate? {
+    let dumped = try dump(table: table.name)
+    guard dumped.table != nil, let loaded = Self.image(of: dumped),
+      let update = TableUpdate.between(loaded: loaded, compiled: table.image)
+    else { return nil }
+    guard !update.isEmpty else { return update }
+    try transact(commit: .apply, generation: generation, tableName: table.name) { messages in
+      for rule in update.removedRules { messages.deleteRule(inChain: rule.chain, handle: rule.handle) }
+      for change in update.elementChanges where !change.deleting.isEmpty {
+        messages.delete(change.deleting, fromSet: change.set)
+      }
+      for change in update.elementChanges where !change.adding.isEmpty { messages.add(change.adding, toSet: change.set) }
+      for added in update.addedRules {
+        let rule = table.rules[added.index]
+        for set in rule.sets { messages.add(set) }
+        switch added.placement {
+        case .before(let handle): messages.add(rule, before: handle)
+        case .atEnd: messages.add(rule)
+        }
+      }
+    }
+    return update
+  }
+
+  /// The image of a dumped table; nil if it holds an object ipnat does not write.
+  static func image(of dumped: DumpedObjects) -> TableImage? {
+    var objects: [KernelObject] = []
+    for object in dumped.objects {
+      guard let known = kernelObject(object) else { return nil }
+      objects.append(known)
+    }
+    var named: [String: TableImage.SetContent] = [:]
+    var anonymous: [String: TableImage.SetContent] = [:]
+    for set in dumped.sets {
+      let name = String(cString: nftnl_set_get_str(set, attribute(NFTNL_SET_NAME)))
+      let content = setContent(set)
+      if content.definition.flags.contains(.anonymous) { anonymous[name] = content } else { named[name] = content }
+    }
+    let rules = dumped.rules.map { rule in
+      var lookedUp: [TableImage.SetContent] = []
+      var parts: [String] = []
+      forEachExpression(of: rule) { expression in
+        let kind = String(cString: nftnl_expr_get_str(expression, attribute(NFTNL_EXPR_NAME)))
+        parts.append(kind == "counter" ? "counter" : describe(expression))
+        if kind == "lookup", let set = nftnl_expr_get_str(expression, attribute(NFTNL_EXPR_LOOKUP_SET)),
+          let content = anonymous[String(cString: set)]
+        {
+          lookedUp.append(content)
+        }
+      }
+      let content = TableImage.RuleContent(fingerprint: parts.joined(separator: " "),
+                                           userdata: bytes(of: rule, NFTNL_RULE_USERDATA) ?? [],
+                                           anonymousSets: lookedUp)
+      return TableImage.Rule(chain: String(cString: nftnl_rule_get_str(rule, attribute(NFTNL_RULE_CHAIN))),
+                             content: content, handle: nftnl_rule_get_u64(rule, attribute(NFTNL_RULE_HANDLE)))
+    }
+    return TableImage(chains: dumped.chains.map(kernelChain), objects: objects, sets: named, rules: rules)
+  }
+
+  private static func kernelChain(_ chain: OpaquePointer) -> KernelChain {
+    let name = String(cString: nftnl_chain_get_str(chain, attribute(NFTNL_CHAIN_NAME)))
+    guard nftnl_chain_is_set(chain, attribute(NFTNL_CHAIN_HOOKNUM)) else { return KernelChain(name: name, hook: nil) }
+    let hook = KernelChain.Hook(number: nftnl_chain_get_u32(chain, attribute(NFTNL_CHAIN_HOOKNUM)),
+                                priority: nftnl_chain_get_s32(chain, attribute(NFTNL_CHAIN_PRIO)),
+                                type: String(cString: nftnl_chain_get_str(chain, attribute(NFTNL_CHAIN_TYPE))))
+    return KernelChain(name: name, hook: hook)
+  }
+
+  private static func kernelObject(_ object: OpaquePointer) -> KernelObject? {
+    let name = String(cString: nftnl_obj_get_str(object, attribute(NFTNL_OBJ_NAME)))
+    switch nftnl_obj_get_u32(object, attribute(NFTNL_OBJ_TYPE)) {
+    case 3:
+      return .conntrackHelper(name: name,
+                              helper: String(cString: nftnl_obj_get_str(object, attribute(NFTNL_OBJ_CT_HELPER_NAME))),
+                              layer3: nftnl_obj_get_u16(object, attribute(NFTNL_OBJ_CT_HELPER_L3PROTO)),
+                              layer4: nftnl_obj_get_u8(object, attribute(NFTNL_OBJ_CT_HELPER_L4PROTO)))
+    case 7:
+      var length: UInt32 = 0
+      var timeouts = [UInt32](repeating: 0, count: Int(NFTNL_CTTIMEOUT_TCP_MAX.rawValue))
+      if let data = nftnl_obj_get_data(object, attribute(NFTNL_OBJ_CT_TIMEOUT_ARRAY), &length) {
+        let raw = UnsafeRawBufferPointer(start: data, count: Int(length))
+        for index in 0..<min(timeouts.count, raw.count / 4) {
+          timeouts[index] = raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)
+        }
+      }
+      return .conntrackTimeout(name: name, layer3: nftnl_obj_get_u16(object, attribute(NFTNL_OBJ_CT_TIMEOUT_L3PROTO)),
+                               layer4: nftnl_obj_get_u8(object, attribute(NFTNL_OBJ_CT_TIMEOUT_L4PROTO)),
+                               timeouts: timeouts)
+    default:
+      return nil
+    }
+  }
+
+  private static func setContent(_ set: OpaquePointer) -> TableImage.SetContent {
+    func value(_ name: nftnl_set_attr) -> UInt32? {
+      nftnl_set_is_set(set, attribute(name)) ? nftnl_set_get_u32(set, attribute(name)) : nil
+    }
+    var length: UInt32 = 0
+    let userdata = nftnl_set_get_data(set, attribute(NFTNL_SET_USERDATA), &length)
+      .map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) } ?? []
+    // libnftnl answers the concatenation's field lengths as bytes, one per field.
+    var fieldCount: UInt32 = 0
+    let fields = nftnl_set_is_set(set, attribute(NFTNL_SET_DESC_CONCAT))
+      ? nftnl_set_get_data(set, attribute(NFTNL_SET_DESC_CONCAT), &fieldCount)
+        .map { Array(UnsafeRawBufferPointer(start: $0, count: Int(fieldCount))) } ?? [] : []
+    let definition = TableImage.SetDefinition(
+      flags: KernelSet.Flags(rawValue: value(NFTNL_SET_FLAGS) ?? 0), keyType: value(NFTNL_SET_KEY_TYPE) ?? 0,
+      keyLength: value(NFTNL_SET_KEY_LEN) ?? 0, dataType: value(NFTNL_SET_DATA_TYPE),
+      dataLength: value(NFTNL_SET_DATA_LEN) ?? 0, userdata: userdata, concatenationFieldLengths: fields)
+    return TableImage.SetContent(definition: definition, elements: Set(elements(of: set)))
+  }
+
+  /// The elements of a dumped set, in the compiled form.
+  private static func elements(of set: OpaquePointer) -> [KernelElement] {
+    guard let iterator = nftnl_set_elems_iter_create(set) else { return [] }
+    defer { nftnl_set_elems_iter_destroy(iterator) }
+    var elements: [KernelElement] = []
+    while let element = nftnl_set_elems_iter_next(iterator) {
+      func bytes(_ field: Int) -> [UInt8]? {
+        var length: UInt32 = 0
+        guard nftnl_set_elem_is_set(element, attribute(field)),
+          let data = nftnl_set_elem_get(element, attribute(field), &length)
+        else { return nil }
+        return Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+      }
+      func value(_ field: Int) -> UInt32? {
+        nftnl_set_elem_is_set(element, attribute(field)) ? nftnl_set_elem_get_u32(element, attribute(field)) : nil
+      }
+      var verdict: KernelVerdict?
+      if let code = value(NFTNL_SET_ELEM_VERDICT) {
+        let chain = nftnl_set_elem_is_set(element, attribute(NFTNL_SET_ELEM_CHAIN))
+          ? String(cString: nftnl_set_elem_get_str(element, attribute(NFTNL_SET_ELEM_CHAIN))) : nil
+        verdict = KernelVerdict(code: Int32(bitPattern: code), chain: chain)
+      }
+      let timeout = nftnl_set_elem_is_set(element, attribute(NFTNL_SET_ELEM_TIMEOUT))
+        ? nftnl_set_elem_get_u64(element, attribute(NFTNL_SET_ELEM_TIMEOUT)) : nil
+      var converted = KernelElement(key: bytes(NFTNL_SET_ELEM_KEY) ?? [], keyEnd: bytes(NFTNL_SET_ELEM_KEY_END),
+                                    data: bytes(NFTNL_SET_ELEM_DATA), verdict: verdict,
+                                    isIntervalEnd: (value(NFTNL_SET_ELEM_FLAGS) ?? 0) & NFT_SET_ELEM_INTERVAL_END.rawValue != 0,
+                                    timeout: timeout)
+      converted.userdata = bytes(NFTNL_SET_ELEM_USERDATA)
+      elements.append(converted)
+    }
+    return elements
+  }
+
+  private static func bytes(of rule: OpaquePointer, _ name: nftnl_rule_attr) -> [UInt8]? {
+    var length: UInt32 = 0
+    guard nftnl_rule_is_set(rule, attribute(name)), let data = nftnl_rule_get_data(rule, attribute(name), &length)
+    else { return nil }
+    return Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+  }
+}
+
+extension KernelTable {
+  /// The image this table will have once loaded.
+  public var image: TableImage {
+    let rules = self.rules.enumerated().map { index, rule in
+      let anonymous = rule.expressions.compactMap { expression -> TableImage.SetContent? in
+        guard case .lookup(_, let name, let id, _) = expression,
+          let set = rule.sets.first(where: { $0.id == id && $0.name == name })
+        else { return nil }
+        return TableImage.SetContent(set)
+      }
+      let content = TableImage.RuleContent(fingerprint: KernelRuleset.fingerprint(of: rule), userdata: rule.userdata,
+                                           anonymousSets: anonymous)
+      return TableImage.Rule(chain: rule.chain, content: content, handle: UInt64(index))
+    }
+    let objects = self.objects.map { object -> KernelObject in
+      guard case .conntrackTimeout(let name, let layer3, let layer4, var timeouts) = object else { return object }
+      // As the kernel reports it: an array of every state's value, zeros past the protocol's.
+      timeouts += [UInt32](repeating: 0, count: max(0, Int(NFTNL_CTTIMEOUT_TCP_MAX.rawValue) - timeouts.count))
+      return .conntrackTimeout(name: name, layer3: layer3, layer4: layer4, timeouts: timeouts)
+    }
+    let named = Dictionary(sets.filter { !$0.isAnonymous }.map { ($0.name, TableImage.SetContent($0)) },
+                           uniquingKeysWith: { first, _ in first })
+    return TableImage(chains: chains, objects: objects, sets: named, rules: rules)
+  }
+}

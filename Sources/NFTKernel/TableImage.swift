@@ -1,0 +1,87 @@
+/// A table reduced to what decides how it matches, translates and lists: its chains, objects,
+/// named sets with their elements, and rules in chain order. Built from a compiled
+/// ``KernelTable`` and from a table read back from the kernel, so that the two compare equal
+/// exactly when loading the compiled one would change nothing; ``TableUpdate`` works out the
+/// difference between them.
+public struct TableImage: Sendable {
+  public var chains: [KernelChain]
+  public var objects: [KernelObject]
+  /// Named sets and maps by name.
+  public var sets: [String: SetContent]
+  /// Rules in chain order; the chains' own order does not matter.
+  public var rules: [Rule]
+
+  public init(chains: [KernelChain], objects: [KernelObject], sets: [String: SetContent], rules: [Rule]) {
+    (self.chains, self.objects, self.sets, self.rules) = (chains, objects, sets, rules)
+  }
+
+  /// What a set is, apart from its elements; the kernel's name for an anonymous set is not part
+  /// of it.
+  public struct SetDefinition: Sendable, Hashable {
+    public var flags: KernelSet.Flags
+    public var keyType: UInt32
+    public var keyLength: UInt32
+    public var dataType: UInt32?
+    public var dataLength: UInt32
+    public var userdata: [UInt8]
+    public var concatenationFieldLengths: [UInt8]
+
+    public init(flags: KernelSet.Flags, keyType: UInt32, keyLength: UInt32, dataType: UInt32?, dataLength: UInt32,
+                userdata: [UInt8], concatenationFieldLengths: [UInt8]) {
+      (self.flags, self.keyType, self.keyLength) = (flags, keyType, keyLength)
+      // A verdict map's data length is the kernel's own: it reports one, and nft sends none.
+      (self.dataType, self.dataLength) = (dataType, dataType == nil || dataType == Self.verdictType ? 0 : dataLength)
+      (self.userdata, self.concatenationFieldLengths) = (userdata, concatenationFieldLengths)
+    }
+
+    /// `NFT_DATA_VERDICT`.
+    static let verdictType: UInt32 = 0xffff_ff00
+
+    public init(_ set: KernelSet) {
+      self.init(flags: set.flags, keyType: set.keyType, keyLength: set.keyLength, dataType: set.dataType,
+                dataLength: set.dataLength, userdata: set.userdata,
+                concatenationFieldLengths: set.concatenationFieldLengths)
+    }
+  }
+
+  /// A set's definition and its elements, in no order (the kernel lists them in its own).
+  public struct SetContent: Sendable, Hashable {
+    public var definition: SetDefinition
+    public var elements: Set<KernelElement>
+
+    public init(definition: SetDefinition, elements: Set<KernelElement>) {
+      (self.definition, self.elements) = (definition, elements)
+    }
+
+    public init(_ set: KernelSet) {
+      self.init(definition: SetDefinition(set), elements: Set(set.elements))
+    }
+  }
+
+  /// Everything that makes one rule differ from another, apart from where it stands.
+  public struct RuleContent: Sendable, Hashable {
+    /// The expressions as libnftnl prints them, without counter values or the kernel's
+    /// numbers for anonymous sets.
+    public var fingerprint: String
+    /// The comment, as the kernel keeps it.
+    public var userdata: [UInt8]
+    /// The anonymous sets the rule looks up, in the order it looks them up.
+    public var anonymousSets: [SetContent]
+
+    public init(fingerprint: String, userdata: [UInt8], anonymousSets: [SetContent]) {
+      (self.fingerprint, self.userdata, self.anonymousSets) = (fingerprint, userdata, anonymousSets)
+    }
+  }
+
+  public struct Rule: Sendable {
+    public var chain: String
+    public var content: RuleContent
+    /// The kernel's handle of a loaded rule; for a compiled rule, its index in
+    /// ``KernelTable/rules``.
+    public var handle: UInt64
+
+    public init(chain: String, content: RuleContent, handle: UInt64) {
+      (self.chain, self.content, self.handle) = (chain, content, handle)
+    }
+  }
+}

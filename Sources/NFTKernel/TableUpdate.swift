@@ -1,0 +1,174 @@
+/// What loading a compiled table changes in the loaded one, as the few messages that make the
+/// difference: rules deleted by handle, rules inserted where they belong, elements deleted from
+/// and added to named sets. A rule that stays keeps its handle, its place and its counters.
+///
+/// Only a difference of rules and elements is expressed; tables that differ in their chains,
+/// objects, or in the names and definitions of their named sets get no update, and the loader
+/// replaces the table whole instead, as it always did.
+public struct TableUpdate: Sendable, Equatable {
+  public struct RemovedRule: Sendable, Equatable {
+    public var chain: String
+    public var handle: UInt64
+  }
+
+  public struct AddedRule: Sendable, Equatable {
+    /// The rule's index in the compiled ``KernelTable/rules``.
+    public var index: Int
+    public var placement: Placement
+  }
+
+  /// Where an added rule goes: just before a rule that stays, or at the end of its chain.
+  public enum Placement: Sendable, Equatable {
+    case before(handle: UInt64)
+    case atEnd
+  }
+
+  public struct ElementChange: Sendable, Equatable {
+    public var set: String
+    /// Elements as the kernel finds them to delete: key, last key and interval flag.
+    public var deleting: [KernelElement]
+    public var adding: [KernelElement]
+  }
+
+  public var removedRules: [RemovedRule] = []
+  /// In the order they are sent: within a chain, in the compiled order.
+  public var addedRules: [AddedRule] = []
+  public var elementChanges: [ElementChange] = []
+  /// The rules that stay as they are.
+  public var keptRules = 0
+
+  public init() {}
+
+  public var isEmpty: Bool { removedRules.isEmpty && addedRules.isEmpty && elementChanges.isEmpty }
+
+  public var changedElements: Int { elementChanges.reduce(0) { $0 + $1.deleting.count + $1.adding.count } }
+
+  /// The update that turns `loaded` into `compiled`, or nil when they differ in something other
+  /// than rules and elements.
+  public static func between(loaded: TableImage, compiled: TableImage) -> TableUpdate? {
+    guard Set(loaded.chains) == Set(compiled.chains), Set(loaded.objects) == Set(compiled.objects),
+      Set(loaded.sets.keys) == Set(compiled.sets.keys)
+    else { return nil }
+    var update = TableUpdate()
+    for name in compiled.sets.keys.sorted() {
+      let old = loaded.sets[name]!, new = compiled.sets[name]!
+      guard old.definition == new.definition else { return nil }
+      let deleting = old.elements.subtracting(new.elements).map(\.identifyingPart)
+      let adding = Array(new.elements.subtracting(old.elements))
+      if !deleting.isEmpty || !adding.isEmpty {
+        update.elementChanges.append(ElementChange(set: name, deleting: deleting, adding: adding))
+      }
+    }
+    let loadedChains = rulesByChain(loaded.rules), compiledChains = rulesByChain(compiled.rules)
+    for chain in Set(loadedChains.keys).union(compiledChains.keys).sorted() {
+      update.align(loadedChains[chain] ?? [], compiledChains[chain] ?? [], in: chain)
+    }
+    return update
+  }
+
+  private static func rulesByChain(_ rules: [TableImage.Rule]) -> [String: [TableImage.Rule]] {
+    Dictionary(grouping: rules, by: \.chain)
+  }
+
+  /// Keeps the longest run of rules the two chains share in order, and deletes or inserts the
+  /// rest around them.
+  private mutating func align(_ old: [TableImage.Rule], _ new: [TableImage.Rule], in chain: String) {
+    let kept = SequenceAlignment.commonPairs(old.map(\.content), new.map(\.content))
+    let keptOld = Set(kept.map(\.old))
+    keptRules += kept.count
+    for (index, rule) in old.enumerated() where !keptOld.contains(index) {
+      removedRules.append(RemovedRule(chain: chain, handle: rule.handle))
+    }
+    // Each run of new rules goes before the kept rule that follows it, in order.
+    var pairIndex = 0
+    for (index, rule) in new.enumerated() {
+      while pairIndex < kept.count && kept[pairIndex].new < index { pairIndex += 1 }
+      if pairIndex < kept.count && kept[pairIndex].new == index { continue }
+      let placement: Placement = pairIndex < kept.count ? .before(handle: old[kept[pairIndex].old].handle) : .atEnd
+      addedRules.append(AddedRule(index: Int(rule.handle), placement: placement))
+    }
+  }
+}
+
+extension KernelElement {
+  /// What the kernel needs to find the element to delete it.
+  var identifyingPart: KernelElement {
+    KernelElement(key: key, keyEnd: keyEnd, isIntervalEnd: isIntervalEnd)
+  }
+}
+
+/// A common subsequence of two sequences, as pairs of indices in increasing order.
+enum SequenceAlignment {
+  /// Beyond this many cells the table of a longest common subsequence costs too much, and a
+  /// greedy match in order is taken instead: still a common subsequence, not always the longest.
+  static let tableLimit = 4_000_000
+
+  static func commonPairs<Element: Hashable>(_ old: [Element], _ new: [Element]) -> [(old: Int, new: Int)] {
+    var prefix = 0
+    while prefix < old.count && prefix < new.count && old[prefix] == new[prefix] { prefix += 1 }
+    var suffix = 0
+    while suffix < old.count - prefix && suffix < new.count - prefix
+      && old[old.count - 1 - suffix] == new[new.count - 1 - suffix]
+    {
+      suffix += 1
+    }
+    let oldMiddle = prefix..<(old.count - suffix), newMiddle = prefix..<(new.count - suffix)
+    var pairs = (0..<prefix).map { (old: $0, new: $0) }
+    if !oldMiddle.isEmpty && !newMiddle.isEmpty {
+      pairs += oldMiddle.count * newMiddle.count <= tableLimit
+        ? longestCommon(old, oldMiddle, new, newMiddle) : greedyCommon(old, oldMiddle, new, newMiddle)
+    }
+    pairs += (0..<suffix).map { (old: old.count - suffix + $0, new: new.count - suffix + $0) }
+    return pairs
+  }
+
+  /// The classic table of a longest common subsequence, walked back from its end.
+  private static func longestCommon<Element: Hashable>(_ old: [Element], _ oldRange: Range<Int>,
+                                                       _ new: [Element], _ newRange: Range<Int>)
+    -> [(old: Int, new: Int)]
+  {
+    let rows = oldRange.count + 1, columns = newRange.count + 1
+    var lengths = [Int32](repeating: 0, count: rows * columns)
+    for row in stride(from: rows - 2, through: 0, by: -1) {
+      for column in stride(from: columns - 2, through: 0, by: -1) {
+        lengths[row * columns + column] = old[oldRange.lowerBound + row] == new[newRange.lowerBound + column]
+          ? lengths[(row + 1) * columns + column + 1] + 1
+          : max(lengths[(row + 1) * columns + column], lengths[row * columns + column + 1])
+      }
+    }
+    var pairs: [(old: Int, new: Int)] = []
+    var (row, column) = (0, 0)
+    while row < rows - 1 && column < columns - 1 {
+      if old[oldRange.lowerBound + row] == new[newRange.lowerBound + column] {
+        pairs.append((oldRange.lowerBound + row, newRange.lowerBound + column))
+        (row, column) = (row + 1, column + 1)
+      } else if lengths[(row + 1) * columns + column] >= lengths[row * columns + column + 1] {
+        row += 1
+      } else {
+        column += 1
+      }
+    }
+    return pairs
+  }
+
+  /// Each new element matched with the first equal old one after the last match.
+  private static func greedyCommon<Element: Hashable>(_ old: [Element], _ oldRange: Range<Int>,
+                                                      _ new: [Element], _ newRange: Range<Int>)
+    -> [(old: Int, new: Int)]
+  {
+    var positions: [Element: [Int]] = [:]
+    for index in oldRange.reversed() { positions[old[index], default: []].append(index) }
+    var pairs: [(old: Int, new: Int)] = []
+    var last = oldRange.lowerBound - 1
+    for index in newRange {
+      guard var candidates = positions[new[index]] else { continue }
+      while let first = candidates.last, first <= last { candidates.removeLast() }
+      positions[new[index]] = candidates
+      guard let match = candidates.popLast() else { continue }
+      positions[new[index]] = candidates
+      pairs.append((match, index))
+      last = match
+    }
+    return pairs
+  }
+}

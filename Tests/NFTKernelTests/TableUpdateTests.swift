@@ -1,0 +1,154 @@
+import Testing
+
+@testable import NFTKernel
+
+/// How an update is worked out from two images: which rules stay, where new ones go, which
+/// elements change, and when there is no update to make. The loader tests check the same
+/// against the kernel, where the result must list exactly as a full replace.
+@Suite struct TableUpdateTests {
+  static let chains = [KernelChain(name: "srcnat", hook: KernelChain.Hook(number: 4, priority: 100, type: "nat")),
+                       KernelChain(name: "dstnat", hook: KernelChain.Hook(number: 0, priority: -100, type: "nat"))]
+
+  static func rule(_ text: String, chain: String = "srcnat", handle: UInt64) -> TableImage.Rule {
+    TableImage.Rule(chain: chain, content: TableImage.RuleContent(fingerprint: text, userdata: [], anonymousSets: []),
+                    handle: handle)
+  }
+
+  /// A loaded chain of rules with handles 10, 11, …
+  static func loaded(_ texts: [String], sets: [String: TableImage.SetContent] = [:]) -> TableImage {
+    TableImage(chains: chains, objects: [], sets: sets,
+               rules: texts.enumerated().map { rule($1, handle: UInt64(10 + $0)) })
+  }
+
+  /// A compiled chain of rules, each with its index for a handle.
+  static func compiled(_ texts: [String], sets: [String: TableImage.SetContent] = [:]) -> TableImage {
+    TableImage(chains: chains, objects: [], sets: sets, rules: texts.enumerated().map { rule($1, handle: UInt64($0)) })
+  }
+
+  @Test func theSameTableNeedsNothing() throws {
+    let update = try #require(TableUpdate.between(loaded: Self.loaded(["a", "b", "c"]), compiled: Self.compiled(["a", "b", "c"])))
+    #expect(update.isEmpty)
+    #expect(update.keptRules == 3)
+  }
+
+  @Test func anEditedRuleIsReplacedInItsPlace() throws {
+    let update = try #require(TableUpdate.between(loaded: Self.loaded(["a", "b", "c"]), compiled: Self.compiled(["a", "B", "c"])))
+    #expect(update.removedRules == [TableUpdate.RemovedRule(chain: "srcnat", handle: 11)])
+    #expect(update.addedRules == [TableUpdate.AddedRule(index: 1, placement: .before(handle: 12))])
+    #expect(update.keptRules == 2)
+  }
+
+  @Test func newRulesGoBeforeTheRuleThatFollowsThemOrAtTheEnd() throws {
+    let update = try #require(TableUpdate.between(loaded: Self.loaded(["b", "d"]),
+                                                  compiled: Self.compiled(["a", "b", "c", "d", "e", "f"])))
+    #expect(update.removedRules.isEmpty)
+    #expect(update.addedRules == [
+      TableUpdate.AddedRule(index: 0, placement: .before(handle: 10)),
+      TableUpdate.AddedRule(index: 2, placement: .before(handle: 11)),
+      TableUpdate.AddedRule(index: 4, placement: .atEnd),
+      TableUpdate.AddedRule(index: 5, placement: .atEnd),
+    ])
+  }
+
+  /// A rule moved to the top leaves its old place and goes in before the first rule that stays.
+  @Test func aMovedRuleIsTakenOutAndPutBack() throws {
+    let update = try #require(TableUpdate.between(loaded: Self.loaded(["a", "b", "c"]), compiled: Self.compiled(["c", "a", "b"])))
+    #expect(update.keptRules == 2)
+    #expect(update.removedRules == [TableUpdate.RemovedRule(chain: "srcnat", handle: 12)])
+    #expect(update.addedRules == [TableUpdate.AddedRule(index: 0, placement: .before(handle: 10))])
+  }
+
+  /// Equal rules in another chain are other rules.
+  @Test func rulesAreMatchedWithinTheirChain() throws {
+    var compiled = Self.compiled(["a"])
+    compiled.rules[0].chain = "dstnat"
+    let update = try #require(TableUpdate.between(loaded: Self.loaded(["a"]), compiled: compiled))
+    #expect(update.removedRules == [TableUpdate.RemovedRule(chain: "srcnat", handle: 10)])
+    #expect(update.addedRules == [TableUpdate.AddedRule(index: 0, placement: .atEnd)])
+  }
+
+  static let mapDefinition = TableImage.SetDefinition(flags: [.map], keyType: 7, keyLength: 4, dataType: 7,
+                                                      dataLength: 4, userdata: [], concatenationFieldLengths: [])
+
+  static func map(_ pairs: [(UInt8, UInt8)]) -> TableImage.SetContent {
+    TableImage.SetContent(definition: mapDefinition,
+                          elements: Set(pairs.map { KernelElement(key: [10, 0, 0, $0.0], data: [192, 0, 2, $0.1]) }))
+  }
+
+  /// An element whose data changed is deleted by its key alone and added whole.
+  @Test func elementsChangeOneByOne() throws {
+    let update = try #require(TableUpdate.between(loaded: Self.loaded(["a"], sets: ["fold_1": Self.map([(1, 1), (2, 2)])]),
+                                                  compiled: Self.compiled(["a"], sets: ["fold_1": Self.map([(1, 1), (2, 3)])])))
+    #expect(update.keptRules == 1 && update.removedRules.isEmpty && update.addedRules.isEmpty)
+    #expect(update.elementChanges == [TableUpdate.ElementChange(
+      set: "fold_1", deleting: [KernelElement(key: [10, 0, 0, 2])],
+      adding: [KernelElement(key: [10, 0, 0, 2], data: [192, 0, 2, 3])])])
+    #expect(update.changedElements == 2)
+  }
+
+  @Test func chainsObjectsAndSetDefinitionsMustStayTheSame() {
+    var otherChains = Self.compiled(["a"])
+    otherChains.chains.removeLast()
+    #expect(TableUpdate.between(loaded: Self.loaded(["a"]), compiled: otherChains) == nil)
+
+    var withObject = Self.compiled(["a"])
+    withObject.objects = [.conntrackHelper(name: "ftp", helper: "ftp", layer3: 2, layer4: 6)]
+    #expect(TableUpdate.between(loaded: Self.loaded(["a"]), compiled: withObject) == nil)
+
+    let newSet = Self.compiled(["a"], sets: ["fold_1": Self.map([])])
+    #expect(TableUpdate.between(loaded: Self.loaded(["a"]), compiled: newSet) == nil)
+
+    var wider = Self.map([])
+    wider.definition.keyLength = 16
+    #expect(TableUpdate.between(loaded: Self.loaded(["a"], sets: ["fold_1": Self.map([])]),
+                                compiled: Self.compiled(["a"], sets: ["fold_1": wider])) == nil)
+  }
+
+  /// The kernel reports a verdict map's data length, which nft never sends.
+  @Test func aVerdictMapsDataLengthIsNotCompared() {
+    let sent = TableImage.SetDefinition(flags: [.map], keyType: 7, keyLength: 4, dataType: 0xffff_ff00, dataLength: 0,
+                                        userdata: [], concatenationFieldLengths: [])
+    let reported = TableImage.SetDefinition(flags: [.map], keyType: 7, keyLength: 4, dataType: 0xffff_ff00, dataLength: 16,
+                                        userdata: [], concatenationFieldLengths: [])
+    #expect(sent == reported)
+  }
+
+  /// Any alignment is a common subsequence; below the table's limit it is a longest one.
+  @Test func alignmentsAreCommonSubsequencesAndLongestWhenSmall() {
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<200 {
+      let old = (0..<Int.random(in: 0...12, using: &generator)).map { _ in Int.random(in: 0...4, using: &generator) }
+      let new = (0..<Int.random(in: 0...12, using: &generator)).map { _ in Int.random(in: 0...4, using: &generator) }
+      let pairs = SequenceAlignment.commonPairs(old, new)
+      #expect(Self.isCommonSubsequence(pairs, old, new), "\(old) \(new) \(pairs)")
+      #expect(pairs.count == Self.longestCommonLength(old, new), "\(old) \(new) \(pairs)")
+    }
+  }
+
+  /// Past the limit the greedy match still gives a valid alignment.
+  @Test func largeAlignmentsStayValid() {
+    let old = Array(0..<2500)
+    let new = [2499] + Array(0..<2499).map { $0 % 7 == 0 ? -$0 - 1 : $0 }
+    let pairs = SequenceAlignment.commonPairs(old, new)
+    #expect(old.count * new.count > SequenceAlignment.tableLimit)
+    #expect(Self.isCommonSubsequence(pairs, old, new))
+    #expect(!pairs.isEmpty)
+  }
+
+  static func isCommonSubsequence(_ pairs: [(old: Int, new: Int)], _ old: [Int], _ new: [Int]) -> Bool {
+    zip(pairs, pairs.dropFirst()).allSatisfy { $0.old < $1.old && $0.new < $1.new }
+      && pairs.allSatisfy { old[$0.old] == new[$0.new] }
+  }
+
+  /// The length of a longest common subsequence, by the textbook recurrence.
+  static func longestCommonLength(_ old: [Int], _ new: [Int]) -> Int {
+    var table = [[Int]](repeating: [Int](repeating: 0, count: new.count + 1), count: old.count + 1)
+    for row in 0..<old.count {
+      for column in 0..<new.count {
+        table[row + 1][column + 1] = old[row] == new[column]
+          ? table[row][column] + 1 : max(table[row][column + 1], table[row + 1][column])
+      }
+    }
+    return table[old.count][new.count]
+  }
+}
