@@ -1,0 +1,167 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `load` sends only the difference from the loaded table. Whatever it sends, the table must end
+/// up exactly as a full replace leaves it; rules that stay keep their counters.
+@Suite(.enabled(if: NFTCheck.isAvailable, "needs root, nft and unshare"))
+struct IncrementalLoadTests {
+  /// Loading the same file again finds nothing to send: the image read back from the kernel
+  /// equals the compiled one, for every construct the goldens and Samples use.
+  @Test(arguments: loadCases)
+  func reloadingTheSameFileSendsNothing(_ loadCase: LoadCase) throws {
+    let result = try Shell.inNamespace("""
+      "$IPNAT" load \(loadCase.arguments) 2>/dev/null || exit 10
+      "$IPNAT" load -v \(loadCase.arguments) 2>&1 >/dev/null | grep '^ipnat:'
+      """)
+    #expect(result.standardOutput == "ipnat: no changes: the loaded table is already this one\n", "\(result)")
+  }
+
+  /// Random edits of every golden case and Sample: each edited file, loaded over the original,
+  /// lists exactly as the same file loaded with --full into an empty table.
+  @Test(arguments: loadCases)
+  func anUpdateListsLikeAFullReplace(_ loadCase: LoadCase) throws {
+    let original = try String(contentsOfFile: loadCase.path, encoding: .utf8)
+    var random = SplitMix64(seed: UInt64(loadCase.testDescription.utf8.reduce(0) { $0 &* 31 &+ Int($1) }.magnitude))
+    let edits = (0..<6).map { _ in RandomEdit.apply(to: original, using: &random) }
+    let outcomes = try Self.compareUpdatesWithFullLoads(original: original, edits: edits, options: loadCase.options,
+                                                        table: loadCase.table)
+    #expect(outcomes.count == edits.count, "\(outcomes)")
+    #expect(outcomes.allSatisfy { !$0.hasPrefix("differs") }, "\(outcomes.joined(separator: "\n"))")
+  }
+
+  /// A folded file: edits of single rules become edits of single map elements, and the update
+  /// is a handful of messages whichever line changed.
+  @Test func editsOfAFoldedFileChangeElementsOnly() throws {
+    let original = (0..<400).map { index in
+      index % 2 == 0
+        ? "rdr eth0 198.18.\(index / 250).\(index % 250)/32 port 80 -> 10.1.\(index / 250).\(index % 250) port 8080 tcp"
+        : "map eth0 10.64.\(index / 250).\(index % 250)/32 -> 203.0.\(index / 250).\(index % 250)/32"
+    }.joined(separator: "\n") + "\n"
+    var random = SplitMix64(seed: 24)
+    let edits = (0..<6).map { _ in RandomEdit.bumpNumber(in: original, using: &random) }
+    let outcomes = try Self.compareUpdatesWithFullLoads(original: original, edits: edits, options: [], table: "ipnat")
+    #expect(outcomes.count == edits.count, "\(outcomes)")
+    for outcome in outcomes where !outcome.hasPrefix("invalid") {
+      #expect(outcome.hasPrefix("same ipnat: updated: 2 rules kept, 0 removed, 0 added"), "\(outcome)")
+    }
+  }
+
+  /// A packet counted by a rule stays counted when another line changes; --full starts again.
+  @Test func countersOfRulesThatStayAreKept() throws {
+    let result = try Shell.inNamespace("""
+      ip link set lo up || exit 10
+      printf '%s\\n' 'map lo 127.0.0.1/32 -> 127.0.0.1/32' 'rdr eth0 0/0 port 80 -> 10.0.0.5 port 8080 tcp' > gateway.conf
+      "$IPNAT" load "$PWD/gateway.conf" || exit 11
+      python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9))'
+      count() { "$NFT" list chain inet ipnat srcnat | grep -o 'packets [0-9]*'; }
+      echo "loaded: $(count)"
+      sed -i 's/port 80 /port 81 /' gateway.conf
+      "$IPNAT" load -v "$PWD/gateway.conf" 2>&1
+      echo "updated: $(count)"
+      "$IPNAT" load --full "$PWD/gateway.conf"
+      echo "replaced: $(count)"
+      """)
+    #expect(result.standardOutput == """
+      loaded: packets 1
+      ipnat: updated: 1 rules kept, 1 removed, 1 added; 0 map elements deleted or added
+      updated: packets 1
+      replaced: packets 0
+
+      """, "\(result)")
+  }
+
+  /// Loads `original`, then each edit over it, and each edit alone with --full, always from the
+  /// same path (a rule's comment names it); answers for each edit `invalid`, `same HOW` or
+  /// `differs` with the two listings' difference.
+  static func compareUpdatesWithFullLoads(original: String, edits: [String], options: [String], table: String)
+    throws -> [String]
+  {
+    let options = options.map(shellQuoted).joined(separator: " ")
+    // The files go through a directory: a script holding them could exceed the argument limit.
+    let files = FileManager.default.temporaryDirectory.appendingPathComponent("ipnat-edits-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: files) }
+    writeFile(files + "/original.conf", original)
+    for (index, edit) in edits.enumerated() { writeFile(files + "/edit\(index).conf", edit) }
+    let script = """
+      cp "$EDITS"/*.conf . || exit 10
+      for edit in $(seq 0 \(edits.count - 1)); do
+        cp edit$edit.conf gateway.conf
+        if ! "$IPNAT" compile --no-resolve \(options) gateway.conf > /dev/null 2>&1; then echo invalid; continue; fi
+        cp original.conf gateway.conf
+        "$IPNAT" load \(options) "$PWD/gateway.conf" 2>/dev/null || { echo "original not loaded"; exit 11; }
+        cp edit$edit.conf gateway.conf
+        "$IPNAT" load -v \(options) "$PWD/gateway.conf" 2> how > /dev/null || { echo "update failed: $(cat how)"; continue; }
+        "$NFT" list table inet \(table) > updated
+        "$IPNAT" flush --table \(table)
+        "$IPNAT" load --full \(options) "$PWD/gateway.conf" 2>/dev/null || { echo "full load failed"; continue; }
+        "$NFT" list table inet \(table) > replaced
+        "$IPNAT" flush --table \(table)
+        if cmp -s updated replaced; then echo "same $(grep '^ipnat:' how)"; else echo differs; diff updated replaced | head -20; fi
+      done
+      """
+    let result = try Shell.inNamespace(script, timeout: 300, environment: ["EDITS": files])
+    #expect(result.status == 0, "\(result)")
+    let verdicts = ["invalid", "same", "differs", "update failed", "full load failed"]
+    return result.standardOutput.split(separator: "\n").map(String.init).filter { line in
+      verdicts.contains { line.hasPrefix($0) }
+    }
+  }
+}
+
+/// Edits an administrator makes: a rule deleted, duplicated elsewhere, two rules swapped, or a
+/// number in a rule changed. Some edits make a file that does not compile; the test skips them.
+enum RandomEdit {
+  static func apply(to text: String, using random: inout SplitMix64) -> String {
+    switch random.next(below: 4) {
+    case 0: return editLines(of: text, using: &random) { lines, rules, random in
+        lines.remove(at: rules[random.next(below: rules.count)])
+      }
+    case 1: return editLines(of: text, using: &random) { lines, rules, random in
+        lines.insert(lines[rules[random.next(below: rules.count)]], at: rules[random.next(below: rules.count)])
+      }
+    case 2: return editLines(of: text, using: &random) { lines, rules, random in
+        lines.swapAt(rules[random.next(below: rules.count)], rules[random.next(below: rules.count)])
+      }
+    default: return bumpNumber(in: text, using: &random)
+    }
+  }
+
+  /// One number of one rule, one higher (or lower, from 254 up: addresses stay addresses).
+  static func bumpNumber(in text: String, using random: inout SplitMix64) -> String {
+    editLines(of: text, using: &random) { lines, rules, random in
+      let index = rules[random.next(below: rules.count)]
+      var line = Array(lines[index])
+      var numbers: [Range<Int>] = []
+      var start: Int?
+      for position in 0...line.count {
+        let isDigit = position < line.count && line[position].isASCII && line[position].isNumber
+        if isDigit, start == nil { start = position }
+        if !isDigit, let first = start {
+          numbers.append(first..<position)
+          start = nil
+        }
+      }
+      guard !numbers.isEmpty else { return }
+      let range = numbers[random.next(below: numbers.count)]
+      let value = Int(String(line[range])) ?? 0
+      line.replaceSubrange(range, with: Array(String(value >= 254 ? value - 1 : value + 1)))
+      lines[index] = String(line)
+    }
+  }
+
+  /// Applies `change` to the file's lines, given the indices of its rule lines (not blank, not
+  /// a comment).
+  private static func editLines(of text: String, using random: inout SplitMix64,
+                                _ change: (inout [String], [Int], inout SplitMix64) -> Void) -> String {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let rules = lines.indices.filter {
+      let line = lines[$0].trimmingCharacters(in: .whitespaces)
+      return !line.isEmpty && !line.hasPrefix("#")
+    }
+    guard !rules.isEmpty else { return text }
+    change(&lines, rules, &random)
+    return lines.joined(separator: "\n")
+  }
+}
