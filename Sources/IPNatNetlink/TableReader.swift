@@ -229,12 +229,16 @@ extension KernelRuleset {
   /// (`__map3`) made neutral.
   static func describe(_ expression: OpaquePointer) -> String {
     if let translation = describeTranslation(expression) { return translation }
-    var buffer = [CChar](repeating: 0, count: 1024)
-    let count = nftnl_expr_snprintf(&buffer, buffer.count, expression, UInt32(NFTNL_OUTPUT_DEFAULT.rawValue), 0)
     let kind = String(cString: nftnl_expr_get_str(expression, attribute(NFTNL_EXPR_NAME)))
-    let text = String(decoding: buffer.prefix(max(0, min(Int(count), buffer.count - 1))).map { UInt8(bitPattern: $0) },
-                      as: UTF8.self)
-    return "[\(kind) " + neutralizingAnonymousSetNumbers(text) + "]"
+    // Every expression of every rule of a table that `load` compares comes through here: the
+    // text is read from a buffer on the stack, as bytes.
+    let text = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 1024) { buffer in
+      let count = nftnl_expr_snprintf(buffer.baseAddress, buffer.count, expression,
+                                      UInt32(NFTNL_OUTPUT_DEFAULT.rawValue), 0)
+      let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress, count: max(0, min(Int(count), buffer.count - 1)))
+      return neutralizingAnonymousSetNumbers(bytes)
+    }
+    return "[\(kind) " + text + "]"
   }
 
   /// NAT expressions as the kernel keeps them: it fills in a missing maximum register with the
@@ -275,16 +279,30 @@ extension KernelRuleset {
     return text + " flags \(flags)]"
   }
 
-  static func neutralizingAnonymousSetNumbers(_ text: String) -> String {
-    var result = ""
+  static func neutralizingAnonymousSetNumbers(_ text: UnsafeRawBufferPointer) -> String {
+    var result: [UInt8] = []
+    result.reserveCapacity(text.count)
     var skippingNumber = false
-    for character in text {
-      if skippingNumber, character.isNumber || character == "%" || character == "d" { continue }
+    for byte in text {
+      if skippingNumber, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "%")
+        || byte == UInt8(ascii: "d")
+      {
+        continue
+      }
       skippingNumber = false
-      result.append(character)
-      if result.hasSuffix("__set") || result.hasSuffix("__map") { skippingNumber = true }
+      result.append(byte)
+      skippingNumber = endsInAnonymousSetPrefix(result)
     }
-    return result
+    return String(decoding: result, as: UTF8.self)
+  }
+
+  /// Whether `bytes` end in `__set` or `__map`.
+  private static func endsInAnonymousSetPrefix(_ bytes: [UInt8]) -> Bool {
+    let count = bytes.count
+    guard count >= 5, bytes[count - 5] == UInt8(ascii: "_"), bytes[count - 4] == UInt8(ascii: "_") else { return false }
+    let last = (bytes[count - 3], bytes[count - 2], bytes[count - 1])
+    return last == (UInt8(ascii: "s"), UInt8(ascii: "e"), UInt8(ascii: "t"))
+      || last == (UInt8(ascii: "m"), UInt8(ascii: "a"), UInt8(ascii: "p"))
   }
 
   /// The comment TLV of a rule's userdata.

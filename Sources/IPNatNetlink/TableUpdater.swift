@@ -118,7 +118,7 @@ extension KernelRuleset {
       flags: KernelSet.Flags(rawValue: value(NFTNL_SET_FLAGS) ?? 0), keyType: value(NFTNL_SET_KEY_TYPE) ?? 0,
       keyLength: value(NFTNL_SET_KEY_LEN) ?? 0, dataType: value(NFTNL_SET_DATA_TYPE),
       dataLength: value(NFTNL_SET_DATA_LEN) ?? 0, userdata: userdata, concatenationFieldLengths: fields)
-    return TableImage.SetContent(definition: definition, elements: Set(elements(of: set)))
+    return TableImage.SetContent(definition: definition, elements: elements(of: set))
   }
 
   /// The elements of a dumped set, in the compiled form.

@@ -47,14 +47,28 @@ public struct TableImage: Sendable {
   /// A set's definition and its elements, in no order (the kernel lists them in its own).
   public struct SetContent: Sendable, Hashable {
     public var definition: SetDefinition
-    public var elements: Set<KernelElement>
+    /// Each element once; two contents with the same elements in another order are equal.
+    public var elements: [KernelElement]
 
-    public init(definition: SetDefinition, elements: Set<KernelElement>) {
+    public init(definition: SetDefinition, elements: [KernelElement]) {
       (self.definition, self.elements) = (definition, elements)
     }
 
     public init(_ set: KernelSet) {
-      self.init(definition: SetDefinition(set), elements: Set(set.elements))
+      self.init(definition: SetDefinition(set), elements: set.elements)
+    }
+
+    public static func == (left: SetContent, right: SetContent) -> Bool {
+      guard left.definition == right.definition, left.elements.count == right.elements.count else { return false }
+      let difference = ElementDifference(from: left.elements, to: right.elements)
+      return difference.deleting.isEmpty && difference.adding.isEmpty
+    }
+
+    /// The same for any order of the elements.
+    public func hash(into hasher: inout Hasher) {
+      hasher.combine(definition)
+      hasher.combine(elements.count)
+      hasher.combine(elements.indices.reduce(0) { $0 ^ elements[$1].hashValue })
     }
   }
 
@@ -83,5 +97,33 @@ public struct TableImage: Sendable {
     public init(chain: String, content: RuleContent, handle: UInt64) {
       (self.chain, self.content, self.handle) = (chain, content, handle)
     }
+  }
+}
+
+/// The elements one array holds and another does not, each way. Elements are found by their
+/// hash in a table of indices built once: a map of 100,000 elements is compared without
+/// copying its elements into sets.
+public struct ElementDifference: Sendable {
+  /// In `old`, not in `new`.
+  public var deleting: [KernelElement] = []
+  /// In `new`, not in `old`.
+  public var adding: [KernelElement] = []
+
+  public init(from old: [KernelElement], to new: [KernelElement]) {
+    // Chains of indices into `new` by hash: the first index of each hash, and the next of each index.
+    var first: [Int: Int] = Dictionary(minimumCapacity: new.count)
+    var next = [Int](repeating: -1, count: new.count)
+    let hashes = new.indices.map { new[$0].hashValue }
+    for index in new.indices.reversed() {
+      if let following = first[hashes[index]] { next[index] = following }
+      first[hashes[index]] = index
+    }
+    var found = [Bool](repeating: false, count: new.count)
+    for index in old.indices {
+      var candidate = first[old[index].hashValue] ?? -1
+      while candidate >= 0 && (found[candidate] || new[candidate] != old[index]) { candidate = next[candidate] }
+      if candidate >= 0 { found[candidate] = true } else { deleting.append(old[index]) }
+    }
+    for index in new.indices where !found[index] { adding.append(new[index]) }
   }
 }

@@ -53,10 +53,10 @@ public struct TableUpdate: Sendable, Equatable {
     for name in compiled.sets.keys.sorted() {
       let old = loaded.sets[name]!, new = compiled.sets[name]!
       guard old.definition == new.definition else { return nil }
-      let deleting = old.elements.subtracting(new.elements).map(\.identifyingPart)
-      let adding = Array(new.elements.subtracting(old.elements))
-      if !deleting.isEmpty || !adding.isEmpty {
-        update.elementChanges.append(ElementChange(set: name, deleting: deleting, adding: adding))
+      let difference = ElementDifference(from: old.elements, to: new.elements)
+      if !difference.deleting.isEmpty || !difference.adding.isEmpty {
+        update.elementChanges.append(ElementChange(set: name, deleting: difference.deleting.map(\.identifyingPart),
+                                                   adding: difference.adding))
       }
     }
     let loadedChains = rulesByChain(loaded.rules), compiledChains = rulesByChain(compiled.rules)

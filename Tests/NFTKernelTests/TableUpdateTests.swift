@@ -72,7 +72,7 @@ import Testing
 
   static func map(_ pairs: [(UInt8, UInt8)]) -> TableImage.SetContent {
     TableImage.SetContent(definition: mapDefinition,
-                          elements: Set(pairs.map { KernelElement(key: [10, 0, 0, $0.0], data: [192, 0, 2, $0.1]) }))
+                          elements: pairs.map { KernelElement(key: [10, 0, 0, $0.0], data: [192, 0, 2, $0.1]) })
   }
 
   /// An element whose data changed is deleted by its key alone and added whole.
