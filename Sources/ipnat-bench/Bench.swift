@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
       the rules gateways hold by the thousand. 'load' and 'connections' need root; they work in \
       network namespaces of their own and delete them afterwards.
       """,
-    subcommands: [All.self, CompileBenchmark.self, LoadBenchmark.self, ConnectionRateBenchmark.self,
+    subcommands: [All.self, CompileBenchmark.self, LoadBenchmark.self, ReloadBenchmark.self, ConnectionRateBenchmark.self,
                   ParseBenchmark.self, PhasesBenchmark.self, NATPMPBenchmark.self, Generate.self, SendUDP.self,
                   NATPMPClient.self])
 }
@@ -67,6 +67,7 @@ struct All: ParsableCommand {
     for size in sizes.sizes {
       rows += try CompileBenchmark.measure(rules: size, runs: sizes.runs, tools: tools)
       rows += try LoadBenchmark.measure(rules: size, runs: sizes.runs, tools: tools)
+      rows += try ReloadBenchmark.measure(rules: size, runs: sizes.runs, tools: tools)
       rows += try ConnectionRateBenchmark.measure(rules: size, runs: sizes.runs, tools: tools)
     }
     print(ReportRow.table(rows))

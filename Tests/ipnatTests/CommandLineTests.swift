@@ -50,6 +50,19 @@ func ipnat(_ arguments: [String], input: String? = nil, environment: [String: St
     #expect(try ipnat(["frobnicate"]).status == 2)
   }
 
+  /// A subcommand's flags are its own, even where ipnat(8)'s have the same letter (`-v`, `-f`),
+  /// and its usage errors name it as `ipnat SUBCOMMAND`.
+  @Test func subcommandArgumentsAreTheSubcommands() throws {
+    let unknown = try ipnat(["print", "--no-such-option"])
+    #expect(unknown.standardError.contains("Usage: ipnat print"), "\(unknown.standardError)")
+    #expect(unknown.standardError.contains("See 'ipnat print --help'"), "\(unknown.standardError)")
+    // print has no -v: were it ipnat(8)'s, it would be taken and print would run.
+    #expect(try ipnat(["print", "-v", "-"], input: "map le0 0/0 -> 0/32\n").status == 2)
+    let help = try ipnat(["load", "--help"])
+    #expect(help.standardOutput.contains("USAGE: ipnat load"))
+    #expect(help.standardOutput.contains("--full") && help.standardOutput.contains("-v, --verbose"))
+  }
+
   @Test func definitionsFromTheCommandLineAndEnvironment() throws {
     let input = "map $wan $lan -> 0/32\n"
     let run = try ipnat(["print", "-D", "wan=eth9", "-"], input: input,

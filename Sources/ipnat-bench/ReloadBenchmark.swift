@@ -1,0 +1,69 @@
+import ArgumentParser
+
+/// `ipnat load` of a loaded file after a one-line change, which sends only the difference,
+/// against `ipnat load --full` of the same file, both in one network namespace; with the time
+/// `ipnat compile` takes, which both include.
+struct ReloadBenchmark: SizedBenchmark {
+  static let configuration = CommandConfiguration(
+    commandName: "reload", abstract: "'ipnat load' after a one-line change against 'load --full' (needs root).")
+
+  @OptionGroup var sizes: SizeOptions
+
+  static let targetSeconds = 0.15
+
+  static func measure(rules: Int, runs: Int, tools: Tools) throws -> [ReportRow] {
+    try tools.requireRoot()
+    let config = temporaryPath("conf")
+    defer { removeFile(config) }
+    try writeTextFile(config, gatewayConfig(rules: rules))
+    let output = try capture([tools.unshare, "--net", "bash", "-c", script(ipnat: tools.ipnat, config: config, runs: runs)])
+    var best: [String: Double] = [:]
+    var updates: [String] = []
+    for line in output.split(separator: "\n") {
+      let words = line.split(separator: " ")
+      if line.hasPrefix("ipnat: ") { updates.append(String(line.dropFirst(7))) }
+      guard words.count == 2, let microseconds = Double(words[1]) else { continue }
+      best[String(words[0])] = min(best[String(words[0])] ?? .infinity, microseconds / 1e6)
+    }
+    guard let update = best["update"], let full = best["full"], let compile = best["compile"],
+      updates.allSatisfy({ $0.hasPrefix("updated:") }), !updates.isEmpty
+    else { throw BenchError("reload: unexpected output:\n\(output)") }
+    let target = rules == 100_000 ? (update <= targetSeconds ? ": met" : ": missed") : ""
+    return [
+      ReportRow(benchmark: "reload", rules: rules, ipnat: "\(update.rounded(3)) s (\(updates[0]))",
+                reference: "load --full: \(full.rounded(3)) s; compile alone: \(compile.rounded(3)) s",
+                ratio: (update / full).rounded(2), target: "≤ \(targetSeconds) s at 100k" + target),
+      ReportRow(benchmark: "reload, beyond compiling", rules: rules, ipnat: "\((update - compile).rounded(3)) s",
+                reference: "load --full: \((full - compile).rounded(3)) s", ratio: ((update - compile) / (full - compile)).rounded(2),
+                target: ""),
+    ]
+  }
+
+  /// Loads the file, then, `runs` times, changes the port of its first rule and loads it (an
+  /// update), changes it back and loads it with --full; prints each time as `NAME MICROSECONDS`.
+  static func script(ipnat: String, config: String, runs: Int) -> String {
+    """
+    set -e
+    exec 2>&1
+    ipnat=\(shellWord(ipnat)); config=\(shellWord(config))
+    timed() {
+      local name=$1; shift
+      local start=$(date +%s%N)
+      "$@" > /dev/null
+      echo "$name $(( ($(date +%s%N) - start) / 1000 ))"
+    }
+    "$ipnat" load --no-resolve "$config"
+    for run in $(seq \(runs)); do
+      sed -i '2s/port 8080 tcp/port 8081 tcp/' "$config"
+      timed update "$ipnat" load -v --no-resolve "$config"
+      sed -i '2s/port 8081 tcp/port 8080 tcp/' "$config"
+      timed full "$ipnat" load --full --no-resolve "$config"
+    done
+    timed compile "$ipnat" compile --no-resolve "$config"
+    """
+  }
+
+  static func shellWord(_ text: String) -> String {
+    "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+  }
+}
