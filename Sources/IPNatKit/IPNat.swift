@@ -18,12 +18,15 @@ public struct FrontendOptions: Sendable {
   public var predefined: String?
   /// Resolves host names instead of the system resolver (tests use a fixed table).
   public var hostResolver: (any HostResolver)?
+  /// `--max-rules`: past this many rules a file is refused.
+  public var maximumRules: Int
 
   public init(resolveHostNames: Bool = true, definitions: [(name: String, value: String)] = [],
-              predefined: String? = nil) {
+              predefined: String? = nil, maximumRules: Int = ParseOptions.defaultMaximumRules) {
     self.resolveHostNames = resolveHostNames
     self.definitions = definitions
     self.predefined = predefined
+    self.maximumRules = maximumRules
   }
 }
 
@@ -93,7 +96,7 @@ public enum IPNat {
     let (predefined, problems) = predefinedVariables(options)
     let parseOptions = ParseOptions(
       hostResolver: options.hostResolver ?? (options.resolveHostNames ? SystemHostResolver() : RefusingHostResolver()),
-      predefinedVariables: predefined)
+      predefinedVariables: predefined, maximumRules: options.maximumRules)
     var result = Parser.parse(file, options: parseOptions)
     result.diagnostics = problems + result.diagnostics
     return result

@@ -78,7 +78,7 @@ import Testing
     #expect(result.config.rules.count == 3)
     let atTheLimit = Parser.parse(SourceFile(name: "x", text: text), options: ParseOptions(hostResolver: testHosts, maximumRules: 5))
     #expect(atTheLimit.diagnostics.isEmpty)
-    #expect(ParseOptions().maximumRules == 200_000)
+    #expect(ParseOptions().maximumRules == 1_000_000)
   }
 
   @Test func warningsDoNotDropRules() {

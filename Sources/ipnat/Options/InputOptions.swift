@@ -28,7 +28,13 @@ struct ReadingOptions: ParsableArguments {
                              valueName: "when"))
   var color: ColorChoice = .auto
 
+  @Option(name: .customLong("max-rules"),
+          help: ArgumentHelp("Refuse a file of more rules than this; a million rules take about 1.3 GB to compile.",
+                             valueName: "n"))
+  var maximumRules = FrontendOptions().maximumRules
+
   func validate() throws {
+    if maximumRules < 1 { throw ValidationError("--max-rules takes a number of rules, 1 or more") }
     for text in definitions where Definition(text) == nil {
       throw ValidationError("-D expects NAME=VALUE with a name made of a letter, then letters, digits or '_'; got '\(text)'")
     }
@@ -38,7 +44,7 @@ struct ReadingOptions: ParsableArguments {
     FrontendOptions(
       resolveHostNames: !noResolve,
       definitions: definitions.compactMap(Definition.init).map { ($0.name, $0.value) },
-      predefined: Environment.value(of: "IPNAT_PREDEFINED"))
+      predefined: Environment.value(of: "IPNAT_PREDEFINED"), maximumRules: maximumRules)
   }
 }
 
