@@ -117,8 +117,10 @@ extension Loader.Outcome {
     case .replaced: return "replaced the whole table"
     case .updated(let update) where update.isEmpty: return "no changes: the loaded table is already this one"
     case .updated(let update):
+      let carried = update.addedRules.filter { $0.counters != nil }.count
       return "updated: \(update.keptRules) rules kept, \(update.removedRules.count) removed, "
-        + "\(update.addedRules.count) added; \(update.changedElements) map elements deleted or added"
+        + "\(update.addedRules.count) added" + (carried == 0 ? "" : " (\(carried) keeping the counts of a removed rule)")
+        + "; \(update.changedElements) map elements deleted or added"
     }
   }
 }

@@ -187,8 +187,9 @@ struct KernelMessages {
     return object
   }
 
-  /// Adds a rule at the end of its chain, or just before the rule with handle `before`.
-  func add(_ rule: KernelRule, before handle: UInt64? = nil) {
+  /// Adds a rule at the end of its chain, or just before the rule with handle `before`; its
+  /// counter starts from `counters` when given.
+  func add(_ rule: KernelRule, before handle: UInt64? = nil, counters: TableImage.Counters? = nil) {
     let flags = handle == nil ? NLM_F_CREATE | NLM_F_APPEND : NLM_F_CREATE
     batch.add(NFT_MSG_NEWRULE, family: family, flags: flags, subject: .rule(chain: rule.chain, origin: rule.origin)) {
       header in
@@ -197,7 +198,14 @@ struct KernelMessages {
       nftnl_rule_set_str(object, attribute(NFTNL_RULE_TABLE), tableName)
       nftnl_rule_set_str(object, attribute(NFTNL_RULE_CHAIN), rule.chain)
       if let handle { nftnl_rule_set_u64(object, attribute(NFTNL_RULE_POSITION), handle) }
-      for expression in rule.expressions { nftnl_rule_add_expr(object, ExpressionBuilder.build(expression)) }
+      for expression in rule.expressions {
+        let built = ExpressionBuilder.build(expression)
+        if case .counter = expression, let counters {
+          nftnl_expr_set_u64(built, UInt16(NFTNL_EXPR_CTR_PACKETS), counters.packets)
+          nftnl_expr_set_u64(built, UInt16(NFTNL_EXPR_CTR_BYTES), counters.bytes)
+        }
+        nftnl_rule_add_expr(object, built)
+      }
       if !rule.userdata.isEmpty {
         rule.userdata.withUnsafeBytes {
           _ = nftnl_rule_set_data(object, attribute(NFTNL_RULE_USERDATA), $0.baseAddress, UInt32($0.count))

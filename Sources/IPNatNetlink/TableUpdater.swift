@@ -25,8 +25,8 @@ extension KernelRuleset {
         let rule = table.rules[added.index]
         for set in rule.sets { messages.add(set) }
         switch added.placement {
-        case .before(let handle): messages.add(rule, before: handle)
-        case .atEnd: messages.add(rule)
+        case .before(let handle): messages.add(rule, before: handle, counters: added.counters)
+        case .atEnd: messages.add(rule, counters: added.counters)
         }
       }
     }
@@ -50,8 +50,13 @@ extension KernelRuleset {
     let rules = dumped.rules.map { rule in
       var lookedUp: [TableImage.SetContent] = []
       var parts: [String] = []
+      var counters = TableImage.Counters()
       forEachExpression(of: rule) { expression in
         let kind = String(cString: nftnl_expr_get_str(expression, attribute(NFTNL_EXPR_NAME)))
+        if kind == "counter" {
+          counters.packets += nftnl_expr_get_u64(expression, attribute(NFTNL_EXPR_CTR_PACKETS))
+          counters.bytes += nftnl_expr_get_u64(expression, attribute(NFTNL_EXPR_CTR_BYTES))
+        }
         parts.append(kind == "counter" ? "counter" : describe(expression))
         if kind == "lookup", let set = nftnl_expr_get_str(expression, attribute(NFTNL_EXPR_LOOKUP_SET)),
           let content = anonymous[String(cString: set)]
@@ -63,7 +68,8 @@ extension KernelRuleset {
                                            userdata: bytes(of: rule, NFTNL_RULE_USERDATA) ?? [],
                                            anonymousSets: lookedUp)
       return TableImage.Rule(chain: String(cString: nftnl_rule_get_str(rule, attribute(NFTNL_RULE_CHAIN))),
-                             content: content, handle: nftnl_rule_get_u64(rule, attribute(NFTNL_RULE_HANDLE)))
+                             content: content, handle: nftnl_rule_get_u64(rule, attribute(NFTNL_RULE_HANDLE)),
+                             counters: counters)
     }
     return TableImage(chains: dumped.chains.map(kernelChain), objects: objects, sets: named, rules: rules)
   }

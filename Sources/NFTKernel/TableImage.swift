@@ -85,6 +85,10 @@ public struct TableImage: Sendable {
     public init(fingerprint: String, userdata: [UInt8], anonymousSets: [SetContent]) {
       (self.fingerprint, self.userdata, self.anonymousSets) = (fingerprint, userdata, anonymousSets)
     }
+
+    /// What the rule does, without its comment: a rule that only moved to another line, or a
+    /// fold that gained a member, does the same.
+    public var behaviour: RuleContent { RuleContent(fingerprint: fingerprint, userdata: [], anonymousSets: anonymousSets) }
   }
 
   public struct Rule: Sendable {
@@ -93,10 +97,20 @@ public struct TableImage: Sendable {
     /// The kernel's handle of a loaded rule; for a compiled rule, its index in
     /// ``KernelTable/rules``.
     public var handle: UInt64
+    /// What a loaded rule has counted so far.
+    public var counters = Counters()
 
-    public init(chain: String, content: RuleContent, handle: UInt64) {
-      (self.chain, self.content, self.handle) = (chain, content, handle)
+    public init(chain: String, content: RuleContent, handle: UInt64, counters: Counters = Counters()) {
+      (self.chain, self.content, self.handle, self.counters) = (chain, content, handle, counters)
     }
+  }
+
+  /// A rule's counter: packets and bytes.
+  public struct Counters: Sendable, Hashable {
+    public var packets: UInt64
+    public var bytes: UInt64
+
+    public init(packets: UInt64 = 0, bytes: UInt64 = 0) { (self.packets, self.bytes) = (packets, bytes) }
   }
 }
 

@@ -15,6 +15,9 @@ public struct TableUpdate: Sendable, Equatable {
     /// The rule's index in the compiled ``KernelTable/rules``.
     public var index: Int
     public var placement: Placement
+    /// The counts of the removed rule it takes over, one that did the same under another
+    /// comment; nil for a rule that starts from zero.
+    public var counters: TableImage.Counters? = nil
   }
 
   /// Where an added rule goes: just before a rule that stays, or at the end of its chain.
@@ -71,11 +74,16 @@ public struct TableUpdate: Sendable, Equatable {
   }
 
   /// Keeps the longest run of rules the two chains share in order, and deletes or inserts the
-  /// rest around them.
+  /// rest around them. An inserted rule that does what a deleted one did, under another comment
+  /// (it moved to another line, or its fold gained or lost a member), takes over its counts.
   private mutating func align(_ old: [TableImage.Rule], _ new: [TableImage.Rule], in chain: String) {
     let kept = SequenceAlignment.commonPairs(old.map(\.content), new.map(\.content))
     let keptOld = Set(kept.map(\.old))
     keptRules += kept.count
+    var countsByBehaviour: [TableImage.RuleContent: [TableImage.Counters]] = [:]
+    for (index, rule) in old.enumerated().reversed() where !keptOld.contains(index) {
+      countsByBehaviour[rule.content.behaviour, default: []].append(rule.counters)
+    }
     for (index, rule) in old.enumerated() where !keptOld.contains(index) {
       removedRules.append(RemovedRule(chain: chain, handle: rule.handle))
     }
@@ -85,7 +93,9 @@ public struct TableUpdate: Sendable, Equatable {
       while pairIndex < kept.count && kept[pairIndex].new < index { pairIndex += 1 }
       if pairIndex < kept.count && kept[pairIndex].new == index { continue }
       let placement: Placement = pairIndex < kept.count ? .before(handle: old[kept[pairIndex].old].handle) : .atEnd
-      addedRules.append(AddedRule(index: Int(rule.handle), placement: placement))
+      let counters = countsByBehaviour[rule.content.behaviour]?.popLast()
+      addedRules.append(AddedRule(index: Int(rule.handle), placement: placement,
+                                  counters: counters == TableImage.Counters() ? nil : counters))
     }
   }
 }

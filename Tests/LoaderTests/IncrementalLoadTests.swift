@@ -47,7 +47,8 @@ struct IncrementalLoadTests {
     }
   }
 
-  /// A packet counted by a rule stays counted when another line changes; --full starts again.
+  /// A packet counted by a rule stays counted when another line changes, and when a line put
+  /// in above moves the rule down; --full starts again.
   @Test func countersOfRulesThatStayAreKept() throws {
     let result = try Shell.inNamespace("""
       ip link set lo up || exit 10
@@ -59,13 +60,18 @@ struct IncrementalLoadTests {
       sed -i 's/port 80 /port 81 /' gateway.conf
       "$IPNAT" load -v "$PWD/gateway.conf" 2>&1
       echo "updated: $(count)"
+      sed -i '1i map eth1 10.9.0.0/16 -> 192.0.2.9/32' gateway.conf
+      "$IPNAT" load -v "$PWD/gateway.conf" 2>&1
+      echo "moved: $(count | head -1)"
       "$IPNAT" load --full "$PWD/gateway.conf"
-      echo "replaced: $(count)"
+      echo "replaced: $(count | head -1)"
       """)
     #expect(result.standardOutput == """
       loaded: packets 1
       ipnat: updated: 1 rules kept, 1 removed, 1 added; 0 map elements deleted or added
       updated: packets 1
+      ipnat: updated: 0 rules kept, 2 removed, 3 added (1 keeping the counts of a removed rule); 0 map elements deleted or added
+      moved: packets 1
       replaced: packets 0
 
       """, "\(result)")

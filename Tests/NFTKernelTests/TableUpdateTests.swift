@@ -58,6 +58,22 @@ import Testing
     #expect(update.addedRules == [TableUpdate.AddedRule(index: 0, placement: .before(handle: 10))])
   }
 
+  /// A rule that only moved to another line (its comment changed) is deleted and inserted
+  /// anew, and the new one takes over the old one's counts; a rule that changed starts at zero.
+  @Test func aRuleUnderAnotherCommentTakesOverTheCounts() throws {
+    var loaded = Self.loaded(["a", "b"])
+    loaded.rules[0].counters = TableImage.Counters(packets: 7, bytes: 700)
+    loaded.rules[1].counters = TableImage.Counters(packets: 3, bytes: 300)
+    var compiled = Self.compiled(["a", "B"])
+    compiled.rules[0].content.userdata = Array("line 2".utf8)
+    let update = try #require(TableUpdate.between(loaded: loaded, compiled: compiled))
+    #expect(update.keptRules == 0)
+    #expect(update.addedRules == [
+      TableUpdate.AddedRule(index: 0, placement: .atEnd, counters: TableImage.Counters(packets: 7, bytes: 700)),
+      TableUpdate.AddedRule(index: 1, placement: .atEnd),
+    ])
+  }
+
   /// Equal rules in another chain are other rules.
   @Test func rulesAreMatchedWithinTheirChain() throws {
     var compiled = Self.compiled(["a"])
