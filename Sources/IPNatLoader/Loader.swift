@@ -23,8 +23,8 @@ public struct Loader<Transport: RulesetTransport> {
 
   /// How a table goes in.
   public enum Method: Sendable {
-    /// Send only what differs from the loaded table, where the difference is one of rules and
-    /// elements; replace the table otherwise.
+    /// Send only what differs from the loaded table; replace the table where a chain, object
+    /// or named set keeps its name but changes.
     case update
     /// Replace the table whole (`load --full`): every counter starts again at zero.
     case replace

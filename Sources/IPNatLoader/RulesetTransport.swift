@@ -14,7 +14,7 @@ public protocol RulesetTransport {
   func replace(with table: KernelTable, commit: KernelRuleset.Commit, generation: UInt32?) throws(NetlinkError)
   /// Loads the table by sending only its difference from the loaded one, in one transaction
   /// refused if the ruleset changed since `generation`. Answers the update made, or nil,
-  /// changing nothing, when the difference is not one of rules and elements.
+  /// changing nothing, when a chain, object or named set of one name differs.
   func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate?
   /// Removes the table, and nothing else; a missing table is not an error.
   func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError)

@@ -225,4 +225,35 @@ struct KernelMessages {
       nftnl_rule_nlmsg_build_payload(header, object)
     }
   }
+
+  func deleteSet(named name: String) {
+    batch.add(NFT_MSG_DELSET, family: family, flags: 0, subject: .set(name)) { header in
+      let object = nftnl_set_alloc()
+      defer { nftnl_set_free(object) }
+      nftnl_set_set_str(object, attribute(NFTNL_SET_TABLE), tableName)
+      nftnl_set_set_str(object, attribute(NFTNL_SET_NAME), name)
+      nftnl_set_nlmsg_build_payload(header, object)
+    }
+  }
+
+  func delete(_ object: KernelObject) {
+    batch.add(NFT_MSG_DELOBJ, family: family, flags: 0, subject: .object(object.name)) { header in
+      let kernelObject = nftnl_obj_alloc()
+      defer { nftnl_obj_free(kernelObject) }
+      nftnl_obj_set_str(kernelObject, attribute(NFTNL_OBJ_TABLE), tableName)
+      nftnl_obj_set_str(kernelObject, attribute(NFTNL_OBJ_NAME), object.name)
+      nftnl_obj_set_u32(kernelObject, attribute(NFTNL_OBJ_TYPE), object.type)
+      nftnl_obj_nlmsg_build_payload(header, kernelObject)
+    }
+  }
+
+  func deleteChain(named name: String) {
+    batch.add(NFT_MSG_DELCHAIN, family: family, flags: 0, subject: .chain(name)) { header in
+      let object = nftnl_chain_alloc()
+      defer { nftnl_chain_free(object) }
+      nftnl_chain_set_str(object, attribute(NFTNL_CHAIN_TABLE), tableName)
+      nftnl_chain_set_str(object, attribute(NFTNL_CHAIN_NAME), name)
+      nftnl_chain_nlmsg_build_payload(header, object)
+    }
+  }
 }

@@ -6,8 +6,8 @@ import NFTModel
 extension KernelRuleset {
   /// Loads `table` by sending only what differs from the table the kernel holds: rules that
   /// stay keep their handles and counters. Answers the update made (empty if nothing differed),
-  /// or nil, changing nothing, when there is no table yet or the two differ in something an
-  /// update does not express (chains, objects, named sets); the caller then replaces the table.
+  /// or nil, changing nothing, when there is no table yet or a chain, object or named set of
+  /// one name differs; the caller then replaces the table.
   /// Refused whole if the ruleset changed since `generation`.
   public func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate? {
     let dumped = try dump(table: table.name)
@@ -15,7 +15,12 @@ extension KernelRuleset {
       let update = TableUpdate.between(loaded: loaded, compiled: table.image)
     else { return nil }
     guard !update.isEmpty else { return update }
+    let setsByName = Dictionary(table.sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     try transact(commit: .apply, generation: generation, tableName: table.name) { messages in
+      // What rules will use comes first; what only removed rules used goes last.
+      for chain in update.addedChains { messages.add(chain) }
+      for object in update.addedObjects { messages.add(object) }
+      for name in update.addedSets { if let set = setsByName[name] { messages.add(set) } }
       for rule in update.removedRules { messages.deleteRule(inChain: rule.chain, handle: rule.handle) }
       for change in update.elementChanges where !change.deleting.isEmpty {
         messages.delete(change.deleting, fromSet: change.set)
@@ -29,6 +34,9 @@ extension KernelRuleset {
         case .atEnd: messages.add(rule, counters: added.counters)
         }
       }
+      for name in update.removedSets { messages.deleteSet(named: name) }
+      for object in update.removedObjects { messages.delete(object) }
+      for name in update.removedChains { messages.deleteChain(named: name) }
     }
     return update
   }
@@ -40,12 +48,12 @@ extension KernelRuleset {
       guard let known = kernelObject(object) else { return nil }
       objects.append(known)
     }
-    var named: [String: TableImage.SetContent] = [:]
+    var named: [(name: String, content: TableImage.SetContent)] = []
     var anonymous: [String: TableImage.SetContent] = [:]
     for set in dumped.sets {
       let name = String(cString: nftnl_set_get_str(set, attribute(NFTNL_SET_NAME)))
       let content = setContent(set)
-      if content.definition.flags.contains(.anonymous) { anonymous[name] = content } else { named[name] = content }
+      if content.definition.flags.contains(.anonymous) { anonymous[name] = content } else { named.append((name, content)) }
     }
     let rules = dumped.rules.map { rule in
       var lookedUp: [TableImage.SetContent] = []
@@ -189,8 +197,7 @@ extension KernelTable {
       timeouts += [UInt32](repeating: 0, count: max(0, Int(NFTNL_CTTIMEOUT_TCP_MAX.rawValue) - timeouts.count))
       return .conntrackTimeout(name: name, layer3: layer3, layer4: layer4, timeouts: timeouts)
     }
-    let named = Dictionary(sets.filter { !$0.isAnonymous }.map { ($0.name, TableImage.SetContent($0)) },
-                           uniquingKeysWith: { first, _ in first })
+    let named = sets.filter { !$0.isAnonymous }.map { (name: $0.name, content: TableImage.SetContent($0)) }
     return TableImage(chains: chains, objects: objects, sets: named, rules: rules)
   }
 }

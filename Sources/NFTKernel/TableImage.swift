@@ -8,11 +8,18 @@ public struct TableImage: Sendable {
   public var objects: [KernelObject]
   /// Named sets and maps by name.
   public var sets: [String: SetContent]
+  /// The names of ``sets`` in the table's order. Chains, objects and sets are listed (`nft
+  /// list`) in the order they were made.
+  public var setNames: [String]
   /// Rules in chain order; the chains' own order does not matter.
   public var rules: [Rule]
 
-  public init(chains: [KernelChain], objects: [KernelObject], sets: [String: SetContent], rules: [Rule]) {
-    (self.chains, self.objects, self.sets, self.rules) = (chains, objects, sets, rules)
+  /// `sets`: named sets in the table's order.
+  public init(chains: [KernelChain], objects: [KernelObject], sets: [(name: String, content: SetContent)],
+              rules: [Rule]) {
+    (self.chains, self.objects, self.rules) = (chains, objects, rules)
+    self.sets = Dictionary(sets.map { ($0.name, $0.content) }, uniquingKeysWith: { first, _ in first })
+    setNames = sets.map(\.name)
   }
 
   /// What a set is, apart from its elements; the kernel's name for an anonymous set is not part

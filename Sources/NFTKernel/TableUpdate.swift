@@ -1,10 +1,12 @@
 /// What loading a compiled table changes in the loaded one, as the few messages that make the
-/// difference: rules deleted by handle, rules inserted where they belong, elements deleted from
-/// and added to named sets. A rule that stays keeps its handle, its place and its counters.
+/// difference: chains, objects and named sets created or deleted, rules deleted by handle,
+/// rules inserted where they belong, elements deleted from and added to named sets. A rule
+/// that stays keeps its handle, its place and its counters.
 ///
-/// Only a difference of rules and elements is expressed; tables that differ in their chains,
-/// objects, or in the names and definitions of their named sets get no update, and the loader
-/// replaces the table whole instead, as it always did.
+/// Tables that differ in a chain, object or named set of the same name (another hook, another
+/// helper, another key type), or whose new chains, objects or sets would not come last in the
+/// order the kernel lists them, get no update: the loader replaces the table whole instead, as
+/// it always did.
 public struct TableUpdate: Sendable, Equatable {
   public struct RemovedRule: Sendable, Equatable {
     public var chain: String
@@ -33,28 +35,51 @@ public struct TableUpdate: Sendable, Equatable {
     public var adding: [KernelElement]
   }
 
+  /// What the compiled table has and the loaded one lacks, created first.
+  public var addedChains: [KernelChain] = []
+  public var addedObjects: [KernelObject] = []
+  /// Names of the compiled table's named sets, created with their elements.
+  public var addedSets: [String] = []
   public var removedRules: [RemovedRule] = []
   /// In the order they are sent: within a chain, in the compiled order.
   public var addedRules: [AddedRule] = []
   public var elementChanges: [ElementChange] = []
+  /// What the loaded table has and the compiled one lacks, deleted last, once the rules that
+  /// used them are gone.
+  public var removedSets: [String] = []
+  public var removedObjects: [KernelObject] = []
+  public var removedChains: [String] = []
   /// The rules that stay as they are.
   public var keptRules = 0
 
   public init() {}
 
-  public var isEmpty: Bool { removedRules.isEmpty && addedRules.isEmpty && elementChanges.isEmpty }
+  public var isEmpty: Bool {
+    removedRules.isEmpty && addedRules.isEmpty && elementChanges.isEmpty && addedChains.isEmpty
+      && addedObjects.isEmpty && addedSets.isEmpty && removedSets.isEmpty && removedObjects.isEmpty
+      && removedChains.isEmpty
+  }
 
   public var changedElements: Int { elementChanges.reduce(0) { $0 + $1.deleting.count + $1.adding.count } }
 
-  /// The update that turns `loaded` into `compiled`, or nil when they differ in something other
-  /// than rules and elements.
+  /// The update that turns `loaded` into `compiled`, or nil when a chain, object or named set
+  /// of one name differs between them, or a new one would be listed out of the compiled order.
   public static func between(loaded: TableImage, compiled: TableImage) -> TableUpdate? {
-    guard Set(loaded.chains) == Set(compiled.chains), Set(loaded.objects) == Set(compiled.objects),
-      Set(loaded.sets.keys) == Set(compiled.sets.keys)
-    else { return nil }
     var update = TableUpdate()
-    for name in compiled.sets.keys.sorted() {
-      let old = loaded.sets[name]!, new = compiled.sets[name]!
+    guard let chains = Changes(loaded.chains, compiled.chains, name: \.name),
+      let objects = Changes(loaded.objects, compiled.objects, name: \.name),
+      keepsOrder(loaded.chains.map(\.name), compiled.chains.map(\.name)),
+      keepsOrder(loaded.objects.map(\.name), compiled.objects.map(\.name)),
+      keepsOrder(loaded.setNames, compiled.setNames)
+    else { return nil }
+    (update.addedChains, update.removedChains) = (chains.added, chains.removed.map(\.name))
+    (update.addedObjects, update.removedObjects) = (objects.added, objects.removed)
+    for name in compiled.setNames {
+      guard let old = loaded.sets[name] else {
+        update.addedSets.append(name)
+        continue
+      }
+      let new = compiled.sets[name]!
       guard old.definition == new.definition else { return nil }
       let difference = ElementDifference(from: old.elements, to: new.elements)
       if !difference.deleting.isEmpty || !difference.adding.isEmpty {
@@ -62,11 +87,39 @@ public struct TableUpdate: Sendable, Equatable {
                                                    adding: difference.adding))
       }
     }
+    update.removedSets = loaded.setNames.filter { compiled.sets[$0] == nil }
     let loadedChains = rulesByChain(loaded.rules), compiledChains = rulesByChain(compiled.rules)
     for chain in Set(loadedChains.keys).union(compiledChains.keys).sorted() {
       update.align(loadedChains[chain] ?? [], compiledChains[chain] ?? [], in: chain)
     }
     return update
+  }
+
+  /// Whether what stays, then what comes, makes the compiled order: the kernel lists chains,
+  /// objects and sets in the order they were made, and an update must list as a full load does.
+  private static func keepsOrder(_ loaded: [String], _ compiled: [String]) -> Bool {
+    let loadedNames = Set(loaded), compiledNames = Set(compiled)
+    return loaded.filter(compiledNames.contains) + compiled.filter { !loadedNames.contains($0) } == compiled
+  }
+
+  /// Named things (chains, objects) the compiled table adds and the loaded one loses; nil if
+  /// one name stands for two different things.
+  private struct Changes<Thing: Hashable> {
+    var added: [Thing] = []
+    var removed: [Thing] = []
+
+    init?(_ loaded: [Thing], _ compiled: [Thing], name: (Thing) -> String) {
+      let loadedByName = Dictionary(loaded.map { (name($0), $0) }, uniquingKeysWith: { first, _ in first })
+      let compiledNames = Set(compiled.map(name))
+      for thing in compiled {
+        guard let old = loadedByName[name(thing)] else {
+          added.append(thing)
+          continue
+        }
+        guard old == thing else { return nil }
+      }
+      removed = loaded.filter { !compiledNames.contains(name($0)) }
+    }
   }
 
   private static func rulesByChain(_ rules: [TableImage.Rule]) -> [String: [TableImage.Rule]] {

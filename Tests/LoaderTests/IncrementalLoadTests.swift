@@ -79,7 +79,7 @@ struct IncrementalLoadTests {
 
   /// Loads `original`, then each edit over it, and each edit alone with --full, always from the
   /// same path (a rule's comment names it); answers for each edit `invalid`, `same HOW` or
-  /// `differs` with the two listings' difference.
+  /// `differs after HOW: ` and the two listings' difference.
   static func compareUpdatesWithFullLoads(original: String, edits: [String], options: [String], table: String)
     throws -> [String]
   {
@@ -104,7 +104,8 @@ struct IncrementalLoadTests {
         "$IPNAT" load --full \(options) "$PWD/gateway.conf" 2>/dev/null || { echo "full load failed"; continue; }
         "$NFT" list table inet \(table) > replaced
         "$IPNAT" flush --table \(table)
-        if cmp -s updated replaced; then echo "same $(grep '^ipnat:' how)"; else echo differs; diff updated replaced | head -20; fi
+        if cmp -s updated replaced; then echo "same $(grep '^ipnat:' how)"
+        else echo "differs after $(grep '^ipnat:' how): $(diff updated replaced | head -20 | tr '\\n' '|')"; fi
       done
       """
     let result = try Shell.inNamespace(script, timeout: 300, environment: ["EDITS": files])

@@ -15,14 +15,14 @@ import Testing
   }
 
   /// A loaded chain of rules with handles 10, 11, …
-  static func loaded(_ texts: [String], sets: [String: TableImage.SetContent] = [:]) -> TableImage {
-    TableImage(chains: chains, objects: [], sets: sets,
+  static func loaded(_ texts: [String], sets: KeyValuePairs<String, TableImage.SetContent> = [:]) -> TableImage {
+    TableImage(chains: chains, objects: [], sets: sets.map { ($0.key, $0.value) },
                rules: texts.enumerated().map { rule($1, handle: UInt64(10 + $0)) })
   }
 
   /// A compiled chain of rules, each with its index for a handle.
-  static func compiled(_ texts: [String], sets: [String: TableImage.SetContent] = [:]) -> TableImage {
-    TableImage(chains: chains, objects: [], sets: sets, rules: texts.enumerated().map { rule($1, handle: UInt64($0)) })
+  static func compiled(_ texts: [String], sets: KeyValuePairs<String, TableImage.SetContent> = [:]) -> TableImage {
+    TableImage(chains: chains, objects: [], sets: sets.map { ($0.key, $0.value) }, rules: texts.enumerated().map { rule($1, handle: UInt64($0)) })
   }
 
   @Test func theSameTableNeedsNothing() throws {
@@ -102,17 +102,47 @@ import Testing
     #expect(update.changedElements == 2)
   }
 
-  @Test func chainsObjectsAndSetDefinitionsMustStayTheSame() {
-    var otherChains = Self.compiled(["a"])
-    otherChains.chains.removeLast()
-    #expect(TableUpdate.between(loaded: Self.loaded(["a"]), compiled: otherChains) == nil)
+  /// Chains, objects and named sets come and go; the ones a rule uses come first (the writer
+  /// sends added ones before rules and removed ones after).
+  @Test func chainsObjectsAndSetsComeAndGo() throws {
+    var compiled = Self.compiled(["a"], sets: ["fold_2": Self.map([(1, 1)])])
+    compiled.chains.removeLast()
+    compiled.chains.append(KernelChain(name: "rr_1_0", hook: nil))
+    compiled.objects = [.conntrackHelper(name: "ftp", helper: "ftp", layer3: 2, layer4: 6)]
+    var loaded = Self.loaded(["a"], sets: ["fold_1": Self.map([])])
+    loaded.objects = [.conntrackHelper(name: "irc", helper: "irc", layer3: 2, layer4: 6)]
+    let update = try #require(TableUpdate.between(loaded: loaded, compiled: compiled))
+    #expect(update.addedChains == [KernelChain(name: "rr_1_0", hook: nil)])
+    #expect(update.removedChains == ["dstnat"])
+    #expect(update.addedObjects == compiled.objects && update.removedObjects == loaded.objects)
+    #expect(update.addedSets == ["fold_2"] && update.removedSets == ["fold_1"])
+    #expect(update.elementChanges.isEmpty)
+  }
 
-    var withObject = Self.compiled(["a"])
-    withObject.objects = [.conntrackHelper(name: "ftp", helper: "ftp", layer3: 2, layer4: 6)]
-    #expect(TableUpdate.between(loaded: Self.loaded(["a"]), compiled: withObject) == nil)
+  /// A full load lists chains, objects and sets in the compiled order; an update adds new ones
+  /// after the old, so it is made only where that is the same order.
+  @Test func newThingsMustComeLastInTheCompiledOrder() {
+    let first = Self.map([(1, 1)]), second = Self.map([(2, 2)])
+    #expect(TableUpdate.between(loaded: Self.loaded(["a"], sets: ["fold_2": second]),
+                                compiled: Self.compiled(["a"], sets: ["fold_1": first, "fold_2": second])) == nil)
+    #expect(TableUpdate.between(loaded: Self.loaded(["a"], sets: ["fold_1": first]),
+                                compiled: Self.compiled(["a"], sets: ["fold_1": first, "fold_2": second])) != nil)
+    var chainFirst = Self.compiled(["a"])
+    chainFirst.chains.insert(KernelChain(name: "rr_1_0", hook: nil), at: 0)
+    #expect(TableUpdate.between(loaded: Self.loaded(["a"]), compiled: chainFirst) == nil)
+  }
 
-    let newSet = Self.compiled(["a"], sets: ["fold_1": Self.map([])])
-    #expect(TableUpdate.between(loaded: Self.loaded(["a"]), compiled: newSet) == nil)
+  /// One name, two things: no update, the table is replaced.
+  @Test func aChainObjectOrSetThatChangesUnderItsNameNeedsAReplace() {
+    var otherHook = Self.compiled(["a"])
+    otherHook.chains[0].hook?.priority = 101
+    #expect(TableUpdate.between(loaded: Self.loaded(["a"]), compiled: otherHook) == nil)
+
+    var loadedHelper = Self.loaded(["a"])
+    loadedHelper.objects = [.conntrackHelper(name: "h", helper: "ftp", layer3: 2, layer4: 6)]
+    var otherHelper = Self.compiled(["a"])
+    otherHelper.objects = [.conntrackHelper(name: "h", helper: "irc", layer3: 2, layer4: 6)]
+    #expect(TableUpdate.between(loaded: loadedHelper, compiled: otherHelper) == nil)
 
     var wider = Self.map([])
     wider.definition.keyLength = 16

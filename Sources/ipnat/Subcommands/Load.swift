@@ -18,9 +18,9 @@ extension IPNatCommand {
 
         When the table is already loaded, only the difference is sent: rules that did not \
         change stay, with their counters, and named maps gain and lose only the elements that \
-        changed. Where the difference is more than rules and elements (chains, helpers, \
-        timeouts, or which named maps exist), the table is replaced whole, as --full always \
-        does. Either way the result is the same table.
+        changed; chains, helpers, timeouts and maps come and go as the file asks. Where one \
+        of those keeps its name but changes (another hook, helper or key type), the table is \
+        replaced whole, as --full always does. Either way the result is the same table.
 
         A rule the kernel refuses is reported at its ipnat.conf line. Loading needs \
         CAP_NET_ADMIN: without it, the exit status is 4.
