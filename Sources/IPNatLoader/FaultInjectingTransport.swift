@@ -42,6 +42,10 @@ public struct FaultInjectingTransport<Base: RulesetTransport>: RulesetTransport 
     try base.update(to: faulty(table), generation: generation)
   }
 
+  public func plannedUpdate(to table: KernelTable) throws(NetlinkError) -> TableUpdate? {
+    try base.plannedUpdate(to: faulty(table))
+  }
+
   public func generation() throws(NetlinkError) -> UInt32 { try base.generation() }
   public func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError) {
     try base.remove(table: name, commit: commit)

@@ -89,12 +89,22 @@ public struct Loader<Transport: RulesetTransport> {
     return doomed.count
   }
 
-  /// `diff`: what loading the compiled table would remove, add and change, rule by rule.
+  /// `diff`: what loading the compiled table would remove, add and change, rule by rule, and
+  /// in the elements of named maps (where folded rules live).
   public func difference(loading compiled: KernelTable, into name: String) throws(NetlinkError)
     -> IPNatRuleSummary.Difference
   {
-    IPNatRuleSummary.difference(loaded: try transport.rules(ofTable: name),
-                                compiled: transport.expectedRules(of: compiled))
+    var difference = IPNatRuleSummary.difference(loaded: try transport.rules(ofTable: name),
+                                                 compiled: transport.expectedRules(of: compiled))
+    var renamed = compiled
+    renamed.name = name
+    // The texts of long rules follow their lines; like a moved rule, a moved text is no change.
+    let elementChanges = (try transport.plannedUpdate(to: renamed)?.elementChanges ?? [])
+      .filter { $0.set != RuleText.setName }
+    difference.maps = elementChanges.map { change in
+      IPNatRuleSummary.MapChange(name: change.set, removed: change.deleting.count, added: change.adding.count)
+    }
+    return difference
   }
 
   /// ipnat(8)'s `-F`: deletes the conntrack entries of the connections ipnat's rules translated

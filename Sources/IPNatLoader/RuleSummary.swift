@@ -65,6 +65,18 @@ public struct IPNatRuleSummary: Sendable, Hashable {
     public var removed: [String]
     public var added: [String]
     public var changed: [String]
-    public var isEmpty: Bool { removed.isEmpty && added.isEmpty && changed.isEmpty }
+    /// Named maps, such as folds, whose elements would change while their rules stay.
+    public var maps: [MapChange] = []
+    public var isEmpty: Bool { removed.isEmpty && added.isEmpty && changed.isEmpty && maps.isEmpty }
+  }
+
+  /// How many elements of a named map loading would delete and add (an element that changes
+  /// is both).
+  public struct MapChange: Sendable, Equatable {
+    public var name: String
+    public var removed: Int
+    public var added: Int
+
+    public init(name: String, removed: Int, added: Int) { (self.name, self.removed, self.added) = (name, removed, added) }
   }
 }

@@ -16,6 +16,8 @@ public protocol RulesetTransport {
   /// refused if the ruleset changed since `generation`. Answers the update made, or nil,
   /// changing nothing, when a chain, object or named set of one name differs.
   func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate?
+  /// The update ``update(to:generation:)`` would make, not made.
+  func plannedUpdate(to table: KernelTable) throws(NetlinkError) -> TableUpdate?
   /// Removes the table, and nothing else; a missing table is not an error.
   func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError)
   func snapshot(ofTable name: String) throws(NetlinkError) -> Snapshot

@@ -10,10 +10,7 @@ extension KernelRuleset {
   /// one name differs; the caller then replaces the table.
   /// Refused whole if the ruleset changed since `generation`.
   public func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate? {
-    let dumped = try dump(table: table.name)
-    guard dumped.table != nil, let loaded = Self.image(of: dumped),
-      let update = TableUpdate.between(loaded: loaded, compiled: table.image)
-    else { return nil }
+    guard let update = try plannedUpdate(to: table) else { return nil }
     guard !update.isEmpty else { return update }
     let setsByName = Dictionary(table.sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     try transact(commit: .apply, generation: generation, tableName: table.name) { messages in
@@ -39,6 +36,14 @@ extension KernelRuleset {
       for name in update.removedChains { messages.deleteChain(named: name) }
     }
     return update
+  }
+
+  /// The update that would load `table`, worked out and not sent (`ipnat diff`); nil where
+  /// ``update(to:generation:)`` would replace the table.
+  public func plannedUpdate(to table: KernelTable) throws(NetlinkError) -> TableUpdate? {
+    let dumped = try dump(table: table.name)
+    guard dumped.table != nil, let loaded = Self.image(of: dumped) else { return nil }
+    return TableUpdate.between(loaded: loaded, compiled: table.image)
   }
 
   /// The image of a dumped table; nil if it holds an object ipnat does not write.

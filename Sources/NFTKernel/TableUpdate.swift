@@ -33,6 +33,10 @@ public struct TableUpdate: Sendable, Equatable {
     /// Elements as the kernel finds them to delete: key, last key and interval flag.
     public var deleting: [KernelElement]
     public var adding: [KernelElement]
+
+    public init(set: String, deleting: [KernelElement], adding: [KernelElement]) {
+      (self.set, self.deleting, self.adding) = (set, deleting, adding)
+    }
   }
 
   /// What the compiled table has and the loaded one lacks, created first.

@@ -150,6 +150,20 @@ struct LoaderBehaviourTests {
     #expect(renamed.added == ["rdr wan1 0/0 port 80 -> 10.0.0.5/32 port 8080 tcp"])
   }
 
+  /// A folded port forward that changes leaves its rule as it was and changes its map: the
+  /// difference names the map and how many elements go and come.
+  @Test func diffSeesChangedElementsOfFoldedRules() throws {
+    let forwards = (1...10).map { "rdr wan0 192.0.2.1/32 port \(1000 + $0) -> 10.0.0.\($0) port 80 tcp" }
+    let loader = Loader(MemoryTransport())
+    try loader.load(try Self.compile(forwards.joined(separator: "\n") + "\n"))
+    var edited = forwards
+    edited[3] = "rdr wan0 192.0.2.1/32 port 1004 -> 10.0.0.44 port 80 tcp"
+    let difference = try loader.difference(loading: try Self.compile(edited.joined(separator: "\n") + "\n"), into: "ipnat")
+    #expect(difference.removed.isEmpty && difference.added.isEmpty && difference.changed.isEmpty)
+    #expect(difference.maps == [IPNatRuleSummary.MapChange(name: "fold_1", removed: 1, added: 1)])
+    #expect(!difference.isEmpty)
+  }
+
   /// A rule the kernel refuses is a diagnostic at its line, with the kernel's reason.
   @Test func refusedRuleIsADiagnosticAtItsLine() throws {
     let source = SourceFile(name: "gateway.conf", text: Self.first)

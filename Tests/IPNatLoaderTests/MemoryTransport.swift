@@ -51,6 +51,21 @@ final class MemoryTransport: RulesetTransport {
     return update
   }
 
+  /// Only the element changes of named sets both tables have.
+  func plannedUpdate(to table: KernelTable) throws(NetlinkError) -> TableUpdate? {
+    guard let loaded = tables[table.name] else { return nil }
+    var update = TableUpdate()
+    for set in table.sets {
+      guard let old = loaded.sets.first(where: { $0.name == set.name }) else { continue }
+      let difference = ElementDifference(from: old.elements, to: set.elements)
+      if !difference.deleting.isEmpty || !difference.adding.isEmpty {
+        update.elementChanges.append(TableUpdate.ElementChange(set: set.name, deleting: difference.deleting,
+                                                               adding: difference.adding))
+      }
+    }
+    return update
+  }
+
   func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError) {
     guard commit == .apply else { return }
     tables[name] = nil

@@ -47,6 +47,19 @@ struct IncrementalLoadTests {
     }
   }
 
+  /// `diff` sees what an update would send to a fold's map, and names the folded lines.
+  @Test func diffSeesAChangedFoldedRule() throws {
+    let forwards = (1...10).map { "rdr eth0 192.0.2.1/32 port \(1000 + $0) -> 10.0.0.\($0) port 80 tcp" }
+    let result = try Shell.inNamespace("""
+      printf '%s\\n' \(forwards.map(shellQuoted).joined(separator: " ")) > gateway.conf
+      "$IPNAT" load gateway.conf || exit 10
+      sed -i 's/-> 10.0.0.4 /-> 10.0.0.44 /' gateway.conf
+      "$IPNAT" diff gateway.conf
+      """)
+    #expect(result.standardOutput == "~ @fold_1: 1 element removed, 1 added, of the 10 rules of lines 1-10 folded into it\n",
+            "\(result)")
+  }
+
   /// A packet counted by a rule stays counted when another line changes, and when a line put
   /// in above moves the rule down; --full starts again.
   @Test func countersOfRulesThatStayAreKept() throws {

@@ -3,6 +3,7 @@
 import ArgumentParser
 import IPNatKit
 import IPNatLoader
+import NFTKernel
 
 extension IPNatCommand {
   /// `ipnat list`: what is loaded, read back from the kernel.
@@ -37,7 +38,8 @@ extension IPNatCommand {
         Rules are compared by their canonical form, so moving a rule to another line is no \
         change. '-' marks a loaded rule the file does not have, '+' a rule of the file that \
         is not loaded, '~' a rule in both whose nftables form differs (for instance after a \
-        different --interface-map). Nothing is changed in the kernel.
+        different --interface-map), or a map of folded rules whose elements differ, with how \
+        many go and come. Nothing is changed in the kernel.
         """)
 
     @OptionGroup var input: InputOptions
@@ -52,8 +54,19 @@ extension IPNatCommand {
       for rule in difference.removed { text += "- \(rule)\n" }
       for rule in difference.changed { text += "~ \(rule)\n" }
       for rule in difference.added { text += "+ \(rule)\n" }
+      for map in difference.maps { text += "~ @\(map.name): \(Self.describe(map, among: compiled))\n" }
       if difference.isEmpty { text = "no changes: the loaded rules are those of \(file.name)\n" }
       FileOutput.standardOutput.write(text)
+    }
+
+    /// `1 element removed, 2 added, of the 50000 rules of lines 2-100000 folded into it`: a
+    /// map's elements carry no line, so the folded rule's comment says whose they are.
+    static func describe(_ map: IPNatRuleSummary.MapChange, among compiled: KernelTable) -> String {
+      let counts = "\(map.removed) element\(map.removed == 1 ? "" : "s") removed, \(map.added) added"
+      let suffix = " folded into @\(map.name)"
+      guard let folded = compiled.rules.lazy.compactMap({ $0.origin?.text }).first(where: { $0.hasSuffix(suffix) })
+      else { return counts }
+      return counts + ", of the " + folded.dropLast(suffix.count) + " folded into it"
     }
   }
 }
