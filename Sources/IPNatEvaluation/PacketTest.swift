@@ -47,7 +47,7 @@ public enum PacketTest {
     return Diagnostic(TestDiagnostics.unmetExpectation, "expected \(wanted), but Linux makes it \(got.isEmpty ? "nothing" : got)",
                       at: line.expectationRange,
                       notes: evaluation.outcomes.flatMap { [$0.rule, $0.secondRule].compactMap { $0 } }
-                        .map { Note("translated by \($0.file):\($0.line): \($0.text)") })
+                        .map { Note("translated by \($0.reference)") })
   }
 
   private static func matches(_ pattern: Expectation.Pattern, _ choice: Evaluator.EndpointChoice) -> Bool {
@@ -68,11 +68,11 @@ public enum PacketTest {
       var lines = ["\(packetsFile):\(answer.line.line): \(answer.line.packet.description)"]
       for outcome in answer.evaluation.outcomes {
         if let rule = outcome.rule {
-          lines.append("  translated by \(rule.file):\(rule.line): \(rule.text)")
-          if let second = outcome.secondRule { lines.append("  and by \(second.file):\(second.line): \(second.text)") }
+          lines.append("  translated by \(rule.reference)")
+          if let second = outcome.secondRule { lines.append("  and by \(second.reference)") }
           lines.append("  -> \(outcome.source) \(outcome.destination)")
         } else if let stop = outcome.stoppedBy {
-          lines.append("  not translated: the search stops at \(stop.file):\(stop.line): \(stop.text)")
+          lines.append("  not translated: the search stops at \(stop.reference)")
         } else {
           lines.append("  not translated: no rule matches")
         }
@@ -121,4 +121,9 @@ public enum PacketTest {
       ?? .null
     return .object([("address", .string(choice.address.description)), ("port", port)])
   }
+}
+
+extension Origin {
+  /// `FILE:LINE: RULE`, as the report names a rule.
+  fileprivate var reference: String { "\(file):\(line): \(text)" }
 }

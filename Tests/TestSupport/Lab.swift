@@ -86,18 +86,15 @@ public final class Lab {
     }
     try ip("-n", router, "link", "add", "rlan", "type", "veth", "peer", "name", "eth0", "netns", inside)
     try ip("-n", router, "link", "add", wan, "type", "veth", "peer", "name", "eth0", "netns", outside)
-    for address in ["10.0.0.2/24", "10.0.0.3/24", "10.0.0.5/24", "10.0.0.6/24"] {
-      try ip("-n", inside, "addr", "add", address, "dev", "eth0")
+    // The fixed addresses, each on its link's network: /24 for IPv4, /64 for IPv6.
+    func add(_ address: String, in namespace: String, dev: String) throws {
+      _ = try Self.ipOutput(["-n", namespace, "addr", "add", address + (address.contains(":") ? "/64" : "/24"), "dev", dev]
+        + (address.contains(":") ? ["nodad"] : []))
     }
-    for address in ["fd00:10::2/64", "fd00:10::5/64", "fd00:10::6/64"] {
-      try ip("-n", inside, "addr", "add", address, "dev", "eth0", "nodad")
-    }
-    try ip("-n", router, "addr", "add", "10.0.0.1/24", "dev", "rlan")
-    try ip("-n", router, "addr", "add", "fd00:10::1/64", "dev", "rlan", "nodad")
-    try ip("-n", router, "addr", "add", "192.0.2.1/24", "dev", wan)
-    try ip("-n", router, "addr", "add", "2001:db8:2::1/64", "dev", wan, "nodad")
-    try ip("-n", outside, "addr", "add", "192.0.2.2/24", "dev", "eth0")
-    try ip("-n", outside, "addr", "add", "2001:db8:2::2/64", "dev", "eth0", "nodad")
+    for address in Self.insideAddresses.sorted() { try add(address, in: inside, dev: "eth0") }
+    for address in Self.outsideAddresses.sorted() { try add(address, in: outside, dev: "eth0") }
+    for address in Self.routerInsideAddresses.sorted() { try add(address, in: router, dev: "rlan") }
+    for address in Self.routerOutsideAddresses.sorted() { try add(address, in: router, dev: wan) }
     try ip("-n", inside, "link", "set", "eth0", "up")
     try ip("-n", outside, "link", "set", "eth0", "up")
     try ip("-n", router, "link", "set", "rlan", "up")
@@ -163,7 +160,9 @@ public final class Lab {
   /// The addresses each namespace holds from the start (as `build` gives them); `hold` leaves
   /// them alone, and a test must not ask another namespace to hold one of them.
   public static let insideAddresses: Set<String> = ["10.0.0.2", "10.0.0.3", "10.0.0.5", "10.0.0.6", "fd00:10::2", "fd00:10::5", "fd00:10::6"]
-  public static let routerAddresses: Set<String> = ["10.0.0.1", "192.0.2.1", "fd00:10::1", "2001:db8:2::1"]
+  public static let routerAddresses = routerInsideAddresses.union(routerOutsideAddresses)
+  static let routerInsideAddresses: Set<String> = ["10.0.0.1", "fd00:10::1"]
+  static let routerOutsideAddresses: Set<String> = ["192.0.2.1", "2001:db8:2::1"]
   public static let outsideAddresses: Set<String> = ["192.0.2.2", "2001:db8:2::2"]
   static let fixedAddresses = insideAddresses.union(routerAddresses).union(outsideAddresses)
 
