@@ -169,7 +169,7 @@ extension KernelRuleset {
 
   /// Dumps one kind of object, keeping those of our table (the kernel filters by table for
   /// most kinds, but not on every version).
-  private func dumpObjects(_ type: nf_tables_msg_types, table: String, alloc: () -> OpaquePointer?,
+  func dumpObjects(_ type: nf_tables_msg_types, table: String, alloc: () -> OpaquePointer?,
                            setTable: (OpaquePointer, String) -> Void,
                            build: (UnsafeMutablePointer<nlmsghdr>, OpaquePointer) -> Void,
                            parse parseMessage: (UnsafeMutablePointer<nlmsghdr>, OpaquePointer) -> Int32,

@@ -42,12 +42,42 @@ extension KernelRuleset {
   /// ``update(to:generation:)`` would replace the table.
   public func plannedUpdate(to table: KernelTable) throws(NetlinkError) -> TableUpdate? {
     let dumped = try dump(table: table.name)
-    guard dumped.table != nil, let loaded = Self.image(of: dumped) else { return nil }
+    guard dumped.table != nil, try !holdsFlowtables(table.name), let loaded = Self.image(of: dumped) else { return nil }
     return TableUpdate.between(loaded: loaded, compiled: table.image)
   }
 
-  /// The image of a dumped table; nil if it holds an object ipnat does not write.
+  /// Whether the table holds a flowtable: ipnat writes none, and an update would keep it where
+  /// a full load removes it.
+  private func holdsFlowtables(_ name: String) throws(NetlinkError) -> Bool {
+    let attributeTable = UInt16(NFTNL_FLOWTABLE_TABLE.rawValue)
+    let flowtables = try dumpObjects(NFT_MSG_GETFLOWTABLE, table: name, alloc: { nftnl_flowtable_alloc() },
+                                     setTable: { nftnl_flowtable_set_str($0, attributeTable, $1) },
+                                     build: { nftnl_flowtable_nlmsg_build_payload($0, $1) },
+                                     parse: { nftnl_flowtable_nlmsg_parse($0, $1) },
+                                     tableOf: { nftnl_flowtable_get_str($0, attributeTable) },
+                                     free: { nftnl_flowtable_free($0) })
+    flowtables.forEach { nftnl_flowtable_free($0) }
+    return !flowtables.isEmpty
+  }
+
+  /// The image of a dumped table; nil if it holds what ipnat does not write and an image does
+  /// not show, so that an update could keep it where a full load would not: an object of
+  /// another kind, table flags (`dormant`), a chain's policy other than accept, or a chain's
+  /// comment.
   static func image(of dumped: DumpedObjects) -> TableImage? {
+    if let table = dumped.table, nftnl_table_is_set(table, attribute(NFTNL_TABLE_FLAGS)),
+      nftnl_table_get_u32(table, attribute(NFTNL_TABLE_FLAGS)) != 0
+    {
+      return nil
+    }
+    for chain in dumped.chains {
+      if nftnl_chain_is_set(chain, attribute(NFTNL_CHAIN_POLICY)),
+        nftnl_chain_get_u32(chain, attribute(NFTNL_CHAIN_POLICY)) != UInt32(NF_ACCEPT)
+      {
+        return nil
+      }
+      if nftnl_chain_is_set(chain, attribute(NFTNL_CHAIN_USERDATA)) { return nil }
+    }
     var objects: [KernelObject] = []
     for object in dumped.objects {
       guard let known = kernelObject(object) else { return nil }

@@ -47,6 +47,28 @@ struct IncrementalLoadTests {
     }
   }
 
+  /// What another tool changed that an update does not compare (the table made dormant, a NAT
+  /// chain's policy) makes the load a full replace, which undoes it, as it always did.
+  @Test func foreignChangesAnUpdateCannotSeeMakeAReplace() throws {
+    let result = try Shell.inNamespace("""
+      printf '%s\\n' 'map eth0 10.0.0.0/8 -> 192.0.2.1/32' > gateway.conf
+      "$IPNAT" load gateway.conf || exit 10
+      "$NFT" add table inet ipnat '{ flags dormant; }' || exit 11
+      "$IPNAT" load -v gateway.conf 2>&1
+      "$NFT" list table inet ipnat | grep -c dormant
+      "$NFT" add chain inet ipnat srcnat '{ policy drop; }' || exit 12
+      "$IPNAT" load -v gateway.conf 2>&1
+      "$NFT" list chain inet ipnat srcnat | grep -o 'policy [a-z]*'
+      """)
+    #expect(result.standardOutput == """
+      ipnat: replaced the whole table
+      0
+      ipnat: replaced the whole table
+      policy accept
+
+      """, "\(result)")
+  }
+
   /// `diff` sees what an update would send to a fold's map, and names the folded lines.
   @Test func diffSeesAChangedFoldedRule() throws {
     let forwards = (1...10).map { "rdr eth0 192.0.2.1/32 port \(1000 + $0) -> 10.0.0.\($0) port 80 tcp" }
