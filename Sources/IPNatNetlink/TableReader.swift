@@ -83,28 +83,51 @@ extension KernelRuleset {
     let dumped = try dump(table: name)
     guard let set = dumped.sets.first(where: {
       String(cString: nftnl_set_get_str($0, attribute(NFTNL_SET_NAME))) == setName
-    }), let iterator = nftnl_set_elems_iter_create(set) else { return [] }
-    defer { nftnl_set_elems_iter_destroy(iterator) }
+    }) else { return [] }
     var elements: [LoadedElement] = []
-    // `next` answers the element it stands on, then moves on.
-    while let element = nftnl_set_elems_iter_next(iterator) {
-      func bytes(_ field: Int) -> [UInt8]? {
-        var length: UInt32 = 0
-        guard nftnl_set_elem_is_set(element, attribute(field)),
-          let data = nftnl_set_elem_get(element, attribute(field), &length)
-        else { return nil }
-        return Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
-      }
-      guard let key = bytes(NFTNL_SET_ELEM_KEY) else { continue }
-      let expiration = nftnl_set_elem_is_set(element, attribute(NFTNL_SET_ELEM_EXPIRATION))
-        ? nftnl_set_elem_get_u64(element, attribute(NFTNL_SET_ELEM_EXPIRATION)) : nil
-      let comment = bytes(NFTNL_SET_ELEM_USERDATA).flatMap { userdata in
+    Self.forEachElement(of: set) { element in
+      guard let key = element.bytes(NFTNL_SET_ELEM_KEY) else { return }
+      let comment = element.bytes(NFTNL_SET_ELEM_USERDATA).flatMap { userdata in
         userdata.withUnsafeBytes { Self.comment(inUserdata: $0) }
       }
-      elements.append(LoadedElement(key: key, keyEnd: bytes(NFTNL_SET_ELEM_KEY_END), data: bytes(NFTNL_SET_ELEM_DATA),
-                                    expiration: expiration, comment: comment))
+      elements.append(LoadedElement(key: key, keyEnd: element.bytes(NFTNL_SET_ELEM_KEY_END),
+                                    data: element.bytes(NFTNL_SET_ELEM_DATA),
+                                    expiration: element.number(NFTNL_SET_ELEM_EXPIRATION), comment: comment))
     }
     return elements
+  }
+
+  /// One element of a dumped set, read attribute by attribute; nil for an attribute it lacks.
+  struct DumpedElement {
+    let element: OpaquePointer
+
+    func bytes(_ field: Int) -> [UInt8]? {
+      var length: UInt32 = 0
+      guard nftnl_set_elem_is_set(element, attribute(field)),
+        let data = nftnl_set_elem_get(element, attribute(field), &length)
+      else { return nil }
+      return Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+    }
+
+    func number(_ field: Int) -> UInt64? {
+      guard nftnl_set_elem_is_set(element, attribute(field)) else { return nil }
+      var length: UInt32 = 0
+      guard let data = nftnl_set_elem_get(element, attribute(field), &length) else { return nil }
+      return length == 8 ? data.loadUnaligned(as: UInt64.self) : UInt64(data.loadUnaligned(as: UInt32.self))
+    }
+
+    func string(_ field: Int) -> String? {
+      guard nftnl_set_elem_is_set(element, attribute(field)) else { return nil }
+      return String(cString: nftnl_set_elem_get_str(element, attribute(field)))
+    }
+  }
+
+  /// Each element of a dumped set, in the kernel's order.
+  static func forEachElement(of set: OpaquePointer, _ body: (DumpedElement) -> Void) {
+    guard let iterator = nftnl_set_elems_iter_create(set) else { return }
+    defer { nftnl_set_elems_iter_destroy(iterator) }
+    // `next` answers the element it stands on, then moves on.
+    while let element = nftnl_set_elems_iter_next(iterator) { body(DumpedElement(element: element)) }
   }
 
   /// Whether our table exists.
@@ -316,18 +339,15 @@ extension KernelRuleset {
   static func ruleTexts(in dumped: DumpedObjects) -> [UInt32: String] {
     guard let set = dumped.sets.first(where: {
       String(cString: nftnl_set_get_str($0, attribute(NFTNL_SET_NAME))) == RuleText.setName
-    }), let iterator = nftnl_set_elems_iter_create(set) else { return [:] }
-    defer { nftnl_set_elems_iter_destroy(iterator) }
+    }) else { return [:] }
     var pieces: [(key: UInt32, comment: String)] = []
-    // `next` answers the element it stands on, then moves on.
-    while let current = nftnl_set_elems_iter_next(iterator) {
-      var keyLength: UInt32 = 0
-      var userdataLength: UInt32 = 0
-      if let key = nftnl_set_elem_get(current, attribute(NFTNL_SET_ELEM_KEY), &keyLength), keyLength == 4,
-        let userdata = nftnl_set_elem_get(current, attribute(NFTNL_SET_ELEM_USERDATA), &userdataLength),
-        let comment = comment(inUserdata: UnsafeRawBufferPointer(start: userdata, count: Int(userdataLength)))
+    forEachElement(of: set) { element in
+      if let key = element.bytes(NFTNL_SET_ELEM_KEY), key.count == 4,
+        let comment = element.bytes(NFTNL_SET_ELEM_USERDATA).flatMap({ userdata in
+          userdata.withUnsafeBytes { Self.comment(inUserdata: $0) }
+        })
       {
-        pieces.append((key.loadUnaligned(as: UInt32.self), comment))
+        pieces.append((key.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }, comment))
       }
     }
     return RuleText.assemble(pieces)

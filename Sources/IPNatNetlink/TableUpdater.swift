@@ -172,33 +172,17 @@ extension KernelRuleset {
 
   /// The elements of a dumped set, in the compiled form.
   private static func elements(of set: OpaquePointer) -> [KernelElement] {
-    guard let iterator = nftnl_set_elems_iter_create(set) else { return [] }
-    defer { nftnl_set_elems_iter_destroy(iterator) }
     var elements: [KernelElement] = []
-    while let element = nftnl_set_elems_iter_next(iterator) {
-      func bytes(_ field: Int) -> [UInt8]? {
-        var length: UInt32 = 0
-        guard nftnl_set_elem_is_set(element, attribute(field)),
-          let data = nftnl_set_elem_get(element, attribute(field), &length)
-        else { return nil }
-        return Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+    forEachElement(of: set) { element in
+      let verdict = element.number(NFTNL_SET_ELEM_VERDICT).map { code in
+        KernelVerdict(code: Int32(bitPattern: UInt32(truncatingIfNeeded: code)), chain: element.string(NFTNL_SET_ELEM_CHAIN))
       }
-      func value(_ field: Int) -> UInt32? {
-        nftnl_set_elem_is_set(element, attribute(field)) ? nftnl_set_elem_get_u32(element, attribute(field)) : nil
-      }
-      var verdict: KernelVerdict?
-      if let code = value(NFTNL_SET_ELEM_VERDICT) {
-        let chain = nftnl_set_elem_is_set(element, attribute(NFTNL_SET_ELEM_CHAIN))
-          ? String(cString: nftnl_set_elem_get_str(element, attribute(NFTNL_SET_ELEM_CHAIN))) : nil
-        verdict = KernelVerdict(code: Int32(bitPattern: code), chain: chain)
-      }
-      let timeout = nftnl_set_elem_is_set(element, attribute(NFTNL_SET_ELEM_TIMEOUT))
-        ? nftnl_set_elem_get_u64(element, attribute(NFTNL_SET_ELEM_TIMEOUT)) : nil
-      var converted = KernelElement(key: bytes(NFTNL_SET_ELEM_KEY) ?? [], keyEnd: bytes(NFTNL_SET_ELEM_KEY_END),
-                                    data: bytes(NFTNL_SET_ELEM_DATA), verdict: verdict,
-                                    isIntervalEnd: (value(NFTNL_SET_ELEM_FLAGS) ?? 0) & NFT_SET_ELEM_INTERVAL_END.rawValue != 0,
-                                    timeout: timeout)
-      converted.userdata = bytes(NFTNL_SET_ELEM_USERDATA)
+      let flags = element.number(NFTNL_SET_ELEM_FLAGS) ?? 0
+      var converted = KernelElement(key: element.bytes(NFTNL_SET_ELEM_KEY) ?? [], keyEnd: element.bytes(NFTNL_SET_ELEM_KEY_END),
+                                    data: element.bytes(NFTNL_SET_ELEM_DATA), verdict: verdict,
+                                    isIntervalEnd: flags & UInt64(NFT_SET_ELEM_INTERVAL_END.rawValue) != 0,
+                                    timeout: element.number(NFTNL_SET_ELEM_TIMEOUT))
+      converted.userdata = element.bytes(NFTNL_SET_ELEM_USERDATA)
       elements.append(converted)
     }
     return elements
