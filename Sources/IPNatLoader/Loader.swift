@@ -96,10 +96,10 @@ public struct Loader<Transport: RulesetTransport> {
   {
     var difference = IPNatRuleSummary.difference(loaded: try transport.rules(ofTable: name),
                                                  compiled: transport.expectedRules(of: compiled))
-    var renamed = compiled
-    renamed.name = name
+    var loadedInto = compiled  // Compared with the table the rules were read from.
+    loadedInto.name = name
     // The texts of long rules follow their lines; like a moved rule, a moved text is no change.
-    let elementChanges = (try transport.plannedUpdate(to: renamed)?.elementChanges ?? [])
+    let elementChanges = (try transport.plannedUpdate(to: loadedInto)?.elementChanges ?? [])
       .filter { $0.set != RuleText.setName }
     difference.maps = elementChanges.map { change in
       IPNatRuleSummary.MapChange(name: change.set, removed: change.deleting.count, added: change.adding.count)
@@ -128,7 +128,7 @@ extension Loader.Outcome {
     case .updated(let update) where update.isEmpty: return "no changes: the loaded table is already this one"
     case .updated(let update):
       let carried = update.addedRules.filter { $0.counters != nil }.count
-      return "updated: \(update.keptRules) rules kept, \(update.removedRules.count) removed, "
+      return "updated: \(update.keptRules) nftables rules kept, \(update.removedRules.count) removed, "
         + "\(update.addedRules.count) added" + (carried == 0 ? "" : " (\(carried) keeping the counts of a removed rule)")
         + "; \(update.changedElements) map elements deleted or added"
     }

@@ -43,7 +43,7 @@ struct IncrementalLoadTests {
     let outcomes = try Self.compareUpdatesWithFullLoads(original: original, edits: edits, options: [], table: "ipnat")
     #expect(outcomes.count == edits.count, "\(outcomes)")
     for outcome in outcomes where !outcome.hasPrefix("invalid") {
-      #expect(outcome.hasPrefix("same ipnat: updated: 2 rules kept, 0 removed, 0 added"), "\(outcome)")
+      #expect(outcome.hasPrefix("same ipnat: updated: 2 nftables rules kept, 0 removed, 0 added"), "\(outcome)")
     }
   }
 
@@ -103,9 +103,9 @@ struct IncrementalLoadTests {
       """)
     #expect(result.standardOutput == """
       loaded: packets 1
-      ipnat: updated: 1 rules kept, 1 removed, 1 added; 0 map elements deleted or added
+      ipnat: updated: 1 nftables rules kept, 1 removed, 1 added; 0 map elements deleted or added
       updated: packets 1
-      ipnat: updated: 0 rules kept, 2 removed, 3 added (1 keeping the counts of a removed rule); 0 map elements deleted or added
+      ipnat: updated: 0 nftables rules kept, 2 removed, 3 added (1 keeping the counts of a removed rule); 0 map elements deleted or added
       moved: packets 1
       replaced: packets 0
 
