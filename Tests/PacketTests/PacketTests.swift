@@ -136,6 +136,21 @@ struct PacketTests {
     }
   }
 
+  /// The helper at work: the caller's SETUP announces its own H.245 address, the helper
+  /// rewrites it to the router's outside address and expects the H.245 connection there, and
+  /// the callee's connection to that address reaches the caller, as through IPFilter's proxy.
+  @Test func h323ControlChannelThroughTheHelper() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 0/32 proxy port 1720 h323/tcp\nmap rwan 10.0.0.0/24 -> 0/32\n")
+      try lab.start(lab.outside, ["h323-server", "192.0.2.2", lab.logPath("h323")])
+      let received = try lab.probe(lab.inside, ["h323-client", "192.0.2.2"])
+      #expect(received == ["h245-from-probe"])
+      let log = lab.log("h323")
+      #expect(log.first?.hasPrefix("H245 192.0.2.1 ") == true, "the helper rewrote the H.245 address: \(log)")
+      #expect(log.contains("h245 connection ok"), "\(log)")
+    }
+  }
+
   /// `portmap … sequential`: the rule's counter hands out the ports in order from the range's
   /// low end and starts again after its high end (IPFilter's test n18: `1:4 sequential` gives
   /// 1, 2, 3, 4, 1, …). The fifth flow goes to another server port, so 40000 is free again.

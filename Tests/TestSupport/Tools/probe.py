@@ -541,6 +541,92 @@ def ftp_client(args):
     ftp.quit()
 
 
+# H.323 call signalling, just enough for the kernel's helper: a TPKT (RFC 1006) holding a Q.931
+# SETUP whose user-user element carries an H.225 Setup-UUIE in ASN.1 PER (aligned) with an
+# h245Address, the address where the caller waits for the H.245 control connection.
+H225_PROTOCOL_ID = bytes([0x06, 0x00, 0x08, 0x91, 0x4A, 0x00, 0x04])  # {0 0 8 2250 0 4}, length first
+# From the PER: the two preamble bytes, the protocol identifier, then the address's choice byte.
+H245_ADDRESS_OFFSET = 2 + len(H225_PROTOCOL_ID) + 1
+
+
+def h225_setup(address, port):
+    """The PER bytes, bit by bit: H323-UserInformation (extension 0, user-data absent),
+    H323-UU-PDU (extension 0, nonStandardData absent), the message-body choice (extension 0,
+    setup = 000), Setup-UUIE (extension 0, 7 optional bits: only h245Address present); then
+    the octet-aligned protocol identifier; h245Address as the ipAddress choice (4 bits, then
+    padding), its 4 address bytes and 2 port bytes; sourceInfo (extension, 6 absent options,
+    mc, undefinedNode) and activeMC, all 0, padded; the 16-byte conferenceID; conferenceGoal
+    (create) and callType (pointToPoint), padded."""
+    per = bytes([0x00, 0x40]) + H225_PROTOCOL_ID + bytes([0x00])
+    per += socket.inet_aton(address) + struct.pack("!H", port)
+    per += bytes([0x00, 0x00]) + bytes(range(1, 17)) + bytes([0x00])
+    user_user = bytes([0x7E]) + struct.pack("!H", len(per) + 1) + bytes([0x05]) + per
+    q931 = bytes([0x08, 0x02, 0x00, 0x01, 0x05]) + user_user  # call reference 1, SETUP
+    return bytes([0x03, 0x00]) + struct.pack("!H", len(q931) + 4) + q931
+
+
+def h245_address(message):
+    """The h245Address of a TPKT-framed SETUP made as above, as the far side received it."""
+    q931 = message[4:]
+    index = 2 + q931[1]  # past the discriminator, the call reference length and value...
+    index += 1  # ...and the message type
+    while q931[index] != 0x7E:
+        index += 2 + q931[index + 1]
+    per = q931[index + 4:]
+    start = H245_ADDRESS_OFFSET
+    return socket.inet_ntoa(per[start:start + 4]), struct.unpack("!H", per[start + 4:start + 6])[0]
+
+
+def h323_server(args):
+    """Takes one call on port 1720, logs the H.245 address its SETUP announces, and opens the
+    H.245 connection to it, as a called endpoint does."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((args.host, 1720))
+    listener.listen(1)
+    listener.settimeout(DEADLINE)
+    conn, _ = listener.accept()
+    conn.settimeout(TIMEOUT * 2)
+    message = b""
+    while len(message) < 4 or len(message) < struct.unpack("!H", message[2:4])[0]:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        message += chunk
+    address, port = h245_address(message)
+    with open(args.log, "a") as out:
+        out.write(f"H245 {address} {port}\n")
+        try:
+            control = socket.create_connection((address, port), timeout=TIMEOUT)
+            control.sendall(b"h245-from-probe\n")
+            control.close()
+            out.write("h245 connection ok\n")
+        except OSError as error:
+            out.write(f"h245 connection failed: {error}\n")
+    conn.close()
+
+
+def h323_client(args):
+    """Calls the server with a SETUP that announces an H.245 address of its own, and prints
+    what arrives on the H.245 connection."""
+    for _ in range(20):
+        try:
+            call = socket.create_connection((args.host, 1720), timeout=TIMEOUT)
+            break
+        except ConnectionRefusedError:
+            time.sleep(0.1)
+    own_address = call.getsockname()[0]
+    control = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    control.bind((own_address, 0))
+    control.listen(1)
+    control.settimeout(TIMEOUT * 2)
+    call.sendall(h225_setup(own_address, control.getsockname()[1]))
+    conn, _ = control.accept()
+    conn.settimeout(TIMEOUT)
+    print(conn.makefile("rb").readline().decode().strip(), flush=True)
+    call.close()
+
+
 def natpmp(args):
     """Sends each hex datagram to a NAT-PMP server and prints the reply in hex, or "timeout"."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -692,6 +778,13 @@ def main():
     p = commands.add_parser("ftp-client")
     p.add_argument("host")
     p.set_defaults(run=ftp_client)
+    p = commands.add_parser("h323-server")
+    p.add_argument("host")
+    p.add_argument("log")
+    p.set_defaults(run=h323_server)
+    p = commands.add_parser("h323-client")
+    p.add_argument("host")
+    p.set_defaults(run=h323_client)
     p = commands.add_parser("natpmp")
     p.add_argument("server")
     p.add_argument("datagrams", nargs="+", help="hex")
