@@ -87,12 +87,37 @@ public final class KernelRuleset {
 
   /// Deletes loaded rules by handle, all in one transaction; refused if the ruleset changed
   /// since `generation`.
+  /// The `rule_texts` elements of long rules that no rule is left to name go in the same
+  /// transaction.
   public func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError) {
+    let orphanedTexts = try textsOrphaned(byDeleting: Set(rules.map(\.handle)), inTable: name)
     try transact(commit: .apply, generation: generation, tableName: name) { messages in
       for rule in rules {
         messages.deleteRule(inChain: rule.chain, handle: rule.handle, origin: rule.identity.map(Origin.init))
       }
+      if !orphanedTexts.isEmpty { messages.delete(orphanedTexts, fromSet: RuleText.setName) }
     }
+  }
+
+  /// The `rule_texts` elements whose rule number no rule but the doomed ones has in its comment.
+  private func textsOrphaned(byDeleting doomed: Set<UInt64>, inTable name: String) throws(NetlinkError)
+    -> [KernelElement]
+  {
+    let dumped = try dump(table: name)
+    guard let texts = dumped.sets.first(where: {
+      String(cString: nftnl_set_get_str($0, attribute(NFTNL_SET_NAME))) == RuleText.setName
+    }) else { return [] }
+    var namedByRemainingRules: Set<UInt32> = []
+    for rule in dumped.rules where !doomed.contains(nftnl_rule_get_u64(rule, attribute(NFTNL_RULE_HANDLE))) {
+      if let link = Self.comment(of: rule).flatMap(Origin.textLink(inComment:)) { namedByRemainingRules.insert(link) }
+    }
+    var orphaned: [KernelElement] = []
+    Self.forEachElement(of: texts) { element in
+      guard let key = element.bytes(NFTNL_SET_ELEM_KEY), key.count == 4 else { return }
+      let link = key.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } >> 8
+      if !namedByRemainingRules.contains(link) { orphaned.append(KernelElement(key: key)) }
+    }
+    return orphaned
   }
 
   /// Elements to add (or renew) and to delete in one named set or map.

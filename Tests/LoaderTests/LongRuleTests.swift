@@ -48,4 +48,16 @@ struct LongRuleTests {
     let lines = result.standardOutput.split(separator: "\n").map(String.init)
     #expect(lines.sorted() == [Self.longMap4, Self.shortMap].sorted(), "\(result)")
   }
+
+  /// `-r -f` takes out the removed rule's whole text too; the text of the long rule that stays
+  /// stays (the table lists as a full load of what remains does).
+  @Test func classicRemoveTakesTheTextsOfLongRulesOut() throws {
+    let result = try Shell.inNamespace(Self.script("""
+      "$IPNAT" -r -f only-long.conf || exit 12
+      "$NFT" list set inet ipnat rule_texts
+      """))
+    #expect(result.status == 0, "\(result)")
+    #expect(!result.standardOutput.contains("inet6 from 2001:db8:aaaa"), "\(result.standardOutput)")
+    #expect(result.standardOutput.contains("from 10.100.200.0/24"), "\(result.standardOutput)")
+  }
 }
