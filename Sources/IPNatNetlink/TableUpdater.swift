@@ -6,34 +6,14 @@ import NFTModel
 extension KernelRuleset {
   /// Loads `table` by sending only what differs from the table the kernel holds: rules that
   /// stay keep their handles and counters. Answers the update made (empty if nothing differed),
-  /// or nil, changing nothing, when there is no table yet or a chain, object or named set of
-  /// one name differs; the caller then replaces the table.
+  /// or nil, changing nothing, where ``TableUpdate/between(loaded:compiled:)`` makes none or
+  /// the loaded table holds what an image does not show; the caller then replaces the table.
   /// Refused whole if the ruleset changed since `generation`.
   public func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate? {
     guard let update = try plannedUpdate(to: table) else { return nil }
     guard !update.isEmpty else { return update }
-    let setsByName = Dictionary(table.sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     try transact(commit: .apply, generation: generation, tableName: table.name) { messages in
-      // What rules will use comes first; what only removed rules used goes last.
-      for chain in update.addedChains { messages.add(chain) }
-      for object in update.addedObjects { messages.add(object) }
-      for name in update.addedSets { if let set = setsByName[name] { messages.add(set) } }
-      for rule in update.removedRules { messages.deleteRule(inChain: rule.chain, handle: rule.handle) }
-      for change in update.elementChanges where !change.deleting.isEmpty {
-        messages.delete(change.deleting, fromSet: change.set)
-      }
-      for change in update.elementChanges where !change.adding.isEmpty { messages.add(change.adding, toSet: change.set) }
-      for added in update.addedRules {
-        let rule = table.rules[added.index]
-        for set in rule.sets { messages.add(set) }
-        switch added.placement {
-        case .before(let handle): messages.add(rule, before: handle, counters: added.counters)
-        case .atEnd: messages.add(rule, counters: added.counters)
-        }
-      }
-      for name in update.removedSets { messages.deleteSet(named: name) }
-      for object in update.removedObjects { messages.delete(object) }
-      for name in update.removedChains { messages.deleteChain(named: name) }
+      messages.add(update, of: table)
     }
     return update
   }
@@ -218,5 +198,29 @@ extension KernelTable {
     }
     let named = sets.filter { !$0.isAnonymous }.map { (name: $0.name, content: TableImage.SetContent($0)) }
     return TableImage(chains: chains, objects: objects, sets: named, rules: rules)
+  }
+}
+
+extension KernelMessages {
+  /// The messages of an update, in an order the kernel takes within one batch: what rules
+  /// will use comes first, and what only removed rules used goes last.
+  func add(_ update: TableUpdate, of table: KernelTable) {
+    for chain in update.addedChains { add(chain) }
+    for object in update.addedObjects { add(object) }
+    for set in table.sets where update.addedSets.contains(set.name) { add(set) }
+    for rule in update.removedRules { deleteRule(inChain: rule.chain, handle: rule.handle) }
+    for change in update.elementChanges where !change.deleting.isEmpty { delete(change.deleting, fromSet: change.set) }
+    for change in update.elementChanges where !change.adding.isEmpty { add(change.adding, toSet: change.set) }
+    for added in update.addedRules {
+      let rule = table.rules[added.index]
+      for set in rule.sets { add(set) }
+      switch added.placement {
+      case .before(let handle): add(rule, before: handle, counters: added.counters)
+      case .atEnd: add(rule, counters: added.counters)
+      }
+    }
+    for name in update.removedSets { deleteSet(named: name) }
+    for object in update.removedObjects { delete(object) }
+    for name in update.removedChains { deleteChain(named: name) }
   }
 }
