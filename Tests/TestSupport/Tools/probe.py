@@ -471,16 +471,32 @@ def sniff_echo(args):
                 log.write(f"echo token={token} from={source} to={destination}\n")
 
 
-def ftp_server(args):
-    """Just enough FTP for an active-mode LIST: logs the PORT it gets and whether the data
-    connection back to that address succeeded."""
+def accept_one(host, port):
+    """The first TCP connection to HOST:PORT, as a control-channel server (FTP, H.323) takes it."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((args.host, 21))
-    listener.listen(4)
+    listener.bind((host, port))
+    listener.listen(1)
     listener.settimeout(DEADLINE)
     conn, _ = listener.accept()
     conn.settimeout(TIMEOUT * 2)
+    return conn
+
+
+def when_listening(connect):
+    """What connect() returns once the server listens: up to 20 tries, 0.1 s apart."""
+    for _ in range(19):
+        try:
+            return connect()
+        except ConnectionRefusedError:
+            time.sleep(0.1)
+    return connect()
+
+
+def ftp_server(args):
+    """Just enough FTP for an active-mode LIST: logs the PORT it gets and whether the data
+    connection back to that address succeeded."""
+    conn = accept_one(args.host, 21)
     reader = conn.makefile("rb")
 
     def say(line):
@@ -527,12 +543,7 @@ def ftp_server(args):
 def ftp_client(args):
     """Active mode (PORT), so the server connects back through the router."""
     ftp = ftplib.FTP()
-    for _ in range(20):
-        try:
-            ftp.connect(args.host, 21, timeout=TIMEOUT * 2)
-            break
-        except ConnectionRefusedError:
-            time.sleep(0.1)
+    when_listening(lambda: ftp.connect(args.host, 21, timeout=TIMEOUT * 2))
     ftp.login("probe", "probe")
     ftp.set_pasv(False)
     lines = []
@@ -580,13 +591,7 @@ def h245_address(message):
 def h323_server(args):
     """Takes one call on port 1720, logs the H.245 address its SETUP announces, and opens the
     H.245 connection to it, as a called endpoint does."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((args.host, 1720))
-    listener.listen(1)
-    listener.settimeout(DEADLINE)
-    conn, _ = listener.accept()
-    conn.settimeout(TIMEOUT * 2)
+    conn = accept_one(args.host, 1720)
     message = b""
     while len(message) < 4 or len(message) < struct.unpack("!H", message[2:4])[0]:
         chunk = conn.recv(4096)
@@ -609,12 +614,7 @@ def h323_server(args):
 def h323_client(args):
     """Calls the server with a SETUP that announces an H.245 address of its own, and prints
     what arrives on the H.245 connection."""
-    for _ in range(20):
-        try:
-            call = socket.create_connection((args.host, 1720), timeout=TIMEOUT)
-            break
-        except ConnectionRefusedError:
-            time.sleep(0.1)
+    call = when_listening(lambda: socket.create_connection((args.host, 1720), timeout=TIMEOUT))
     own_address = call.getsockname()[0]
     control = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     control.bind((own_address, 0))
