@@ -91,7 +91,8 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["Tools"]),
     .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel", "IPAddressing", "TestSupport"]),
     .testTarget(
-      name: "IPNatLoweringTests", dependencies: ["IPNatKit", "IPNatDiagnostics", "NFTModel", "IPAddressing", "TestSupport"],
+      name: "IPNatLoweringTests",
+      dependencies: ["IPNatKit", "IPNatLowering", "IPNatSyntax", "IPNatDiagnostics", "NFTModel", "IPAddressing", "TestSupport"],
       exclude: ["Golden"]
     ),
     .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit", "IPNatDiagnostics", "TestSupport"], exclude: ["Golden"]),

@@ -16,7 +16,7 @@ enum NATChain {
 struct RankedRule {
   var chain: NATChain
   var rank: SearchRank
-  var rule: NFTModel.Rule
+  var entry: FoldEntry
 }
 
 /// Everything one ipnat.conf rule (or one round-robin group) becomes.
@@ -117,11 +117,15 @@ struct TableBuilder {
     var maps = lowered.flatMap(\.maps)
     let reflection = lowered.flatMap(\.reflection)
     let rewrittenSources = lowered.flatMap(\.rewrittenSources)
+    let lateDestinationRules = lowered.flatMap(\.lateDestinationRules)
     var searchOrder = takeInSearchOrder()
+    // All that folding needs is in `searchOrder` now: what is left goes before folding peaks.
+    lowered = []
+    firstRuleByText = [:]
     var foldedMaps = 0
     func natRules(_ chain: NATChain) -> [NFTModel.Rule] {
       var rules = searchOrder.removeValue(forKey: chain) ?? []
-      guard let threshold = options.foldThreshold else { return rules }
+      guard let threshold = options.foldThreshold else { return rules.map(\.rule) }
       let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: options.target.concatenatedMapData)
       let folded = folder.fold(&rules) {
         foldedMaps += 1
@@ -131,7 +135,7 @@ struct TableBuilder {
       return folded.rules
     }
     chains.append(Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting, priority: .named(.dstnat, offset: 0)),
-                        rules: natRules(.dstnat) + lowered.flatMap(\.lateDestinationRules)))
+                        rules: natRules(.dstnat) + lateDestinationRules))
     chains.append(Chain(name: "srcnat", base: BaseChain(kind: .nat, hook: .postrouting, priority: .named(.srcnat, offset: 0)),
                         rules: rewrittenSources + reflection + natRules(.srcnat)))
     var table = Table(family: .inet, name: options.tableName, objects: objects, maps: maps, chains: chains)
@@ -144,14 +148,14 @@ struct TableBuilder {
   /// first, then file order. Rules are lowered in file order, so one bucket per prefix length,
   /// filled as they come, is that order without a sort. The rules move out of `lowered`, so
   /// that folding them can free them.
-  private mutating func takeInSearchOrder() -> [NATChain: [NFTModel.Rule]] {
-    var byLength: [NATChain: [[NFTModel.Rule]]] = [:]
+  private mutating func takeInSearchOrder() -> [NATChain: [FoldEntry]] {
+    var byLength: [NATChain: [[FoldEntry]]] = [:]
     for chain in [NATChain.dstnat, .srcnat] {
-      byLength[chain] = [[NFTModel.Rule]](repeating: [], count: IPFamily.inet6.width + 1)
+      byLength[chain] = [[FoldEntry]](repeating: [], count: IPFamily.inet6.width + 1)
     }
     for index in lowered.indices {
       for ranked in lowered[index].natRules {
-        byLength[ranked.chain]![ranked.rank.prefixLength].append(ranked.rule)
+        byLength[ranked.chain]![ranked.rank.prefixLength].append(ranked.entry)
       }
       lowered[index].natRules = []
     }
@@ -198,7 +202,7 @@ struct RuleLowering {
 
   mutating func add(_ chain: NATChain, prefixLength: Int, _ rule: NFTModel.Rule) {
     let rank = SearchRank(prefixLength: prefixLength, ordinal: ordinal)
-    output.natRules.append(RankedRule(chain: chain, rank: rank, rule: rule))
+    output.natRules.append(RankedRule(chain: chain, rank: rank, entry: FoldEntry(rule, chain: chain, options: options)))
   }
 
   mutating func warn(_ id: DiagnosticID, _ message: String, at range: SourceRange, notes: [Note] = []) {

@@ -7,7 +7,10 @@ import NFTModel
 /// range). Rules of one shape differ only in those values, so a single
 /// `snat ip to oifname . ip saddr map @m` rule does the work of all of them at the cost of one
 /// hash lookup, as IPFilter's own per-prefix-length hash tables do.
-struct FoldCandidate {
+///
+/// A class, so that the lists folding keeps of a chain's candidates (in search order, per
+/// group) share one copy of each: a large file has one per rule.
+final class FoldCandidate: Sendable {
   struct Shape: Hashable {
     var interface: Selector.MetaKey
     var addressField: PayloadField
@@ -46,6 +49,9 @@ struct FoldCandidate {
   /// when the map is built, because a folder holds tens of thousands of candidates at once.
   let target: IPAddress
   let targetPorts: ClosedRange<UInt16>?
+  /// Where the rule came from: a folded rule names its members' lines, and a candidate that
+  /// stays a rule gets it back (``rule``).
+  let origin: Origin?
 
   /// `nil` unless every match and statement of `rule` is one the shape describes.
   init?(_ rule: NFTModel.Rule, chain: NATChain) {
@@ -103,6 +109,39 @@ struct FoldCandidate {
     self.protocols = protocols ?? []
     self.interface = interface
     self.port = port
+    self.origin = rule.origin
+  }
+
+  /// A candidate that stands for `rule` exactly: ``rule`` gives it back as it was, so the rule
+  /// itself need not be kept while the chain is folded (``FoldEntry``). `nil` for a rule the
+  /// candidate only describes: one with an `nfproto` match, its matches in another order, or
+  /// a prefix with host bits.
+  static func exactly(_ rule: NFTModel.Rule, chain: NATChain) -> FoldCandidate? {
+    guard let candidate = FoldCandidate(rule, chain: chain), candidate.rule == rule else { return nil }
+    return candidate
+  }
+
+  /// The rule, as lowering writes one of this shape: interface, address, protocol and port
+  /// matches in that order, then the NAT statement.
+  var rule: NFTModel.Rule {
+    var matches: [Match] = []
+    matches.reserveCapacity(4)
+    matches.append(Match(.meta(shape.interface), .string(interface)))
+    let address: Expression =
+      network.length == network.address.family.width ? .address(network.address) : .prefix(network.address, length: network.length)
+    matches.append(Match(.payload(shape.addressField), address))
+    if shape.matchesProtocol {
+      let values = protocols.map(transportExpression)
+      matches.append(Match(.meta(.l4proto), values.count == 1 ? values[0] : .set(values)))
+    }
+    if let port { matches.append(Match(.payload(PayloadField(.th, .dport)), .integer(port))) }
+    var translatedPort: Expression?
+    if let targetPorts {
+      let (low, high) = (UInt64(targetPorts.lowerBound), UInt64(targetPorts.upperBound))
+      translatedPort = shape.translation == .addressAndPortRange ? .integerRange(low, high) : .integer(low)
+    }
+    let nat = NATStatement(shape.nat, family: shape.family, address: .address(target), port: translatedPort, flags: shape.flags)
+    return NFTModel.Rule(matches: matches, statements: [.nat(nat)], origin: origin)
   }
 
   /// What the map gives for the rule's keys: `10.0.0.5`, `10.0.0.5 . 8080`, `203.0.113.1 . 1024-65535`.
@@ -115,12 +154,21 @@ struct FoldCandidate {
     }
   }
 
-  /// The map elements that stand for the rule: one per protocol.
-  var elements: [MapElement] {
-    let leading: [Expression] = [.string(interface), .address(network.address)]
-    let trailing: [Expression] = port.map { [.integer($0)] } ?? []
-    guard shape.matchesProtocol else { return [MapElement(.concatenation(leading + trailing), value)] }
-    return protocols.map { MapElement(.concatenation(leading + [transportExpression($0)] + trailing), value) }
+  /// Appends the map elements that stand for the rule: one per protocol. Each key is made at
+  /// its final size, since a large map holds one per rule.
+  func appendElements(to elements: inout [MapElement]) {
+    let value = value
+    func key(_ transport: UInt8?) -> Expression {
+      var parts: [Expression] = []
+      parts.reserveCapacity(4)
+      parts.append(.string(interface))
+      parts.append(.address(network.address))
+      if let transport { parts.append(transportExpression(transport)) }
+      if let port { parts.append(.integer(port)) }
+      return .concatenation(parts)
+    }
+    guard shape.matchesProtocol else { return elements.append(MapElement(key(nil), value)) }
+    for transport in protocols { elements.append(MapElement(key(transport), value)) }
   }
 }
 
@@ -149,5 +197,39 @@ extension FoldCandidate.Shape {
   var dataTypes: [DataType] {
     let address: DataType = family == .ip ? .ipv4Address : .ipv6Address
     return translation == .address ? [address] : [address, .service]
+  }
+}
+
+/// A NAT-chain rule on its way to folding. A rule that folding could put in a map and that its
+/// candidate gives back exactly is held as the candidate alone, a fraction of its size: a large
+/// file's chains are mostly such rules, and the few that stay rules are rebuilt.
+enum FoldEntry {
+  /// Boxed, so that an entry is one pointer: chains of entries are reordered and copied.
+  indirect case rule(NFTModel.Rule)
+  case candidate(FoldCandidate)
+
+  /// `rule` as folding will hold it, when folding is on and the output can hold its map.
+  init(_ rule: NFTModel.Rule, chain: NATChain, options: LoweringOptions) {
+    guard options.foldThreshold != nil, let candidate = FoldCandidate.exactly(rule, chain: chain),
+      options.target.concatenatedMapData || !candidate.shape.translation.isConcatenated
+    else {
+      self = .rule(rule)
+      return
+    }
+    self = .candidate(candidate)
+  }
+
+  var rule: NFTModel.Rule {
+    switch self {
+    case .rule(let rule): rule
+    case .candidate(let candidate): candidate.rule
+    }
+  }
+
+  var origin: Origin? {
+    switch self {
+    case .rule(let rule): rule.origin
+    case .candidate(let candidate): candidate.origin
+    }
   }
 }

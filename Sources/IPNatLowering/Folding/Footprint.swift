@@ -8,7 +8,7 @@ import NFTModel
 ///
 /// Interfaces and protocols are short lists, not sets: a rule names one or two, and folding
 /// reads a footprint for every rule.
-struct Footprint {
+struct Footprint: Equatable {
   var family: IPFamily?
   var inputInterfaces: [String]?
   var outputInterfaces: [String]?
@@ -36,6 +36,23 @@ struct Footprint {
       default: break
       }
     }
+  }
+
+  init(_ entry: FoldEntry) {
+    switch entry {
+    case .rule(let rule): self.init(rule)
+    case .candidate(let candidate): self.init(candidate)
+    }
+  }
+
+  /// The footprint of the candidate's rule, read from the candidate: no rule is rebuilt.
+  init(_ candidate: FoldCandidate) {
+    let shape = candidate.shape
+    family = candidate.network.address.family
+    if shape.interface == .iifname { inputInterfaces = [candidate.interface] } else { outputInterfaces = [candidate.interface] }
+    if shape.matchesProtocol { protocols = candidate.protocols }
+    if shape.addressField.field == .saddr { source = candidate.network } else { destination = candidate.network }
+    destinationPorts = candidate.port.map { $0...$0 }
   }
 
   /// Whether some packet could match both rules.

@@ -23,7 +23,7 @@ struct RuleFolder {
 
   /// `name` gives each map its name, unique in the table. `rules` is emptied: the layout
   /// keeps what it needs, and folded rules can go before their maps are built.
-  func fold(_ rules: inout [NFTModel.Rule], name: () -> String) -> Output {
+  func fold(_ rules: inout [FoldEntry], name: () -> String) -> Output {
     var candidateLengths: [IPFamily: Set<Int>] = [:]
     var pending: [FoldCandidate.Shape: Layout.Pending] = [:]
     for index in rules.indices {
@@ -33,7 +33,7 @@ struct RuleFolder {
     }
     guard pending.values.reduce(0, { $0 + $1.members }) >= threshold else {
       defer { rules = [] }
-      return Output(rules: rules)
+      return Output(rules: rules.map(\.rule))
     }
 
     let lengths = candidateLengths.mapValues { $0.sorted() }
@@ -47,7 +47,7 @@ struct RuleFolder {
     return layout.output(name: name)
   }
 
-  private func layOut(_ rules: borrowing [NFTModel.Rule], _ candidateLengths: [IPFamily: [Int]],
+  private func layOut(_ rules: borrowing [FoldEntry], _ candidateLengths: [IPFamily: [Int]],
                       _ pending: [FoldCandidate.Shape: Layout.Pending], leavingAlone plain: Set<Int>) -> Layout {
     var layout = Layout(keySide: chain == .dstnat ? .destination : .source, threshold: threshold,
                         candidateLengths: candidateLengths, pending: pending)
@@ -57,8 +57,13 @@ struct RuleFolder {
     return layout
   }
 
-  private func candidate(_ rule: NFTModel.Rule) -> FoldCandidate? {
-    guard let candidate = FoldCandidate(rule, chain: chain),
+  private func candidate(_ entry: FoldEntry) -> FoldCandidate? {
+    let candidate: FoldCandidate?
+    switch entry {
+    case .rule(let rule): candidate = FoldCandidate(rule, chain: chain)
+    case .candidate(let exact): candidate = exact
+    }
+    guard let candidate,
       allowsConcatenatedData || !candidate.shape.translation.isConcatenated
     else { return nil }
     return candidate
@@ -84,7 +89,7 @@ private struct Layout {
   }
 
   enum Slot {
-    case rule(NFTModel.Rule)
+    case rule(FoldEntry)
     case group(Int)
   }
 
@@ -102,7 +107,7 @@ private struct Layout {
     let slot: Int
     /// The rules and their places in the chain, while there are too few to fold: the group may
     /// still become rules again.
-    var members: [NFTModel.Rule] = []
+    var members: [FoldEntry] = []
     var memberPositions: [Int] = []
     var memberCount = 0
     var lines: ClosedRange<Int>?
@@ -114,7 +119,7 @@ private struct Layout {
 
     func repeatsKey(_ candidateKeys: [Key]) -> Bool { candidateKeys.contains(where: keys.contains) }
 
-    mutating func add(_ rule: NFTModel.Rule, at position: Int, _ candidate: FoldCandidate, keys candidateKeys: [Key],
+    mutating func add(_ rule: FoldEntry, at position: Int, _ candidate: FoldCandidate, keys candidateKeys: [Key],
                       threshold: Int) {
       memberCount += 1
       if memberCount < threshold {
@@ -173,7 +178,7 @@ private struct Layout {
     Set(groups.filter { $0.memberCount < threshold && $0.memberCount > 1 }.flatMap(\.memberPositions))
   }
 
-  mutating func place(_ rule: NFTModel.Rule, at position: Int, _ candidate: FoldCandidate?) {
+  mutating func place(_ rule: FoldEntry, at position: Int, _ candidate: FoldCandidate?) {
     let footprint = Footprint(rule)
     let candidateKeys = candidate.map { keys(of: $0) } ?? []
     if let candidate { pending[candidate.shape]!.remove(candidate) }
@@ -216,9 +221,9 @@ private struct Layout {
     for slot in slots {
       switch slot {
       case .rule(let rule):
-        output.rules.append(rule)
+        output.rules.append(rule.rule)
       case .group(let index) where groups[index].memberCount < threshold:
-        output.rules += groups[index].members
+        output.rules += groups[index].members.map(\.rule)
       case .group(let index):
         let mapName = name()
         output.maps.append(map(groups[index], named: mapName))
@@ -230,8 +235,11 @@ private struct Layout {
   }
 
   private func map(_ group: Group, named name: String) -> NamedMap {
-    NamedMap(name: name, key: group.shape.keyTypes, data: group.shape.dataTypes,
-             intervalData: group.shape.translation == .addressAndPortRange, elements: group.candidates.flatMap(\.elements))
+    var elements: [MapElement] = []
+    elements.reserveCapacity(group.candidates.reduce(0) { $0 + max(1, $1.protocols.count) })
+    for candidate in group.candidates { candidate.appendElements(to: &elements) }
+    return NamedMap(name: name, key: group.shape.keyTypes, data: group.shape.dataTypes,
+                    intervalData: group.shape.translation == .addressAndPortRange, elements: elements)
   }
 
   private func foldedRule(_ group: Group, mapName: String) -> NFTModel.Rule {
