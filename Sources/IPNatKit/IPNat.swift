@@ -75,13 +75,13 @@ public enum IPNat {
   /// nil if any rule has an error.
   public static func lower(_ file: SourceFile, options: FrontendOptions = FrontendOptions(),
                            lowering: LoweringOptions = LoweringOptions()) -> (table: Table?, diagnostics: [Diagnostic]) {
-    let parsed = parse(file, options: options)
+    // Each rule is lowered as soon as it is parsed, and its syntax tree let go: a large file is
+    // never whole in memory as a tree. If the file has an error, what was lowered is dropped.
+    var lowered = Lowering(file: file, options: lowering)
+    let parsed = parse(file, options: options, handingRulesTo: { lowered.add($0) })
     guard !parsed.diagnostics.hasErrors else { return (nil, parsed.diagnostics) }
-    // Lowering lets each rule's syntax go as it goes; the parse result must not keep it.
-    let (config, diagnostics) = (parsed.config, parsed.diagnostics)
-    _ = consume parsed
-    let lowered = Lowering.lower(config, in: file, options: lowering)
-    return (lowered.table, diagnostics + lowered.diagnostics)
+    let result = lowered.finish()
+    return (result.table, parsed.diagnostics + result.diagnostics)
   }
 
   /// `ipnat print`: every rule in IPFilter's canonical form, or nothing if any error was found.
@@ -93,13 +93,27 @@ public enum IPNat {
 
   /// Lexes and parses a file with the front end's options applied.
   public static func parse(_ file: SourceFile, options: FrontendOptions = FrontendOptions()) -> ParseResult {
+    let (parseOptions, problems) = parseOptions(options)
+    var result = Parser.parse(file, options: parseOptions)
+    result.diagnostics = problems + result.diagnostics
+    return result
+  }
+
+  /// Parses a file and hands each rule to `takeRule` as it is read, instead of keeping it in
+  /// the result (`Parser.parse(_:options:handingRulesTo:)`).
+  static func parse(_ file: SourceFile, options: FrontendOptions, handingRulesTo takeRule: (IPNatSyntax.Rule) -> Void) -> ParseResult {
+    let (parseOptions, problems) = parseOptions(options)
+    var result = Parser.parse(file, options: parseOptions, handingRulesTo: takeRule)
+    result.diagnostics = problems + result.diagnostics
+    return result
+  }
+
+  private static func parseOptions(_ options: FrontendOptions) -> (ParseOptions, [Diagnostic]) {
     let (predefined, problems) = predefinedVariables(options)
     let parseOptions = ParseOptions(
       hostResolver: options.hostResolver ?? (options.resolveHostNames ? SystemHostResolver() : RefusingHostResolver()),
       predefinedVariables: predefined, maximumRules: options.maximumRules)
-    var result = Parser.parse(file, options: parseOptions)
-    result.diagnostics = problems + result.diagnostics
-    return result
+    return (parseOptions, problems)
   }
 
   /// `IPNAT_PREDEFINED` entries, then `-D` definitions (later ones win).

@@ -27,14 +27,19 @@ public enum InputReader {
     guard descriptor >= 0 else { throw Failure(description: "cannot open '\(path)': \(errorText())") }
     defer { close(descriptor) }
     var status = stat()
-    if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
-      throw Failure(description: "'\(path)' is a directory, not a configuration file")
+    var expectedSize = 0
+    if fstat(descriptor, &status) == 0 {
+      if (status.st_mode & S_IFMT) == S_IFDIR { throw Failure(description: "'\(path)' is a directory, not a configuration file") }
+      if (status.st_mode & S_IFMT) == S_IFREG { expectedSize = Int(status.st_size) }
     }
-    return SourceFile(name: path, bytes: try readAll(fileDescriptor: descriptor, name: path))
+    return SourceFile(name: path, bytes: try readAll(fileDescriptor: descriptor, name: path, expectedSize: expectedSize))
   }
 
-  private static func readAll(fileDescriptor: Int32, name: String) throws(Failure) -> [UInt8] {
+  /// `expectedSize`: a regular file's size, so that its bytes are stored once, in room made
+  /// for them, rather than in room that doubles as it fills.
+  private static func readAll(fileDescriptor: Int32, name: String, expectedSize: Int = 0) throws(Failure) -> [UInt8] {
     var bytes: [UInt8] = []
+    bytes.reserveCapacity(min(expectedSize, maximumBytes))
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
       let count = chunk.withUnsafeMutableBytes { systemRead(fileDescriptor, $0.baseAddress, $0.count) }

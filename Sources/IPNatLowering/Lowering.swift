@@ -23,20 +23,48 @@ import NFTModel
 /// one shape (port forwards, 1:1 maps) then fold into one map lookup (`RuleFolder`), whose
 /// comment names the lines it stands for: a new connection costs one lookup instead of a walk
 /// through thousands of rules.
-public enum Lowering {
-  /// Each rule's syntax tree is let go once the rule is lowered (when the caller holds no other
-  /// copy of `config`), so that a large file never holds both its whole AST and its whole IR.
+public struct Lowering {
+  private var builder: TableBuilder
+  private var roundRobin = RoundRobinCollector()
+  private var roundRobinPlaces: [TableBuilder.Place] = []
+  private var rulesTaken = 0
+
+  /// A lowering that takes the rules of `file` one at a time (``add(_:)``), as the parser
+  /// reads them: each rule's syntax tree can go as soon as it is lowered, so a large file never
+  /// holds its whole syntax tree, nor that and its whole IR.
+  public init(file: SourceFile, options: LoweringOptions = LoweringOptions()) {
+    // One rule per line is the usual layout: room for that many is made at once.
+    builder = TableBuilder(file: file, options: options, expectedGroups: file.lineCount)
+  }
+
+  /// Lowers the file's next rule. A round-robin rdr rule takes its turns with partners that may
+  /// come later in the file, so its group is lowered by ``finish()``, at its first rule's place.
+  public mutating func add(_ rule: consuming IPNatSyntax.Rule) {
+    rulesTaken += 1
+    switch roundRobin.take(rule, ordinal: rulesTaken) {
+    case .notRoundRobin: builder.lower(.single(rule, ordinal: rulesTaken))
+    case .opensGroup: roundRobinPlaces.append(builder.reservePlace())
+    case .joinsGroup: break
+    }
+  }
+
+  /// The table, or only diagnostics if any rule had an error. The lowering is left empty: it
+  /// lets go of what it held as the table is made, so that folding has the memory.
+  public mutating func finish() -> LoweringResult {
+    for (place, group) in zip(roundRobinPlaces, roundRobin.groups) { builder.lower(group, at: place) }
+    return builder.finish()
+  }
+
+  /// Lowers a whole parsed file. Each rule's syntax tree is let go once the rule is lowered
+  /// (when the caller holds no other copy of `config`).
   public static func lower(_ config: consuming Config, in file: SourceFile, options: LoweringOptions = LoweringOptions())
     -> LoweringResult
   {
-    var pending = RuleGroup.partition((consume config).rules)
-    var builder = TableBuilder(file: file, options: options, groups: pending.count)
-    pending.reverse()
-    while let group = pending.popLast() {
-      builder.lower(group)
-    }
-    // Moved, not copied: a copy would keep every rule's IR alive through folding.
-    return (consume builder).finish()
+    var lowering = Lowering(file: file, options: options)
+    var rules = (consume config).rules
+    rules.reverse()
+    while let rule = rules.popLast() { lowering.add(rule) }
+    return lowering.finish()
   }
 }
 

@@ -104,6 +104,12 @@ func portExpression(_ low: UInt16, _ high: UInt16) -> Expression {
 typealias Statement = NFTModel.Statement
 
 extension LoweredRule {
+  /// Whether the rule made nothing at all.
+  var isEmpty: Bool {
+    natRules.isEmpty && objects.isEmpty && maps.isEmpty && chains.isEmpty && connectionAttributes.isEmpty && mssclamp.isEmpty
+      && reflection.isEmpty && rewrittenSources.isEmpty && lateDestinationRules.isEmpty && warnings.isEmpty
+  }
+
   /// Adds everything `other` produced after what this one holds.
   mutating func append(contentsOf other: LoweredRule) {
     natRules += other.natRules
@@ -113,6 +119,8 @@ extension LoweredRule {
     connectionAttributes += other.connectionAttributes
     mssclamp += other.mssclamp
     reflection += other.reflection
+    rewrittenSources += other.rewrittenSources
+    lateDestinationRules += other.lateDestinationRules
     warnings += other.warnings
   }
 }

@@ -44,20 +44,61 @@ struct TableBuilder {
   let file: SourceFile
   let options: LoweringOptions
   private var diagnostics: [Diagnostic] = []
-  private var lowered: [LoweredRule] = []
+  /// The NAT-chain rules of every group, in the order the groups were lowered: file order,
+  /// but for groups lowered into a reserved place (``Place``), whose rules come last until
+  /// ``takeInSearchOrder()`` puts them in their place.
+  private var natRules: [RankedRule] = []
+  /// What groups made besides NAT-chain rules, in group order. Most groups make nothing else,
+  /// and a large file holds one group per rule, so they are not kept.
+  private var otherOutput: [LoweredRule] = []
+  private var hasReservedPlaces = false
   /// Each canonical form seen so far, with where it was first written.
   private var firstRuleByText: [String: SourceRange] = [:]
 
-  /// `groups`: how many rule groups will come, so that the storage for them is made once
-  /// (a 100,000-rule file otherwise rehashes its canonical forms some twenty times).
-  init(file: SourceFile, options: LoweringOptions, groups: Int = 0) {
-    self.file = file
-    self.options = options
-    lowered.reserveCapacity(groups)
-    firstRuleByText.reserveCapacity(groups)
+  /// The place of a group that comes later than its place in the file (a round-robin group,
+  /// complete only at the end of the file), kept for it by ``reservePlace()``.
+  struct Place {
+    fileprivate let slot: Int
+    fileprivate let diagnosticIndex: Int
   }
 
-  mutating func lower(_ group: RuleGroup) {
+  /// The diagnostics of groups lowered into a reserved place, to be put at that place.
+  private var placedDiagnostics: [(place: Place, diagnostics: [Diagnostic])] = []
+
+  /// `expectedGroups`: about how many rule groups will come, so that the storage for them is
+  /// made once (a 100,000-rule file otherwise rehashes its canonical forms some twenty times).
+  init(file: SourceFile, options: LoweringOptions, expectedGroups: Int = 0) {
+    self.file = file
+    self.options = options
+    natRules.reserveCapacity(expectedGroups)
+    firstRuleByText.reserveCapacity(expectedGroups)
+  }
+
+  /// Lowers a group after those before it, or into the place reserved for it.
+  mutating func lower(_ group: RuleGroup, at place: Place? = nil) {
+    let (lowered, groupDiagnostics) = lowerGroup(group)
+    if var output = lowered {
+      natRules += output.natRules
+      output.natRules = []
+      output.warnings = []
+      if let place {
+        otherOutput[place.slot] = output
+      } else if !output.isEmpty {
+        otherOutput.append(output)
+      }
+    }
+    guard let place else { return diagnostics += groupDiagnostics }
+    if !groupDiagnostics.isEmpty { placedDiagnostics.append((place, groupDiagnostics)) }
+  }
+
+  /// Keeps the place after the groups lowered so far for a group that will come later.
+  mutating func reservePlace() -> Place {
+    hasReservedPlaces = true
+    otherOutput.append(LoweredRule())
+    return Place(slot: otherOutput.count - 1, diagnosticIndex: diagnostics.count)
+  }
+
+  private mutating func lowerGroup(_ group: RuleGroup) -> (LoweredRule?, [Diagnostic]) {
     do {
       let output: LoweredRule
       switch group {
@@ -70,10 +111,9 @@ struct TableBuilder {
         for member in members { try refuseDuplicate(CanonicalPrinter.print(.rdr(member.rule)), at: member.rule.range) }
         output = try RoundRobinGroup(members: members, file: file, options: options).lower()
       }
-      diagnostics += output.warnings
-      lowered.append(output)
+      return (output, output.warnings)
     } catch {
-      diagnostics.append(error.diagnostic)
+      return (nil, [error.diagnostic])
     }
   }
 
@@ -90,7 +130,11 @@ struct TableBuilder {
                         at: range, notes: [Note("the first one is here", at: first)])
   }
 
-  consuming func finish() -> LoweringResult {
+  /// The table and the diagnostics. The builder is left empty: it gives up what it held as it
+  /// goes, so that folding, which needs the most memory, runs with the least else held.
+  mutating func finish() -> LoweringResult {
+    // Later places first, so that each index still counts the diagnostics before its place.
+    for (place, placed) in placedDiagnostics.reversed() { diagnostics.insert(contentsOf: placed, at: place.diagnosticIndex) }
     guard !diagnostics.hasErrors else { return LoweringResult(table: nil, diagnostics: diagnostics) }
     return LoweringResult(table: table(), diagnostics: diagnostics)
   }
@@ -98,29 +142,29 @@ struct TableBuilder {
   private mutating func table() -> Table {
     var objects: [StatefulObject] = []
     var objectNames: Set<String> = []
-    for object in lowered.flatMap(\.objects) where objectNames.insert(object.name).inserted {
+    for object in otherOutput.flatMap(\.objects) where objectNames.insert(object.name).inserted {
       objects.append(object)
     }
     var chains: [Chain] = []
-    let attributes = lowered.flatMap(\.connectionAttributes)
+    let attributes = otherOutput.flatMap(\.connectionAttributes)
     if !attributes.isEmpty {
       chains.append(Chain(name: "ct_attrs", base: BaseChain(kind: .filter, hook: .forward, priority: .named(.mangle, offset: 0)),
                           rules: attributes))
     }
-    let clamps = lowered.flatMap(\.mssclamp)
+    let clamps = otherOutput.flatMap(\.mssclamp)
     if !clamps.isEmpty {
       chains.append(Chain(name: "mssclamp", base: BaseChain(kind: .filter, hook: .forward, priority: .named(.mangle, offset: 1)),
                           rules: clamps))
     }
     // Chains that rules jump to come first: nft resolves a jump when it adds the rule.
-    chains += lowered.flatMap(\.chains)
-    var maps = lowered.flatMap(\.maps)
-    let reflection = lowered.flatMap(\.reflection)
-    let rewrittenSources = lowered.flatMap(\.rewrittenSources)
-    let lateDestinationRules = lowered.flatMap(\.lateDestinationRules)
+    chains += otherOutput.flatMap(\.chains)
+    var maps = otherOutput.flatMap(\.maps)
+    let reflection = otherOutput.flatMap(\.reflection)
+    let rewrittenSources = otherOutput.flatMap(\.rewrittenSources)
+    let lateDestinationRules = otherOutput.flatMap(\.lateDestinationRules)
     var searchOrder = takeInSearchOrder()
     // All that folding needs is in `searchOrder` now: what is left goes before folding peaks.
-    lowered = []
+    otherOutput = []
     firstRuleByText = [:]
     var foldedMaps = 0
     func natRules(_ chain: NATChain) -> [NFTModel.Rule] {
@@ -146,20 +190,22 @@ struct TableBuilder {
 
   /// The rules of both NAT chains in IPFilter's search order (``SearchRank``): longest prefix
   /// first, then file order. Rules are lowered in file order, so one bucket per prefix length,
-  /// filled as they come, is that order without a sort. The rules move out of `lowered`, so
-  /// that folding them can free them.
+  /// filled as they come, is that order; only the rules of reserved places are sorted into it.
+  /// The rules move out of the builder, so that folding them can free them.
   private mutating func takeInSearchOrder() -> [NATChain: [FoldEntry]] {
-    var byLength: [NATChain: [[FoldEntry]]] = [:]
+    var byLength: [NATChain: [[RankedRule]]] = [:]
     for chain in [NATChain.dstnat, .srcnat] {
-      byLength[chain] = [[FoldEntry]](repeating: [], count: IPFamily.inet6.width + 1)
+      byLength[chain] = [[RankedRule]](repeating: [], count: IPFamily.inet6.width + 1)
     }
-    for index in lowered.indices {
-      for ranked in lowered[index].natRules {
-        byLength[ranked.chain]![ranked.rank.prefixLength].append(ranked.entry)
+    for ranked in natRules { byLength[ranked.chain]![ranked.rank.prefixLength].append(ranked) }
+    natRules = []
+    return byLength.mapValues { buckets in
+      buckets.reversed().flatMap { bucket in
+        // A group's rules all have its first rule's ordinal, and no other group's.
+        let inFileOrder = hasReservedPlaces ? bucket.sorted { $0.rank.ordinal < $1.rank.ordinal } : bucket
+        return inFileOrder.map(\.entry)
       }
-      lowered[index].natRules = []
     }
-    return byLength.mapValues { $0.reversed().flatMap { $0 } }
   }
 }
 

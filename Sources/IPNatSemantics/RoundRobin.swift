@@ -80,27 +80,56 @@ public enum RuleGroup: Sendable {
   /// gathered into one group at the place of the first. A round-robin rule without partners
   /// is a single rule (`isAlone` tells lint so). Ordinals count from 1.
   public static func partition(_ rules: [Rule]) -> [RuleGroup] {
-    var groups: [RuleGroup] = []
-    var groupIndex: [RoundRobinKey: Int] = [:]
+    var groups: [RuleGroup?] = []
+    var roundRobin = RoundRobinCollector()
+    var places: [Int] = []
     for (offset, rule) in rules.enumerated() {
-      let ordinal = offset + 1
-      guard case .rdr(let rdr) = rule, rdr.options.roundRobin != nil else {
-        groups.append(.single(rule, ordinal: ordinal))
-        continue
-      }
-      let key = RoundRobinKey(rdr)
-      if let index = groupIndex[key], case .roundRobin(let members) = groups[index] {
-        groups[index] = .roundRobin(members + [(rdr, ordinal)])
-      } else {
-        groupIndex[key] = groups.count
-        groups.append(.roundRobin([(rdr, ordinal)]))
+      switch roundRobin.take(rule, ordinal: offset + 1) {
+      case .notRoundRobin: groups.append(.single(rule, ordinal: offset + 1))
+      case .opensGroup:
+        places.append(groups.count)
+        groups.append(nil)
+      case .joinsGroup: break
       }
     }
-    return groups.map { group in
-      if case .roundRobin(let members) = group, members.count == 1 {
-        return .single(.rdr(members[0].rule), ordinal: members[0].ordinal)
-      }
-      return group
+    for (place, group) in zip(places, roundRobin.groups) { groups[place] = group }
+    return groups.map { $0! }
+  }
+}
+
+/// Gathers round-robin rdr rules into groups as the rules of a file come, in file order: a
+/// group's members can be anywhere in the file, so a group is complete only at its end.
+public struct RoundRobinCollector: Sendable {
+  public enum Placement: Sendable {
+    /// Not a round-robin rdr rule: a group of its own, at its own place.
+    case notRoundRobin
+    /// The first of its group: the group takes this rule's place.
+    case opensGroup
+    /// A later member of a group already placed.
+    case joinsGroup
+  }
+
+  private var members: [[(rule: RdrRule, ordinal: Int)]] = []
+  private var groupIndex: [RoundRobinKey: Int] = [:]
+
+  public init() {}
+
+  public mutating func take(_ rule: Rule, ordinal: Int) -> Placement {
+    guard case .rdr(let rdr) = rule, rdr.options.roundRobin != nil else { return .notRoundRobin }
+    let key = RoundRobinKey(rdr)
+    if let index = groupIndex[key] {
+      members[index].append((rdr, ordinal))
+      return .joinsGroup
+    }
+    groupIndex[key] = members.count
+    members.append([(rdr, ordinal)])
+    return .opensGroup
+  }
+
+  /// The groups, in the order they were opened: a group of one is a single rule.
+  public var groups: [RuleGroup] {
+    members.map { members in
+      members.count == 1 ? .single(.rdr(members[0].rule), ordinal: members[0].ordinal) : .roundRobin(members)
     }
   }
 }

@@ -217,6 +217,8 @@ private struct Layout {
   }
 
   consuming func output(name: () -> String) -> RuleFolder.Output {
+    // No rule joins a group any more: what joining needs goes before the maps are built.
+    for index in groups.indices { groups[index].close() }
     var output = RuleFolder.Output()
     for slot in slots {
       switch slot {
@@ -226,18 +228,22 @@ private struct Layout {
         output.rules += groups[index].members.map(\.rule)
       case .group(let index):
         let mapName = name()
-        output.maps.append(map(groups[index], named: mapName))
         output.rules.append(foldedRule(groups[index], mapName: mapName))
+        let candidates = groups[index].candidates
         groups[index].candidates = []
+        output.maps.append(map(of: consume candidates, groups[index], named: mapName))
       }
     }
     return output
   }
 
-  private func map(_ group: Group, named name: String) -> NamedMap {
+  /// The group's map. Each candidate is let go once its elements are made: a large map
+  /// otherwise holds its rules twice, as candidates and as elements.
+  private func map(of candidates: consuming [FoldCandidate], _ group: Group, named name: String) -> NamedMap {
     var elements: [MapElement] = []
-    elements.reserveCapacity(group.candidates.reduce(0) { $0 + max(1, $1.protocols.count) })
-    for candidate in group.candidates { candidate.appendElements(to: &elements) }
+    elements.reserveCapacity(candidates.reduce(0) { $0 + max(1, $1.protocols.count) })
+    candidates.reverse()
+    while let candidate = candidates.popLast() { candidate.appendElements(to: &elements) }
     return NamedMap(name: name, key: group.shape.keyTypes, data: group.shape.dataTypes,
                     intervalData: group.shape.translation == .addressAndPortRange, elements: elements)
   }

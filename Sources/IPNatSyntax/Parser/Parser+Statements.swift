@@ -4,7 +4,9 @@ extension Parser {
   /// ```
   /// config = { statement } ;
   /// ```
-  mutating func parseConfig() -> [Statement] {
+  ///
+  /// `takeRule`, if given, takes each rule instead of the statements.
+  mutating func parseConfig(handingRulesTo takeRule: ((Rule) -> Void)? = nil) -> [Statement] {
     var statements: [Statement] = []
     var ruleCount = 0
     while !atEnd {
@@ -23,6 +25,10 @@ extension Parser {
                   "too many rules: ipnat reads at most \(options.maximumRules) rules from one file, and refuses this one",
                   at: statement.range)
             break
+          }
+          if let takeRule, case .rule(let rule) = statement {
+            takeRule(rule)
+            continue
           }
         }
         statements.append(statement)

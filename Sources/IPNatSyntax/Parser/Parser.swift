@@ -102,6 +102,18 @@ public struct Parser {
     return parser.finish(statements)
   }
 
+  /// Parses a whole file, and hands each rule to `takeRule` as soon as it is read, in file
+  /// order, instead of keeping it: the result's `config` holds the other statements only. A
+  /// rule with an error is not handed on. A compiler lowers each rule as it comes, so that a
+  /// large file's syntax tree is never whole in memory.
+  public static func parse(_ file: SourceFile, options: ParseOptions = ParseOptions(),
+                           handingRulesTo takeRule: (Rule) -> Void) -> ParseResult {
+    var parser = Parser(file: file, options: options)
+    // The parser keeps no reference to `takeRule` once parseConfig returns.
+    let statements = withoutActuallyEscaping(takeRule) { parser.parseConfig(handingRulesTo: $0) }
+    return parser.finish(statements)
+  }
+
   private init(file: SourceFile, options: ParseOptions) {
     var variables = VariableTable()
     for (name, value) in options.predefinedVariables { variables.define(name, value: value, at: nil) }

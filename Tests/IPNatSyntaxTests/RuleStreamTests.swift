@@ -1,0 +1,39 @@
+import IPNatDiagnostics
+import IPNatKit
+import IPNatSyntax
+import Testing
+
+/// The compiler lowers each rule as soon as it is parsed (`Parser.parse(_:options:handingRulesTo:)`):
+/// what the parser hands on must be what it would have kept, and a file with an error must
+/// still compile to nothing but the parser's diagnostics.
+@Suite struct RuleStreamTests {
+  static let file = SourceFile(name: "stream.conf", text: """
+    inside = "10.0.0.0/24";
+    map eth0 $inside -> 203.0.113.1/32
+    rdr eth0 192.0.2.1/32 port 80 -> 10.0.0.5 port 8080 tcp; map eth1 10.1.0.0/16 -> 0/32
+    rdr eth0 192.0.2.1/32 port 99999 -> 10.0.0.5 tcp
+    bimap eth0 10.0.0.7/32 -> 203.0.113.7/32
+
+    """)
+
+  @Test func theRulesHandedOnAreTheRulesKept() {
+    let options = ParseOptions(hostResolver: testHosts)
+    let kept = Parser.parse(Self.file, options: options)
+    var handed: [Rule] = []
+    let streamed = Parser.parse(Self.file, options: options) { handed.append($0) }
+    #expect(handed == kept.config.rules)
+    #expect(handed.count == 4)
+    #expect(streamed.config.rules.isEmpty)
+    #expect(streamed.config.statements.count == kept.config.statements.count - 4)
+    #expect(streamed.diagnostics == kept.diagnostics)
+  }
+
+  /// Line 4's port is out of range: the file compiles to no table, and to the parser's
+  /// diagnostics only, though the rules before it were already lowered.
+  @Test func aFileWithAnErrorLowersToNothing() {
+    let (table, diagnostics) = IPNat.lower(Self.file, options: FrontendOptions(resolveHostNames: false))
+    #expect(table == nil)
+    #expect(diagnostics == IPNat.parse(Self.file, options: FrontendOptions(resolveHostNames: false)).diagnostics)
+    #expect(diagnostics.hasErrors)
+  }
+}
