@@ -65,7 +65,7 @@ public enum IPNat {
     guard let table else { return Outcome(output: nil, diagnostics: diagnostics) }
     let output =
       switch format {
-      case .nft: ScriptEmitter.script(replacing: table)
+      case .nft: ScriptEmitter.script(replacing: consume table)
       case .json: JSONEmitter.document(replacing: table)
       }
     return Outcome(output: output, diagnostics: diagnostics)

@@ -16,12 +16,23 @@ public enum ScriptEmitter {
   /// The script syntax declares everything the IR holds.
   public static let capabilities = OutputCapabilities.full
 
-  public static func script(replacing table: Table) -> String {
+  /// The table is consumed: each map is let go once it is written, so that a large table and
+  /// its script are never both whole in memory, when the caller gives up its copy.
+  public static func script(replacing table: consuming Table) -> String {
     var writer = ScriptWriter()
+    writer.text.reserveCapacity(estimatedSize(of: table))
     writer.line("table \(table.family.rawValue) \(table.name)")
     writer.line("delete table \(table.family.rawValue) \(table.name)")
     writer.write(table)
     return writer.text
+  }
+
+  /// About the script's size, a little over for the usual table: room made once costs less
+  /// than room that doubles as the script grows, and holds the old text beside the new.
+  static func estimatedSize(of table: Table) -> Int {
+    let elements = table.maps.reduce(0) { $0 + $1.elements.count }
+    let rules = table.chains.reduce(0) { $0 + $1.rules.count }
+    return 4096 + 64 * elements + 256 * rules + 160 * table.ruleTexts.count
   }
 }
 
@@ -30,7 +41,13 @@ struct ScriptWriter {
   private var depth = 0
 
   mutating func line(_ content: String) {
-    text += String(repeating: "\t", count: depth) + content + "\n"
+    indent()
+    text += content
+    text += "\n"
+  }
+
+  private mutating func indent() {
+    for _ in 0..<depth { text += "\t" }
   }
 
   private mutating func block(_ header: String, _ body: (inout ScriptWriter) -> Void) {
@@ -41,10 +58,13 @@ struct ScriptWriter {
     line("}")
   }
 
-  mutating func write(_ table: Table) {
+  mutating func write(_ table: consuming Table) {
+    var maps = table.maps
+    table.maps = []
+    maps.reverse()
     block("table \(table.family.rawValue) \(table.name)") { writer in
       for object in table.objects { writer.write(object) }
-      for map in table.maps { writer.write(map) }
+      while let map = maps.popLast() { writer.write(map) }
       if !table.ruleTexts.isEmpty { writer.write(table.ruleTexts) }
       for chain in table.chains { writer.write(chain) }
     }
@@ -91,13 +111,15 @@ struct ScriptWriter {
       writer.line("type \(key) : \(data)")
       if !map.flagNames.isEmpty { writer.line("flags " + map.flagNames.joined(separator: ",")) }
       guard !map.elements.isEmpty else { return }
+      // Written straight into the script: a map's elements make most of a large one.
       let separator = ",\n" + String(repeating: "\t", count: writer.depth) + "\t     "
-      var line = "elements = { "
+      writer.indent()
+      writer.text += "elements = { "
       for (index, element) in map.elements.enumerated() {
-        if index > 0 { line += separator }
-        Self.append(element, to: &line)
+        if index > 0 { writer.text += separator }
+        Self.append(element, to: &writer.text)
       }
-      writer.line(line + " }")
+      writer.text += " }\n"
     }
   }
 
