@@ -76,6 +76,15 @@ struct ConnectionPattern {
   }
 }
 
+extension RuleOptions {
+  /// Whether the forward chains do something for the rule's connections (`age`, `mssclamp`).
+  var hasConnectionAttributes: Bool { age != nil || mssclamp != nil }
+}
+
+extension MapRule.Translation {
+  var isProxy: Bool { if case .proxy = self { true } else { false } }
+}
+
 /// `age`, `mssclamp` and `proxy`: what the forward chains do for a rule's connections.
 extension RuleLowering {
   mutating func lowerConnectionAttributes(_ options: RuleOptions, pattern: ConnectionPattern) throws(LoweringError) {

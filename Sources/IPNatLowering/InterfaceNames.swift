@@ -22,7 +22,7 @@ struct InterfaceNames {
 
   /// Why Linux (`dev_valid_name`) or nft cannot use `name`, or `nil` if both can.
   static func problem(with name: String) -> String? {
-    let bytes = Array(name.utf8)
+    let bytes = name.utf8
     if bytes.isEmpty { return "it is empty" }
     if bytes.count > 15 { return "Linux names have at most 15 bytes (IFNAMSIZ is 16), this one has \(bytes.count)" }
     if name == "." || name == ".." { return "'.' and '..' are reserved" }

@@ -21,9 +21,14 @@ extension RuleLowering {
     let statement = try isOneToOne ? oneToOneOutbound(map) : sourceTranslation(map)
     add(.srcnat, prefixLength: map.sourceAddress.precedenceLength(in: family), rule(matches, [statement]))
 
-    let pattern = try ConnectionPattern(map: map, interfaces: interfaces)
-    try lowerConnectionAttributes(map.options, pattern: pattern)
-    if case .proxy(let proxy) = map.translation { try lowerProxy(proxy, pattern: pattern) }
+    if map.options.hasConnectionAttributes || map.translation?.isProxy == true {
+      let pattern = try ConnectionPattern(map: map, interfaces: interfaces)
+      try lowerConnectionAttributes(map.options, pattern: pattern)
+      if case .proxy(let proxy) = map.translation { try lowerProxy(proxy, pattern: pattern) }
+    } else {
+      // The pattern would have checked the reply interface's name, which nothing else reads.
+      _ = try interfaces.linuxName(map.interfaces.inbound)
+    }
     if map.kind == .bimap { try lowerBimapInbound(map) }
   }
 

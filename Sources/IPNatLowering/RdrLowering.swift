@@ -18,6 +18,11 @@ extension RuleLowering {
   }
 
   mutating func lowerRdrAttributes(_ rdr: RdrRule) throws(LoweringError) {
+    guard rdr.options.hasConnectionAttributes || rdr.proxy != nil else {
+      // The pattern would have checked the reply interface's name, which nothing else reads.
+      _ = try interfaces.linuxName(rdr.interfaces.outbound)
+      return
+    }
     let pattern = try ConnectionPattern(rdr: rdr, interfaces: interfaces)
     try lowerConnectionAttributes(rdr.options, pattern: pattern)
     switch rdr.proxy {

@@ -125,7 +125,7 @@ final class FoldCandidate: Sendable {
   /// candidate only describes: one with an `nfproto` match, its matches in another order, or
   /// a prefix with host bits.
   static func exactly(_ rule: NFTModel.Rule, chain: NATChain) -> FoldCandidate? {
-    guard let candidate = FoldCandidate(rule, chain: chain), candidate.rule == rule else { return nil }
+    guard let candidate = FoldCandidate(rule, chain: chain), candidate.matchesAreWrittenAs(rule.matches) else { return nil }
     return candidate
   }
 
@@ -134,15 +134,10 @@ final class FoldCandidate: Sendable {
   var rule: NFTModel.Rule {
     var matches: [Match] = []
     matches.reserveCapacity(4)
-    matches.append(Match(.meta(shape.interface), .string(interface)))
-    let address: Expression =
-      network.length == network.address.family.width ? .address(network.address) : .prefix(network.address, length: network.length)
-    matches.append(Match(.payload(shape.addressField), address))
-    if shape.matchesProtocol {
-      let values = protocols.map(transportExpression)
-      matches.append(Match(.meta(.l4proto), values.count == 1 ? values[0] : .set(values)))
-    }
-    if let port { matches.append(Match(.payload(PayloadField(.th, .dport)), .integer(port))) }
+    matches.append(interfaceMatch)
+    matches.append(addressMatch)
+    if shape.matchesProtocol { matches.append(protocolMatch) }
+    if let port { matches.append(portMatch(port)) }
     var translatedPort: Expression?
     if let targetPorts {
       let (low, high) = (UInt64(targetPorts.lowerBound), UInt64(targetPorts.upperBound))
@@ -151,6 +146,31 @@ final class FoldCandidate: Sendable {
     let nat = NATStatement(shape.nat, family: shape.family, address: .address(target), port: translatedPort, flags: shape.flags)
     return NFTModel.Rule(matches: matches, statements: [.nat(nat)], origin: origin)
   }
+
+  /// Whether ``rule`` gives back `matches` as they are. The statement, counter and origin need
+  /// no check: the initializer reads every field of them.
+  private func matchesAreWrittenAs(_ matches: [Match]) -> Bool {
+    let count = 2 + (shape.matchesProtocol ? 1 : 0) + (port == nil ? 0 : 1)
+    guard matches.count == count, matches[0] == interfaceMatch, matches[1] == addressMatch else { return false }
+    if shape.matchesProtocol, matches[2] != protocolMatch { return false }
+    if let port, matches[count - 1] != portMatch(port) { return false }
+    return true
+  }
+
+  private var interfaceMatch: Match { Match(.meta(shape.interface), .string(interface)) }
+
+  private var addressMatch: Match {
+    let address: Expression =
+      network.length == network.address.family.width ? .address(network.address) : .prefix(network.address, length: network.length)
+    return Match(.payload(shape.addressField), address)
+  }
+
+  private var protocolMatch: Match {
+    let values = protocols.map(transportExpression)
+    return Match(.meta(.l4proto), values.count == 1 ? values[0] : .set(values))
+  }
+
+  private func portMatch(_ port: UInt64) -> Match { Match(.payload(PayloadField(.th, .dport)), .integer(port)) }
 
   /// What the map gives for the rule's keys: `10.0.0.5`, `10.0.0.5 . 8080`, `203.0.113.1 . 1024-65535`.
   var value: Expression {
