@@ -27,14 +27,35 @@ public indirect enum JSONValue: Sendable, Hashable {
 
   /// The value on one line, with a space after each `:` and `,`.
   public var serialized: String {
+    var text = ""
+    write(to: &text)
+    return text
+  }
+
+  /// Appends ``serialized`` to `text`, written in place: a document of a large table is
+  /// megabytes, and joining the text of each value would copy it once per level.
+  public func write(to text: inout String) {
     switch self {
     case .object(let members):
-      "{" + members.map { "\(JSONValue.quote($0.key)): \($0.value.serialized)" }.joined(separator: ", ") + "}"
-    case .array(let elements): "[" + elements.map(\.serialized).joined(separator: ", ") + "]"
-    case .string(let text): JSONValue.quote(text)
-    case .number(let value): String(value)
-    case .bool(let value): value ? "true" : "false"
-    case .null: "null"
+      text += "{"
+      for (index, member) in members.enumerated() {
+        if index > 0 { text += ", " }
+        JSONValue.appendQuoted(member.key, to: &text)
+        text += ": "
+        member.value.write(to: &text)
+      }
+      text += "}"
+    case .array(let elements):
+      text += "["
+      for (index, element) in elements.enumerated() {
+        if index > 0 { text += ", " }
+        element.write(to: &text)
+      }
+      text += "]"
+    case .string(let string): JSONValue.appendQuoted(string, to: &text)
+    case .number(let value): text += String(value)
+    case .bool(let value): text += value ? "true" : "false"
+    case .null: text += "null"
     }
   }
 
@@ -53,20 +74,26 @@ public indirect enum JSONValue: Sendable, Hashable {
   }
 
   public static func quote(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
+    var result = ""
+    appendQuoted(text, to: &result)
+    return result
+  }
+
+  static func appendQuoted(_ string: String, to text: inout String) {
+    text += "\""
+    for scalar in string.unicodeScalars {
       switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
+      case "\"": text += "\\\""
+      case "\\": text += "\\\\"
+      case "\n": text += "\\n"
+      case "\r": text += "\\r"
+      case "\t": text += "\\t"
       case _ where scalar.value < 0x20:
         let hex = String(scalar.value, radix: 16)
-        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: result.unicodeScalars.append(scalar)
+        text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: text.unicodeScalars.append(scalar)
       }
     }
-    return result + "\""
+    text += "\""
   }
 }

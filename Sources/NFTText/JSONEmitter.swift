@@ -14,22 +14,37 @@ public enum JSONEmitter {
   /// What a JSON document can declare for nft 1.0.6 to read back.
   public static let capabilities = OutputCapabilities(concatenatedMapData: false)
 
+  /// Each command is written as soon as it is made, and a map's command let go once written:
+  /// a large table's document is never also whole as values.
   public static func document(replacing table: Table) -> String {
+    var document = DocumentWriter()
     let tableObject = JSONValue.object([("family", .string(table.family.rawValue)), ("name", .string(table.name))])
-    var commands: [JSONValue] = [
-      .object([("add", .object([("table", tableObject)]))]),
-      .object([("delete", .object([("table", tableObject)]))]),
-      .object([("add", .object([("table", tableObject)]))]),
-    ]
+    document.write(.object([("add", .object([("table", tableObject)]))]))
+    document.write(.object([("delete", .object([("table", tableObject)]))]))
+    document.write(.object([("add", .object([("table", tableObject)]))]))
     let context = JSONContext(table: table)
-    commands += table.objects.map { add(context.object($0)) }
-    commands += table.maps.map { add(context.map($0)) }
-    if !table.ruleTexts.isEmpty { commands.append(add(context.ruleTexts(table.ruleTexts))) }
-    commands += table.chains.map { add(context.chain($0)) }
+    for object in table.objects { document.write(add(context.object(object))) }
+    for map in table.maps { document.write(add(context.map(map))) }
+    if !table.ruleTexts.isEmpty { document.write(add(context.ruleTexts(table.ruleTexts))) }
+    for chain in table.chains { document.write(add(context.chain(chain))) }
     for chain in table.chains {
-      commands += chain.rules.map { add(context.rule($0, in: chain)) }
+      for rule in chain.rules { document.write(add(context.rule(rule, in: chain))) }
     }
-    return "{\"nftables\": [\n  " + commands.map(\.serialized).joined(separator: ",\n  ") + "\n]}\n"
+    return document.finished
+  }
+
+  /// `{"nftables": [` the commands, one per line `]}`.
+  private struct DocumentWriter {
+    private var text = "{\"nftables\": [\n  "
+    private var isFirst = true
+
+    mutating func write(_ command: JSONValue) {
+      if !isFirst { text += ",\n  " }
+      isFirst = false
+      command.write(to: &text)
+    }
+
+    var finished: String { text + "\n]}\n" }
   }
 
   private static func add(_ object: (String, JSONValue)) -> JSONValue {
