@@ -33,8 +33,10 @@ public struct Lowering {
   /// reads them: each rule's syntax tree can go as soon as it is lowered, so a large file never
   /// holds its whole syntax tree, nor that and its whole IR.
   public init(file: SourceFile, options: LoweringOptions = LoweringOptions()) {
-    // One rule per line is the usual layout: room for that many is made at once.
-    builder = TableBuilder(file: file, options: options, expectedGroups: file.lineCount)
+    // One rule per line is the usual layout: room for that many is made at once. A rule takes
+    // a dozen bytes at least, and the rule limit bounds the rest (a file of blank lines).
+    let expectedRules = min(file.lineCount, file.bytes.count / 12, ParseOptions.defaultMaximumRules)
+    builder = TableBuilder(file: file, options: options, expectedGroups: expectedRules)
   }
 
   /// Lowers the file's next rule. A round-robin rdr rule takes its turns with partners that may
