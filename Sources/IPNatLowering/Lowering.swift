@@ -50,10 +50,14 @@ public struct Lowering {
     }
   }
 
-  /// The table, or only diagnostics if any rule had an error. The lowering is left empty: it
-  /// lets go of what it held as the table is made, so that folding has the memory.
+  /// The table, or only diagnostics if any rule had an error; called once, after the last rule.
+  /// The lowering is left empty: it lets go of what it held as the table is made, so that
+  /// folding has the memory.
   public mutating func finish() -> LoweringResult {
-    for (place, group) in zip(roundRobinPlaces, roundRobin.groups) { builder.lower(group, at: place) }
+    let groups = roundRobin.groups
+    roundRobin = RoundRobinCollector()
+    for (place, group) in zip(roundRobinPlaces, groups) { builder.lower(group, at: place) }
+    roundRobinPlaces = []
     return builder.finish()
   }
 

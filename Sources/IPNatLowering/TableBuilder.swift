@@ -167,7 +167,7 @@ struct TableBuilder {
     otherOutput = []
     firstRuleByText = [:]
     var foldedMaps = 0
-    func natRules(_ chain: NATChain) -> [NFTModel.Rule] {
+    func foldedRules(_ chain: NATChain) -> [NFTModel.Rule] {
       var rules = searchOrder.removeValue(forKey: chain) ?? []
       guard let threshold = options.foldThreshold else { return rules.map(\.rule) }
       let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: options.target.concatenatedMapData)
@@ -179,9 +179,9 @@ struct TableBuilder {
       return folded.rules
     }
     chains.append(Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting, priority: .named(.dstnat, offset: 0)),
-                        rules: natRules(.dstnat) + lateDestinationRules))
+                        rules: foldedRules(.dstnat) + lateDestinationRules))
     chains.append(Chain(name: "srcnat", base: BaseChain(kind: .nat, hook: .postrouting, priority: .named(.srcnat, offset: 0)),
-                        rules: rewrittenSources + reflection + natRules(.srcnat)))
+                        rules: rewrittenSources + reflection + foldedRules(.srcnat)))
     var table = Table(family: .inet, name: options.tableName, objects: objects, maps: maps, chains: chains)
     table.labelTranslations()
     RuleText.record(in: &table)

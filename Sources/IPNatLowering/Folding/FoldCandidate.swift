@@ -113,7 +113,7 @@ final class FoldCandidate: Sendable {
   }
 
   /// The protocol lists of nearly every rule, made once: a folder holds a list per candidate,
-  /// and a list of its own would cost a candidate a fifth of its size.
+  /// and a list of its own would cost a candidate a sixth of its size.
   private static let commonProtocolLists: [[UInt8]] = [[6], [17], [6, 17]]
 
   private static func sharedList(_ protocols: [UInt8]) -> [UInt8] {
