@@ -1,14 +1,14 @@
 import ArgumentParser
 
 /// `ipnat compile` of a generated gateway configuration, as a separate process: wall time and
-/// peak memory, against the absolute targets of issue 6.
+/// peak memory, against the absolute targets of issue 24 (issue 6 asked for 1 s and 150 MB).
 struct CompileBenchmark: SizedBenchmark {
   static let configuration = CommandConfiguration(commandName: "compile", abstract: "Time and peak memory of 'ipnat compile'.")
 
   @OptionGroup var sizes: SizeOptions
 
-  static let targetSeconds = 1.0
-  static let targetMegabytes = 150.0
+  static let targetSeconds = 0.4
+  static let targetMegabytes = 100.0
 
   static func measure(rules: Int, runs: Int, tools: Tools) throws -> [ReportRow] {
     let config = temporaryPath("conf")
@@ -20,10 +20,10 @@ struct CompileBenchmark: SizedBenchmark {
       guard result.status == 0 else { throw BenchError("ipnat compile failed with status \(result.status)") }
       if result.seconds < best.seconds { best = result }
     }
-    var target = "≤ \(targetSeconds.rounded(0)) s, ≤ \(targetMegabytes.rounded(0)) MB at 100k"
+    var target = "≤ \(targetSeconds.rounded(1)) s, ≤ \(targetMegabytes.rounded(0)) MB at 100k"
     if rules == 100_000 {
       let bytes = Double(best.peakBytes) / 1_000_000
-      target = "≤ \(targetSeconds.rounded(0)) s: " + (best.seconds <= targetSeconds ? "met" : "missed")
+      target = "≤ \(targetSeconds.rounded(1)) s: " + (best.seconds <= targetSeconds ? "met" : "missed")
         + "; ≤ \(targetMegabytes.rounded(0)) MB: " + (bytes <= targetMegabytes ? "met" : "missed") + " (\(bytes.rounded(0)) MB)"
     }
     return [ReportRow(benchmark: "compile", rules: rules,
