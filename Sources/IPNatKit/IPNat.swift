@@ -159,10 +159,7 @@ extension IPNat {
     if parsed.diagnostics.contains(where: { $0.id == ParseDiagnostics.tooManyRules.id }) { return parsed.diagnostics }
     var stageDiagnostics = parsed.diagnostics
     if !parsed.diagnostics.hasErrors {
-      // Only the diagnostics are wanted, and folding never adds one.
-      var lowering = lowering
-      lowering.foldThreshold = nil
-      stageDiagnostics += Lowering.lower(parsed.config, in: file, options: lowering).diagnostics
+      stageDiagnostics += Lowering.diagnostics(of: parsed.config, in: file, options: lowering)
     }
     return Linter.review(parsed, in: file, stageDiagnostics: stageDiagnostics, options: lint)
   }

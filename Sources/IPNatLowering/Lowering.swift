@@ -61,6 +61,20 @@ public struct Lowering {
     return builder.finish()
   }
 
+  /// What lowering `config` would report, without the table: nothing a rule is lowered to is
+  /// kept, so lint, which holds the syntax tree, does not also hold the IR.
+  public static func diagnostics(of config: Config, in file: SourceFile, options: LoweringOptions = LoweringOptions())
+    -> [Diagnostic]
+  {
+    var options = options
+    // Folding never adds a diagnostic.
+    options.foldThreshold = nil
+    var lowering = Lowering(file: file, options: options)
+    lowering.builder.keepsOutput = false
+    for rule in config.rules { lowering.add(rule) }
+    return lowering.finish().diagnostics
+  }
+
   /// Lowers a whole parsed file. Each rule's syntax tree is let go once the rule is lowered
   /// (when the caller holds no other copy of `config`).
   public static func lower(_ config: consuming Config, in file: SourceFile, options: LoweringOptions = LoweringOptions())

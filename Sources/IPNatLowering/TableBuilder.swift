@@ -74,10 +74,14 @@ struct TableBuilder {
     firstRuleByText.reserveCapacity(expectedGroups)
   }
 
+  /// Whether the table is wanted, or only the diagnostics (``Lowering/diagnostics(of:in:options:)``):
+  /// then nothing a rule is lowered to is kept.
+  var keepsOutput = true
+
   /// Lowers a group after those before it, or into the place reserved for it.
   mutating func lower(_ group: RuleGroup, at place: Place? = nil) {
     let (lowered, groupDiagnostics) = lowerGroup(group)
-    if var output = lowered {
+    if keepsOutput, var output = lowered {
       natRules += output.natRules
       output.natRules = []
       output.warnings = []
@@ -94,7 +98,7 @@ struct TableBuilder {
   /// Keeps the place after the groups lowered so far for a group that will come later.
   mutating func reservePlace() -> Place {
     hasReservedPlaces = true
-    otherOutput.append(LoweredRule())
+    if keepsOutput { otherOutput.append(LoweredRule()) }
     return Place(slot: otherOutput.count - 1, diagnosticIndex: diagnostics.count)
   }
 
@@ -135,7 +139,7 @@ struct TableBuilder {
   mutating func finish() -> LoweringResult {
     // Later places first, so that each index still counts the diagnostics before its place.
     for (place, placed) in placedDiagnostics.reversed() { diagnostics.insert(contentsOf: placed, at: place.diagnosticIndex) }
-    guard !diagnostics.hasErrors else { return LoweringResult(table: nil, diagnostics: diagnostics) }
+    guard keepsOutput, !diagnostics.hasErrors else { return LoweringResult(table: nil, diagnostics: diagnostics) }
     return LoweringResult(table: table(), diagnostics: diagnostics)
   }
 
