@@ -23,7 +23,7 @@ public enum ScriptEmitter {
     writer.text.reserveCapacity(estimatedSize(of: table))
     writer.line("table \(table.family.rawValue) \(table.name)")
     writer.line("delete table \(table.family.rawValue) \(table.name)")
-    writer.write(table)
+    writer.write(consume table)
     return writer.text
   }
 
