@@ -89,7 +89,7 @@ let package = Package(
     .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
     // What several test targets share: nft -c in a throwaway namespace, files, golden files.
     .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["Tools"]),
-    .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel", "IPAddressing", "TestSupport"]),
+    .testTarget(name: "NFTTextTests", dependencies: ["NFTText", "NFTModel", "IPAddressing", "JSONText", "TestSupport"]),
     .testTarget(
       name: "IPNatLoweringTests",
       dependencies: ["IPNatKit", "IPNatLowering", "IPNatSyntax", "IPNatDiagnostics", "NFTModel", "IPAddressing", "TestSupport"],

@@ -81,6 +81,12 @@ public indirect enum JSONValue: Sendable, Hashable {
 
   static func appendQuoted(_ string: String, to text: inout String) {
     text += "\""
+    // Nearly every string (names, addresses, comments) needs no escape: it is copied whole.
+    guard string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+      text += string
+      text += "\""
+      return
+    }
     for scalar in string.unicodeScalars {
       switch scalar {
       case "\"": text += "\\\""
