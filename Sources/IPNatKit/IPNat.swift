@@ -66,7 +66,7 @@ public enum IPNat {
     let output =
       switch format {
       case .nft: ScriptEmitter.script(replacing: consume table)
-      case .json: JSONEmitter.document(replacing: table)
+      case .json: JSONEmitter.document(replacing: consume table)
       }
     return Outcome(output: output, diagnostics: diagnostics)
   }

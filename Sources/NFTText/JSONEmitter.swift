@@ -15,22 +15,26 @@ public enum JSONEmitter {
   public static let capabilities = OutputCapabilities(concatenatedMapData: false)
 
   /// Each command is written as soon as it is made, and a map's command let go once written:
-  /// a large table's document is never also whole as values.
-  public static func document(replacing table: Table) -> String {
-    var document = DocumentWriter()
+  /// a large table's document is never also whole as values. The table is consumed: each map
+  /// is let go once written, when the caller gives up its copy.
+  public static func document(replacing table: consuming Table) -> String {
+    var maps = table.maps
+    table.maps = []
+    maps.reverse()
+    var document = DocumentWriter(capacity: ScriptEmitter.estimatedSize(of: table, maps: maps) * 7)
     let tableObject = JSONValue.object([("family", .string(table.family.rawValue)), ("name", .string(table.name))])
     document.write(.object([("add", .object([("table", tableObject)]))]))
     document.write(.object([("delete", .object([("table", tableObject)]))]))
     document.write(.object([("add", .object([("table", tableObject)]))]))
-    let context = JSONContext(table: table)
+    let context = JSONContext(table: copy table)
     for object in table.objects { document.write(add(context.object(object))) }
-    for map in table.maps { document.write(add(context.map(map))) }
+    while let map = maps.popLast() { document.write(add(context.map(map))) }
     if !table.ruleTexts.isEmpty { document.write(add(context.ruleTexts(table.ruleTexts))) }
     for chain in table.chains { document.write(add(context.chain(chain))) }
     for chain in table.chains {
       for rule in chain.rules { document.write(add(context.rule(rule, in: chain))) }
     }
-    return document.finished
+    return document.finished()
   }
 
   /// `{"nftables": [` the commands, one per line `]}`.
@@ -38,13 +42,20 @@ public enum JSONEmitter {
     private var text = "{\"nftables\": [\n  "
     private var isFirst = true
 
+    /// `capacity`: about the document's size, so that its room is made once.
+    init(capacity: Int) { text.reserveCapacity(capacity) }
+
     mutating func write(_ command: JSONValue) {
       if !isFirst { text += ",\n  " }
       isFirst = false
       command.write(to: &text)
     }
 
-    var finished: String { text + "\n]}\n" }
+    /// The document, closed in place: the text is not copied.
+    consuming func finished() -> String {
+      text += "\n]}\n"
+      return text
+    }
   }
 
   private static func add(_ object: (String, JSONValue)) -> JSONValue {
