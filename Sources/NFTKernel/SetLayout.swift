@@ -29,12 +29,18 @@ struct ValueShape: Hashable {
 
   /// The bytes of a value: a constant, or for interval data a prefix, range or `a . lo-hi`.
   func bytes(of value: Expression) throws(LinearizationError) -> [UInt8] {
-    let (low, high) = try bounds(of: value)
+    let (low, high) = try bounds(of: value, withHigh: isInterval)
     return isInterval ? low + high : low
   }
 
   /// The bytes of the first and the last value a value stands for, part by part.
   func bounds(of value: Expression) throws(LinearizationError) -> (low: [UInt8], high: [UInt8]) {
+    try bounds(of: value, withHigh: true)
+  }
+
+  /// `withHigh`: whether the last value is wanted too (`high` is empty otherwise); a constant
+  /// key, as a folded map has one per rule, needs only its first.
+  private func bounds(of value: Expression, withHigh: Bool) throws(LinearizationError) -> (low: [UInt8], high: [UInt8]) {
     let parts: [Expression]
     if types.count == 1 {
       parts = [value]
@@ -43,13 +49,20 @@ struct ValueShape: Hashable {
     } else {
       throw .unsupported("the map value \(value)")
     }
+    // Appended in place into room made once.
+    let width = types.reduce(0) { $0 + (types.count == 1 ? $1.length : Self.registerAligned($1.length)) }
     var low: [UInt8] = []
     var high: [UInt8] = []
+    low.reserveCapacity(width)
+    if withHigh { high.reserveCapacity(width) }
     for (part, type) in zip(parts, types) {
       let (partLow, partHigh) = try Self.bounds(of: part, as: type)
-      let width = types.count == 1 ? type.length : Self.registerAligned(type.length)
-      low += partLow + [UInt8](repeating: 0, count: width - partLow.count)
-      high += partHigh + [UInt8](repeating: 0, count: width - partHigh.count)
+      let partWidth = types.count == 1 ? type.length : Self.registerAligned(type.length)
+      low.append(contentsOf: partLow)
+      low.append(contentsOf: repeatElement(0, count: partWidth - partLow.count))
+      guard withHigh else { continue }
+      high.append(contentsOf: partHigh)
+      high.append(contentsOf: repeatElement(0, count: partWidth - partHigh.count))
     }
     return (low, high)
   }
