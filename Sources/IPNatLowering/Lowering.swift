@@ -33,10 +33,14 @@ public struct Lowering {
   /// reads them: each rule's syntax tree can go as soon as it is lowered, so a large file never
   /// holds its whole syntax tree, nor that and its whole IR.
   public init(file: SourceFile, options: LoweringOptions = LoweringOptions()) {
+    self.init(file: file, options: options, keepingOutput: true)
+  }
+
+  private init(file: SourceFile, options: LoweringOptions, keepingOutput: Bool) {
     // One rule per line is the usual layout: room for that many is made at once. A rule takes
     // a dozen bytes at least, and the rule limit bounds the rest (a file of blank lines).
     let expectedRules = min(file.lineCount, file.bytes.count / 12, ParseOptions.defaultMaximumRules)
-    builder = TableBuilder(file: file, options: options, expectedGroups: expectedRules)
+    builder = TableBuilder(file: file, options: options, expectedGroups: expectedRules, keepsOutput: keepingOutput)
   }
 
   /// Lowers the file's next rule. A round-robin rdr rule takes its turns with partners that may
@@ -69,8 +73,7 @@ public struct Lowering {
     var options = options
     // Folding never adds a diagnostic.
     options.foldThreshold = nil
-    var lowering = Lowering(file: file, options: options)
-    lowering.builder.keepsOutput = false
+    var lowering = Lowering(file: file, options: options, keepingOutput: false)
     for rule in config.rules { lowering.add(rule) }
     return lowering.finish().diagnostics
   }

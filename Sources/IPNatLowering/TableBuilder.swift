@@ -67,16 +67,17 @@ struct TableBuilder {
 
   /// `expectedGroups`: about how many rule groups will come, so that the storage for them is
   /// made once (a 100,000-rule file otherwise rehashes its canonical forms some twenty times).
-  init(file: SourceFile, options: LoweringOptions, expectedGroups: Int = 0) {
+  init(file: SourceFile, options: LoweringOptions, expectedGroups: Int = 0, keepsOutput: Bool = true) {
     self.file = file
     self.options = options
+    self.keepsOutput = keepsOutput
     natRules.reserveCapacity(expectedGroups)
     firstRuleByText.reserveCapacity(expectedGroups)
   }
 
   /// Whether the table is wanted, or only the diagnostics (``Lowering/diagnostics(of:in:options:)``):
   /// then nothing a rule is lowered to is kept.
-  var keepsOutput = true
+  let keepsOutput: Bool
 
   /// Lowers a group after those before it, or into the place reserved for it.
   mutating func lower(_ group: RuleGroup, at place: Place? = nil) {

@@ -14,14 +14,15 @@ public enum JSONEmitter {
   /// What a JSON document can declare for nft 1.0.6 to read back.
   public static let capabilities = OutputCapabilities(concatenatedMapData: false)
 
-  /// Each command is written as soon as it is made, and a map's command let go once written:
-  /// a large table's document is never also whole as values. The table is consumed: each map
-  /// is let go once written, when the caller gives up its copy.
+  /// Each command is written as soon as it is made: a large table's document is never also
+  /// whole as values. The table is consumed, and each map let go once written, when the caller
+  /// gives up its copy.
   public static func document(replacing table: consuming Table) -> String {
+    // JSON spells out what the script abbreviates: about seven times its size.
+    var document = DocumentWriter(capacity: ScriptEmitter.estimatedSize(of: table) * 7)
     var maps = table.maps
     table.maps = []
     maps.reverse()
-    var document = DocumentWriter(capacity: ScriptEmitter.estimatedSize(of: table, maps: maps) * 7)
     let tableObject = JSONValue.object([("family", .string(table.family.rawValue)), ("name", .string(table.name))])
     document.write(.object([("add", .object([("table", tableObject)]))]))
     document.write(.object([("delete", .object([("table", tableObject)]))]))

@@ -29,8 +29,8 @@ public enum ScriptEmitter {
 
   /// About the script's size, a little over for the usual table: room made once costs less
   /// than room that doubles as the script grows, and holds the old text beside the new.
-  static func estimatedSize(of table: Table, maps: [NamedMap]? = nil) -> Int {
-    let elements = (maps ?? table.maps).reduce(0) { $0 + $1.elements.count }
+  static func estimatedSize(of table: Table) -> Int {
+    let elements = table.maps.reduce(0) { $0 + $1.elements.count }
     let rules = table.chains.reduce(0) { $0 + $1.rules.count }
     return 4096 + 64 * elements + 256 * rules + 160 * table.ruleTexts.count
   }

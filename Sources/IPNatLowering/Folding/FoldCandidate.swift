@@ -172,6 +172,10 @@ final class FoldCandidate: Sendable {
 
   private func portMatch(_ port: UInt64) -> Match { Match(.payload(PayloadField(.th, .dport)), .integer(port)) }
 
+  /// Whether the map it would go into can be declared where concatenated data is or is not
+  /// allowed (`OutputCapabilities`).
+  func fits(allowingConcatenatedData: Bool) -> Bool { allowingConcatenatedData || !shape.translation.isConcatenated }
+
   /// What the map gives for the rule's keys: `10.0.0.5`, `10.0.0.5 . 8080`, `203.0.113.1 . 1024-65535`.
   var value: Expression {
     switch (shape.translation, targetPorts) {
@@ -239,7 +243,7 @@ enum FoldEntry {
   /// `rule` as folding will hold it, when folding is on and the output can hold its map.
   init(_ rule: NFTModel.Rule, chain: NATChain, options: LoweringOptions) {
     guard options.foldThreshold != nil, let candidate = FoldCandidate.exactly(rule, chain: chain),
-      options.target.concatenatedMapData || !candidate.shape.translation.isConcatenated
+      candidate.fits(allowingConcatenatedData: options.target.concatenatedMapData)
     else {
       self = .rule(rule)
       return

@@ -63,9 +63,7 @@ struct RuleFolder {
     case .rule(let rule): candidate = FoldCandidate(rule, chain: chain)
     case .candidate(let exact): candidate = exact
     }
-    guard let candidate,
-      allowsConcatenatedData || !candidate.shape.translation.isConcatenated
-    else { return nil }
+    guard let candidate, candidate.fits(allowingConcatenatedData: allowsConcatenatedData) else { return nil }
     return candidate
   }
 }
