@@ -76,9 +76,11 @@ public enum IPNat {
   public static func lower(_ file: SourceFile, options: FrontendOptions = FrontendOptions(),
                            lowering: LoweringOptions = LoweringOptions()) -> (table: Table?, diagnostics: [Diagnostic]) {
     // Each rule is lowered as soon as it is parsed, and its syntax tree let go: a large file is
-    // never whole in memory as a tree. If the file has an error, what was lowered is dropped.
+    // never whole in memory as a tree. The parser reads on another thread meanwhile
+    // (`RuleHandoff`). If the file has an error, what was lowered is dropped.
+    let handoff = RuleHandoff { takeRule in parse(file, options: options, handingRulesTo: takeRule) }
     var lowered = Lowering(file: file, options: lowering)
-    let parsed = parse(file, options: options, handingRulesTo: { lowered.add($0) })
+    let parsed = handoff.receive { lowered.add($0) }
     guard !parsed.diagnostics.hasErrors else { return (nil, parsed.diagnostics) }
     let result = lowered.finish()
     return (result.table, parsed.diagnostics + result.diagnostics)

@@ -36,8 +36,15 @@ struct Matches {
   /// The matches. In an inet table a rule without an address match would see both families, so
   /// it gets `meta nfproto`: an IPv4 rule must not translate IPv6 packets.
   var all: [Match] {
-    let familyMatch = addresses.isEmpty ? [Match(.meta(.nfproto), .symbol(family.nfproto))] : []
-    return interfaces + familyMatch + addresses + transport + ports + others
+    var all: [Match] = []
+    all.reserveCapacity(interfaces.count + 1 + addresses.count + transport.count + ports.count + others.count)
+    all += interfaces
+    if addresses.isEmpty { all.append(Match(.meta(.nfproto), .symbol(family.nfproto))) }
+    all += addresses
+    all += transport
+    all += ports
+    all += others
+    return all
   }
 
   var testsPorts: Bool { !ports.isEmpty }

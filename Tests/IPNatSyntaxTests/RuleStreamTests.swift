@@ -1,5 +1,6 @@
 import IPNatDiagnostics
 import IPNatKit
+import IPNatLowering
 import IPNatSyntax
 import Testing
 
@@ -35,5 +36,30 @@ import Testing
     #expect(table == nil)
     #expect(diagnostics == IPNat.parse(Self.file, options: FrontendOptions(resolveHostNames: false)).diagnostics)
     #expect(diagnostics.hasErrors)
+  }
+
+  /// The compiler parses on a second thread and hands rules over in batches (`RuleHandoff`).
+  /// A file of many batches, more than the queue holds, with round-robin partners far apart,
+  /// must lower to exactly the table that lowering the parsed file on one thread gives.
+  @Test func theParsingThreadHandsOverEveryRuleInOrder() {
+    var text = "rdr eth0 198.51.100.1/32 port 80 -> 10.9.0.1 port 80 tcp round-robin\n"
+    for index in 0..<6_000 {
+      let (high, low) = (index / 250, index % 250)
+      text += index % 3 == 0
+        ? "map eth0 10.64.\(high).\(low)/32 -> 203.0.\(high).\(low)/32\n"
+        : "rdr eth0 198.18.\(high).\(low)/32 port \(1000 + index % 2) -> 10.1.\(high).\(low) port 8080 tcp\n"
+    }
+    text += "rdr eth0 198.51.100.1/32 port 80 -> 10.9.0.2 port 80 tcp round-robin\n"
+    let file = SourceFile(name: "many.conf", text: text)
+    let (table, diagnostics) = IPNat.lower(file, options: FrontendOptions(resolveHostNames: false))
+    let parsed = IPNat.parse(file, options: FrontendOptions(resolveHostNames: false))
+    let oneThread = Lowering.lower(parsed.config, in: file)
+    #expect(table != nil)
+    #expect(table == oneThread.table)
+    #expect(diagnostics == parsed.diagnostics + oneThread.diagnostics)
+
+    // An error in the last rule, after every batch has gone: still no table.
+    let broken = SourceFile(name: "broken.conf", text: text + "map eth0 10.0.0.0/8 -> 0/32 portmap tcp 1:99999\n")
+    #expect(IPNat.lower(broken, options: FrontendOptions(resolveHostNames: false)).table == nil)
   }
 }

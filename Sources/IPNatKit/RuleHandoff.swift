@@ -1,0 +1,95 @@
+import Dispatch
+import Glibc
+import IPNatSyntax
+import Synchronization
+
+/// Parses a file on a second thread and hands its rules over in file order, so that the
+/// caller lowers while the parser reads on: each takes about half of a compile.
+///
+/// Rules cross in batches through a queue of a few batches: memory stays bounded by the queue,
+/// not the file. Lowering, folding and emitting stay on the caller's thread, and so does most
+/// of what they allocate: glibc gives each thread an arena of its own, and memory freed in
+/// one arena is not reused by a thread allocating from another.
+final class RuleHandoff: @unchecked Sendable {
+  /// Rules per batch: enough that waking the other thread is rare, few enough to stay in cache.
+  private static let batchSize = 512
+  /// Batches queued at most; the parser waits when the lowering falls this far behind.
+  private static let queueCapacity = 4
+
+  private enum Item {
+    case rules([IPNatSyntax.Rule])
+    case end(ParseResult)
+  }
+
+  private var batch: [IPNatSyntax.Rule] = []
+  private let queue = Mutex<[Item]>([])
+  private let filled = DispatchSemaphore(value: 0)
+  private let free = DispatchSemaphore(value: RuleHandoff.queueCapacity)
+
+  private var parser: pthread_t?
+  private var queueIsBounded = true
+
+  /// Starts `parse` on a thread of its own; it must hand each rule to the function it is given.
+  /// A thread of its own, not a shared pool's, because the caller waits for it: a pool whose
+  /// threads are all busy waiting would never run it.
+  init(parsingWith parse: @escaping @Sendable (_ takeRule: (IPNatSyntax.Rule) -> Void) -> ParseResult) {
+    batch.reserveCapacity(Self.batchSize)
+    let work = Unmanaged.passRetained(Work {
+      let result = parse { self.add($0) }
+      self.send()
+      self.enqueue(.end(result))
+    })
+    var thread = pthread_t()
+    if pthread_create(&thread, nil, { Unmanaged<Work>.fromOpaque($0!).takeRetainedValue().run(); return nil },
+                      work.toOpaque()) == 0 {
+      parser = thread
+    } else {
+      // No thread to be had: parse on this one, every batch queued before lowering starts.
+      queueIsBounded = false
+      work.takeRetainedValue().run()
+    }
+  }
+
+  /// Hands `takeRule` every rule, in file order, as batches arrive, and returns what parsing
+  /// gave once the last rule is handed over.
+  func receive(_ takeRule: (consuming IPNatSyntax.Rule) -> Void) -> ParseResult {
+    while true {
+      filled.wait()
+      let item = queue.withLock { $0.removeFirst() }
+      free.signal()
+      switch item {
+      case .rules(var rules):
+        rules.reverse()
+        while let rule = rules.popLast() { takeRule(rule) }
+      case .end(let result):
+        if let parser { pthread_join(parser, nil) }
+        return result
+      }
+    }
+  }
+
+  private func add(_ rule: IPNatSyntax.Rule) {
+    batch.append(rule)
+    if batch.count == Self.batchSize { send() }
+  }
+
+  private func send() {
+    guard !batch.isEmpty else { return }
+    var next: [IPNatSyntax.Rule] = []
+    next.reserveCapacity(Self.batchSize)
+    swap(&next, &batch)
+    enqueue(.rules(next))
+  }
+
+  private func enqueue(_ item: consuming Item) {
+    if queueIsBounded { free.wait() }
+    queue.withLock { [item = consume item] in $0.append(item) }
+    filled.signal()
+  }
+}
+
+/// What a thread runs, boxed to cross `pthread_create`'s untyped argument.
+private final class Work {
+  let run: () -> Void
+  init(_ run: @escaping () -> Void) { self.run = run }
+}
