@@ -12,9 +12,9 @@ import Synchronization
 /// one arena is not reused by a thread allocating from another.
 final class RuleHandoff: @unchecked Sendable {
   /// Rules per batch: enough that waking the other thread is rare, few enough to stay in cache.
-  private static let batchSize = 512
+  private static let batchSize = 256
   /// Batches queued at most; the parser waits when the lowering falls this far behind.
-  private static let queueCapacity = 4
+  private static let queueCapacity = 2
 
   private enum Item {
     case rules([IPNatSyntax.Rule])

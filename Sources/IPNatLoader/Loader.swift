@@ -17,8 +17,8 @@ public struct Loader<Transport: RulesetTransport> {
 
   /// The kernel's form of a compiled table. The lowering only builds what the linearizer can
   /// encode, so a failure here is a bug in ipnat.
-  public static func linearize(_ table: Table) throws(LinearizationError) -> KernelTable {
-    try Linearizer.linearize(table)
+  public static func linearize(_ table: consuming Table) throws(LinearizationError) -> KernelTable {
+    try Linearizer.linearize(consume table)
   }
 
   /// How a table goes in.

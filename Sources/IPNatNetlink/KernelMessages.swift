@@ -116,8 +116,7 @@ struct KernelMessages {
     batch.add(NFT_MSG_NEWSET, family: family, flags: NLM_F_CREATE, subject: .set(set.name)) { header in
       nftnl_set_nlmsg_build_payload(header, object)
     }
-    for element in set.elements { nftnl_set_elem_add(object, Self.element(element)) }
-    addElements(of: object, named: set.name)
+    changeElements(NFT_MSG_NEWSETELEM, set.elements, ofSet: set.name, id: set.id)
   }
 
   /// Adds elements to a set of the table, or renews them: an element that exists takes the
@@ -130,14 +129,26 @@ struct KernelMessages {
     changeElements(NFT_MSG_DELSETELEM, elements, ofSet: name)
   }
 
-  private func changeElements(_ type: nf_tables_msg_types, _ elements: [KernelElement], ofSet name: String) {
-    let object = nftnl_set_alloc()!
-    defer { nftnl_set_free(object) }
-    nftnl_set_set_str(object, attribute(NFTNL_SET_TABLE), tableName)
-    nftnl_set_set_str(object, attribute(NFTNL_SET_NAME), name)
-    for element in elements { nftnl_set_elem_add(object, Self.element(element)) }
-    addElements(of: object, named: name, type: type)
+  /// Elements go to libnftnl a few hundred at a time: it holds each in a struct of about 250
+  /// bytes until its message is built, and a 100,000-element map would hold 25 MB of them at
+  /// once, the most memory a load needs. `id`: the set's, when it is created in this batch.
+  private func changeElements(_ type: nf_tables_msg_types, _ elements: [KernelElement], ofSet name: String,
+                              id: UInt32? = nil) {
+    for start in stride(from: 0, to: elements.count, by: Self.elementsPerChunk) {
+      let object = nftnl_set_alloc()!
+      defer { nftnl_set_free(object) }
+      nftnl_set_set_str(object, attribute(NFTNL_SET_TABLE), tableName)
+      nftnl_set_set_str(object, attribute(NFTNL_SET_NAME), name)
+      if let id { nftnl_set_set_u32(object, attribute(NFTNL_SET_ID), id) }
+      for element in elements[start..<min(start + Self.elementsPerChunk, elements.count)] {
+        nftnl_set_elem_add(object, Self.element(element))
+      }
+      addElements(of: object, named: name, type: type)
+    }
   }
+
+  /// About what one 64 KiB message holds of a map's elements, so that chunks add few messages.
+  private static let elementsPerChunk = 1024
 
   /// Elements go in messages of at most about 64 KiB each: the element list's 16-bit length
   /// would otherwise overflow, and the kernel would keep only part of the set, silently.

@@ -5,10 +5,14 @@ import NFTModel
 /// registers, payload offsets and lengths, byte orders, implicit protocol checks, interval
 /// encodings and userdata.
 public enum Linearizer {
-  public static func linearize(_ table: Table) throws(LinearizationError) -> KernelTable {
+  /// Each map of `table` is let go once encoded (``SetBuilder/addNamed(_:)``).
+  public static func linearize(_ table: consuming Table) throws(LinearizationError) -> KernelTable {
     guard table.family == .inet else { throw .unsupported("a table of family \(table.family.rawValue)") }
     var sets = SetBuilder()
-    for map in table.maps { try sets.addNamed(map) }
+    var maps: [NamedMap] = []
+    swap(&maps, &table.maps)
+    maps.reverse()
+    while let map = maps.popLast() { try sets.addNamed(map) }
     if !table.ruleTexts.isEmpty { sets.addRuleTexts(table.ruleTexts) }
     var rules: [KernelRule] = []
     // One linearizer for all rules, so that the sets it collects are never copied.

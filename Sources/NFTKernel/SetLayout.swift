@@ -111,10 +111,14 @@ struct SetBuilder {
     return shape
   }
 
-  mutating func addNamed(_ map: NamedMap) throws(LinearizationError) {
+  /// The map's elements are let go as they are encoded: a 100,000-element map's IR otherwise
+  /// stays whole beside its kernel form, the most memory a load needs.
+  mutating func addNamed(_ map: consuming NamedMap) throws(LinearizationError) {
     let key = ValueShape(map.key.map(ValueType.init), interval: map.intervalKey)
     let data = ValueShape(map.data.map(ValueType.init), interval: map.intervalData)
-    let elements = try Self.elements(map.elements.map { ($0.key, Optional($0.value)) }, key: key, data: data)
+    var entries: [MapElement] = []
+    swap(&entries, &map.elements)
+    let elements = try Self.elements(entries, key: key, data: data)
     var flags: KernelSet.Flags = [.map]
     if map.intervalKey { flags.insert(.interval) }
     if key.isConcatenatedInterval { flags.insert(.concatenation) }
@@ -170,7 +174,7 @@ struct SetBuilder {
   mutating func addAnonymousMap(_ entries: [MapElement], key: ValueShape, data: ValueShape)
     throws(LinearizationError) -> (String, UInt32)
   {
-    let elements = try Self.elements(entries.map { ($0.key, Optional($0.value)) }, key: key, data: data)
+    let elements = try Self.elements(entries, key: key, data: data)
     var flags: KernelSet.Flags = [.anonymous, .constant, .map]
     if key.isInterval { flags.insert(.interval) }
     // nft sizes an interval map by its elements, end markers included.
@@ -240,29 +244,28 @@ struct SetBuilder {
   /// Elements for a map or set: one per key, or for an interval key the half-open ranges nft
   /// sends: a start element carrying the data and an end marker one past the last key (plus a
   /// leading end marker at zero when the first range does not start there).
-  static func elements(_ entries: [(Expression, Expression?)], key: ValueShape, data: ValueShape?)
+  /// Each entry is let go once encoded.
+  static func elements(_ entries: consuming [MapElement], key: ValueShape, data: ValueShape)
     throws(LinearizationError) -> [KernelElement]
   {
-    if key.isConcatenatedInterval {
-      return try entries.map { entry throws(LinearizationError) in
-        let (low, high) = try key.bounds(of: entry.0)
-        return KernelElement(key: low, keyEnd: high, data: try entry.1.map { v throws(LinearizationError) in
-          try data!.bytes(of: v)
-        })
+    entries.reverse()
+    if !key.isInterval || key.isConcatenatedInterval {
+      var elements: [KernelElement] = []
+      elements.reserveCapacity(entries.count)
+      while let entry = entries.popLast() {
+        if key.isConcatenatedInterval {
+          let (low, high) = try key.bounds(of: entry.key)
+          elements.append(KernelElement(key: low, keyEnd: high, data: try data.bytes(of: entry.value)))
+        } else {
+          elements.append(KernelElement(key: try key.bytes(of: entry.key), data: try data.bytes(of: entry.value)))
+        }
       }
-    }
-    if !key.isInterval {
-      return try entries.map { entry throws(LinearizationError) in
-        KernelElement(key: try key.bytes(of: entry.0), data: try entry.1.map { v throws(LinearizationError) in
-          try data!.bytes(of: v)
-        })
-      }
+      return elements
     }
     var ranges: [(low: [UInt8], high: [UInt8], data: [UInt8]?)] = []
-    for (keyValue, dataValue) in entries {
-      let (low, high) = try ValueShape.bounds(of: keyValue, as: key.types[0])
-      let bytes = try dataValue.map { v throws(LinearizationError) in try data!.bytes(of: v) }
-      ranges.append((low, high, bytes))
+    while let entry = entries.popLast() {
+      let (low, high) = try ValueShape.bounds(of: entry.key, as: key.types[0])
+      ranges.append((low, high, try data.bytes(of: entry.value)))
     }
     ranges.sort { $0.low.lexicographicallyPrecedes($1.low) }
     var elements: [KernelElement] = []

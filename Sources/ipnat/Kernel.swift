@@ -40,9 +40,9 @@ enum Kernel {
   }
 
   /// The kernel's form of a compiled table; a failure is a bug in ipnat, reported as such.
-  static func linearize(_ table: Table) throws -> KernelTable {
+  static func linearize(_ table: consuming Table) throws -> KernelTable {
     do {
-      return try Loader<Transport>.linearize(table)
+      return try Loader<Transport>.linearize(consume table)
     } catch {
       throw Frontend.failure(FrontendDiagnostics.internalError, "cannot encode the ruleset for the kernel: \(error)",
                     status: ExitStatus.inputErrors)

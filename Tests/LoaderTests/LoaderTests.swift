@@ -66,6 +66,27 @@ struct DifferentialTests {
     #expect(viaNetlink.standardOutput == viaNFT.standardOutput)
   }
 
+  /// Maps of thousands of elements go to libnftnl a chunk at a time and to the kernel in many
+  /// messages: every element must arrive, as `nft -f` sends them.
+  @Test func largeFoldedMapsLoadWhole() throws {
+    let generate = """
+      awk 'BEGIN { for (i = 0; i < 2600; i++) {
+        printf "rdr eth0 198.18.%d.%d/32 port 80 -> 10.1.%d.%d port 8080 tcp\\n", i / 250, i % 250, i / 250, i % 250
+        printf "map eth0 10.64.%d.%d/32 -> 203.0.%d.%d/32\\n", i / 250, i % 250, i / 250, i % 250 } }' > big.conf
+
+      """
+    let viaNetlink = try Shell.inNamespace(generate + """
+      "$IPNAT" load big.conf && "$NFT" list table inet ipnat
+      """)
+    let viaNFT = try Shell.inNamespace(generate + """
+      "$IPNAT" compile big.conf | "$NFT" -f - && "$NFT" list table inet ipnat
+      """)
+    #expect(viaNetlink.status == 0, "\(viaNetlink.standardError)")
+    #expect(viaNFT.status == 0, "\(viaNFT.standardError)")
+    #expect(viaNetlink.standardOutput.components(separatedBy: "\"eth0\" . ").count - 1 == 5_200)
+    #expect(viaNetlink.standardOutput == viaNFT.standardOutput)
+  }
+
   /// `ipnat diff` of the loaded file finds nothing to change: what is read back from the kernel
   /// matches what the file compiles to, rule by rule.
   @Test(arguments: loadCases)
