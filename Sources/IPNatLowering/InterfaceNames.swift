@@ -25,6 +25,8 @@ struct InterfaceNames {
     let bytes = name.utf8
     if bytes.isEmpty { return "it is empty" }
     if bytes.count > 15 { return "Linux names have at most 15 bytes (IFNAMSIZ is 16), this one has \(bytes.count)" }
+    // Every rule names an interface or two, nearly always a plain one: one pass tells.
+    if bytes.allSatisfy(isPlain), bytes.first != UInt8(ascii: ".") { return nil }
     if name == "." || name == ".." { return "'.' and '..' are reserved" }
     if bytes.contains(UInt8(ascii: "/")) { return "it contains '/'" }
     if bytes.contains(UInt8(ascii: ":")) { return "it contains ':' (Linux uses it for address labels)" }
@@ -32,5 +34,15 @@ struct InterfaceNames {
     if bytes.contains(UInt8(ascii: "\"")) { return "nft cannot write a '\"' in a name" }
     if bytes.contains(UInt8(ascii: "*")) { return "nft reads '*' as a wildcard, which IPFilter does not" }
     return nil
+  }
+
+  /// A letter, digit, `-`, `_` or `.`: a byte none of the checks refuses.
+  private static func isPlain(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+      UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+      true
+    default: false
+    }
   }
 }

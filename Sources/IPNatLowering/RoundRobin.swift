@@ -13,6 +13,8 @@ import NFTModel
 /// address picks the target, so a returning client gets the same one.
 struct RoundRobinGroup {
   let members: [(rule: RdrRule, ordinal: Int)]
+  /// Each member's canonical form, printed once by whoever found its duplicates.
+  let canonicalForms: [String]
   let file: SourceFile
   let options: LoweringOptions
 
@@ -20,8 +22,9 @@ struct RoundRobinGroup {
     var combined = LoweredRule()
     var targets: [Verdict] = []
     let groupName = "rr_\(members[0].ordinal)"
-    for member in members {
-      var context = RuleLowering(rule: .rdr(member.rule), ordinal: member.ordinal, file: file, options: options)
+    for (member, canonicalForm) in zip(members, canonicalForms) {
+      var context = RuleLowering(rule: .rdr(member.rule), ordinal: member.ordinal, file: file, options: options,
+                                 printedAs: canonicalForm)
       for destination in try memberTargets(member.rule, context) {
         var statements = try context.tagStatements(member.rule)
         statements.append(try context.destinationTranslation(member.rule, to: destination))
@@ -36,7 +39,8 @@ struct RoundRobinGroup {
       combined.append(contentsOf: context.output)
     }
 
-    var first = RuleLowering(rule: .rdr(members[0].rule), ordinal: members[0].ordinal, file: file, options: options)
+    var first = RuleLowering(rule: .rdr(members[0].rule), ordinal: members[0].ordinal, file: file, options: options,
+                             printedAs: canonicalForms[0])
     let lines = members.map { String(file.location(of: $0.rule.range.start).line) }.joined(separator: ", ")
     let origin = Origin(file: file.name, line: first.origin.line, text: "round-robin over the rdr rules of lines \(lines)",
                         range: members[0].rule.range)

@@ -113,8 +113,9 @@ struct TableBuilder {
         try context.lower(rule)
         output = context.output
       case .roundRobin(let members):
-        for member in members { try refuseDuplicate(CanonicalPrinter.print(.rdr(member.rule)), at: member.rule.range) }
-        output = try RoundRobinGroup(members: members, file: file, options: options).lower()
+        let canonicalForms = members.map { CanonicalPrinter.print(.rdr($0.rule)) }
+        for (member, canonicalForm) in zip(members, canonicalForms) { try refuseDuplicate(canonicalForm, at: member.rule.range) }
+        output = try RoundRobinGroup(members: members, canonicalForms: canonicalForms, file: file, options: options).lower()
       }
       return (output, output.warnings)
     } catch {
@@ -224,10 +225,11 @@ struct RuleLowering {
   let interfaces: InterfaceNames
   var output = LoweredRule()
 
-  init(rule: IPNatSyntax.Rule, ordinal: Int, file: SourceFile, options: LoweringOptions) {
+  /// `canonicalForm`: the rule's canonical form, if it is already printed.
+  init(rule: IPNatSyntax.Rule, ordinal: Int, file: SourceFile, options: LoweringOptions, printedAs canonicalForm: String? = nil) {
     self.ordinal = ordinal
     self.origin = Origin(file: file.name, line: file.location(of: rule.range.start).line,
-                         text: CanonicalPrinter.print(rule), range: rule.range)
+                         text: canonicalForm ?? CanonicalPrinter.print(rule), range: rule.range)
     self.family = rule.family
     self.options = options
     self.interfaces = InterfaceNames(renames: options.interfaceMap)

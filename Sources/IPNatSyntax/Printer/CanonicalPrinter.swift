@@ -319,17 +319,26 @@ private struct RuleWriter {
 enum NameQuoting {
   private static let safeCharacters = ByteSet("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.*+%~^&?|[]-".utf8)
 
+  /// Every rule prints an interface name or two: the bytes are read once, and the keyword table
+  /// asked only about a word that could be one.
   static func needsQuotes(_ name: String) -> Bool {
     guard let first = name.utf8.first else { return true }
-    if Keyword(spelling: name) != nil { return true }
     if first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) {
       return true
     }
-    if zip(name.utf8, name.utf8.dropFirst()).contains(where: { $0 == UInt8(ascii: "-") && $1 == UInt8(ascii: ">") }) {
-      return true
+    var previous: UInt8 = 0
+    var onlyKeywordBytes = true
+    for byte in name.utf8 {
+      // `->` would end the word; any other unsafe byte (a colon among them: a word of hex digits
+      // and colons would lex as an IPv6 address) needs quotes too.
+      if previous == UInt8(ascii: "-") && byte == UInt8(ascii: ">") { return true }
+      if !safeCharacters.contains(byte) && byte < 0x80 { return true }
+      if !keywordBytes.contains(byte) { onlyKeywordBytes = false }
+      previous = byte
     }
-    // A word of hex digits and colons would lex as an IPv6 address.
-    if name.utf8.contains(UInt8(ascii: ":")), IPAddress.parseIPv6(Substring(name)) != nil { return true }
-    return !name.utf8.allSatisfy { safeCharacters.contains($0) || $0 >= 0x80 }
+    return onlyKeywordBytes && Keyword(spelling: name) != nil
   }
+
+  /// What keywords are spelled with, in either case.
+  private static let keywordBytes = ByteSet("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-".utf8)
 }
