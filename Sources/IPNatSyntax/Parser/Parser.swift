@@ -32,7 +32,7 @@ public struct ParseOptions: Sendable {
   /// Parsing stops after this many errors.
   public var maximumErrors: Int
   /// The most rules a file may hold. Past it the file is refused with an error, before its
-  /// rules can exhaust memory: 1,000,000 rules compile in about 9 s and 650 MB on the
+  /// rules can exhaust memory: 1,000,000 rules compile in about 7 s and 650 MB on the
   /// benchmarks' machine, in time and memory linear in the rules; a file with more is a
   /// generator gone wrong, or needs `--max-rules`.
   public var maximumRules: Int
