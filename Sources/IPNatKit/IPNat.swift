@@ -77,8 +77,11 @@ public enum IPNat {
                            lowering: LoweringOptions = LoweringOptions()) -> (table: Table?, diagnostics: [Diagnostic]) {
     // Each rule is lowered as soon as it is parsed, and its syntax tree let go: a large file is
     // never whole in memory as a tree. The parser reads on another thread meanwhile
-    // (`RuleHandoff`). If the file has an error, what was lowered is dropped.
-    let handoff = RuleHandoff { takeRule in parse(file, options: options, handingRulesTo: takeRule) }
+    // (`RuleHandoff`), unless the file is small enough that starting a thread would cost more
+    // than it saves. If the file has an error, what was lowered is dropped.
+    let handoff = RuleHandoff(threaded: file.bytes.count >= 64 * 1024) { takeRule in
+      parse(file, options: options, handingRulesTo: takeRule)
+    }
     var lowered = Lowering(file: file, options: lowering)
     let parsed = handoff.receive { lowered.add($0) }
     guard !parsed.diagnostics.hasErrors else { return (nil, parsed.diagnostics) }

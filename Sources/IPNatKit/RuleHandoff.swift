@@ -31,8 +31,9 @@ final class RuleHandoff: @unchecked Sendable {
 
   /// Starts `parse` on a thread of its own; it must hand each rule to the function it is given.
   /// A thread of its own, not a shared pool's, because the caller waits for it: a pool whose
-  /// threads are all busy waiting would never run it.
-  init(parsingWith parse: @escaping @Sendable (_ takeRule: (IPNatSyntax.Rule) -> Void) -> ParseResult) {
+  /// threads are all busy waiting would never run it. Without `threaded`, `parse` runs at once,
+  /// on this thread, and every rule waits in the queue.
+  init(threaded: Bool = true, parsingWith parse: @escaping @Sendable (_ takeRule: (IPNatSyntax.Rule) -> Void) -> ParseResult) {
     batch.reserveCapacity(Self.batchSize)
     let work = Unmanaged.passRetained(Work {
       let result = parse { self.add($0) }
@@ -40,11 +41,12 @@ final class RuleHandoff: @unchecked Sendable {
       self.enqueue(.end(result))
     })
     var thread = pthread_t()
-    if pthread_create(&thread, nil, { Unmanaged<Work>.fromOpaque($0!).takeRetainedValue().run(); return nil },
-                      work.toOpaque()) == 0 {
+    if threaded, pthread_create(&thread, nil, { Unmanaged<Work>.fromOpaque($0!).takeRetainedValue().run(); return nil },
+                                work.toOpaque()) == 0 {
       parser = thread
     } else {
-      // No thread to be had: parse on this one, every batch queued before lowering starts.
+      // No thread wanted, or none to be had: parse on this one, every batch queued before
+      // lowering starts.
       queueIsBounded = false
       work.takeRetainedValue().run()
     }

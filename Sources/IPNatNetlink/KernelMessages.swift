@@ -129,9 +129,9 @@ struct KernelMessages {
     changeElements(NFT_MSG_DELSETELEM, elements, ofSet: name)
   }
 
-  /// Elements go to libnftnl a few hundred at a time: it holds each in a struct of about 250
-  /// bytes until its message is built, and a 100,000-element map would hold 25 MB of them at
-  /// once, the most memory a load needs. `id`: the set's, when it is created in this batch.
+  /// Elements go to libnftnl a chunk at a time: it holds each in a struct of a few hundred
+  /// bytes until its message is built, and would otherwise hold some 25 MB of them at once for a
+  /// 100,000-element map. `id`: the set's, when it is created in this batch.
   private func changeElements(_ type: nf_tables_msg_types, _ elements: [KernelElement], ofSet name: String,
                               id: UInt32? = nil) {
     for start in stride(from: 0, to: elements.count, by: Self.elementsPerChunk) {
@@ -147,7 +147,7 @@ struct KernelMessages {
     }
   }
 
-  /// About what one 64 KiB message holds of a map's elements, so that chunks add few messages.
+  /// About what one 64 KiB message holds of a fold's elements, so that chunks add few messages.
   private static let elementsPerChunk = 1024
 
   /// Elements go in messages of at most about 64 KiB each: the element list's 16-bit length

@@ -111,8 +111,8 @@ struct SetBuilder {
     return shape
   }
 
-  /// The map's elements are let go as they are encoded: a 100,000-element map's IR otherwise
-  /// stays whole beside its kernel form, the most memory a load needs.
+  /// The map's elements are let go as they are encoded: a 100,000-element map's IR would
+  /// otherwise stay whole beside its kernel form, and a load would need the most memory here.
   mutating func addNamed(_ map: consuming NamedMap) throws(LinearizationError) {
     let key = ValueShape(map.key.map(ValueType.init), interval: map.intervalKey)
     let data = ValueShape(map.data.map(ValueType.init), interval: map.intervalData)
