@@ -46,6 +46,10 @@ public struct FaultInjectingTransport<Base: RulesetTransport>: RulesetTransport 
     try base.plannedUpdate(to: faulty(table))
   }
 
+  public func rulesAndPlannedUpdate(to table: KernelTable) throws(NetlinkError) -> (rules: [LoadedRule], update: TableUpdate?) {
+    try base.rulesAndPlannedUpdate(to: faulty(table))
+  }
+
   public func generation() throws(NetlinkError) -> UInt32 { try base.generation() }
   public func remove(table name: String, commit: KernelRuleset.Commit) throws(NetlinkError) {
     try base.remove(table: name, commit: commit)

@@ -94,13 +94,12 @@ public struct Loader<Transport: RulesetTransport> {
   public func difference(loading compiled: KernelTable, into name: String) throws(NetlinkError)
     -> IPNatRuleSummary.Difference
   {
-    var difference = IPNatRuleSummary.difference(loaded: try transport.rules(ofTable: name),
-                                                 compiled: transport.expectedRules(of: compiled))
     var loadedInto = compiled  // Compared with the table the rules were read from.
     loadedInto.name = name
+    let (loaded, update) = try transport.rulesAndPlannedUpdate(to: loadedInto)
+    var difference = IPNatRuleSummary.difference(loaded: loaded, compiled: transport.expectedRules(of: compiled))
     // The texts of long rules follow their lines; like a moved rule, a moved text is no change.
-    let elementChanges = (try transport.plannedUpdate(to: loadedInto)?.elementChanges ?? [])
-      .filter { $0.set != RuleText.setName }
+    let elementChanges = (update?.elementChanges ?? []).filter { $0.set != RuleText.setName }
     difference.maps = elementChanges.map { change in
       IPNatRuleSummary.MapChange(name: change.set, removed: change.deleting.count, added: change.adding.count)
     }

@@ -25,6 +25,8 @@ public protocol RulesetTransport {
   /// The table's rules in chain order, with their identities and counters; empty when the table
   /// does not exist.
   func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule]
+  /// ``rules(ofTable:)`` of `table`'s name and ``plannedUpdate(to:)``, from one read of the table.
+  func rulesAndPlannedUpdate(to table: KernelTable) throws(NetlinkError) -> (rules: [LoadedRule], update: TableUpdate?)
   /// Deletes loaded rules in one transaction, refused if the ruleset changed since `generation`.
   func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError)
   /// The rules of a compiled table as ``rules(ofTable:)`` will read them back once loaded.
@@ -35,4 +37,11 @@ public protocol RulesetTransport {
 
 extension KernelRuleset: RulesetTransport {
   public func expectedRules(of table: KernelTable) -> [LoadedRule] { table.expectedRules }
+}
+
+extension RulesetTransport {
+  /// Two reads, for a transport that has no cheaper way.
+  public func rulesAndPlannedUpdate(to table: KernelTable) throws(NetlinkError) -> (rules: [LoadedRule], update: TableUpdate?) {
+    (try rules(ofTable: table.name), try plannedUpdate(to: table))
+  }
 }

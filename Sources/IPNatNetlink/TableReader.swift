@@ -42,7 +42,11 @@ final class DumpedObjects {
 extension KernelRuleset {
   /// The rules of our table, in chain order; empty when the table does not exist.
   public func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule] {
-    let dumped = try dump(table: name)
+    Self.loadedRules(in: try dump(table: name))
+  }
+
+  /// The rules of a dumped table, in chain order.
+  static func loadedRules(in dumped: DumpedObjects) -> [LoadedRule] {
     let texts = Self.ruleTexts(in: dumped)
     return dumped.rules.map { rule in
       let chain = String(cString: nftnl_rule_get_str(rule, attribute(NFTNL_RULE_CHAIN)))

@@ -21,7 +21,17 @@ extension KernelRuleset {
   /// The update that would load `table`, worked out and not sent (`ipnat diff`); nil where
   /// ``update(to:generation:)`` would replace the table.
   public func plannedUpdate(to table: KernelTable) throws(NetlinkError) -> TableUpdate? {
+    try plannedUpdate(to: table, from: try dump(table: table.name))
+  }
+
+  /// The loaded rules and ``plannedUpdate(to:)``, from one read of the table (`ipnat diff`):
+  /// reading back a large table is most of what either costs.
+  public func rulesAndPlannedUpdate(to table: KernelTable) throws(NetlinkError) -> (rules: [LoadedRule], update: TableUpdate?) {
     let dumped = try dump(table: table.name)
+    return (Self.loadedRules(in: dumped), try plannedUpdate(to: table, from: dumped))
+  }
+
+  private func plannedUpdate(to table: KernelTable, from dumped: DumpedObjects) throws(NetlinkError) -> TableUpdate? {
     guard dumped.table != nil, try !holdsFlowtables(table.name), let loaded = Self.image(of: dumped) else { return nil }
     return TableUpdate.between(loaded: loaded, compiled: table.image)
   }
