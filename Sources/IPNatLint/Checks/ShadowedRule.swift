@@ -45,11 +45,15 @@ struct SameKeyGroups {
   let groups: [[TableEntry]]
 
   init(_ entries: [TableEntry]) {
-    groups = entries.groupedInOrder { GroupKey(table: $0.table, key: $0.key) }.filter { $0.count > 1 }
+    groups = entries.groupedInOrder(by: { GroupKey(table: $0.table, key: $0.key) }, leavingOutGroupsSmallerThan: 2)
   }
 
-  private struct GroupKey: Hashable {
+  private struct GroupKey: Comparable {
     let table: LookupTable
     let key: AddressPrefix
+
+    static func < (left: GroupKey, right: GroupKey) -> Bool {
+      (left.table == .map ? 0 : 1, left.key.address, left.key.length) < (right.table == .map ? 0 : 1, right.key.address, right.key.length)
+    }
   }
 }

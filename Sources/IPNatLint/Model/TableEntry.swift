@@ -12,7 +12,10 @@ enum LookupTable: Sendable {
 /// What one rule matches in one table, as sets lint can compare exactly. Rules with a
 /// lookup table, a non-contiguous mask, or a rewrite/divert (which Linux refuses anyway) have
 /// no entry: checks built on entries say nothing about them rather than guess.
-struct TableEntry: Sendable {
+///
+/// A class, so that the checks' indexes and groups, which hold entries many times over, hold
+/// references: as a value an entry is some 270 bytes, and a large file has one per rule.
+final class TableEntry: Sendable {
   let table: LookupTable
   let rule: Rule
   /// The rule's position in the file, from 0: the tie-breaker of IPFilter's search.
@@ -33,6 +36,23 @@ struct TableEntry: Sendable {
   let matchedTag: String?
   /// Rules marked `round-robin` with the same left-hand side take turns.
   let roundRobin: Bool
+
+  init(table: LookupTable, rule: Rule, index: Int, interface: String?, family: IPFamily, protocols: ProtocolSet,
+       key: AddressPrefix, otherAddress: AddressTest?, sourcePorts: PortSet, destinationPorts: PortSet,
+       matchedTag: String?, roundRobin: Bool) {
+    self.table = table
+    self.rule = rule
+    self.index = index
+    self.interface = interface
+    self.family = family
+    self.protocols = protocols
+    self.key = key
+    self.otherAddress = otherAddress
+    self.sourcePorts = sourcePorts
+    self.destinationPorts = destinationPorts
+    self.matchedTag = matchedTag
+    self.roundRobin = roundRobin
+  }
 
   /// Where IPFilter's search of the table meets this entry.
   var rank: SearchRank { SearchRank(prefixLength: key.length, ordinal: index) }
