@@ -49,6 +49,22 @@ import Testing
     #expect(diagnostics.isEmpty, "\(DiagnosticRenderer().render(diagnostics, in: file))")
   }
 
+  /// Forty port forwards on one address are looked up through the port index's buckets (a
+  /// few rules are compared with each other directly): the overlap and the shadowed rule among
+  /// them are still found, each once, and nothing else.
+  @Test func manyRulesOnOneAddressAreComparedThroughTheIndex() {
+    var text = ""
+    for index in 0..<40 {
+      let low = 1000 + index * 10
+      text += "rdr eth0 192.0.2.1/32 port \(low)-\(low + 5) -> 10.0.0.\(index + 1) port \(low) tcp\n"
+    }
+    text += "rdr eth0 192.0.2.1/32 port 1003-1013 -> 10.0.1.1 port 1003 tcp\n"  // line 41: partly 1000-1005
+    text += "rdr eth0 192.0.2.1/32 port 1200-1205 -> 10.0.1.2 port 1200 tcp\n"  // line 42: all of line 21
+    let (file, diagnostics) = Self.lint("forwards.conf", text)
+    let found = diagnostics.map { "\($0.id.rawValue) \(file.location(of: $0.range!.start).line)" }
+    #expect(found == ["lint.rdr-overlap 41", "lint.shadowed-rule 42"])
+  }
+
   /// A reference that fails to expand (here: nested too deeply) still uses the variable, and
   /// the chain behind it: the error is reported once, not buried under "never used" warnings.
   @Test func aVariableBehindAFailedExpansionIsNotUnused() {

@@ -5,11 +5,18 @@ struct PortIndex {
   private static let bucketWidth = 64
   /// An entry spanning more buckets than this is checked against everything instead.
   private static let maximumSpan = 16
+  /// Fewer entries than this are all checked against each other, without buckets: most keys
+  /// hold one rule, and a dictionary of buckets for each would cost more than it saves.
+  private static let smallestIndexed = 16
 
   private var buckets: [Int: [TableEntry]] = [:]
   private var wide: [TableEntry] = []
 
   init(_ entries: [TableEntry]) {
+    guard entries.count >= Self.smallestIndexed else {
+      wide = entries
+      return
+    }
     for entry in entries {
       guard let hull = Self.hull(entry) else { continue }
       let span = Self.buckets(of: hull)
