@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import IPNatSyntax
+import NFTModel
 import Synchronization
 
 /// Parses a file on a second thread and hands its rules over in file order, so that the
@@ -61,8 +62,7 @@ final class RuleHandoff: @unchecked Sendable {
       free.signal()
       switch item {
       case .rules(var rules):
-        rules.reverse()
-        while let rule = rules.popLast() { takeRule(rule) }
+        rules.drain { takeRule($0) }
       case .end(let result):
         if let parser { pthread_join(parser, nil) }
         return result

@@ -85,8 +85,7 @@ public struct Lowering {
   {
     var lowering = Lowering(file: file, options: options)
     var rules = (consume config).rules
-    rules.reverse()
-    while let rule = rules.popLast() { lowering.add(rule) }
+    rules.drain { lowering.add($0) }
     return lowering.finish()
   }
 }

@@ -9,10 +9,7 @@ public enum Linearizer {
   public static func linearize(_ table: consuming Table) throws(LinearizationError) -> KernelTable {
     guard table.family == .inet else { throw .unsupported("a table of family \(table.family.rawValue)") }
     var sets = SetBuilder()
-    var maps: [NamedMap] = []
-    swap(&maps, &table.maps)
-    maps.reverse()
-    while let map = maps.popLast() { try sets.addNamed(map) }
+    try table.maps.drain { map throws(LinearizationError) in try sets.addNamed(map) }
     if !table.ruleTexts.isEmpty { sets.addRuleTexts(table.ruleTexts) }
     var rules: [KernelRule] = []
     // One linearizer for all rules, so that the sets it collects are never copied.

@@ -248,11 +248,10 @@ struct SetBuilder {
   static func elements(_ entries: consuming [MapElement], key: ValueShape, data: ValueShape)
     throws(LinearizationError) -> [KernelElement]
   {
-    entries.reverse()
     if !key.isInterval || key.isConcatenatedInterval {
       var elements: [KernelElement] = []
       elements.reserveCapacity(entries.count)
-      while let entry = entries.popLast() {
+      try entries.drain { entry throws(LinearizationError) in
         if key.isConcatenatedInterval {
           let (low, high) = try key.bounds(of: entry.key)
           elements.append(KernelElement(key: low, keyEnd: high, data: try data.bytes(of: entry.value)))
@@ -263,7 +262,7 @@ struct SetBuilder {
       return elements
     }
     var ranges: [(low: [UInt8], high: [UInt8], data: [UInt8]?)] = []
-    while let entry = entries.popLast() {
+    try entries.drain { entry throws(LinearizationError) in
       let (low, high) = try ValueShape.bounds(of: entry.key, as: key.types[0])
       ranges.append((low, high, try data.bytes(of: entry.value)))
     }

@@ -20,16 +20,16 @@ public enum JSONEmitter {
   public static func document(replacing table: consuming Table) -> String {
     // JSON spells out what the script abbreviates: about seven times its size.
     var document = DocumentWriter(capacity: ScriptEmitter.estimatedSize(of: table) * 7)
+    // The maps leave the table before the context copies it, so that each can go once written.
     var maps = table.maps
     table.maps = []
-    maps.reverse()
     let tableObject = JSONValue.object([("family", .string(table.family.rawValue)), ("name", .string(table.name))])
     document.write(.object([("add", .object([("table", tableObject)]))]))
     document.write(.object([("delete", .object([("table", tableObject)]))]))
     document.write(.object([("add", .object([("table", tableObject)]))]))
     let context = JSONContext(table: copy table)
     for object in table.objects { document.write(add(context.object(object))) }
-    while let map = maps.popLast() { document.write(add(context.map(map))) }
+    maps.drain { document.write(add(context.map($0))) }
     if !table.ruleTexts.isEmpty { document.write(add(context.ruleTexts(table.ruleTexts))) }
     for chain in table.chains { document.write(add(context.chain(chain))) }
     for chain in table.chains {

@@ -59,12 +59,9 @@ struct ScriptWriter {
   }
 
   mutating func write(_ table: consuming Table) {
-    var maps = table.maps
-    table.maps = []
-    maps.reverse()
     block("table \(table.family.rawValue) \(table.name)") { writer in
       for object in table.objects { writer.write(object) }
-      while let map = maps.popLast() { writer.write(map) }
+      table.maps.drain { writer.write($0) }
       if !table.ruleTexts.isEmpty { writer.write(table.ruleTexts) }
       for chain in table.chains { writer.write(chain) }
     }

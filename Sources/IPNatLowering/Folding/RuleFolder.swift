@@ -240,8 +240,7 @@ private struct Layout {
   private func map(of candidates: consuming [FoldCandidate], _ group: Group, named name: String) -> NamedMap {
     var elements: [MapElement] = []
     elements.reserveCapacity(candidates.reduce(0) { $0 + max(1, $1.protocols.count) })
-    candidates.reverse()
-    while let candidate = candidates.popLast() { candidate.appendElements(to: &elements) }
+    candidates.drain { $0.appendElements(to: &elements) }
     return NamedMap(name: name, key: group.shape.keyTypes, data: group.shape.dataTypes,
                     intervalData: group.shape.translation == .addressAndPortRange, elements: elements)
   }
