@@ -57,10 +57,15 @@ public struct FaultInjectingTransport<Base: RulesetTransport>: RulesetTransport 
   public func snapshot(ofTable name: String) throws(NetlinkError) -> Base.Snapshot { try base.snapshot(ofTable: name) }
   public func restore(_ snapshot: Base.Snapshot) throws(NetlinkError) { try base.restore(snapshot) }
   public func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule] { try base.rules(ofTable: name) }
-  public func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError) {
-    try base.delete(rules, fromTable: name, generation: generation)
+  public func rulesAndImage(ofTable name: String) throws(NetlinkError) -> (rules: [LoadedRule], image: TableImage?) {
+    try base.rulesAndImage(ofTable: name)
+  }
+  public func delete(_ rules: [LoadedRule], elements: [TableUpdate.ElementChange], fromTable name: String,
+                     generation: UInt32) throws(NetlinkError) {
+    try base.delete(rules, elements: elements, fromTable: name, generation: generation)
   }
   public func expectedRules(of table: KernelTable) -> [LoadedRule] { base.expectedRules(of: table) }
+  public func expectedImage(of table: KernelTable) -> TableImage { base.expectedImage(of: table) }
   public func deleteConnections(labelled label: UInt8) throws(NetlinkError) -> Int {
     try base.deleteConnections(labelled: label)
   }

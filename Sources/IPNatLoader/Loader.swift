@@ -77,16 +77,35 @@ public struct Loader<Transport: RulesetTransport> {
     return .rolledBack
   }
 
-  /// ipnat(8)'s `-r -f FILE`: deletes the loaded rules that came from one of the compiled
-  /// table's ipnat.conf rules (by canonical text, wherever the rule stood), in one transaction;
-  /// answers how many nftables rules went. Named maps those rules used stay until the next load.
+  /// What `-r` took out.
+  public struct Removal: Sendable, Equatable {
+    /// nftables rules.
+    public var rules: Int
+    /// Elements of folds (a rule for TCP and UDP has one for each).
+    public var mapElements: Int
+
+    public init(rules: Int, mapElements: Int) { (self.rules, self.mapElements) = (rules, mapElements) }
+  }
+
+  /// ipnat(8)'s `-r -f FILE`: deletes, in one transaction, the loaded rules that came from one
+  /// of the compiled table's ipnat.conf rules (by canonical text, wherever the rule stood), and
+  /// the elements of folds that stood for one (``TableImage/foldedElements(of:)``).
+  /// `compiled`: the file lowered without folding, so that every rule has its text;
+  /// `folded`: the file lowered folding every rule that folds. Named maps those rules used, and
+  /// a fold's rule, stay until the next load.
   @discardableResult
-  public func removeRules(of compiled: KernelTable, fromTable name: String) throws(NetlinkError) -> Int {
+  public func removeRules(of compiled: KernelTable, foldedAs folded: KernelTable? = nil,
+                          fromTable name: String) throws(NetlinkError) -> Removal {
     let texts = Set(transport.expectedRules(of: compiled).compactMap { $0.identity?.text })
     let generation = try transport.generation()
-    let doomed = try transport.rules(ofTable: name).filter { rule in rule.identity.map { texts.contains($0.text) } ?? false }
-    if !doomed.isEmpty { try transport.delete(doomed, fromTable: name, generation: generation) }
-    return doomed.count
+    let (loaded, image) = try transport.rulesAndImage(ofTable: name)
+    let doomed = loaded.filter { rule in rule.identity.map { texts.contains($0.text) } ?? false }
+    let elements = folded.flatMap { folded in image?.foldedElements(of: transport.expectedImage(of: folded)) } ?? []
+    let removal = Removal(rules: doomed.count, mapElements: elements.reduce(0) { $0 + $1.deleting.count })
+    if removal != Removal(rules: 0, mapElements: 0) {
+      try transport.delete(doomed, elements: elements, fromTable: name, generation: generation)
+    }
+    return removal
   }
 
   /// `diff`: what loading the compiled table would remove, add and change, rule by rule, and

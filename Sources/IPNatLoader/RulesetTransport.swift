@@ -27,16 +27,24 @@ public protocol RulesetTransport {
   func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule]
   /// ``rules(ofTable:)`` of `table`'s name and ``plannedUpdate(to:)``, from one read of the table.
   func rulesAndPlannedUpdate(to table: KernelTable) throws(NetlinkError) -> (rules: [LoadedRule], update: TableUpdate?)
-  /// Deletes loaded rules in one transaction, refused if the ruleset changed since `generation`.
-  func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError)
+  /// ``rules(ofTable:)``, and the table's image (nil when there is no table, or one ipnat did
+  /// not make), from one read of the table.
+  func rulesAndImage(ofTable name: String) throws(NetlinkError) -> (rules: [LoadedRule], image: TableImage?)
+  /// Deletes loaded rules, and elements of named maps, in one transaction, refused if the
+  /// ruleset changed since `generation`.
+  func delete(_ rules: [LoadedRule], elements: [TableUpdate.ElementChange], fromTable name: String,
+              generation: UInt32) throws(NetlinkError)
   /// The rules of a compiled table as ``rules(ofTable:)`` will read them back once loaded.
   func expectedRules(of table: KernelTable) -> [LoadedRule]
+  /// The image a compiled table will have once loaded.
+  func expectedImage(of table: KernelTable) -> TableImage
   /// Deletes the conntrack entries that carry `label`; answers how many.
   func deleteConnections(labelled label: UInt8) throws(NetlinkError) -> Int
 }
 
 extension KernelRuleset: RulesetTransport {
   public func expectedRules(of table: KernelTable) -> [LoadedRule] { table.expectedRules }
+  public func expectedImage(of table: KernelTable) -> TableImage { table.image }
 }
 
 extension RulesetTransport {

@@ -85,16 +85,18 @@ public final class KernelRuleset {
     }
   }
 
-  /// Deletes loaded rules by handle, all in one transaction; refused if the ruleset changed
-  /// since `generation`.
+  /// Deletes loaded rules by handle, and elements of named maps, all in one transaction;
+  /// refused if the ruleset changed since `generation`.
   /// The `rule_texts` elements of long rules that no rule is left to name go in the same
   /// transaction.
-  public func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError) {
+  public func delete(_ rules: [LoadedRule], elements: [TableUpdate.ElementChange] = [], fromTable name: String,
+                     generation: UInt32) throws(NetlinkError) {
     let orphanedTexts = try textsOrphaned(byDeleting: Set(rules.map(\.handle)), inTable: name)
     try transact(commit: .apply, generation: generation, tableName: name) { messages in
       for rule in rules {
         messages.deleteRule(inChain: rule.chain, handle: rule.handle, origin: rule.identity.map(Origin.init))
       }
+      for change in elements where !change.deleting.isEmpty { messages.delete(change.deleting, fromSet: change.set) }
       if !orphanedTexts.isEmpty { messages.delete(orphanedTexts, fromSet: RuleText.setName) }
     }
   }

@@ -31,6 +31,13 @@ extension KernelRuleset {
     return (Self.loadedRules(in: dumped), try plannedUpdate(to: table, from: dumped))
   }
 
+  /// The loaded rules and the table's image, from one read of the table (`ipnat -r`).
+  public func rulesAndImage(ofTable name: String) throws(NetlinkError) -> (rules: [LoadedRule], image: TableImage?) {
+    let dumped = try dump(table: name)
+    guard dumped.table != nil else { return ([], nil) }
+    return (Self.loadedRules(in: dumped), Self.image(of: dumped))
+  }
+
   private func plannedUpdate(to table: KernelTable, from dumped: DumpedObjects) throws(NetlinkError) -> TableUpdate? {
     guard dumped.table != nil, try !holdsFlowtables(table.name), let loaded = Self.image(of: dumped) else { return nil }
     return TableUpdate.between(loaded: loaded, compiled: table.image)

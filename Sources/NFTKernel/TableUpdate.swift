@@ -159,7 +159,7 @@ public struct TableUpdate: Sendable, Equatable {
 
 extension KernelElement {
   /// What the kernel needs to find the element to delete it.
-  var identifyingPart: KernelElement {
+  public var identifyingPart: KernelElement {
     KernelElement(key: key, keyEnd: keyEnd, isIntervalEnd: isIntervalEnd)
   }
 }

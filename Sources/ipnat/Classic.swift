@@ -70,13 +70,21 @@ struct ClassicOptions: ParsableArguments {
     private func loadOrRemove(_ path: String, table: String) throws {
       let frontend = Frontend(input: try InputOptions.parse([path]))
       let source = try frontend.readInput()
-      let compiled = try Kernel.linearize(try frontend.lower(source, with: try LoweringFlags.parse([])))
       if remove {
+        // Each rule by its text, and those a load may have folded by their elements.
+        let unfolded = try Kernel.linearize(try frontend.lower(source, with: try LoweringFlags.parse(["--no-fold"])))
+        let folded = try Kernel.linearize(try frontend.lower(source, with: try LoweringFlags.parse(["--fold-threshold", "1"])))
         try step("removing the rules of \(path)") {
-          let count = try Kernel.run(reportingIn: source, with: frontend) { try $0.removeRules(of: compiled, fromTable: table) }
-          if verbose { FileOutput.standardError.write("ipnat: \(count) nftables rules removed\n") }
+          let removal = try Kernel.run(reportingIn: source, with: frontend) {
+            try $0.removeRules(of: unfolded, foldedAs: folded, fromTable: table)
+          }
+          if verbose {
+            FileOutput.standardError.write(
+              "ipnat: \(removal.rules) nftables rules and \(removal.mapElements) map elements of folded rules removed\n")
+          }
         }
       } else {
+        let compiled = try Kernel.linearize(try frontend.lower(source, with: try LoweringFlags.parse([])))
         try step((dryRun ? "checking " : "loading ") + path) {
           let outcome = try Kernel.run(reportingIn: source, with: frontend) {
             try $0.load(compiled, commit: dryRun ? .checkOnly : .apply)

@@ -1,6 +1,7 @@
 import IPNatDiagnostics
 import IPNatKit
 import IPNatLoader
+import IPNatLowering
 import IPNatNetlink
 import NFTKernel
 import Testing
@@ -11,8 +12,13 @@ struct LoaderBehaviourTests {
   static let longRule =
     "map wan0 from 10.1.0.0/16 port > 1023 to 203.0.113.0/24 port = 443 -> 198.51.100.1/32 portmap tcp/udp 20000:29999 mssclamp 1400"
 
-  static func compile(_ text: String, name: String = "gateway.conf") throws -> KernelTable {
-    let (table, diagnostics) = IPNat.lower(SourceFile(name: name, text: text), options: FrontendOptions(resolveHostNames: false))
+  /// `folding`: the fold threshold, nil for none.
+  static func compile(_ text: String, name: String = "gateway.conf",
+                      folding: Int? = LoweringOptions.defaultFoldThreshold) throws -> KernelTable {
+    var lowering = LoweringOptions()
+    lowering.foldThreshold = folding
+    let (table, diagnostics) = IPNat.lower(SourceFile(name: name, text: text), options: FrontendOptions(resolveHostNames: false),
+                                           lowering: lowering)
     let compiled = try #require(table, "\(diagnostics)")
     return try Loader<MemoryTransport>.linearize(compiled)
   }
@@ -120,10 +126,32 @@ struct LoaderBehaviourTests {
     try loader.load(try Self.compile(Self.first + Self.longRule + "\n"))
     let removed = try loader.removeRules(of: try Self.compile("\n\n" + Self.longRule + "\n", name: "other.conf"),
                                          fromTable: "ipnat")
-    #expect(removed == 3)  // the translation and its two MSS clamps
+    #expect(removed.rules == 3)  // the translation and its two MSS clamps
     let listing = try loader.listing(ofTable: "ipnat").render(counters: false)
     // Chain order: rdr rules (dstnat) come before map rules (srcnat).
     #expect(listing == "rdr wan0 0/0 port 80 -> 10.0.0.5/32 port 8080 tcp\nmap wan0 10.0.0.0/8 -> 192.0.2.1/32\n")
+  }
+
+  /// `-r -f FILE` takes folded rules out of their maps: exactly the elements that stand for
+  /// the file's rules go. A 1:1 map and an address-only rdr of the same addresses have the same
+  /// element, each in a fold of its own chain: only the map's goes.
+  @Test func removeTakesFoldedRulesOutOfTheirFolds() throws {
+    let maps = (1...10).map { "map wan0 10.0.0.\($0)/32 -> 203.0.113.\($0)/32\n" }
+    let forwards = (1...10).map { "rdr wan0 10.0.0.\($0)/32 -> 203.0.113.\($0) ip\n" }
+    let transport = MemoryTransport()
+    let loader = Loader(transport)
+    try loader.load(try Self.compile((maps + forwards).joined() + Self.first))
+    let file = "# two of the maps, and a rule that folds in no loaded fold\n" + maps[3] + maps[7] + Self.first
+    let removal = try loader.removeRules(of: try Self.compile(file, folding: nil), foldedAs: try Self.compile(file, folding: 1),
+                                         fromTable: "ipnat")
+    #expect(removal == Loader<MemoryTransport>.Removal(rules: 2, mapElements: 2))
+    let folds = try #require(transport.tables["ipnat"]?.sets.filter { $0.name.hasPrefix("fold_") })
+    #expect(folds.map(\.elements.count).sorted() == [8, 10])
+    #expect(try loader.listing(ofTable: "ipnat").render(counters: false).contains("10.0.0.0/8") == false)
+    // The fold of the chain the rules were in lost them; the other fold is whole.
+    let expected = try Self.compile(maps.enumerated().filter { ![3, 7].contains($0.offset) }.map(\.element).joined())
+    let remaining = try #require(folds.first { $0.elements.count == 8 })
+    #expect(Set(remaining.elements) == Set(try #require(expected.sets.first { $0.name.hasPrefix("fold_") }).elements))
   }
 
   @Test func removeRefusesWhenTheRulesetChanged() throws {

@@ -88,13 +88,27 @@ final class MemoryTransport: RulesetTransport {
     }
   }
 
-  func delete(_ rules: [LoadedRule], fromTable name: String, generation: UInt32) throws(NetlinkError) {
+  func rulesAndImage(ofTable name: String) throws(NetlinkError) -> (rules: [LoadedRule], image: TableImage?) {
+    (try rules(ofTable: name), tables[name].map(expectedImage))
+  }
+
+  func delete(_ rules: [LoadedRule], elements: [TableUpdate.ElementChange], fromTable name: String,
+              generation: UInt32) throws(NetlinkError) {
     try guardGeneration(generation)
     guard var table = tables[name], var tableHandles = handles[name] else { throw .kernel(2, context: nil) }
     let doomed = Set(rules.map(\.handle))
     guard doomed.isSubset(of: tableHandles) else { throw .kernel(2, context: "no such rule") }
     let kept = tableHandles.indices.filter { !doomed.contains(tableHandles[$0]) }
     table.rules = kept.map { table.rules[$0] }
+    for change in elements {
+      guard let index = table.sets.firstIndex(where: { $0.name == change.set }) else { throw .kernel(2, context: "no such set") }
+      let deleting = Set(change.deleting)
+      let remaining = table.sets[index].elements.filter { !deleting.contains($0.identifyingPart) }
+      guard remaining.count == table.sets[index].elements.count - deleting.count else {
+        throw .kernel(2, context: "no such element")
+      }
+      table.sets[index].elements = remaining
+    }
     tableHandles = kept.map { tableHandles[$0] }
     tables[name] = table
     handles[name] = tableHandles
@@ -107,6 +121,8 @@ final class MemoryTransport: RulesetTransport {
                  fingerprint: rule.expressions.map { "\($0)" }.joined(separator: " "))
     }
   }
+
+  func expectedImage(of table: KernelTable) -> TableImage { table.image }
 
   func deleteConnections(labelled label: UInt8) throws(NetlinkError) -> Int { 0 }
 

@@ -269,4 +269,26 @@ struct ClassicCommandLineTests {
     #expect(result.standardOutput == "load 0\n7\ncheck 0\n7\nremove 0\n1\n0 entries flushed from NAT table\nflush translations 0\n1\n",
             "\(result.standardError)")
   }
+
+  /// `-r -f FILE` takes the file's folded rules out of their map: a TCP/UDP map rule has two
+  /// elements, a port forward one; the other rules' elements stay.
+  @Test func removeTakesFoldedRulesOutOfTheirMaps() throws {
+    let forwards = (1...10).map { "rdr eth0 203.0.113.\($0)/32 port 80 -> 10.0.0.\($0) port 8080 tcp" }
+    let maps = (1...10).map { "map eth0 10.0.1.\($0)/32 -> 198.51.100.\($0)/32 portmap tcp/udp 1024:65535" }
+    let result = try Shell.inNamespace("""
+      printf '%s\\n' \((forwards + maps).map(shellQuoted).joined(separator: " ")) > gateway.conf
+      printf '%s\\n' \([forwards[2], forwards[9], maps[4]].map(shellQuoted).joined(separator: " ")) > some.conf
+      "$IPNAT" load gateway.conf || exit 10
+      "$IPNAT" -v -r -f some.conf || exit 11
+      "$NFT" list table inet ipnat
+      """)
+    #expect(result.status == 0, "\(result)")
+    #expect(result.standardError.contains("0 nftables rules and 4 map elements of folded rules removed"), "\(result.standardError)")
+    let listing = result.standardOutput
+    for gone in ["203.0.113.3 .", "203.0.113.10 .", "10.0.1.5 ."] { #expect(!listing.contains(gone), "\(gone)") }
+    for kept in ["203.0.113.1 .", "203.0.113.9 .", "10.0.1.4 . tcp", "10.0.1.4 . udp", "10.0.1.10 . udp"] {
+      #expect(listing.contains(kept), "\(kept)")
+    }
+    #expect(listing.components(separatedBy: "\"eth0\" . ").count - 1 == 20 + 10 - 4, "\(listing)")
+  }
 }
