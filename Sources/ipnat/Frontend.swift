@@ -25,11 +25,12 @@ struct Frontend {
     }
   }
 
-  /// The nftables table for the input, after printing its diagnostics; throws exit status 1
-  /// when any rule has an error.
-  func lower(_ file: SourceFile, with flags: LoweringFlags) throws -> Table {
+  /// The nftables table for the input, after printing its diagnostics (unless they were
+  /// printed already, lowering the same file another way); throws exit status 1 when any rule
+  /// has an error.
+  func lower(_ file: SourceFile, with flags: LoweringFlags, reporting: Bool = true) throws -> Table {
     let (table, diagnostics) = IPNat.lower(file, options: input.frontendOptions, lowering: flags.options)
-    report(diagnostics, in: file)
+    if reporting { report(diagnostics, in: file) }
     guard let table, !diagnostics.hasErrors else { throw ExitCode(ExitStatus.inputErrors) }
     return table
   }
