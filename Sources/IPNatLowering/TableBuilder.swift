@@ -179,7 +179,7 @@ struct TableBuilder {
       let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: options.target.concatenatedMapData)
       let folded = folder.fold(&rules) {
         foldedMaps += 1
-        return "fold_\(foldedMaps)"
+        return NamedMap.foldNamePrefix + String(foldedMaps)
       }
       maps += folded.maps
       return folded.rules

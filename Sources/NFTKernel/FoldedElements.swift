@@ -1,11 +1,10 @@
+import NFTModel
+
 /// Folded rules live as elements of a map that one rule looks up (`fold_N`), and no element
 /// names the ipnat.conf rule it stands for. `ipnat -r` finds them by what they do instead: an
 /// element of a loaded fold is a removed rule's when a fold of the removed file, made with the
 /// same lookup and translation, holds the same element (key and translation).
 extension TableImage {
-  /// What the lowering names the maps it folds rules into.
-  public static let foldPrefix = "fold_"
-
   /// The elements of this table's folds that `removed`'s folds hold too, by map. `removed`
   /// should fold every rule that can fold (a threshold of one): then each of its rules that
   /// could stand in a fold of this table is an element.
@@ -39,14 +38,13 @@ extension TableImage {
       guard let counter = words.firstIndex(of: "counter") else { return nil }
       var lookupAndTranslation = Array(words[(counter + 1)...])
       guard let set = lookupAndTranslation.indices.dropLast().first(where: {
-        lookupAndTranslation[$0] == "set" && lookupAndTranslation[$0 + 1].hasPrefix(Self.foldPrefix)
+        lookupAndTranslation[$0] == "set" && lookupAndTranslation[$0 + 1].hasPrefix(NamedMap.foldNamePrefix)
       }) else { return nil }
       let name = String(lookupAndTranslation[set + 1])
       guard let definition = sets[name]?.definition else { return nil }
-      lookupAndTranslation[set + 1] = Substring(Self.foldPrefix)
+      lookupAndTranslation[set + 1] = Substring(NamedMap.foldNamePrefix)
       return (FoldKind(chain: rule.chain, lookupAndTranslation: lookupAndTranslation.joined(separator: " "),
                        definition: definition), name)
     }
   }
-
 }

@@ -75,6 +75,10 @@ public enum DataType: String, Sendable, Hashable {
 
 /// A named map: `map NAME { type K : V; flags interval; elements = { … } }`.
 public struct NamedMap: Sendable, Hashable {
+  /// How the maps that folded rules live in are named: `fold_1`, `fold_2`, … (a name no
+  /// ipnat.conf rule gives a map).
+  public static let foldNamePrefix = "fold_"
+
   public var name: String
   /// The key's types (several for a concatenation).
   public var key: [DataType]
