@@ -67,8 +67,14 @@ public struct DiagnosticRenderer: Sendable {
     while sliceStart > lineBytes.startIndex, lineBytes[sliceStart] & 0xC0 == 0x80 { sliceStart -= 1 }
     var sliceEnd = min(lineBytes.endIndex, range.start + reach)
     while sliceEnd < lineBytes.endIndex, lineBytes[sliceEnd] & 0xC0 == 0x80 { sliceEnd += 1 }
-    let line = Array(String(decoding: lineBytes[sliceStart..<sliceEnd], as: UTF8.self))
     let truncatedFront = sliceStart > lineBytes.startIndex
+    let truncatedBack = sliceEnd < lineBytes.endIndex
+    let slice = lineBytes[sliceStart..<sliceEnd]
+    if slice.allSatisfy(Self.isPlainASCII) {
+      return plainExcerpt(slice, caret: range.start - sliceStart, end: min(range.end, sliceEnd) - sliceStart,
+                          truncatedFront: truncatedFront, truncatedBack: truncatedBack)
+    }
+    let line = Array(String(decoding: slice, as: UTF8.self))
     let lineStartOffset = sliceStart
     let caretIndex = characterIndex(ofByte: range.start - sliceStart, in: line)
     let endByteOnLine = min(range.end, sliceEnd) - lineStartOffset
@@ -90,8 +96,42 @@ public struct DiagnosticRenderer: Sendable {
       }
     }
     if caretIndex >= line.count { marks.append("^") }
-    if window.upperBound < line.count || sliceEnd < lineBytes.endIndex { shown += "..." }
+    if window.upperBound < line.count || truncatedBack { shown += "..." }
     return shown + "\n" + paint(marks, .green) + "\n"
+  }
+
+  /// A tab or a printable ASCII byte: a line of only these is one character per byte, with no
+  /// control character to hide.
+  private static func isPlainASCII(_ byte: UInt8) -> Bool {
+    byte == UInt8(ascii: "\t") || (0x20..<0x7F).contains(byte)
+  }
+
+  /// ``excerpt(of:in:)`` for a line of plain ASCII (nearly every line of a real file), written
+  /// byte by byte: decoding into Characters took most of the time of rendering an error, and
+  /// a file with thousands of errors renders thousands of excerpts.
+  private func plainExcerpt(_ line: ArraySlice<UInt8>, caret: Int, end: Int, truncatedFront: Bool,
+                            truncatedBack: Bool) -> String {
+    let endIndex = max(caret + 1, end)
+    let window = visibleWindow(lineLength: line.count, caret: caret)
+    let elided = window.lowerBound > 0 || truncatedFront
+    var shown: [UInt8] = elided ? Array("...".utf8) : []
+    var marks: [UInt8] = elided ? Array("   ".utf8) : []
+    shown.reserveCapacity(window.count + 6)
+    marks.reserveCapacity(window.count + 4)
+    for index in window {
+      let byte = line[line.startIndex + index]
+      shown.append(byte)
+      if index < caret {
+        marks.append(byte == UInt8(ascii: "\t") ? byte : UInt8(ascii: " "))
+      } else if index == caret {
+        marks.append(UInt8(ascii: "^"))
+      } else if index < endIndex {
+        marks.append(UInt8(ascii: "~"))
+      }
+    }
+    if caret >= line.count { marks.append(UInt8(ascii: "^")) }
+    if window.upperBound < line.count || truncatedBack { shown += "...".utf8 }
+    return String(decoding: shown, as: UTF8.self) + "\n" + paint(String(decoding: marks, as: UTF8.self), .green) + "\n"
   }
 
   /// Control characters (NUL, escape, carriage return, …) are never copied to the terminal: a
