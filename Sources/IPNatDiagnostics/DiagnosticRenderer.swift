@@ -138,7 +138,9 @@ public struct DiagnosticRenderer: Sendable {
   /// hostile file must not be able to move the cursor or recolour the screen of whoever reads
   /// its diagnostics. Tabs stay, so that the caret line lines up.
   private static func isControl(_ character: Character) -> Bool {
-    character.unicodeScalars.contains { scalar in
+    // Most characters are one ASCII byte (CR LF, one Character, reads as LF: a control too).
+    if let ascii = character.asciiValue { return ascii != UInt8(ascii: "\t") && (ascii < 0x20 || ascii == 0x7F) }
+    return character.unicodeScalars.contains { scalar in
       scalar != "\t" && (scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value))
     }
   }
