@@ -89,6 +89,21 @@ public enum IPNat {
     return (result.table, parsed.diagnostics + result.diagnostics)
   }
 
+  /// A file lowered twice, two ways, from one parse (its host names are looked up once): both
+  /// tables, or nil if any rule has an error, and the diagnostics of the first way, which are
+  /// ``lower(_:options:lowering:)``'s.
+  public static func lower(_ file: SourceFile, options: FrontendOptions = FrontendOptions(), lowering: LoweringOptions,
+                           andLowering otherLowering: LoweringOptions) -> (tables: (Table, Table)?, diagnostics: [Diagnostic]) {
+    let parsed = parse(file, options: options)
+    guard !parsed.diagnostics.hasErrors else { return (nil, parsed.diagnostics) }
+    let first = Lowering.lower(parsed.config, in: file, options: lowering)
+    let diagnostics = parsed.diagnostics + first.diagnostics
+    guard let table = first.table, let other = Lowering.lower(parsed.config, in: file, options: otherLowering).table else {
+      return (nil, diagnostics)
+    }
+    return ((table, other), diagnostics)
+  }
+
   /// `ipnat print`: every rule in IPFilter's canonical form, or nothing if any error was found.
   public static func printCanonical(_ file: SourceFile, options: FrontendOptions = FrontendOptions()) -> Outcome {
     let parsed = parse(file, options: options)

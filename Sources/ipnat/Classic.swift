@@ -72,9 +72,10 @@ struct ClassicOptions: ParsableArguments {
       let source = try frontend.readInput()
       if remove {
         // Each rule by its text, and those a load may have folded by their elements.
-        let unfolded = try Kernel.linearize(try frontend.lower(source, with: try LoweringFlags.parse(["--no-fold"])))
-        let folded = try Kernel.linearize(
-          try frontend.lower(source, with: try LoweringFlags.parse(["--fold-threshold", "1"]), reporting: false))
+        let (unfoldedTable, foldedTable) = try frontend.lower(source, with: try LoweringFlags.parse(["--no-fold"]),
+                                                              andWith: try LoweringFlags.parse(["--fold-threshold", "1"]))
+        let unfolded = try Kernel.linearize(unfoldedTable)
+        let folded = try Kernel.linearize(foldedTable)
         try step("removing the rules of \(path)") {
           let removal = try Kernel.run(reportingIn: source, with: frontend) {
             try $0.removeRules(of: unfolded, foldedAs: folded, fromTable: table)

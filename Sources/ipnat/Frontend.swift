@@ -25,14 +25,24 @@ struct Frontend {
     }
   }
 
-  /// The nftables table for the input, after printing its diagnostics (unless they were
-  /// printed already, lowering the same file another way); throws exit status 1 when any rule
-  /// has an error.
-  func lower(_ file: SourceFile, with flags: LoweringFlags, reporting: Bool = true) throws -> Table {
+  /// The nftables table for the input, after printing its diagnostics; throws exit status 1
+  /// when any rule has an error.
+  func lower(_ file: SourceFile, with flags: LoweringFlags) throws -> Table {
     let (table, diagnostics) = IPNat.lower(file, options: input.frontendOptions, lowering: flags.options)
-    if reporting { report(diagnostics, in: file) }
+    report(diagnostics, in: file)
     guard let table, !diagnostics.hasErrors else { throw ExitCode(ExitStatus.inputErrors) }
     return table
+  }
+
+  /// The input lowered two ways from one parse, so that its host names are looked up once,
+  /// after printing the diagnostics as ``lower(_:with:)`` does for the first way; throws exit
+  /// status 1 when any rule has an error.
+  func lower(_ file: SourceFile, with flags: LoweringFlags, andWith otherFlags: LoweringFlags) throws -> (Table, Table) {
+    let (tables, diagnostics) = IPNat.lower(file, options: input.frontendOptions, lowering: flags.options,
+                                            andLowering: otherFlags.options)
+    report(diagnostics, in: file)
+    guard let tables, !diagnostics.hasErrors else { throw ExitCode(ExitStatus.inputErrors) }
+    return tables
   }
 
   /// Prints `outcome`'s diagnostics, and its output to standard output or to the file at
