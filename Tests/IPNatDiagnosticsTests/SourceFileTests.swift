@@ -96,6 +96,46 @@ import Testing
     #expect(caretColumn == badColumn)
   }
 
+  @Test func controlCharactersAreReplacedAndEachCharacterTakesOneMark() {
+    // ESC (which could recolour a terminal), C1 NEL, and an e with a combining acute accent:
+    // three bytes that are one character, so one mark.
+    let hostile = SourceFile(name: "h.conf", text: "map \u{1B}[31m e\u{301}\u{85} x\n")
+    let diagnostic = Diagnostic.error("a.b", "bad", at: SourceRange(start: 16, end: 17))
+    #expect(DiagnosticRenderer().render(diagnostic, in: hostile) == """
+      h.conf:1:17: error: bad [a.b]
+      map \u{FFFD}[31m e\u{301}\u{FFFD} x
+                   ^
+
+      """)
+  }
+
+  @Test func caretCountsTheFilesBytesPastInvalidUTF8() {
+    // Three Latin-1 bytes, each shown as U+FFFD (three bytes of UTF-8), must move the caret by
+    // three characters, not nine bytes.
+    let latin1 = SourceFile(name: "l.conf", bytes: Array("tag ".utf8) + [0xE9, 0xE9, 0xE9] + Array(" foo\n".utf8))
+    let diagnostic = Diagnostic.error("a.b", "bad", at: SourceRange(start: 8, end: 11))
+    #expect(DiagnosticRenderer().render(diagnostic, in: latin1) == """
+      l.conf:1:9: error: bad [a.b]
+      tag \u{FFFD}\u{FFFD}\u{FFFD} foo
+              ^~~
+
+      """)
+  }
+
+  @Test func diagnosticsRenderedTogetherReadAsEachRenderedAlone() {
+    // The renderer decodes a line once for the diagnostics that point into it in a row: the
+    // result must not depend on which came first, nor mix up two stretches of a long line.
+    let line = "caf\u{E9} \u{1B} " + String(repeating: "\u{E9}", count: 900) + " end"
+    let file = SourceFile(name: "m.conf", text: line + "\nplain line\n" + line + "\n")
+    let secondLine = line.utf8.count + 1
+    let ranges = [(0, 5), (6, 7), (1_808, 1_811), (secondLine, secondLine + 5), (secondLine + 7, secondLine + 7),
+                  (secondLine + 11, secondLine + 20), (0, 3)]
+    let diagnostics = ranges.map { Diagnostic.error("a.b", "bad", at: SourceRange(start: $0.0, end: $0.1)) }
+    let renderer = DiagnosticRenderer(maxLineWidth: 40)
+    #expect(renderer.render(diagnostics, in: file) == diagnostics.map { renderer.render($0, in: file) }.joined())
+    #expect(renderer.render(diagnostics, in: file).contains("end"))
+  }
+
   @Test func colourOnlyWhenAsked() {
     let diagnostic = Diagnostic.error("a.b", "bad", at: SourceRange(start: 0, end: 3))
     #expect(!DiagnosticRenderer(useColor: false).render(diagnostic, in: file).contains("\u{1B}"))
