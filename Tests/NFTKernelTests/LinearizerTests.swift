@@ -120,6 +120,24 @@ import Testing
     #expect(try Linearizer.element(map.elements[0], of: map, timeout: 60_000) == alone, "one element, changed alone")
   }
 
+  /// A map as large as a big file's fold is encoded on two threads, half each: its elements
+  /// must come out in order and each as it would alone, and a bad entry in either half must
+  /// still fail the whole.
+  @Test(arguments: [0, 7_000])
+  func largeMapsEncodeAsTheirElementsDoAlone(badEntry: Int) throws {
+    var entries = (0..<10_000).map { index in
+      MapElement(.address(.ipv4(0x0A00_0000 + UInt32(index))), .concatenation([.address(.ipv4(0xCB00_7100)), .integer(index)]))
+    }
+    let map = NamedMap(name: "fold_1", key: [.ipv4Address], data: [.ipv4Address, .service], elements: entries)
+    let set = try #require(try Linearizer.linearize(Table(family: .inet, name: "t", maps: [map])).sets.first)
+    #expect(set.elements == (try map.elements.map { entry in try Linearizer.element(entry, of: map) }))
+    #expect(set.elements[9_999].key == [10, 0, 39, 15] && set.elements[9_999].data == [203, 0, 113, 0, 0x27, 0x0F, 0, 0])
+
+    entries[badEntry] = MapElement(.symbol("nosuchsymbol"), .concatenation([.address(.ipv4(0xCB00_7100)), .integer(1)]))
+    let broken = NamedMap(name: "fold_1", key: [.ipv4Address], data: [.ipv4Address, .service], elements: entries)
+    #expect(throws: LinearizationError.self) { _ = try Linearizer.linearize(Table(family: .inet, name: "t", maps: [broken])) }
+  }
+
   /// `jhash ip saddr mod 2 vmap { … }`: the map's key register is taken first, so the hash
   /// reads its input from the next one.
   @Test func hashInputTakesTheNextRegister() throws {
