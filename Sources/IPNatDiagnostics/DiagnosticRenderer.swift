@@ -21,7 +21,7 @@ public struct DiagnosticRenderer: Sendable {
 
   /// One diagnostic with its notes, each line ending in a newline.
   public func render(_ diagnostic: Diagnostic, in file: SourceFile) -> String {
-    var lines = ExcerptLines(file: file, reach: 4 * maxLineWidth)
+    var lines = excerptLines(of: file)
     return render(diagnostic, in: file, lines: &lines)
   }
 
@@ -52,8 +52,14 @@ public struct DiagnosticRenderer: Sendable {
 
   /// Several diagnostics of one file; those that point into the same line share its decoding.
   public func render(_ diagnostics: [Diagnostic], in file: SourceFile) -> String {
-    var lines = ExcerptLines(file: file, reach: 4 * maxLineWidth)
+    var lines = excerptLines(of: file)
     return diagnostics.map { render($0, in: file, lines: &lines) }.joined()
+  }
+
+  /// Each excerpt decodes the bytes within four times the width of a window of its caret:
+  /// enough for a whole window of four-byte characters.
+  private func excerptLines(of file: SourceFile) -> ExcerptLines {
+    ExcerptLines(file: file, reach: 4 * maxLineWidth)
   }
 
   /// `file:line:col: severity: `; a note without a location is just `note: `.
