@@ -242,6 +242,7 @@ struct SetBuilder {
     return writer.bytes
   }
 
+  /// One entry of a map that is not an interval map of a single-part key, as the kernel stores it.
   private static func encode(_ entry: MapElement, key: ValueShape, data: ValueShape) throws(LinearizationError)
     -> KernelElement
   {
@@ -253,8 +254,8 @@ struct SetBuilder {
   }
 
   /// The elements of a large map encoded on two threads, a half each: a fold of a 100,000-rule
-  /// file has maps of 100,000 entries, and encoding them took a sixth of `ipnat load` with the
-  /// second core idle. The entries are let go together at the end: freeing them as they are
+  /// file has maps of 100,000 entries, and encoding them took about an eighth of `ipnat load`,
+  /// with the second core idle. The entries are let go together at the end: freeing them as they are
   /// encoded, as one thread does, raised the peak by 11 MiB (each thread allocates from its own
   /// arena, and the worker's cannot reuse what the other frees).
   private static func encodeInTwo(_ entries: consuming [MapElement], key: ValueShape, data: ValueShape)
