@@ -22,9 +22,9 @@ struct ExcerptLine {
     case decoded(sourceStarts: [Int], shown: [UInt8], shownStarts: [Int])
   }
 
-  /// The part of the line `lineBytes` around `offset` (see ``span(of:around:reach:)``).
-  init(line lineBytes: ArraySlice<UInt8>, around offset: Int, reach: Int) {
-    bytes = Self.span(of: lineBytes, around: offset, reach: reach)
+  /// The part `span` (``span(of:around:reach:)``) of the line `lineBytes`.
+  init(line lineBytes: ArraySlice<UInt8>, showing span: Range<Int>) {
+    bytes = span
     truncatedFront = bytes.lowerBound > lineBytes.startIndex
     truncatedBack = bytes.upperBound < lineBytes.endIndex
     let slice = lineBytes[bytes]
@@ -165,9 +165,10 @@ struct ExcerptLines {
 
   mutating func line(around offset: Int) -> ExcerptLine {
     let lineBytes = file.lineBytes(file.location(of: offset).line)
+    let span = ExcerptLine.span(of: lineBytes, around: offset, reach: reach)
     // Two spans of the file are equal only if they are the same part of the same line.
-    if let last, last.bytes == ExcerptLine.span(of: lineBytes, around: offset, reach: reach) { return last }
-    let line = ExcerptLine(line: lineBytes, around: offset, reach: reach)
+    if let last, last.bytes == span { return last }
+    let line = ExcerptLine(line: lineBytes, showing: span)
     last = line
     return line
   }
