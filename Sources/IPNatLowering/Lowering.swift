@@ -107,6 +107,10 @@ public struct LoweringOptions: Sendable {
 
   public static let defaultFoldThreshold = 8
 
+  /// Fold the two NAT chains at once, on two threads, when they hold this many rules together:
+  /// below a few thousand, a thread costs more than it saves. Tests move it to run both ways.
+  var foldsOnTwoThreadsFrom = 4096
+
   public init(tableName: String = "ipnat", interfaceMap: [String: String] = [:], reflection: Bool = false,
               target: OutputCapabilities = .full, foldThreshold: Int? = LoweringOptions.defaultFoldThreshold) {
     self.tableName = tableName

@@ -172,26 +172,44 @@ struct TableBuilder {
     // All that folding needs is in `searchOrder` now: what is left goes before folding peaks.
     otherOutput = []
     firstRuleByText = [:]
-    var foldedMaps = 0
-    func foldedRules(_ chain: NATChain) -> [NFTModel.Rule] {
-      var rules = searchOrder.removeValue(forKey: chain) ?? []
-      guard let threshold = options.foldThreshold else { return rules.map(\.rule) }
-      let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: options.target.concatenatedMapData)
-      let folded = folder.fold(&rules) {
-        foldedMaps += 1
-        return NamedMap.foldNamePrefix + String(foldedMaps)
-      }
-      maps += folded.maps
-      return folded.rules
-    }
+    let (dstnat, srcnat) = fold(searchOrder.removeValue(forKey: .dstnat) ?? [], searchOrder.removeValue(forKey: .srcnat) ?? [])
+    maps += dstnat.maps + srcnat.maps
     chains.append(Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting, priority: .named(.dstnat, offset: 0)),
-                        rules: foldedRules(.dstnat) + lateDestinationRules))
+                        rules: dstnat.rules + lateDestinationRules))
     chains.append(Chain(name: "srcnat", base: BaseChain(kind: .nat, hook: .postrouting, priority: .named(.srcnat, offset: 0)),
-                        rules: rewrittenSources + reflection + foldedRules(.srcnat)))
+                        rules: rewrittenSources + reflection + srcnat.rules))
     var table = Table(family: .inet, name: options.tableName, objects: objects, maps: maps, chains: chains)
     table.labelTranslations()
     RuleText.record(in: &table)
     return table
+  }
+
+  /// Folds each NAT chain's rules into maps (``RuleFolder``), dstnat's maps numbered first.
+  /// Folding a large table takes two threads: each chain is folded without the other.
+  private func fold(_ dstnat: consuming [FoldEntry], _ srcnat: consuming [FoldEntry])
+    -> (dstnat: RuleFolder.Output, srcnat: RuleFolder.Output)
+  {
+    guard let threshold = options.foldThreshold else {
+      return (RuleFolder.Output(rules: dstnat.map(\.rule)), RuleFolder.Output(rules: srcnat.map(\.rule)))
+    }
+    let folders = [NATChain.dstnat, .srcnat].map {
+      RuleFolder(chain: $0, threshold: threshold, allowsConcatenatedData: options.target.concatenatedMapData)
+    }
+    var chains = [dstnat, srcnat]
+    let inTwo = chains[0].count + chains[1].count >= options.foldsOnTwoThreadsFrom
+    var plans = chains.withUnsafeMutableBufferPointer { chains in
+      TwoThreads.run(inTwo) { folders[$0].plan(&chains[$0]) }
+    }
+    // The maps are built on one thread: building them frees the candidates, all allocated by
+    // the lowering thread, and two threads freeing into one allocator arena wait on its lock
+    // (they took longer than one).
+    var mapNumber = 0
+    let name = {
+      mapNumber += 1
+      return NamedMap.foldNamePrefix + String(mapNumber)
+    }
+    let outputs = [plans[0].output(name: name), plans[1].output(name: name)]
+    return (outputs[0], outputs[1])
   }
 
   /// The rules of both NAT chains in IPFilter's search order (``SearchRank``): longest prefix

@@ -32,8 +32,11 @@ public enum ScriptEmitter {
   static func estimatedSize(of table: Table) -> Int {
     let elements = table.maps.reduce(0) { $0 + $1.elements.count }
     let rules = table.chains.reduce(0) { $0 + $1.rules.count }
-    return 4096 + 64 * elements + 256 * rules + 160 * table.ruleTexts.count
+    return 4096 + bytesPerElement * elements + 256 * rules + 160 * table.ruleTexts.count
   }
+
+  /// About the most a map element takes in the script, with its separator.
+  static let bytesPerElement = 64
 }
 
 struct ScriptWriter {
@@ -112,10 +115,7 @@ struct ScriptWriter {
       let separator = ",\n" + String(repeating: "\t", count: writer.depth) + "\t     "
       writer.indent()
       writer.text += "elements = { "
-      for (index, element) in map.elements.enumerated() {
-        if index > 0 { writer.text += separator }
-        Self.append(element, to: &writer.text)
-      }
+      Self.append(map.elements, separatedBy: separator, to: &writer.text)
       writer.text += " }\n"
     }
   }
@@ -260,6 +260,26 @@ struct ScriptWriter {
       }
       text += " }"
     }
+  }
+
+  /// A map's elements. A large map's second half is written on a second thread, into text of
+  /// its own, while the first goes into `text`: most of a large table's script is its maps.
+  private static func append(_ elements: [MapElement], separatedBy separator: String, to text: inout String) {
+    func write(_ part: ArraySlice<MapElement>, to text: inout String) {
+      for (index, element) in zip(part.indices, part) {
+        if index > elements.startIndex { text += separator }
+        append(element, to: &text)
+      }
+    }
+    // Below a few thousand elements, a thread costs more than it saves.
+    guard elements.count >= 8192 else { return write(elements[...], to: &text) }
+    let middle = elements.count / 2
+    var secondHalf = ""
+    secondHalf.reserveCapacity(ScriptEmitter.bytesPerElement * (elements.count - middle))
+    _ = TwoThreads.run(true) { half in
+      if half == 0 { write(elements[..<middle], to: &text) } else { write(elements[middle...], to: &secondHalf) }
+    }
+    text += secondHalf
   }
 
   /// `key : value`.

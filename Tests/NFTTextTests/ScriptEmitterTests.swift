@@ -164,6 +164,34 @@ let layout: Table = {
     #expect(try NFTCheck.check(ScriptEmitter.script(replacing: layout)) == nil)
   }
 
+  /// A map of 8,192 elements or more is written half on a second thread. Its text must be
+  /// what the same elements make in maps small enough for one thread, element for element.
+  @Test func aLargeMapIsWrittenAsItsElementsAreInSmallMaps() throws {
+    let elements = (0..<10_000).map { index in
+      MapElement(.concatenation([.string("eth\(index % 3)"), .address(.ipv4(0x0A00_0000 + UInt32(index)))]),
+                 .address(.ipv4(0xCB00_0000 + UInt32(index))))
+    }
+    func map(_ name: String, _ elements: ArraySlice<MapElement>) -> NamedMap {
+      NamedMap(name: name, key: [.interfaceName, .ipv4Address], data: [.ipv4Address], elements: Array(elements))
+    }
+    /// Each element as written, without what separates it from the next.
+    func writtenElements(_ maps: [NamedMap]) -> [Substring] {
+      let script = ScriptEmitter.script(replacing: Table(family: .inet, name: "t", maps: maps))
+      return script.split(separator: "\n").filter { $0.contains(" : ") && !$0.contains("type ") }.map { line in
+        var element = line.drop { $0 == "\t" || $0 == " " }
+        if element.hasPrefix("elements = { ") { element = element.dropFirst(13) }
+        if element.hasSuffix(" }") { element = element.dropLast(2) }
+        return element.hasSuffix(",") ? element.dropLast() : element
+      }
+    }
+    let whole = writtenElements([map("whole", elements[...])])
+    let inSmallMaps = writtenElements(stride(from: 0, to: elements.count, by: 1000).map { map("part\($0)", elements[$0..<$0 + 1000]) })
+    try #require(whole.count == elements.count && inSmallMaps.count == elements.count)
+    #expect(whole.first == "\"eth0\" . 10.0.0.0 : 203.0.0.0")
+    // The first element that differs, rather than two lists of 10,000 in the failure.
+    #expect(whole.indices.first { whole[$0] != inSmallMaps[$0] } == nil)
+  }
+
   @Test func commentsStayWithinNftLimitsAndLoseDoubleQuotes() {
     let rule = Rule(statements: [.verdict(.accept)], counter: false,
                     origin: Origin(file: "a.conf", line: 9, text: "map \"-\" " + String(repeating: "x", count: 300)))

@@ -21,9 +21,27 @@ struct RuleFolder {
     var maps: [NamedMap] = []
   }
 
-  /// `name` gives each map its name, unique in the table. `rules` is emptied: the layout
-  /// keeps what it needs, and folded rules can go before their maps are built.
-  func fold(_ rules: inout [FoldEntry], name: () -> String) -> Output {
+  /// A chain's rules as folding arranges them, before its maps are named and built. Planning
+  /// is most of folding's work and needs nothing of the other chain, so the two chains are
+  /// planned at once (`TableBuilder`); the names, unique in the table, come after.
+  struct Plan {
+    fileprivate var layout: Layout?
+    fileprivate var unfolded: [NFTModel.Rule] = []
+
+    /// How many maps ``output(name:)`` will name.
+    var mapCount: Int { layout?.foldedGroupCount ?? 0 }
+
+    /// The rules and maps. `name` gives each map its name, unique in the table. The plan is
+    /// left empty, so that its candidates go as their maps are built.
+    mutating func output(name: () -> String) -> Output {
+      guard let layout = layout.take() else { return Output(rules: unfolded) }
+      return layout.output(name: name)
+    }
+  }
+
+  /// `rules` is emptied: the plan keeps what it needs, and folded rules can go before their
+  /// maps are built.
+  func plan(_ rules: inout [FoldEntry]) -> Plan {
     var candidateLengths: [IPFamily: Set<Int>] = [:]
     var pending: [FoldCandidate.Shape: Layout.Pending] = [:]
     for index in rules.indices {
@@ -33,7 +51,7 @@ struct RuleFolder {
     }
     guard pending.values.reduce(0, { $0 + $1.members }) >= threshold else {
       defer { rules = [] }
-      return Output(rules: rules.map(\.rule))
+      return Plan(unfolded: rules.map(\.rule))
     }
 
     let lengths = candidateLengths.mapValues { $0.sorted() }
@@ -44,7 +62,7 @@ struct RuleFolder {
     let regrouped = layout.positionsInSmallGroups
     if !regrouped.isEmpty { layout = layOut(rules, lengths, pending, leavingAlone: regrouped) }
     rules = []
-    return layout.output(name: name)
+    return Plan(layout: layout)
   }
 
   private func layOut(_ rules: borrowing [FoldEntry], _ candidateLengths: [IPFamily: [Int]],
@@ -170,6 +188,9 @@ private struct Layout {
     guard !candidate.protocols.isEmpty else { return [Key(interface: interface, address: address, transport: 0, port: candidate.port)] }
     return candidate.protocols.map { Key(interface: interface, address: address, transport: $0, port: candidate.port) }
   }
+
+  /// How many groups are large enough to become maps.
+  var foldedGroupCount: Int { groups.count { $0.memberCount >= threshold } }
 
   /// The places of the rules in groups of two or more that are too small to fold.
   var positionsInSmallGroups: Set<Int> {
