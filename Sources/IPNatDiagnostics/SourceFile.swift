@@ -68,14 +68,20 @@ public struct SourceFile: Sendable {
 
   public func location(of offset: Int) -> SourceLocation {
     let clamped = max(0, min(offset, bytes.count))
-    // Binary search for the last line start at or before `clamped`.
-    var low = 0
-    var high = lineStarts.count - 1
-    while low < high {
-      let middle = (low + high + 1) / 2
-      if lineStarts[middle] <= clamped { low = middle } else { high = middle - 1 }
+    // Binary search for the last line start at or before `clamped`, without a branch on the
+    // comparison (it becomes a conditional move): lowering looks up the line of every rule,
+    // and in a large file a branch there is mispredicted half the time.
+    let line = lineStarts.withUnsafeBufferPointer { starts in
+      var first = 0
+      var count = starts.count
+      while count > 1 {
+        let half = count / 2
+        first = starts[first + half] <= clamped ? first + half : first
+        count -= half
+      }
+      return first
     }
-    return SourceLocation(line: low + 1, column: clamped - lineStarts[low] + 1)
+    return SourceLocation(line: line + 1, column: clamped - lineStarts[line] + 1)
   }
 
   /// Like ``location(of:)``, with the column counted in Unicode scalars instead of bytes: what

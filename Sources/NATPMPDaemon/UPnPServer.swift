@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import IPAddressing
 import NATPMP
@@ -46,7 +45,11 @@ final class UPnPServer: @unchecked Sendable {
       hash.0 = (hash.0 ^ UInt64(byte)) &* 0x100_0000_01b3
       hash.1 = (hash.1 &+ UInt64(byte)) &* 0x100_0000_01b3
     }
-    let hex = String(format: "%016llx%016llx", hash.0, hash.1)
+    func hex(_ value: UInt64) -> String {
+      let digits = String(value, radix: 16)
+      return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+    let hex = hex(hash.0) + hex(hash.1)
     let parts = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { range in
       String(hex.dropFirst(range.lowerBound).prefix(range.count))
     }
@@ -138,10 +141,15 @@ final class UPnPServer: @unchecked Sendable {
 
   /// The external interface's counters, from sysfs.
   static func counters(of interface: String) -> Gateway.Counters {
+    // A counter file holds the number and a newline.
     func read(_ name: String) -> UInt64 {
-      let path = "/sys/class/net/\(interface)/statistics/\(name)"
-      let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-      return UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+      let descriptor = Glibc.open("/sys/class/net/\(interface)/statistics/\(name)", O_RDONLY)
+      guard descriptor >= 0 else { return 0 }
+      defer { Glibc.close(descriptor) }
+      var bytes = [UInt8](repeating: 0, count: 32)
+      let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+      guard count > 0 else { return 0 }
+      return UInt64(String(decoding: bytes[..<count], as: UTF8.self).filter { !$0.isWhitespace }) ?? 0
     }
     var counters = Gateway.Counters()
     (counters.bytesSent, counters.bytesReceived) = (read("tx_bytes"), read("rx_bytes"))

@@ -89,7 +89,7 @@ struct IPNatCommand: ParsableCommand {
         var message = type.fullMessage(for: error)
         // The library names a subcommand parsed on its own without its parent in this line.
         if type != Self.self {
-          message = message.replacingOccurrences(of: "See '\(type._commandName) ", with: "See 'ipnat \(type._commandName) ")
+          message = message.replacing("See '\(type._commandName) ", with: "See 'ipnat \(type._commandName) ")
         }
         FileOutput.standardError.write(message + "\n")
         Glibc.exit(ExitStatus.usage)

@@ -15,6 +15,22 @@ import Testing
     #expect(file.location(of: 1000) == SourceLocation(line: 4, column: 5))
   }
 
+  /// Every offset of files with 0 to 40 lines of 0 to 3 bytes, and one past the end: the line
+  /// is one more than the newlines before the offset, the column one more than the bytes since.
+  @Test func everyOffsetFindsItsLineByCounting() {
+    for lineCount in 0...40 {
+      let text = (0..<lineCount).map { String(repeating: "x", count: ($0 * 7) % 4) }.joined(separator: "\n")
+      let file = SourceFile(name: "x.conf", text: text)
+      let bytes = Array(text.utf8)
+      for offset in 0...bytes.count {
+        let before = bytes[..<offset]
+        let line = 1 + before.count { $0 == UInt8(ascii: "\n") }
+        let column = 1 + offset - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0)
+        #expect(file.location(of: offset) == SourceLocation(line: line, column: column), "\(lineCount) lines, offset \(offset)")
+      }
+    }
+  }
+
   @Test func lineBytesDropTheLineTerminator() {
     let file = SourceFile(name: "x.conf", text: "one\r\ntwo\nthree")
     #expect(String(decoding: file.lineBytes(1), as: UTF8.self) == "one")

@@ -110,12 +110,25 @@ private struct Layout {
   }
 
   /// One map key, with the interface as a number: rules of one shape with equal keys match
-  /// the same packets, and only the first may join a map.
+  /// the same packets, and only the first may join a map. An open group holds the keys of all
+  /// its rules, so a key is kept in 32 bytes: the address as two halves of its bits (its
+  /// family is the shape's), where an `IPAddress` would pad the key to 64.
   struct Key: Hashable {
-    var interface: Int
-    var address: IPAddress
+    var addressHigh: UInt64
+    var addressLow: UInt64
+    var port: UInt64
+    var interface: UInt32
     var transport: UInt8
-    var port: UInt64?
+    var hasPort: Bool
+
+    init(interface: Int, address: IPAddress, transport: UInt8, port: UInt64?) {
+      addressHigh = UInt64(truncatingIfNeeded: address.bits >> 64)
+      addressLow = UInt64(truncatingIfNeeded: address.bits)
+      self.port = port ?? 0
+      self.interface = UInt32(interface)
+      self.transport = transport
+      hasPort = port != nil
+    }
   }
 
   struct Group {

@@ -1,4 +1,3 @@
-import Foundation
 import ArgumentParser
 import IPAddressing
 import IPNatKit
@@ -44,7 +43,7 @@ extension IPNatCommand.NATPMPD {
       }
       let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
       return ([header] + rows).map { row in
-        zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: "  ")
           .replacing(/\s+$/, with: "")
       }.joined(separator: "\n") + "\n"
     }
@@ -72,8 +71,9 @@ extension IPNatCommand.NATPMPD {
     /// `1h02m03s`, `9m58s`, `42s`.
     static func duration(_ seconds: UInt64) -> String {
       let (hours, minutes, rest) = (seconds / 3600, seconds / 60 % 60, seconds % 60)
-      if hours > 0 { return "\(hours)h" + String(format: "%02dm%02ds", minutes, rest) }
-      return minutes > 0 ? "\(minutes)m" + String(format: "%02ds", rest) : "\(rest)s"
+      func twoDigits(_ value: UInt64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+      if hours > 0 { return "\(hours)h\(twoDigits(minutes))m\(twoDigits(rest))s" }
+      return minutes > 0 ? "\(minutes)m\(twoDigits(rest))s" : "\(rest)s"
     }
   #endif
 }
