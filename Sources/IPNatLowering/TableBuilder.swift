@@ -4,7 +4,7 @@ import IPNatSyntax
 import NFTModel
 
 /// The NAT chain a rule belongs to.
-enum NATChain {
+enum NATChain: Int {
   /// prerouting: rdr, inbound bimap, `no rdr`.
   case dstnat
   /// postrouting: map, map-block, outbound bimap, `no map`.
@@ -44,10 +44,10 @@ struct TableBuilder {
   let file: SourceFile
   let options: LoweringOptions
   private var diagnostics: [Diagnostic] = []
-  /// The NAT-chain rules of every group, in the order the groups were lowered: file order,
-  /// but for groups lowered into a reserved place (``Place``), whose rules come last until
-  /// ``takeInSearchOrder()`` puts them in their place.
-  private var natRules: [RankedRule] = []
+  /// The NAT-chain rules of every group, per chain, in the order the groups were lowered: file
+  /// order, but for groups lowered into a reserved place (``Place``), whose rules come last
+  /// until ``inSearchOrder(_:sortingPlaces:)`` puts them in their place.
+  private var natRules: [[RankedRule]] = [[], []]
   /// What groups made besides NAT-chain rules, in group order. Most groups make nothing else,
   /// and a large file holds one group per rule, so they are not kept.
   private var otherOutput: [LoweredRule] = []
@@ -71,7 +71,8 @@ struct TableBuilder {
     self.file = file
     self.options = options
     self.keepsOutput = keepsOutput
-    natRules.reserveCapacity(expectedGroups)
+    // Room that is never written to costs no memory: each chain may hold every rule.
+    for chain in natRules.indices { natRules[chain].reserveCapacity(expectedGroups) }
     firstRuleByText.reserveCapacity(expectedGroups)
   }
 
@@ -83,7 +84,7 @@ struct TableBuilder {
   mutating func lower(_ group: RuleGroup, at place: Place? = nil) {
     let (lowered, groupDiagnostics) = lowerGroup(group)
     if keepsOutput, var output = lowered {
-      natRules += output.natRules
+      for ranked in output.natRules { natRules[ranked.chain.rawValue].append(ranked) }
       output.natRules = []
       output.warnings = []
       if let place {
@@ -168,11 +169,10 @@ struct TableBuilder {
     let reflection = otherOutput.flatMap(\.reflection)
     let rewrittenSources = otherOutput.flatMap(\.rewrittenSources)
     let lateDestinationRules = otherOutput.flatMap(\.lateDestinationRules)
-    var searchOrder = takeInSearchOrder()
-    // All that folding needs is in `searchOrder` now: what is left goes before folding peaks.
+    // All that folding needs is in `natRules`: what is left goes before folding peaks.
     otherOutput = []
     firstRuleByText = [:]
-    let (dstnat, srcnat) = fold(searchOrder.removeValue(forKey: .dstnat) ?? [], searchOrder.removeValue(forKey: .srcnat) ?? [])
+    let (dstnat, srcnat) = foldNATRules()
     maps += dstnat.maps + srcnat.maps
     chains.append(Chain(name: "dstnat", base: BaseChain(kind: .nat, hook: .prerouting, priority: .named(.dstnat, offset: 0)),
                         rules: dstnat.rules + lateDestinationRules))
@@ -184,22 +184,25 @@ struct TableBuilder {
     return table
   }
 
-  /// Folds each NAT chain's rules into maps (``RuleFolder``), dstnat's maps numbered first.
-  /// Folding a large table takes two threads: each chain is folded without the other.
-  private func fold(_ dstnat: consuming [FoldEntry], _ srcnat: consuming [FoldEntry])
-    -> (dstnat: RuleFolder.Output, srcnat: RuleFolder.Output)
-  {
-    guard let threshold = options.foldThreshold else {
-      return (RuleFolder.Output(rules: dstnat.map(\.rule)), RuleFolder.Output(rules: srcnat.map(\.rule)))
-    }
+  /// Puts each NAT chain's rules in search order and folds them into maps (``RuleFolder``),
+  /// dstnat's maps numbered first. The rules move out of the builder, so that folding them can
+  /// free them. A large table's chains are ordered and planned on two threads, each without
+  /// the other.
+  private mutating func foldNATRules() -> (dstnat: RuleFolder.Output, srcnat: RuleFolder.Output) {
+    let threshold = options.foldThreshold
     let folders = [NATChain.dstnat, .srcnat].map {
-      RuleFolder(chain: $0, threshold: threshold, allowsConcatenatedData: options.target.concatenatedMapData)
+      RuleFolder(chain: $0, threshold: threshold ?? .max, allowsConcatenatedData: options.target.concatenatedMapData)
     }
-    var chains = [dstnat, srcnat]
-    let inTwo = chains[0].count + chains[1].count >= options.foldsOnTwoThreadsFrom
-    var plans = chains.withUnsafeMutableBufferPointer { chains in
-      TwoThreads.run(inTwo) { folders[$0].plan(&chains[$0]) }
+    let inTwo = threshold != nil && natRules[0].count + natRules[1].count >= options.foldsOnTwoThreadsFrom
+    let sortsPlaces = hasReservedPlaces
+    var plans = natRules.withUnsafeMutableBufferPointer { chains in
+      TwoThreads.run(inTwo) { chain in
+        var entries = Self.inSearchOrder(&chains[chain], sortingPlaces: sortsPlaces)
+        guard threshold != nil else { return RuleFolder.Plan(unfolded: entries.map(\.rule)) }
+        return folders[chain].plan(&entries)
+      }
     }
+    natRules = [[], []]
     // The maps are built on one thread: building them frees the candidates, all allocated by
     // the lowering thread, and two threads freeing into one allocator arena wait on its lock
     // (they took longer than one).
@@ -212,24 +215,21 @@ struct TableBuilder {
     return (outputs[0], outputs[1])
   }
 
-  /// The rules of both NAT chains in IPFilter's search order (``SearchRank``): longest prefix
-  /// first, then file order. Rules are lowered in file order, so one bucket per prefix length,
-  /// filled as they come, is that order; only the rules of reserved places are sorted into it.
-  /// The rules move out of the builder, so that folding them can free them.
-  private mutating func takeInSearchOrder() -> [NATChain: [FoldEntry]] {
-    var byLength: [NATChain: [[RankedRule]]] = [:]
-    for chain in [NATChain.dstnat, .srcnat] {
-      byLength[chain] = [[RankedRule]](repeating: [], count: IPFamily.inet6.width + 1)
+  /// A chain's rules in IPFilter's search order (``SearchRank``): longest prefix first, then
+  /// file order. Rules are lowered in file order, so one bucket per prefix length, filled as
+  /// they come, is that order; only the rules of reserved places (`sortingPlaces`) are sorted
+  /// into it. Each rule is moved, not copied: `rules` is left empty.
+  private static func inSearchOrder(_ rules: inout [RankedRule], sortingPlaces: Bool) -> [FoldEntry] {
+    var byLength = [[RankedRule]](repeating: [], count: IPFamily.inet6.width + 1)
+    var entries: [FoldEntry] = []
+    entries.reserveCapacity(rules.count)
+    rules.drain { byLength[$0.rank.prefixLength].append($0) }
+    for length in byLength.indices.reversed() {
+      // A group's rules all have its first rule's ordinal, and no other group's.
+      if sortingPlaces { byLength[length].sort { $0.rank.ordinal < $1.rank.ordinal } }
+      byLength[length].drain { entries.append($0.entry) }
     }
-    for ranked in natRules { byLength[ranked.chain]![ranked.rank.prefixLength].append(ranked) }
-    natRules = []
-    return byLength.mapValues { buckets in
-      buckets.reversed().flatMap { bucket in
-        // A group's rules all have its first rule's ordinal, and no other group's.
-        let inFileOrder = hasReservedPlaces ? bucket.sorted { $0.rank.ordinal < $1.rank.ordinal } : bucket
-        return inFileOrder.map(\.entry)
-      }
-    }
+    return entries
   }
 }
 

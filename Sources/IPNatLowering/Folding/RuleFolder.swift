@@ -28,6 +28,11 @@ struct RuleFolder {
     fileprivate var layout: Layout?
     fileprivate var unfolded: [NFTModel.Rule] = []
 
+    /// The rules as they are, folded into nothing (`--no-fold`).
+    init(unfolded rules: [NFTModel.Rule]) { unfolded = rules }
+
+    fileprivate init(layout: Layout) { self.layout = layout }
+
     /// How many maps ``output(name:)`` will name.
     var mapCount: Int { layout?.foldedGroupCount ?? 0 }
 
