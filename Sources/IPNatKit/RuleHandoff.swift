@@ -8,9 +8,10 @@ import Synchronization
 /// caller lowers while the parser reads on: each takes about half of a compile.
 ///
 /// Rules cross in batches through a queue of a few batches: memory stays bounded by the queue,
-/// not the file. Lowering, folding and emitting stay on the caller's thread, and so does most
-/// of what they allocate: glibc gives each thread an arena of its own, and memory freed in
-/// one arena is not reused by a thread allocating from another.
+/// not the file. Lowering stays on the caller's thread, and so does most of what it allocates:
+/// glibc gives each thread an arena of its own, and memory freed in one arena is not reused by
+/// a thread allocating from another. (Folding and the script take the second core only once
+/// the parser is done: `TwoThreads`.)
 final class RuleHandoff: @unchecked Sendable {
   /// Rules per batch: enough that waking the other thread is rare, few enough to stay in cache.
   private static let batchSize = 256
