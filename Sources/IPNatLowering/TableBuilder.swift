@@ -3,7 +3,7 @@ import IPNatSemantics
 import IPNatSyntax
 import NFTModel
 
-/// The NAT chain a rule belongs to.
+/// The NAT chain a rule belongs to; its raw value numbers the builder's list of each.
 enum NATChain: Int {
   /// prerouting: rdr, inbound bimap, `no rdr`.
   case dstnat
@@ -189,17 +189,16 @@ struct TableBuilder {
   /// free them. A large table's chains are ordered and planned on two threads, each without
   /// the other.
   private mutating func foldNATRules() -> (dstnat: RuleFolder.Output, srcnat: RuleFolder.Output) {
-    let threshold = options.foldThreshold
-    let folders = [NATChain.dstnat, .srcnat].map {
-      RuleFolder(chain: $0, threshold: threshold ?? .max, allowsConcatenatedData: options.target.concatenatedMapData)
-    }
+    // What the threads read of the builder, copied: the builder's rules are being moved out.
+    let (threshold, sortsPlaces) = (options.foldThreshold, hasReservedPlaces)
+    let allowsConcatenatedData = options.target.concatenatedMapData
     let inTwo = threshold != nil && natRules[0].count + natRules[1].count >= options.foldsOnTwoThreadsFrom
-    let sortsPlaces = hasReservedPlaces
     var plans = natRules.withUnsafeMutableBufferPointer { chains in
       TwoThreads.run(inTwo) { chain in
         var entries = Self.inSearchOrder(&chains[chain], sortingPlaces: sortsPlaces)
-        guard threshold != nil else { return RuleFolder.Plan(unfolded: entries.map(\.rule)) }
-        return folders[chain].plan(&entries)
+        guard let threshold else { return RuleFolder.Plan(unfolded: entries.map(\.rule)) }
+        let folder = RuleFolder(chain: NATChain(rawValue: chain)!, threshold: threshold, allowsConcatenatedData: allowsConcatenatedData)
+        return folder.plan(&entries)
       }
     }
     natRules = [[], []]

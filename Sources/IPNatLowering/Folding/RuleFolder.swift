@@ -23,7 +23,8 @@ struct RuleFolder {
 
   /// A chain's rules as folding arranges them, before its maps are named and built. Planning
   /// is most of folding's work and needs nothing of the other chain, so the two chains are
-  /// planned at once (`TableBuilder`); the names, unique in the table, come after.
+  /// planned at once (`TableBuilder`); the names, unique in the table, are given after, one
+  /// chain then the other.
   struct Plan {
     fileprivate var layout: Layout?
     fileprivate var unfolded: [NFTModel.Rule] = []
@@ -32,9 +33,6 @@ struct RuleFolder {
     init(unfolded rules: [NFTModel.Rule]) { unfolded = rules }
 
     fileprivate init(layout: Layout) { self.layout = layout }
-
-    /// How many maps ``output(name:)`` will name.
-    var mapCount: Int { layout?.foldedGroupCount ?? 0 }
 
     /// The rules and maps. `name` gives each map its name, unique in the table. The plan is
     /// left empty, so that its candidates go as their maps are built.
@@ -206,9 +204,6 @@ private struct Layout {
     guard !candidate.protocols.isEmpty else { return [Key(interface: interface, address: address, transport: 0, port: candidate.port)] }
     return candidate.protocols.map { Key(interface: interface, address: address, transport: $0, port: candidate.port) }
   }
-
-  /// How many groups are large enough to become maps.
-  var foldedGroupCount: Int { groups.count { $0.memberCount >= threshold } }
 
   /// The places of the rules in groups of two or more that are too small to fold.
   var positionsInSmallGroups: Set<Int> {
