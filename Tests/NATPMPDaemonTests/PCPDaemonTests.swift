@@ -160,6 +160,15 @@ struct PCPDaemonTests {
       #expect(daemon.elements.count == 1)
       let listing = try lab.run(lab.router, [Shell.ipnatPath, "natpmpd", "-l"])
       #expect(listing.contains("10.0.0.2:5000") && listing.contains("NAT-PMP"), "\(listing)")
+      // A table: each value starts under its heading, and 600 s to live read as minutes and seconds.
+      let lines = listing.split(separator: "\n")
+      let header = try #require(lines.first), row = try #require(lines.last)
+      for (heading, value) in [("CLIENT", "10.0.0.2:5000"), ("BY", "NAT-PMP")] {
+        let column = try #require(header.firstRange(of: heading)).lowerBound
+        let start = try #require(row.firstRange(of: value), "\(listing)").lowerBound
+        #expect(header.distance(from: header.startIndex, to: column) == row.distance(from: row.startIndex, to: start), "\(listing)")
+      }
+      #expect(row.contains(/\ (10m00s|9m[0-5][0-9]s)\ /), "\(listing)")
     }
   }
 
