@@ -1,4 +1,3 @@
-import Dispatch
 import NFTModel
 
 /// What a set's keys or data are: one type, or a concatenation; single values or intervals.
@@ -264,22 +263,21 @@ struct SetBuilder {
     let count = entries.count
     let middle = count / 2
     let input = entries
-    let failures = UnsafeMutablePointer<LinearizationError?>.allocate(capacity: 2)
-    defer { failures.deinitialize(count: 2); failures.deallocate() }
-    failures.initialize(repeating: nil, count: 2)
+    var failures: [LinearizationError?] = []
     let elements = [KernelElement](unsafeUninitializedCapacity: count) { buffer, initialized in
       nonisolated(unsafe) let output = buffer.baseAddress!
-      nonisolated(unsafe) let failures = failures
-      DispatchQueue.concurrentPerform(iterations: 2) { half in
+      failures = TwoThreads.run(true) { half in
+        var failure: LinearizationError?
         for index in half == 0 ? 0..<middle : middle..<count {
           do throws(LinearizationError) {
             (output + index).initialize(to: try encode(input[index], key: key, data: data))
           } catch {
             // The array is thrown away; its slot needs a value all the same.
             (output + index).initialize(to: KernelElement(key: []))
-            failures[half] = error
+            failure = error
           }
         }
+        return failure
       }
       initialized = count
     }
