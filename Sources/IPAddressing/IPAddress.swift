@@ -37,18 +37,28 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
   /// Dotted decimal, written byte by byte: compiling prints millions of these.
   public static func formatIPv4(_ value: UInt32) -> String {
-    String(unsafeUninitializedCapacity: 15) { buffer in
-      var count = 0
-      for shift in stride(from: 24, through: 0, by: -8) {
-        let octet = Int(value >> UInt32(shift) & 0xff)
-        if octet >= 100 { buffer[count] = UInt8(ascii: "0") + UInt8(octet / 100); count += 1 }
-        if octet >= 10 { buffer[count] = UInt8(ascii: "0") + UInt8(octet / 10 % 10); count += 1 }
-        buffer[count] = UInt8(ascii: "0") + UInt8(octet % 10)
-        count += 1
-        if shift > 0 { buffer[count] = UInt8(ascii: "."); count += 1 }
-      }
-      return count
+    String(unsafeUninitializedCapacity: 15) { writeIPv4(value, into: $0) }
+  }
+
+  /// Dotted decimal appended to UTF-8 text being built.
+  public static func appendIPv4(_ value: UInt32, to bytes: inout [UInt8]) {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { buffer in
+      bytes.append(contentsOf: buffer[..<writeIPv4(value, into: buffer)])
     }
+  }
+
+  /// Writes dotted decimal (at most 15 bytes) at the start of `buffer`; returns the count.
+  private static func writeIPv4(_ value: UInt32, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    var count = 0
+    for shift in stride(from: 24, through: 0, by: -8) {
+      let octet = Int(value >> UInt32(shift) & 0xff)
+      if octet >= 100 { buffer[count] = UInt8(ascii: "0") + UInt8(octet / 100); count += 1 }
+      if octet >= 10 { buffer[count] = UInt8(ascii: "0") + UInt8(octet / 10 % 10); count += 1 }
+      buffer[count] = UInt8(ascii: "0") + UInt8(octet % 10)
+      count += 1
+      if shift > 0 { buffer[count] = UInt8(ascii: "."); count += 1 }
+    }
+    return count
   }
 
   public static func formatIPv6(_ value: UInt128) -> String {

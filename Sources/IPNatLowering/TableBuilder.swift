@@ -128,10 +128,10 @@ struct TableBuilder {
   /// and refuses an identical one with EEXIST. Identical means the same canonical form, however
   /// spelled (`10.0.0.0/24` and `10.0.0.0/255.255.255.0`, `port ftp` and `port 21`).
   private mutating func refuseDuplicate(_ text: String, at range: SourceRange) throws(LoweringError) {
-    guard let first = firstRuleByText[text] else {
-      firstRuleByText[text] = range
-      return
-    }
+    // One lookup for the rule that is new, as almost every rule is; a duplicate puts the first
+    // one's range back.
+    guard let first = firstRuleByText.updateValue(range, forKey: text) else { return }
+    firstRuleByText[text] = first
     throw LoweringError("lower.duplicate-rule",
                         "this rule repeats the rule of line \(file.location(of: first.start).line); IPFilter refuses to load a duplicate",
                         at: range, notes: [Note("the first one is here", at: first)])

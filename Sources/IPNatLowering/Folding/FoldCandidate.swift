@@ -54,7 +54,15 @@ final class FoldCandidate: Sendable {
   let origin: Origin?
 
   /// `nil` unless every match and statement of `rule` is one the shape describes.
-  init?(_ rule: NFTModel.Rule, chain: NATChain) {
+  convenience init?(_ rule: NFTModel.Rule, chain: NATChain) {
+    var writtenAsRule = false
+    self.init(rule, chain: chain, writtenAsRule: &writtenAsRule)
+  }
+
+  /// As above; `writtenAsRule` tells whether ``rule`` gives `rule` back as it is. That is
+  /// decided while reading the matches, rather than by building them again and comparing,
+  /// because lowering asks it of nearly every rule of a large file.
+  private init?(_ rule: NFTModel.Rule, chain: NATChain, writtenAsRule: inout Bool) {
     guard rule.counter, rule.statements.count == 1, case .nat(let nat) = rule.statements[0],
       nat.kind == (chain == .dstnat ? .dnat : .snat), let family = nat.family, !nat.mapsPrefix,
       case .address(let target)? = nat.address
@@ -65,23 +73,36 @@ final class FoldCandidate: Sendable {
     var interface: String?
     var network: AddressPrefix?
     var protocols: [UInt8]?
+    var protocolValue: Expression?
     var port: UInt64?
-    for match in rule.matches {
+    // ``rule`` writes the interface, the address, the protocols and the port, in that order.
+    var inWrittenOrder = true
+    for (index, match) in rule.matches.enumerated() {
       guard match.op == .implicit, case .selector(let selector) = match.left else { return nil }
       switch (selector, match.right) {
       case (.meta(interfaceKey), .string(let name)) where interface == nil && !name.hasSuffix("*"):
         interface = name
+        inWrittenOrder = inWrittenOrder && index == 0
       case (.meta(.nfproto), _):
+        inWrittenOrder = false
         continue
       case (.payload(addressField), .address(let address)) where network == nil:
         network = AddressPrefix(address, length: address.family.width)
+        inWrittenOrder = inWrittenOrder && index == 1
       case (.payload(addressField), .prefix(let address, let length)) where network == nil:
-        network = AddressPrefix(address, length: length)
+        let prefix = AddressPrefix(address, length: length)
+        network = prefix
+        // ``rule`` writes a host as an address, and a prefix without host bits.
+        inWrittenOrder = inWrittenOrder && index == 1 && length != address.family.width && prefix.address == address
       case (.meta(.l4proto), let value) where protocols == nil:
         guard let numbers = Footprint.protocolNumbers(value) else { return nil }
         protocols = numbers
+        protocolValue = value
+        inWrittenOrder = inWrittenOrder && index == 2
       case (.payload(PayloadField(.th, .dport)), .integer(let number)) where port == nil:
         port = number
+        // Last: after the protocols if there are any, else third.
+        inWrittenOrder = inWrittenOrder && index == rule.matches.count - 1 && index >= 2
       default:
         return nil
       }
@@ -110,6 +131,8 @@ final class FoldCandidate: Sendable {
     self.interface = interface
     self.port = port
     self.origin = rule.origin
+    writtenAsRule = inWrittenOrder && (protocolValue == nil || protocolValue == protocolMatch.right)
+    assert(writtenAsRule == matchesAreWrittenAs(rule.matches), "the reading of the matches and their writing disagree")
   }
 
   /// The protocol lists of nearly every rule, made once: a folder holds a list per candidate,
@@ -125,7 +148,8 @@ final class FoldCandidate: Sendable {
   /// candidate only describes: one with an `nfproto` match, its matches in another order, or
   /// a prefix with host bits.
   static func exactly(_ rule: NFTModel.Rule, chain: NATChain) -> FoldCandidate? {
-    guard let candidate = FoldCandidate(rule, chain: chain), candidate.matchesAreWrittenAs(rule.matches) else { return nil }
+    var writtenAsRule = false
+    guard let candidate = FoldCandidate(rule, chain: chain, writtenAsRule: &writtenAsRule), writtenAsRule else { return nil }
     return candidate
   }
 
@@ -147,8 +171,9 @@ final class FoldCandidate: Sendable {
     return NFTModel.Rule(matches: matches, statements: [.nat(nat)], origin: origin)
   }
 
-  /// Whether ``rule`` gives back `matches` as they are. The statement, counter and origin need
-  /// no check: the initializer reads every field of them.
+  /// Whether ``rule`` gives back `matches` as they are, by writing them: what the initializer
+  /// decides as it reads is checked against it in debug builds. The statement, counter and origin
+  /// need no check: the initializer reads every field of them.
   private func matchesAreWrittenAs(_ matches: [Match]) -> Bool {
     let count = 2 + (shape.matchesProtocol ? 1 : 0) + (port == nil ? 0 : 1)
     guard matches.count == count, matches[0] == interfaceMatch, matches[1] == addressMatch else { return false }

@@ -29,16 +29,25 @@ public enum CanonicalPrinter {
   }
 }
 
+/// Builds a rule's line as UTF-8 bytes and makes a `String` of them once: lowering prints every
+/// rule (the canonical form is each rule's identity, for the duplicate check and the listing), and
+/// appending bytes costs a fraction of appending `String` pieces.
 private struct RuleWriter {
   let family: IPFamily
-  var text = ""
+  private var bytes: [UInt8] = []
 
-  init(family: IPFamily) { self.family = family }
+  init(family: IPFamily) {
+    self.family = family
+    bytes.reserveCapacity(128)
+  }
+
+  var text: String { String(decoding: bytes, as: UTF8.self) }
 
   // MARK: - Rules
 
   mutating func write(_ rule: MapRule) {
-    text += rule.kind.rawValue + " "
+    emit(rule.kind.rawValue)
+    emit(" ")
     writeInterfaces(rule.interfaces)
     var protocolPrinted = false
     switch rule.source {
@@ -52,57 +61,78 @@ private struct RuleWriter {
         write(fromTo, ports: rule.ruleProtocol.carriesPorts)
       }
     }
-    text += " -> "
+    emit(" -> ")
     switch rule.target {
     case .address(let address): write(address)
-    case .range(let low, let high, _): text += "range \(low.address)-\(high.address)"
+    case .range(let low, let high, _):
+      emit("range ")
+      writeRange(low.address, high.address)
     }
     switch rule.translation {
     case .proxy(let proxy):
-      text += " proxy port \(proxy.port.number) \(quoted(proxy.label.value))/\(name(of: proxy.protocolClause.spec))"
+      emit(" proxy port ")
+      emit(proxy.port.number)
+      emit(" ")
+      emitName(proxy.label.value)
+      emit("/")
+      emit(name(of: proxy.protocolClause.spec))
       protocolPrinted = true
     case .portmap(let portmap):
       switch portmap.ports {
       case .auto:
-        text += " portmap \(name(of: rule.ruleProtocol)) auto"
+        emit(" portmap ")
+        emit(name(of: rule.ruleProtocol))
+        emit(" auto")
       case .range(let range) where range.lowNumber != 0 || range.highNumber != 0:
-        text += " portmap \(name(of: rule.ruleProtocol)) \(range.lowNumber):\(range.highNumber)"
+        emit(" portmap ")
+        emit(name(of: rule.ruleProtocol))
+        emit(" ")
+        writePair(range.lowNumber, ":", range.highNumber)
       case .range:
         break  // IPFilter keeps no portmap for 0:0 and prints none.
       }
-      if portmap.sequential != nil { text += " sequential" }
+      if portmap.sequential != nil { emit(" sequential") }
       protocolPrinted = true
     case .icmpIDMap(let map):
-      text += " icmpidmap icmp \(map.ids.lowNumber):\(map.ids.highNumber)"
-      if map.sequential != nil { text += " sequential" }
+      emit(" icmpidmap icmp ")
+      writePair(map.ids.lowNumber, ":", map.ids.highNumber)
+      if map.sequential != nil { emit(" sequential") }
       protocolPrinted = true
     case nil:
       break
     }
     writeMapOptions(rule.options)
-    if !protocolPrinted, rule.ruleProtocol != .any { text += " " + name(of: rule.ruleProtocol) }
-    if rule.options.purge != nil { text += " purge" }
+    if !protocolPrinted, rule.ruleProtocol != .any {
+      emit(" ")
+      emit(name(of: rule.ruleProtocol))
+    }
+    if rule.options.purge != nil { emit(" purge") }
   }
 
   mutating func write(_ rule: MapBlockRule) {
-    text += "map-block "
+    emit("map-block ")
     writeInterfaces(rule.interfaces)
     write(rule.source)
-    text += " -> "
+    emit(" -> ")
     write(rule.target)
     switch rule.ports {
-    case .auto: text += " ports auto"
-    // IPFilter's setnatproto(ICMP) zeroes the port count of a map-block.
-    case .count(let count): text += " ports \(rule.ruleProtocol == .number(1) ? 0 : count.value)"
-    case nil: text += " ports 0"
+    case .auto: emit(" ports auto")
+    case .count(let count):
+      emit(" ports ")
+      // IPFilter's setnatproto(ICMP) zeroes the port count of a map-block.
+      emit(rule.ruleProtocol == .number(1) ? 0 : count.value)
+    case nil: emit(" ports 0")
     }
     writeMapOptions(rule.options)
-    if rule.ruleProtocol != .any { text += " " + name(of: rule.ruleProtocol) }
-    if rule.options.purge != nil { text += " purge" }
+    if rule.ruleProtocol != .any {
+      emit(" ")
+      emit(name(of: rule.ruleProtocol))
+    }
+    if rule.options.purge != nil { emit(" purge") }
   }
 
   mutating func write(_ rule: RdrRule) {
-    text += "rdr "
+    emit("rdr ")
     writeInterfaces(rule.interfaces)
     let ports = rule.ports
     let carriesPorts = rule.ruleProtocol.carriesPorts
@@ -113,76 +143,101 @@ private struct RuleWriter {
     case .fromTo(let fromTo):
       write(fromTo, ports: carriesPorts)
     }
-    text += " -> "
+    emit(" -> ")
     var isSplit = false
     switch rule.target {
     case .address(let address): write(address)
     case .split(let first, let second):
-      text += "\(first.address),\(second.address)"
+      emit(first.address)
+      emit(",")
+      emit(second.address)
       isSplit = true
-    case .range(let low, let high, _): text += "\(low.address)-\(high.address)"
+    case .range(let low, let high, _): writeRange(low.address, high.address)
     }
     if carriesPorts {
       if ports.isFixed {
-        text += " port = \(ports.targetLow)"
+        emit(" port = ")
+        emit(ports.targetLow)
       } else {
         writePortRange(ports.targetLow, ports.targetHigh)
       }
     }
-    text += " " + name(of: rule.ruleProtocol)
+    emit(" ")
+    emit(name(of: rule.ruleProtocol))
     let options = rule.options
-    if options.roundRobin != nil { text += " round-robin" }
-    if options.frag != nil { text += " frag" }
+    if options.roundRobin != nil { emit(" round-robin") }
+    if options.frag != nil { emit(" frag") }
     writeAge(options.age)
     // IPFilter drops `sticky` (with a warning) unless the rule rotates or splits.
-    if options.sticky != nil, options.roundRobin != nil || isSplit { text += " sticky" }
-    if let mssclamp = options.mssclamp, mssclamp.value != 0 { text += " mssclamp \(mssclamp.value)" }
+    if options.sticky != nil, options.roundRobin != nil || isSplit { emit(" sticky") }
+    writeMSSClamp(options.mssclamp)
     switch rule.proxy {
-    case .label(let label): text += " proxy \(quoted(label.value))"
-    case .clause(let clause): text += " proxy \(quoted(clause.label.value))"
+    case .label(let label):
+      emit(" proxy ")
+      emitName(label.value)
+    case .clause(let clause):
+      emit(" proxy ")
+      emitName(clause.label.value)
     case nil: break
     }
-    if let tag = options.tag { text += " tag \(quoted(tag.value))" }
-    if options.purge != nil { text += " purge" }
+    writeTag(options.tag)
+    if options.purge != nil { emit(" purge") }
   }
 
   mutating func write(_ rule: RewriteRule) {
-    text += "rewrite \(rule.direction.value.rawValue) on "
+    emit("rewrite ")
+    emit(rule.direction.value.rawValue)
+    emit(" on ")
     writeInterfaces(rule.interfaces)
-    if rule.ruleProtocol != .any { text += "proto \(name(of: rule.ruleProtocol)) " }
+    if rule.ruleProtocol != .any {
+      emit("proto ")
+      emit(name(of: rule.ruleProtocol))
+      emit(" ")
+    }
     write(rule.match, ports: rule.ruleProtocol.carriesPorts)
-    text += " -> src "
+    emit(" -> src ")
     write(rule.source, carriesPorts: rule.ruleProtocol.carriesPorts)
-    text += " dst "
+    emit(" dst ")
     write(rule.destination, carriesPorts: rule.ruleProtocol.carriesPorts)
-    if rule.purge != nil { text += " purge" }
-    text += ";"
+    if rule.purge != nil { emit(" purge") }
+    emit(";")
   }
 
   mutating func write(_ rule: DivertRule) {
-    text += "divert \(rule.direction.value.rawValue) on "
+    emit("divert ")
+    emit(rule.direction.value.rawValue)
+    emit(" on ")
     writeInterfaces(rule.interfaces)
     let written = RuleProtocol(rule.protocolClause?.spec)
     // IPFilter gives `divert in` without a protocol the TCP default of rdr rules, then clears
     // the rule's TCP flag: the printed protocol is what remains.
     switch (rule.direction.value, written) {
-    case (.in, .any): text += "proto tcp "
-    case (_, .tcpUDP): text += "proto udp "
+    case (.in, .any): emit("proto tcp ")
+    case (_, .tcpUDP): emit("proto udp ")
     case (_, .any): break
-    default: text += "proto \(name(of: written)) "
+    default:
+      emit("proto ")
+      emit(name(of: written))
+      emit(" ")
     }
     write(rule.match, ports: written.carriesPorts || (rule.direction.value == .in && written == .any))
-    text += " -> src "
+    emit(" -> src ")
     write(rule.source)
-    text += ",\(rule.sourcePort.number) dst "
+    emit(",")
+    emit(rule.sourcePort.number)
+    emit(" dst ")
     write(rule.destination)
-    text += ",\(rule.destinationPort.number) udp"
-    if rule.purge != nil { text += " purge" }
-    text += ";"
+    emit(",")
+    emit(rule.destinationPort.number)
+    emit(" udp")
+    if rule.purge != nil { emit(" purge") }
+    emit(";")
   }
 
   mutating func write(_ rule: NoRule) {
-    text += "no \(rule.kind.rawValue) "
+    emit("no ")
+    emit(rule.kind.rawValue)
+    emit(" ")
     writeInterfaces(rule.interfaces)
     switch rule.match {
     case .address(let address, let ports):
@@ -194,99 +249,193 @@ private struct RuleWriter {
     case .fromTo(let fromTo):
       write(fromTo, ports: rule.ruleProtocol.carriesPorts)
     }
-    text += " \(name(of: rule.ruleProtocol));"
+    emit(" ")
+    emit(name(of: rule.ruleProtocol))
+    emit(";")
   }
 
   // MARK: - Pieces
 
   /// `IF[,IF2] [inet6 ]`, the second interface only when it differs.
   private mutating func writeInterfaces(_ interfaces: Interfaces) {
-    text += quoted(interfaces.first.name)
+    emitName(interfaces.first.name)
     if let second = interfaces.second, second.name != interfaces.first.name {
-      text += "," + quoted(second.name)
+      emit(",")
+      emitName(second.name)
     }
-    text += family == .inet6 ? " inet6 " : " "
+    emit(family == .inet6 ? " inet6 " : " ")
   }
 
   private mutating func writeMapOptions(_ options: RuleOptions) {
-    if options.frag != nil { text += " frag" }
+    if options.frag != nil { emit(" frag") }
     writeAge(options.age)
-    if let mssclamp = options.mssclamp, mssclamp.value != 0 { text += " mssclamp \(mssclamp.value)" }
-    if let tag = options.tag { text += " tag \(quoted(tag.value))" }
+    writeMSSClamp(options.mssclamp)
+    writeTag(options.tag)
   }
 
   private mutating func writeAge(_ age: Age?) {
     guard let age, age.forward != 0 || age.reverse != 0 else { return }
-    text += " age \(age.forward)/\(age.reverse)"
+    emit(" age ")
+    writePair(age.forward, "/", age.reverse)
+  }
+
+  private mutating func writeMSSClamp(_ mssclamp: Located<UInt32>?) {
+    guard let mssclamp, mssclamp.value != 0 else { return }
+    emit(" mssclamp ")
+    emit(mssclamp.value)
+  }
+
+  private mutating func writeTag(_ tag: Located<String>?) {
+    guard let tag else { return }
+    emit(" tag ")
+    emitName(tag.value)
   }
 
   private mutating func writePortRange(_ low: UInt16, _ high: UInt16) {
-    text += " port \(low)"
-    if high != low { text += "-\(high)" }
+    emit(" port ")
+    emit(low)
+    if high != low {
+      emit("-")
+      emit(high)
+    }
+  }
+
+  /// `A-B`
+  private mutating func writeRange(_ low: IPAddress, _ high: IPAddress) {
+    emit(low)
+    emit("-")
+    emit(high)
+  }
+
+  /// `LOW:HIGH`, `FORWARD/REVERSE`
+  private mutating func writePair(_ first: some BinaryInteger, _ separator: String, _ second: some BinaryInteger) {
+    emit(first)
+    emit(separator)
+    emit(second)
   }
 
   /// `[! ]from SRC[ port …][ !] to DST[ port …]`
   private mutating func write(_ fromTo: FromTo, ports: Bool) {
-    if fromTo.negation == .source { text += "! " }
-    text += "from "
+    if fromTo.negation == .source { emit("! ") }
+    emit("from ")
     write(fromTo.source.address)
     if ports, let test = fromTo.source.port { write(test) }
-    if fromTo.negation == .destination { text += " !" }
-    text += " to "
+    if fromTo.negation == .destination { emit(" !") }
+    emit(" to ")
     write(fromTo.destination.address)
     if ports, let test = fromTo.destination.port { write(test) }
   }
 
   private mutating func write(_ test: PortTest) {
+    emit(" port ")
     switch test.kind {
-    case .compare(let comparison, let port): text += " port \(comparison.rawValue) \(port.number)"
-    case .range(.inclusive, let low, let high): text += " port \(low.number):\(high.number)"
-    case .range(let op, let low, let high): text += " port \(low.number) \(op.rawValue) \(high.number)"
+    case .compare(let comparison, let port):
+      emit(comparison.rawValue)
+      emit(" ")
+      emit(port.number)
+    case .range(.inclusive, let low, let high):
+      writePair(low.number, ":", high.number)
+    case .range(let op, let low, let high):
+      emit(low.number)
+      emit(" ")
+      emit(op.rawValue)
+      emit(" ")
+      emit(high.number)
     }
   }
 
   private mutating func write(_ target: RewriteRule.Target, carriesPorts: Bool) {
     switch target.addresses {
     case .address(let address): write(address)
-    case .range(let low, let high, _): text += "\(low.address)-\(high.address)"
+    case .range(let low, let high, _): writeRange(low.address, high.address)
     case .lookup(let lookup): write(lookup)
     }
     guard carriesPorts else { return }
     switch target.ports {
-    case .fixed(let port) where port.number != 0: text += ",port = \(port.number)"
+    case .fixed(let port) where port.number != 0:
+      emit(",port = ")
+      emit(port.number)
     case .range(let range) where range.lowNumber != 0:
-      text += ",\(range.lowNumber)"
-      if range.highNumber != range.lowNumber { text += "-\(range.highNumber)" }
+      emit(",")
+      emit(range.lowNumber)
+      if range.highNumber != range.lowNumber {
+        emit("-")
+        emit(range.highNumber)
+      }
     default: break
     }
   }
 
   private mutating func write(_ address: Address) {
     switch address.kind {
-    case .any: text += family == .inet ? "0/0" : "any"
+    case .any: emit(family == .inet ? "0/0" : "any")
     case .network(let network): write(network)
     case .lookup(let lookup): write(lookup)
     }
   }
 
   private mutating func write(_ lookup: LookupReference) {
+    emit(lookup.kind.rawValue)
+    emit("/")
     switch lookup.name {
-    case .number(let number): text += "\(lookup.kind.rawValue)/\(number)"
-    case .name(let name): text += "\(lookup.kind.rawValue)/\(quoted(name))"
+    case .number(let number): emit(number)
+    case .name(let name): emitName(name)
     }
   }
 
   /// IPv4: `A/N`, `0/N` for address zero, a dotted mask when it is not contiguous.
   /// IPv6: compressed text, `any` for `::/0`.
   private mutating func write(_ network: Network) {
-    let mask = network.prefixLength.map(String.init)
-      ?? (family == .inet ? IPAddress.formatIPv4(UInt32(network.maskBits)) : IPAddress.formatIPv6(network.maskBits))
     switch family {
     case .inet:
-      text += (network.address.bits == 0 ? "0" : network.address.description) + "/" + mask
+      if network.address.bits == 0 { emit("0") } else { emit(network.address) }
     case .inet6:
-      text += network.address.bits == 0 && network.maskBits == 0 ? "any" : "\(network.address)/\(mask)"
+      if network.address.bits == 0 && network.maskBits == 0 { return emit("any") }
+      emit(network.address)
     }
+    emit("/")
+    if let length = network.prefixLength {
+      emit(length)
+    } else if family == .inet {
+      IPAddress.appendIPv4(UInt32(network.maskBits), to: &bytes)
+    } else {
+      emit(IPAddress.formatIPv6(network.maskBits))
+    }
+  }
+
+  // MARK: - Bytes
+
+  private mutating func emit(_ string: String) { bytes.append(contentsOf: string.utf8) }
+
+  private mutating func emit(_ address: IPAddress) {
+    guard address.family == .inet else { return emit(address.description) }
+    IPAddress.appendIPv4(UInt32(truncatingIfNeeded: address.bits), to: &bytes)
+  }
+
+  /// Decimal, as `String(number)` writes it.
+  private mutating func emit(_ number: some BinaryInteger) {
+    if number < 0 { bytes.append(UInt8(ascii: "-")) }
+    var magnitude = UInt64(number.magnitude)
+    var divisor: UInt64 = 1
+    while divisor <= magnitude / 10 { divisor *= 10 }
+    repeat {
+      bytes.append(UInt8(ascii: "0") + UInt8(magnitude / divisor))
+      magnitude %= divisor
+      divisor /= 10
+    } while divisor > 0
+  }
+
+  /// A name as a word that lexes back to itself, quoted when it would not (IPFilter prints
+  /// the interface `-` as `"-"`; other names it prints bare, even when they would not re-parse).
+  private mutating func emitName(_ name: String) {
+    guard NameQuoting.needsQuotes(name) else { return emit(name) }
+    bytes.append(UInt8(ascii: "\""))
+    for byte in name.utf8 {
+      // Both are ASCII, and no byte of a multi-byte UTF-8 sequence is.
+      if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
+      bytes.append(byte)
+    }
+    bytes.append(UInt8(ascii: "\""))
   }
 
   // MARK: - Names
@@ -302,18 +451,6 @@ private struct RuleWriter {
   }
 
   private func name(of spec: ProtocolSpec) -> String { name(of: RuleProtocol(spec)) }
-
-  /// A name as a word that lexes back to itself, quoted when it would not (IPFilter prints
-  /// the interface `-` as `"-"`; other names it prints bare, even when they would not re-parse).
-  private func quoted(_ name: String) -> String {
-    guard NameQuoting.needsQuotes(name) else { return name }
-    var escaped = ""
-    for character in name {
-      if character == "\\" || character == "\"" { escaped.append("\\") }
-      escaped.append(character)
-    }
-    return "\"\(escaped)\""
-  }
 }
 
 enum NameQuoting {
