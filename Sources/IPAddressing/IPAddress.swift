@@ -102,11 +102,17 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
   /// Parses a dotted quad with exactly four decimal octets of at most 255, each of one to
   /// three digits. One pass over the bytes: the lexer calls it for every number-like word.
   public static func parseIPv4(_ text: Substring) -> UInt32? {
+    // Contiguous bytes: stepping through `text.utf8` costs several times as much per byte.
+    var text = text
+    return text.withUTF8(parseIPv4)
+  }
+
+  private static func parseIPv4(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
     var value: UInt32 = 0
     var octet: UInt32 = 0
     var digits = 0
     var dots = 0
-    for byte in text.utf8 {
+    for byte in bytes {
       if byte == UInt8(ascii: ".") {
         guard digits > 0, dots < 3 else { return nil }
         (value, octet, digits, dots) = (value << 8 | octet, 0, 0, dots + 1)

@@ -91,4 +91,36 @@ import Testing
     #expect(invalidUTF8.next().kind == .word)
     #expect(invalidUTF8.diagnostics.map(\.id.rawValue) == ["lex.invalid-utf8"])
   }
+
+  /// The keyword table hashes packed, case-folded words; a plain lowercase comparison with every
+  /// spelling is the reference. Words near keywords (one byte changed, added or removed, a byte
+  /// next to a letter in ASCII or past it) are where a wrong fold or packing would show.
+  @Test func aWordIsAKeywordExactlyWhenItSpellsOneIgnoringASCIICase() {
+    func reference(_ word: [UInt8]) -> Keyword? {
+      let folded = word.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }
+      return Keyword.allCases.first { Array($0.rawValue.utf8) == folded }
+    }
+    var words: [[UInt8]] = [[], Array("a-very-long-word-indeed".utf8), Array("round-robin-".utf8)]
+    for keyword in Keyword.allCases {
+      let spelling = Array(keyword.rawValue.utf8)
+      words.append(spelling)
+      words.append(spelling.map { $0 & ~0x20 })  // capitals, and '-' and digits changed
+      words.append(spelling.enumerated().map { $0.offset % 2 == 0 ? $0.element & ~0x20 : $0.element })
+      words.append(spelling + [UInt8(ascii: "s")])
+      words.append([0] + spelling)
+      words.append(Array(spelling.dropLast()))
+      for index in spelling.indices {
+        for replacement: UInt8 in [0x40, 0x5B, 0x60, 0x7B, 0xC1, 0xE1, spelling[index] &+ 1, spelling[index] & ~0x20] {
+          var changed = spelling
+          changed[index] = replacement
+          words.append(changed)
+        }
+      }
+    }
+    for word in words {
+      let string = String(decoding: word, as: UTF8.self)
+      guard Array(string.utf8) == word else { continue }  // bytes that are not UTF-8 on their own
+      #expect(Keyword(spelling: string) == reference(word), "\(word)")
+    }
+  }
 }

@@ -98,18 +98,23 @@ public struct Lexer: Sendable {
       if peek(1) == UInt8(ascii: "<") { return punctuation(.insideRange, length: 2) }
       return punctuation(.greater, length: 1)
     default:
-      if let single = Lexer.singleCharacterPunctuation[byte] { return punctuation(single, length: 1) }
+      if let single = Lexer.singleCharacterPunctuation[Int(byte)] { return punctuation(single, length: 1) }
       if Lexer.isControl(byte) { return lexInvalidCharacter() }
       return lexWord(from: start)
     }
   }
 
-  private static let singleCharacterPunctuation: [UInt8: Punctuation] = [
-    UInt8(ascii: ","): .comma, UInt8(ascii: "/"): .slash, UInt8(ascii: ";"): .semicolon,
-    UInt8(ascii: "="): .equals, UInt8(ascii: "."): .dot, UInt8(ascii: "{"): .openBrace,
-    UInt8(ascii: "}"): .closeBrace, UInt8(ascii: "("): .openParenthesis,
-    UInt8(ascii: ")"): .closeParenthesis, UInt8(ascii: "@"): .at,
-  ]
+  /// Indexed by byte: every address has a `/` or a `.` to look up, and indexing costs less than
+  /// hashing.
+  private static let singleCharacterPunctuation: [Punctuation?] = {
+    var table = [Punctuation?](repeating: nil, count: 256)
+    let pairs: [(Character, Punctuation)] = [
+      (",", .comma), ("/", .slash), (";", .semicolon), ("=", .equals), (".", .dot), ("{", .openBrace),
+      ("}", .closeBrace), ("(", .openParenthesis), (")", .closeParenthesis), ("@", .at),
+    ]
+    for (character, punctuation) in pairs { table[Int(character.asciiValue!)] = punctuation }
+    return table
+  }()
 
   private mutating func punctuation(_ kind: Punctuation, length: Int) -> Token {
     let start = position
@@ -180,18 +185,18 @@ public struct Lexer: Sendable {
       unescaped?.append(byte)
       position += 1
     }
-    let text = unescaped.map { $0[...] } ?? bytes[start..<position]
-    if text.isEmpty {
+    if (unescaped?.count ?? position - start) == 0 {
       // A lone backslash at the end of input.
       position = max(position, start + 1)
       return invalid(from: start, .error("lex.invalid-character", "a backslash must be followed by a character",
                                          at: range(from: start)))
     }
-    let word = decodeUTF8(text, from: start)
+    let (word, keyword) = unescaped.map { spelled(decodeUTF8($0[...], from: start)) } ?? word(at: start..<position)
     // `\any` is the plain word "any": a leading backslash suppresses keyword recognition.
-    let keyword = escaped ? nil : Keyword(spelling: word)
-    return Token(.word, text: word, range: range(from: start), keyword: keyword)
+    return Token(.word, text: word, range: range(from: start), keyword: escaped ? nil : keyword)
   }
+
+  private func spelled(_ word: String) -> (String, Keyword?) { (word, Keyword(spelling: word)) }
 
   private func isWordByte(_ byte: UInt8) -> Bool {
     if Lexer.isBlank(byte) || byte == UInt8(ascii: "\n") || Lexer.isControl(byte) { return false }
@@ -222,21 +227,23 @@ public struct Lexer: Sendable {
       position = start
       return lexWord(from: start)
     }
-    return Token(kind, text: String(decoding: bytes[start..<position], as: UTF8.self), range: range(from: start))
+    return Token(kind, text: string(start..<position), range: range(from: start))
   }
 
   /// An IPv6 literal if the run of hex digits, colons and dots here is one, else `nil` with
   /// nothing consumed (so `10000:19999` lexes as number, colon, number).
   private mutating func lexIPv6() -> Token? {
     var end = position
+    var hasColon = false
     while end < bytes.count, Lexer.isHexDigit(bytes[end]) || bytes[end] == UInt8(ascii: ":")
       || bytes[end] == UInt8(ascii: ".")
     {
+      if bytes[end] == UInt8(ascii: ":") { hasColon = true }
       end += 1
     }
     // Most words here are IPv4 addresses and numbers: without a colon there is nothing to try.
-    guard bytes[position..<end].contains(UInt8(ascii: ":")) else { return nil }
-    let text = String(decoding: bytes[position..<end], as: UTF8.self)
+    guard hasColon else { return nil }
+    let text = string(position..<end)
     guard let value = IPAddress.parseIPv6(Substring(text)) else { return nil }
     let start = position
     position = end
@@ -372,6 +379,27 @@ public struct Lexer: Sendable {
     record(diagnostic)
     if position <= start { position = start + 1 }
     return Token(.invalid, text: String(decoding: bytes[start..<position], as: UTF8.self), range: range(from: start))
+  }
+
+  /// The word at `range` of the input, read in place, and the keyword it spells.
+  private mutating func word(at range: Range<Int>) -> (String, Keyword?) {
+    let ascii = bytes.withUnsafeBufferPointer { input in
+      let word = UnsafeBufferPointer(rebasing: input[range])
+      return Lexer.asciiText(word).map { ($0, Keyword(spelling: word)) }
+    }
+    return ascii ?? spelled(decodeUTF8(bytes[range], from: range.lowerBound))
+  }
+
+  /// The text of ASCII bytes, or nil for any other byte. ASCII is nearly every word: nothing to
+  /// validate, and the fast way to make a String.
+  private static func asciiText(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    bytes.allSatisfy { $0 < 0x80 } ? String(decoding: bytes, as: UTF8.self) : nil
+  }
+
+  /// The text of `bytes[range]`, read in place: a slice of the input would retain it, for every
+  /// token.
+  private func string(_ range: Range<Int>) -> String {
+    bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
   }
 
   private mutating func decodeUTF8(_ text: ArraySlice<UInt8>, from start: Int) -> String {

@@ -160,14 +160,10 @@ public struct Parser {
 
   @discardableResult
   mutating func advance() -> Token {
-    let consumed = current
-    if consumed.kind != .endOfFile { previousEnd = consumed.range.end }
-    if let next = lookahead {
-      current = next
-      lookahead = nil
-    } else {
-      current = lexer.next()
-    }
+    if current.kind != .endOfFile { previousEnd = current.range.end }
+    // Moved, not copied: the parser advances past every token of the file.
+    var consumed = lookahead.take() ?? lexer.next()
+    swap(&current, &consumed)
     return consumed
   }
 
