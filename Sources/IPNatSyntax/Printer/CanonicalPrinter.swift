@@ -46,7 +46,7 @@ private struct RuleWriter {
   // MARK: - Rules
 
   mutating func write(_ rule: MapRule) {
-    emit(rule.kind.rawValue)
+    emit(text: rule.kind.rawValue)
     emit(" ")
     writeInterfaces(rule.interfaces)
     var protocolPrinted = false
@@ -75,17 +75,17 @@ private struct RuleWriter {
       emit(" ")
       emitName(proxy.label.value)
       emit("/")
-      emit(name(of: proxy.protocolClause.spec))
+      emit(text: name(of: proxy.protocolClause.spec))
       protocolPrinted = true
     case .portmap(let portmap):
       switch portmap.ports {
       case .auto:
         emit(" portmap ")
-        emit(name(of: rule.ruleProtocol))
+        emit(text: name(of: rule.ruleProtocol))
         emit(" auto")
       case .range(let range) where range.lowNumber != 0 || range.highNumber != 0:
         emit(" portmap ")
-        emit(name(of: rule.ruleProtocol))
+        emit(text: name(of: rule.ruleProtocol))
         emit(" ")
         writePair(range.lowNumber, ":", range.highNumber)
       case .range:
@@ -104,7 +104,7 @@ private struct RuleWriter {
     writeMapOptions(rule.options)
     if !protocolPrinted, rule.ruleProtocol != .any {
       emit(" ")
-      emit(name(of: rule.ruleProtocol))
+      emit(text: name(of: rule.ruleProtocol))
     }
     if rule.options.purge != nil { emit(" purge") }
   }
@@ -126,7 +126,7 @@ private struct RuleWriter {
     writeMapOptions(rule.options)
     if rule.ruleProtocol != .any {
       emit(" ")
-      emit(name(of: rule.ruleProtocol))
+      emit(text: name(of: rule.ruleProtocol))
     }
     if rule.options.purge != nil { emit(" purge") }
   }
@@ -163,7 +163,7 @@ private struct RuleWriter {
       }
     }
     emit(" ")
-    emit(name(of: rule.ruleProtocol))
+    emit(text: name(of: rule.ruleProtocol))
     let options = rule.options
     if options.roundRobin != nil { emit(" round-robin") }
     if options.frag != nil { emit(" frag") }
@@ -186,12 +186,12 @@ private struct RuleWriter {
 
   mutating func write(_ rule: RewriteRule) {
     emit("rewrite ")
-    emit(rule.direction.value.rawValue)
+    emit(text: rule.direction.value.rawValue)
     emit(" on ")
     writeInterfaces(rule.interfaces)
     if rule.ruleProtocol != .any {
       emit("proto ")
-      emit(name(of: rule.ruleProtocol))
+      emit(text: name(of: rule.ruleProtocol))
       emit(" ")
     }
     write(rule.match, ports: rule.ruleProtocol.carriesPorts)
@@ -205,7 +205,7 @@ private struct RuleWriter {
 
   mutating func write(_ rule: DivertRule) {
     emit("divert ")
-    emit(rule.direction.value.rawValue)
+    emit(text: rule.direction.value.rawValue)
     emit(" on ")
     writeInterfaces(rule.interfaces)
     let written = RuleProtocol(rule.protocolClause?.spec)
@@ -217,7 +217,7 @@ private struct RuleWriter {
     case (_, .any): break
     default:
       emit("proto ")
-      emit(name(of: written))
+      emit(text: name(of: written))
       emit(" ")
     }
     write(rule.match, ports: written.carriesPorts || (rule.direction.value == .in && written == .any))
@@ -236,7 +236,7 @@ private struct RuleWriter {
 
   mutating func write(_ rule: NoRule) {
     emit("no ")
-    emit(rule.kind.rawValue)
+    emit(text: rule.kind.rawValue)
     emit(" ")
     writeInterfaces(rule.interfaces)
     switch rule.match {
@@ -250,7 +250,7 @@ private struct RuleWriter {
       write(fromTo, ports: rule.ruleProtocol.carriesPorts)
     }
     emit(" ")
-    emit(name(of: rule.ruleProtocol))
+    emit(text: name(of: rule.ruleProtocol))
     emit(";")
   }
 
@@ -308,7 +308,7 @@ private struct RuleWriter {
   }
 
   /// `LOW:HIGH`, `FORWARD/REVERSE`
-  private mutating func writePair(_ first: some BinaryInteger, _ separator: String, _ second: some BinaryInteger) {
+  private mutating func writePair(_ first: some BinaryInteger, _ separator: StaticString, _ second: some BinaryInteger) {
     emit(first)
     emit(separator)
     emit(second)
@@ -330,7 +330,7 @@ private struct RuleWriter {
     emit(" port ")
     switch test.kind {
     case .compare(let comparison, let port):
-      emit(comparison.rawValue)
+      emit(text: comparison.rawValue)
       emit(" ")
       emit(port.number)
     case .range(.inclusive, let low, let high):
@@ -338,7 +338,7 @@ private struct RuleWriter {
     case .range(let op, let low, let high):
       emit(low.number)
       emit(" ")
-      emit(op.rawValue)
+      emit(text: op.rawValue)
       emit(" ")
       emit(high.number)
     }
@@ -375,7 +375,7 @@ private struct RuleWriter {
   }
 
   private mutating func write(_ lookup: LookupReference) {
-    emit(lookup.kind.rawValue)
+    emit(text: lookup.kind.rawValue)
     emit("/")
     switch lookup.name {
     case .number(let number): emit(number)
@@ -399,16 +399,20 @@ private struct RuleWriter {
     } else if family == .inet {
       IPAddress.appendIPv4(UInt32(network.maskBits), to: &bytes)
     } else {
-      emit(IPAddress.formatIPv6(network.maskBits))
+      emit(text: IPAddress.formatIPv6(network.maskBits))
     }
   }
 
   // MARK: - Bytes
 
-  private mutating func emit(_ string: String) { bytes.append(contentsOf: string.utf8) }
+  private mutating func emit(_ literal: StaticString) {
+    literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+  }
+
+  private mutating func emit(text: String) { bytes.append(contentsOf: text.utf8) }
 
   private mutating func emit(_ address: IPAddress) {
-    guard address.family == .inet else { return emit(address.description) }
+    guard address.family == .inet else { return emit(text: address.description) }
     IPAddress.appendIPv4(UInt32(truncatingIfNeeded: address.bits), to: &bytes)
   }
 
@@ -428,7 +432,7 @@ private struct RuleWriter {
   /// A name as a word that lexes back to itself, quoted when it would not (IPFilter prints
   /// the interface `-` as `"-"`; other names it prints bare, even when they would not re-parse).
   private mutating func emitName(_ name: String) {
-    guard NameQuoting.needsQuotes(name) else { return emit(name) }
+    guard NameQuoting.needsQuotes(name) else { return emit(text: name) }
     bytes.append(UInt8(ascii: "\""))
     for byte in name.utf8 {
       // Both are ASCII, and no byte of a multi-byte UTF-8 sequence is.
