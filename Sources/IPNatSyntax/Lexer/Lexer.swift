@@ -49,13 +49,7 @@ public struct Lexer: Sendable {
   // MARK: - Tokens
 
   public mutating func next() -> Token {
-    if pendingIndex < pending.count {
-      defer {
-        pendingIndex += 1
-        if pendingIndex == pending.count { pending.removeAll(keepingCapacity: true); pendingIndex = 0 }
-      }
-      return pending[pendingIndex]
-    }
+    if pendingIndex < pending.count { return nextPending() }
     skipTrivia()
     let startsLine = atLineStart
     atLineStart = false
@@ -64,11 +58,25 @@ public struct Lexer: Sendable {
     }
     var token = lexToken()
     token.startsLine = startsLine
-    if let expansion {
-      token.range = expansion.range
-      token.variable = expansion.variable
-    }
+    // Only here, and not with `if let expansion` around the common path: that copied every token.
+    if expansion != nil { relocate(&token) }
     return token
+  }
+
+  /// The next token of a variable's value being expanded.
+  private mutating func nextPending() -> Token {
+    defer {
+      pendingIndex += 1
+      if pendingIndex == pending.count { pending.removeAll(keepingCapacity: true); pendingIndex = 0 }
+    }
+    return pending[pendingIndex]
+  }
+
+  /// A token of a variable's value points at the reference, where the user can see it.
+  private func relocate(_ token: inout Token) {
+    guard let expansion else { return }
+    token.range = expansion.range
+    token.variable = expansion.variable
   }
 
   private mutating func lexToken() -> Token {
@@ -166,6 +174,9 @@ public struct Lexer: Sendable {
   /// A word runs until white space or a character that IPFilter's lexer breaks words at.
   /// `-` belongs to the word (`map-block`, `br-lan`, `ipv6-icmp`) unless it starts `->`.
   private mutating func lexWord(from start: Int) -> Token {
+    // Most words are plain bytes to their end, skipped in one tight loop; the loop below decides
+    // about the rest (`\`, `-`, `$`, and where the word ends).
+    while position < bytes.count, Lexer.plainWordBytes.contains(bytes[position]) { position += 1 }
     // Most words have no backslash, and their text is their bytes as they stand; only a word
     // with one is copied, escapes resolved.
     var unescaped: [UInt8]?
@@ -205,6 +216,13 @@ public struct Lexer: Sendable {
   }
 
   private static let wordBreakers = ByteSet("#\"'=,/;{}()@!:<>".utf8)
+
+  /// Bytes that continue a word whatever comes next: not `\`, `-` or `$`, which need a look
+  /// around, and none that ends a word.
+  private static let plainWordBytes = ByteSet((0...255).filter { (byte: UInt8) in
+    !isBlank(byte) && byte != UInt8(ascii: "\n") && !isControl(byte) && !wordBreakers.contains(byte)
+      && byte != UInt8(ascii: "\\") && byte != UInt8(ascii: "-") && byte != UInt8(ascii: "$")
+  })
 
   /// Decimal numbers, `0x` hex numbers and dotted quads. A token that starts with a digit but
   /// runs on into letters (`3com0`) is a word: IPFilter would split it and fail to parse.
