@@ -83,7 +83,7 @@ public enum IPNat {
       parse(file, options: options, handingRulesTo: takeRule)
     }
     var lowered = Lowering(file: file, options: lowering)
-    let parsed = handoff.receive { lowered.add($0) }
+    let parsed = handoff.receive { lowered.add($0, printedAs: $1) }
     guard !parsed.diagnostics.hasErrors else { return (nil, parsed.diagnostics) }
     let result = lowered.finish()
     return (result.table, parsed.diagnostics + result.diagnostics)

@@ -19,11 +19,23 @@ final class RuleHandoff: @unchecked Sendable {
   private static let queueCapacity = 2
 
   private enum Item {
-    case rules([IPNatSyntax.Rule])
+    case rules([HandedRule])
     case end(ParseResult)
   }
 
-  private var batch: [IPNatSyntax.Rule] = []
+  /// A rule, and its canonical form if the parser printed it (``printsCanonicalForms``).
+  private struct HandedRule {
+    var rule: IPNatSyntax.Rule
+    var canonicalForm: String?
+  }
+
+  private var batch: [HandedRule] = []
+  /// Whether the parser prints the rules of the batch it is filling, sparing the lowering that
+  /// work: it does while the lowering has a batch waiting, which means the lowering is the
+  /// slower, and the parser would otherwise soon wait for it. The two thus share the work
+  /// whichever is faster on the machine and the file.
+  private var printsCanonicalForms = false
+  private var printBuffer: [UInt8] = []
   private let queue = Mutex<[Item]>([])
   private let filled = DispatchSemaphore(value: 0)
   private let free = DispatchSemaphore(value: RuleHandoff.queueCapacity)
@@ -56,14 +68,14 @@ final class RuleHandoff: @unchecked Sendable {
 
   /// Hands `takeRule` every rule, in file order, as batches arrive, and returns what parsing
   /// gave once the last rule is handed over.
-  func receive(_ takeRule: (consuming IPNatSyntax.Rule) -> Void) -> ParseResult {
+  func receive(_ takeRule: (consuming IPNatSyntax.Rule, _ canonicalForm: String?) -> Void) -> ParseResult {
     while true {
       filled.wait()
       let item = queue.withLock { $0.removeFirst() }
       free.signal()
       switch item {
       case .rules(var rules):
-        rules.drain { takeRule($0) }
+        rules.drain { takeRule($0.rule, $0.canonicalForm) }
       case .end(let result):
         if let parser { pthread_join(parser, nil) }
         return result
@@ -72,13 +84,14 @@ final class RuleHandoff: @unchecked Sendable {
   }
 
   private func add(_ rule: IPNatSyntax.Rule) {
-    batch.append(rule)
+    batch.append(HandedRule(rule: rule, canonicalForm: printsCanonicalForms ? CanonicalPrinter.print(rule, reusing: &printBuffer) : nil))
     if batch.count == Self.batchSize { send() }
   }
 
   private func send() {
     guard !batch.isEmpty else { return }
-    var next: [IPNatSyntax.Rule] = []
+    printsCanonicalForms = queue.withLock { !$0.isEmpty }
+    var next: [HandedRule] = []
     next.reserveCapacity(Self.batchSize)
     swap(&next, &batch)
     enqueue(.rules(next))

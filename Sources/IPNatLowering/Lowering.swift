@@ -45,10 +45,11 @@ public struct Lowering {
 
   /// Lowers the file's next rule. A round-robin rdr rule takes its turns with partners that may
   /// come later in the file, so its group is lowered by ``finish()``, at its first rule's place.
-  public mutating func add(_ rule: consuming IPNatSyntax.Rule) {
+  /// `canonicalForm`: the rule as `CanonicalPrinter` prints it, if that is done already.
+  public mutating func add(_ rule: consuming IPNatSyntax.Rule, printedAs canonicalForm: String? = nil) {
     rulesTaken += 1
     switch roundRobin.take(rule, ordinal: rulesTaken) {
-    case .notRoundRobin: builder.lower(.single(rule, ordinal: rulesTaken))
+    case .notRoundRobin: builder.lower(.single(rule, ordinal: rulesTaken), printedAs: canonicalForm)
     case .opensGroup: roundRobinPlaces.append(builder.reservePlace())
     case .joinsGroup: break
     }

@@ -54,6 +54,8 @@ struct TableBuilder {
   private var hasReservedPlaces = false
   /// Each canonical form seen so far, with where it was first written.
   private var firstRuleByText: [String: SourceRange] = [:]
+  /// Where each rule's canonical form is written (``CanonicalPrinter/print(_:reusing:)``).
+  private var printBuffer: [UInt8] = []
 
   /// The place of a group that comes later than its place in the file (a round-robin group,
   /// complete only at the end of the file), kept for it by ``reservePlace()``.
@@ -80,9 +82,10 @@ struct TableBuilder {
   /// then nothing a rule is lowered to is kept.
   let keepsOutput: Bool
 
-  /// Lowers a group after those before it, or into the place reserved for it.
-  mutating func lower(_ group: RuleGroup, at place: Place? = nil) {
-    let (lowered, groupDiagnostics) = lowerGroup(group)
+  /// Lowers a group after those before it, or into the place reserved for it. `canonicalForm`:
+  /// a single rule's, if it is printed already.
+  mutating func lower(_ group: RuleGroup, at place: Place? = nil, printedAs canonicalForm: String? = nil) {
+    let (lowered, groupDiagnostics) = lowerGroup(group, printedAs: canonicalForm)
     if keepsOutput, var output = lowered {
       for ranked in output.natRules { natRules[ranked.chain.rawValue].append(ranked) }
       output.natRules = []
@@ -104,12 +107,13 @@ struct TableBuilder {
     return Place(slot: otherOutput.count - 1, diagnosticIndex: diagnostics.count)
   }
 
-  private mutating func lowerGroup(_ group: RuleGroup) -> (LoweredRule?, [Diagnostic]) {
+  private mutating func lowerGroup(_ group: RuleGroup, printedAs canonicalForm: String?) -> (LoweredRule?, [Diagnostic]) {
     do {
       let output: LoweredRule
       switch group {
       case .single(let rule, let ordinal):
-        var context = RuleLowering(rule: rule, ordinal: ordinal, file: file, options: options)
+        let canonicalForm = canonicalForm ?? CanonicalPrinter.print(rule, reusing: &printBuffer)
+        var context = RuleLowering(rule: rule, ordinal: ordinal, file: file, options: options, printedAs: canonicalForm)
         try refuseDuplicate(context.origin.text, at: rule.range)
         try context.lower(rule)
         output = context.output

@@ -67,6 +67,7 @@ struct IPNatCommand: ParsableCommand {
   /// Like `ParsableCommand.main()`, except that usage errors exit with status 2 (as most Unix
   /// tools do) instead of the library's 64.
   static func main() {
+    MemoryTuning.fixMmapThreshold()
     let arguments = Array(CommandLine.arguments.dropFirst())
     // ipnat(8)'s -f, -n, -v and the rest are options of the root command, which would take them
     // from a subcommand's arguments too (`load -v`, natpmpd(8)'s `-f`): a named subcommand's

@@ -1,5 +1,6 @@
+import Glibc
 import IPNatDiagnostics
-import IPNatKit
+@testable import IPNatKit
 import IPNatLowering
 import IPNatSyntax
 import Testing
@@ -61,5 +62,26 @@ import Testing
     // An error in the last rule, after every batch has gone: still no table.
     let broken = SourceFile(name: "broken.conf", text: text + "map eth0 10.0.0.0/8 -> 0/32 portmap tcp 1:99999\n")
     #expect(IPNat.lower(broken, options: FrontendOptions(resolveHostNames: false)).table == nil)
+  }
+
+  /// While the lowering has a batch waiting, the parser prints the canonical forms of the
+  /// rules it hands over, to share the work (`RuleHandoff`). Here the lowering is slow at first,
+  /// so the parser gets ahead: later batches must come printed, each form the printer's own,
+  /// and every rule in order.
+  @Test func aParserThatIsAheadPrintsTheCanonicalFormsItHandsOver() {
+    let text = (0..<3_000).map { "map eth0 10.64.\($0 / 250).\($0 % 250)/32 -> 203.0.113.1/32\n" }.joined()
+    let file = SourceFile(name: "ahead.conf", text: text)
+    let options = FrontendOptions(resolveHostNames: false)
+    let handoff = RuleHandoff { takeRule in IPNat.parse(file, options: options, handingRulesTo: takeRule) }
+    var received: [(rule: Rule, canonicalForm: String?)] = []
+    let result = handoff.receive { rule, canonicalForm in
+      if received.isEmpty { usleep(200_000) }
+      received.append((rule, canonicalForm))
+    }
+    #expect(!result.diagnostics.hasErrors)
+    #expect(received.map(\.rule) == IPNat.parse(file, options: options).config.rules)
+    let printed = received.filter { $0.canonicalForm != nil }
+    #expect(printed.count >= 256)
+    #expect(printed.allSatisfy { $0.canonicalForm == CanonicalPrinter.print($0.rule) })
   }
 }

