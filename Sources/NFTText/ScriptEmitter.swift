@@ -199,77 +199,81 @@ struct ScriptWriter {
     return text
   }
 
-  /// Writes into one string rather than returning pieces to join: a folded map has a hundred
+  /// Writes into one text rather than returning pieces to join: a folded map has a hundred
   /// thousand elements, and each piece would be a string of its own.
-  static func append(_ expression: Expression, to text: inout String) {
+  static func append(_ expression: Expression, to text: inout some ScriptText) {
     switch expression {
-    case .selector(let selector): text += format(selector)
-    case .address(let address): text += address.description
+    case .selector(let selector): text.write(string: format(selector))
+    case .address(let address): text.write(address: address)
     case .prefix(let address, let length):
-      text += address.description
-      text += "/"
-      text += String(length)
+      text.write(address: address)
+      text.write("/")
+      text.write(decimal: UInt64(length))
     case .addressRange(let low, let high):
-      text += low.description
-      text += "-"
-      text += high.description
-    case .integer(let value): text += String(value)
+      text.write(address: low)
+      text.write("-")
+      text.write(address: high)
+    case .integer(let value): text.write(decimal: value)
     case .integerRange(let low, let high):
-      text += String(low)
-      text += "-"
-      text += String(high)
+      text.write(decimal: low)
+      text.write("-")
+      text.write(decimal: high)
     case .string(let value):
-      text += "\""
-      text += value
-      text += "\""
-    case .symbol(let name): text += name
+      text.write("\"")
+      text.write(string: value)
+      text.write("\"")
+    case .symbol(let name): text.write(string: name)
     case .set(let members):
-      text += "{ "
+      text.write("{ ")
       append(members, separator: ", ", to: &text)
-      text += " }"
+      text.write(" }")
     case .concatenation(let parts):
       for (index, part) in parts.enumerated() {
-        if index > 0 { text += " . " }
+        if index > 0 { text.write(" . ") }
         // `oifname . (ip saddr & 255.255.0.0)`: without parentheses nft 1.0.6 cannot parse it.
         if case .bitwiseAnd = part {
-          text += "("
+          text.write("(")
           append(part, to: &text)
-          text += ")"
+          text.write(")")
         } else {
           append(part, to: &text)
         }
       }
     case .bitwiseAnd(let value, let mask):
       append(value, to: &text)
-      text += " & "
+      text.write(" & ")
       append(mask, to: &text)
     case .bitwiseOr(let parts):
-      text += "("
+      text.write("(")
       append(parts, separator: " | ", to: &text)
-      text += ")"
+      text.write(")")
     case .lookup(let key, .named(let name)):
       append(key, to: &text)
-      text += " map @"
-      text += name
+      text.write(" map @")
+      text.write(string: name)
     case .lookup(let key, .inline(let elements)):
       append(key, to: &text)
-      text += " map { "
+      text.write(" map { ")
       for (index, element) in elements.enumerated() {
-        if index > 0 { text += ", " }
+        if index > 0 { text.write(", ") }
         append(element, to: &text)
       }
-      text += " }"
+      text.write(" }")
     }
   }
 
-  /// A map's elements. A large map's second half is written on a second thread, into text of
-  /// its own, while the first goes into `text`: most of a large table's script is its maps.
+  /// A map's elements, written as bytes (``ScriptBytes``). A large map's second half is written
+  /// on a second thread, into text of its own, while the first goes into `text`: most of a
+  /// large table's script is its maps.
   private static func append(_ elements: [MapElement], separatedBy separator: String, to text: inout String) {
     func write(_ part: ArraySlice<MapElement>, to text: inout String) {
+      var bytes = ScriptBytes()
       for (index, element) in zip(part.indices, part) {
-        if index > elements.startIndex { text += separator }
-        append(element, to: &text)
+        if index > elements.startIndex { bytes.write(string: separator) }
+        append(element, to: &bytes)
+        bytes.flushWhenFull(into: &text)
       }
+      bytes.flush(into: &text)
     }
     // Below a few thousand elements, a thread costs more than it saves.
     guard elements.count >= 8192 else { return write(elements[...], to: &text) }
@@ -283,15 +287,15 @@ struct ScriptWriter {
   }
 
   /// `key : value`.
-  static func append(_ element: MapElement, to text: inout String) {
+  static func append(_ element: MapElement, to text: inout some ScriptText) {
     append(element.key, to: &text)
-    text += " : "
+    text.write(" : ")
     append(element.value, to: &text)
   }
 
-  private static func append(_ expressions: [Expression], separator: String, to text: inout String) {
+  private static func append(_ expressions: [Expression], separator: StaticString, to text: inout some ScriptText) {
     for (index, expression) in expressions.enumerated() {
-      if index > 0 { text += separator }
+      if index > 0 { text.write(separator) }
       append(expression, to: &text)
     }
   }

@@ -427,14 +427,7 @@ private struct RuleWriter {
   /// Decimal, as `String(number)` writes it.
   private mutating func emit(_ number: some BinaryInteger) {
     if number < 0 { bytes.append(UInt8(ascii: "-")) }
-    var magnitude = UInt64(number.magnitude)
-    var divisor: UInt64 = 1
-    while divisor <= magnitude / 10 { divisor *= 10 }
-    repeat {
-      bytes.append(UInt8(ascii: "0") + UInt8(magnitude / divisor))
-      magnitude %= divisor
-      divisor /= 10
-    } while divisor > 0
+    DecimalText.append(UInt64(number.magnitude), to: &bytes)
   }
 
   /// A name as a word that lexes back to itself, quoted when it would not (IPFilter prints

@@ -1,0 +1,46 @@
+import IPAddressing
+
+/// Where the script's text is written: a `String` for most of it, and ``ScriptBytes`` for the
+/// elements of maps, which are most of a large script. Appending a piece to a `String` cost a
+/// few hundred instructions, several times what appending its bytes costs.
+protocol ScriptText {
+  mutating func write(_ literal: StaticString)
+  mutating func write(string: String)
+  mutating func write(decimal value: UInt64)
+  mutating func write(address: IPAddress)
+}
+
+extension String: ScriptText {
+  mutating func write(_ literal: StaticString) { literal.withUTF8Buffer { self += String(decoding: $0, as: UTF8.self) } }
+  mutating func write(string: String) { self += string }
+  mutating func write(decimal value: UInt64) { self += String(value) }
+  mutating func write(address: IPAddress) { self += address.description }
+}
+
+/// UTF-8 bytes, handed to a `String` a chunk at a time (``flush(into:)``): the text of a map
+/// of a hundred thousand elements is never held twice.
+struct ScriptBytes: ScriptText {
+  private var bytes: [UInt8] = []
+  private static let chunkSize = 64 * 1024
+
+  init() { bytes.reserveCapacity(Self.chunkSize + 1024) }
+
+  mutating func write(_ literal: StaticString) { literal.withUTF8Buffer { bytes.append(contentsOf: $0) } }
+  mutating func write(string: String) { bytes.append(contentsOf: string.utf8) }
+  mutating func write(decimal value: UInt64) { DecimalText.append(value, to: &bytes) }
+
+  mutating func write(address: IPAddress) {
+    guard address.family == .inet else { return write(string: address.description) }
+    IPAddress.appendIPv4(UInt32(truncatingIfNeeded: address.bits), to: &bytes)
+  }
+
+  /// Appends the bytes written so far to `text`, once they fill a chunk.
+  mutating func flushWhenFull(into text: inout String) {
+    if bytes.count >= Self.chunkSize { flush(into: &text) }
+  }
+
+  mutating func flush(into text: inout String) {
+    text += String(decoding: bytes, as: UTF8.self)
+    bytes.removeAll(keepingCapacity: true)
+  }
+}
