@@ -84,7 +84,8 @@ final class RuleHandoff: @unchecked Sendable {
   }
 
   private func add(_ rule: IPNatSyntax.Rule) {
-    batch.append(HandedRule(rule: rule, canonicalForm: printsCanonicalForms ? CanonicalPrinter.print(rule, reusing: &printBuffer) : nil))
+    let canonicalForm = printsCanonicalForms ? CanonicalPrinter.print(rule, reusing: &printBuffer) : nil
+    batch.append(HandedRule(rule: rule, canonicalForm: canonicalForm))
     if batch.count == Self.batchSize { send() }
   }
 

@@ -7,6 +7,7 @@ public enum CanonicalPrinter {
   /// One line for a rule, without a newline.
   public static func print(_ rule: Rule) -> String {
     var buffer: [UInt8] = []
+    buffer.reserveCapacity(128)  // most lines: room made once, not grown twice
     return print(rule, reusing: &buffer)
   }
 
@@ -32,8 +33,9 @@ public enum CanonicalPrinter {
   /// Every rule of a configuration, one per line.
   public static func print(_ config: Config) -> String {
     var text = ""
+    var buffer: [UInt8] = []
     for rule in config.rules {
-      text += print(rule)
+      text += print(rule, reusing: &buffer)
       text += "\n"
     }
     return text
