@@ -19,23 +19,26 @@ final class RuleHandoff: @unchecked Sendable {
   private static let queueCapacity = 2
 
   private enum Item {
-    case rules([HandedRule])
+    case rules(Batch)
     case end(ParseResult)
   }
 
-  /// A rule, and its canonical form if the parser printed it (``printsCanonicalForms``).
-  private struct HandedRule {
-    var rule: IPNatSyntax.Rule
-    var canonicalForm: String?
+  /// Rules, and the canonical forms the parser printed for some of them
+  /// (``printsCanonicalForms``), as bytes. The lowering makes each a `String`, so that the
+  /// strings, which live until the table is made, come from the lowering thread's malloc arena:
+  /// made on the parser's, they pinned its pages among the syntax trees freed around them, and
+  /// 1,000,000 rules took 50 MB more.
+  private struct Batch {
+    var rules: [(rule: IPNatSyntax.Rule, canonicalForm: Range<Int>?)] = []
+    var printed: [UInt8] = []
   }
 
-  private var batch: [HandedRule] = []
+  private var batch = Batch()
   /// Whether the parser prints the rules of the batch it is filling, sparing the lowering that
   /// work: it does while the lowering has a batch waiting, which means the lowering is the
   /// slower, and the parser would otherwise soon wait for it. The two thus share the work
   /// whichever is faster on the machine and the file.
   private var printsCanonicalForms = false
-  private var printBuffer: [UInt8] = []
   private let queue = Mutex<[Item]>([])
   private let filled = DispatchSemaphore(value: 0)
   private let free = DispatchSemaphore(value: RuleHandoff.queueCapacity)
@@ -48,7 +51,7 @@ final class RuleHandoff: @unchecked Sendable {
   /// threads are all busy waiting would never run it. Without `threaded`, `parse` runs at once,
   /// on this thread, and every rule waits in the queue.
   init(threaded: Bool = true, parsingWith parse: @escaping @Sendable (_ takeRule: (IPNatSyntax.Rule) -> Void) -> ParseResult) {
-    batch.reserveCapacity(Self.batchSize)
+    batch.rules.reserveCapacity(Self.batchSize)
     let work = Unmanaged.passRetained(Work {
       let result = parse { self.add($0) }
       self.send()
@@ -74,8 +77,9 @@ final class RuleHandoff: @unchecked Sendable {
       let item = queue.withLock { $0.removeFirst() }
       free.signal()
       switch item {
-      case .rules(var rules):
-        rules.drain { takeRule($0.rule, $0.canonicalForm) }
+      case .rules(var batch):
+        let printed = batch.printed
+        batch.rules.drain { takeRule($0.rule, $0.canonicalForm.map { String(decoding: printed[$0], as: UTF8.self) }) }
       case .end(let result):
         if let parser { pthread_join(parser, nil) }
         return result
@@ -84,16 +88,21 @@ final class RuleHandoff: @unchecked Sendable {
   }
 
   private func add(_ rule: IPNatSyntax.Rule) {
-    let canonicalForm = printsCanonicalForms ? CanonicalPrinter.print(rule, reusing: &printBuffer) : nil
-    batch.append(HandedRule(rule: rule, canonicalForm: canonicalForm))
-    if batch.count == Self.batchSize { send() }
+    var canonicalForm: Range<Int>?
+    if printsCanonicalForms {
+      let start = batch.printed.count
+      CanonicalPrinter.write(rule, to: &batch.printed)
+      canonicalForm = start..<batch.printed.count
+    }
+    batch.rules.append((rule, canonicalForm))
+    if batch.rules.count == Self.batchSize { send() }
   }
 
   private func send() {
-    guard !batch.isEmpty else { return }
+    guard !batch.rules.isEmpty else { return }
     printsCanonicalForms = queue.withLock { !$0.isEmpty }
-    var next: [HandedRule] = []
-    next.reserveCapacity(Self.batchSize)
+    var next = Batch()
+    next.rules.reserveCapacity(Self.batchSize)
     swap(&next, &batch)
     enqueue(.rules(next))
   }
