@@ -24,7 +24,7 @@ public enum Keyword: String, Sendable, Hashable, CaseIterable {
   }
 
   /// Every keyword, at the slot its packed spelling hashes to or the next free one after it
-  /// (linear probing, a quarter full). The lexer asks about every word: one multiplication and
+  /// (linear probing, a fifth full). The lexer asks about every word: one multiplication and
   /// a probe or two cost less than comparing the word with each keyword of its length.
   private static let slots: [(spelling: UInt128, keyword: Keyword?)] = {
     var slots = [(spelling: UInt128, keyword: Keyword?)](repeating: (0, nil), count: slotCount)
