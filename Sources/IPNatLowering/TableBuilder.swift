@@ -246,11 +246,12 @@ struct RuleLowering {
   let interfaces: InterfaceNames
   var output = LoweredRule()
 
-  /// `canonicalForm`: the rule's canonical form, if it is already printed.
-  init(rule: IPNatSyntax.Rule, ordinal: Int, file: SourceFile, options: LoweringOptions, printedAs canonicalForm: String? = nil) {
+  /// `canonicalForm`: the rule as `CanonicalPrinter` prints it. The caller prints it, once, for
+  /// the duplicate check too, or has it from the parser.
+  init(rule: IPNatSyntax.Rule, ordinal: Int, file: SourceFile, options: LoweringOptions, printedAs canonicalForm: String) {
     self.ordinal = ordinal
-    self.origin = Origin(file: file.name, line: file.location(of: rule.range.start).line,
-                         text: canonicalForm ?? CanonicalPrinter.print(rule), range: rule.range)
+    self.origin = Origin(file: file.name, line: file.location(of: rule.range.start).line, text: canonicalForm,
+                         range: rule.range)
     self.family = rule.family
     self.options = options
     self.interfaces = InterfaceNames(renames: options.interfaceMap)

@@ -29,10 +29,7 @@ struct ScriptBytes: ScriptText {
   mutating func write(string: String) { bytes.append(contentsOf: string.utf8) }
   mutating func write(decimal value: UInt64) { DecimalText.append(value, to: &bytes) }
 
-  mutating func write(address: IPAddress) {
-    guard address.family == .inet else { return write(string: address.description) }
-    IPAddress.appendIPv4(UInt32(truncatingIfNeeded: address.bits), to: &bytes)
-  }
+  mutating func write(address: IPAddress) { address.appendDescription(to: &bytes) }
 
   /// Appends the bytes written so far to `text`, once they fill a chunk.
   mutating func flushWhenFull(into text: inout String) {

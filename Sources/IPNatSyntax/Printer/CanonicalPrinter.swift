@@ -425,8 +425,7 @@ private struct RuleWriter {
   private mutating func emit(text: String) { bytes.append(contentsOf: text.utf8) }
 
   private mutating func emit(_ address: IPAddress) {
-    guard address.family == .inet else { return emit(text: address.description) }
-    IPAddress.appendIPv4(UInt32(truncatingIfNeeded: address.bits), to: &bytes)
+    address.appendDescription(to: &bytes)
   }
 
   /// Decimal, as `String(number)` writes it.

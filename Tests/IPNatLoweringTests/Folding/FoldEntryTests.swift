@@ -29,7 +29,8 @@ import Testing
     try #require(!parsed.diagnostics.hasErrors, "\(DiagnosticRenderer().render(parsed.diagnostics, in: file))")
     var entries: [FoldEntry] = []
     for (offset, rule) in parsed.config.rules.enumerated() {
-      var lowering = RuleLowering(rule: rule, ordinal: offset + 1, file: file, options: options)
+      var lowering = RuleLowering(rule: rule, ordinal: offset + 1, file: file, options: options,
+                                  printedAs: CanonicalPrinter.print(rule))
       try lowering.lower(rule)
       entries += lowering.output.natRules.map(\.entry)
     }
