@@ -149,6 +149,7 @@ extension Loader.Outcome {
       return "updated: \(update.keptRules) nftables rules kept, \(update.removedRules.count) removed, "
         + "\(update.addedRules.count) added" + (carried == 0 ? "" : " (\(carried) keeping the counts of a removed rule)")
         + "; \(update.changedElements) map elements deleted or added"
+        + (update.setsComparedFromRecord == 0 ? "" : "; \(update.setsComparedFromRecord) maps compared as last loaded, not read back")
     }
   }
 }

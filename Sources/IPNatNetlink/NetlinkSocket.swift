@@ -71,6 +71,20 @@ final class NetlinkSocket {
     setOption(SOL_SOCKET, option, size)
   }
 
+  /// The cookie of the socket's network namespace (`SO_NETNS_COOKIE`, Linux 5.14): unique
+  /// among the namespaces of one boot, never reused. Nil where the kernel has no such option.
+  var namespaceCookie: UInt64? {
+    var value: UInt64 = 0
+    var length = socklen_t(MemoryLayout<UInt64>.size)
+    guard getsockopt(fileDescriptor, SOL_SOCKET, Self.namespaceCookieOption, &value, &length) == 0,
+      length == MemoryLayout<UInt64>.size
+    else { return nil }
+    return value
+  }
+
+  /// `SO_NETNS_COOKIE`, which Glibc's headers may not have yet.
+  private static let namespaceCookieOption: Int32 = 71
+
   /// The send buffer the kernel granted (it doubles what is asked for, up to its limits).
   var sendBufferSize: Int {
     var value: Int32 = 0

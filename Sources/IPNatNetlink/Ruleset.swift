@@ -8,6 +8,9 @@ import NFTModel
 public final class KernelRuleset {
   let socket: NetlinkSocket
   private var sequence: UInt32
+  /// Where loads leave a ``LoadRecord`` of what they sent, for the next update to compare
+  /// with instead of reading the named sets back; nil keeps no records.
+  public var loadRecords: LoadRecordStore?
 
   /// `bufferLimits`: at most this much socket buffer, asked for without the FORCE options, as
   /// a process without CAP_NET_ADMIN in the initial namespace gets it (a rootless container).
@@ -75,6 +78,7 @@ public final class KernelRuleset {
       messages.addTable()
       messages.addContents(of: table)
     }
+    if commit == .apply, let generation { keepRecord(of: table, generation: Self.generation(after: generation)) }
   }
 
   /// Removes our table; nothing else. A missing table is not an error.
@@ -83,6 +87,7 @@ public final class KernelRuleset {
       messages.addTable()
       messages.deleteTable()
     }
+    if commit == .apply { loadRecords?.remove(table: name) }
   }
 
   /// Deletes loaded rules by handle, and elements of named maps, all in one transaction;

@@ -29,6 +29,9 @@ final class DumpedObjects {
   var objects: [OpaquePointer] = []
   var sets: [OpaquePointer] = []
   var rules: [OpaquePointer] = []
+  /// Named sets whose elements were not dumped, by name, with their elements from a
+  /// ``LoadRecord``.
+  var recordedElements: [String: [KernelElement]] = [:]
 
   deinit {
     if let table { nftnl_table_free(table) }
@@ -139,8 +142,11 @@ extension KernelRuleset {
     try dump(table: name, contents: false).table != nil
   }
 
-  /// Reads our table and, unless `contents` is false, everything in it.
-  func dump(table name: String, contents: Bool = true) throws(NetlinkError) -> DumpedObjects {
+  /// Reads our table and, unless `contents` is false, everything in it; but the elements of
+  /// a set in `recorded` that only transactions change are taken from there.
+  func dump(table name: String, contents: Bool = true, recorded: [String: [KernelElement]] = [:])
+    throws(NetlinkError) -> DumpedObjects
+  {
     let dumped = DumpedObjects()
     let tables = try dumpMessages(NFT_MSG_GETTABLE) { header in
       let table = nftnl_table_alloc()
@@ -177,7 +183,14 @@ extension KernelRuleset {
                                   parse: { nftnl_set_nlmsg_parse($0, $1) },
                                   tableOf: { nftnl_set_get_str($0, attribute(NFTNL_SET_TABLE)) },
                                   free: { nftnl_set_free($0) })
-    for set in dumped.sets { try dumpElements(into: set) }
+    for set in dumped.sets {
+      let setName = String(cString: nftnl_set_get_str(set, attribute(NFTNL_SET_NAME)))
+      if let elements = recorded[setName], LoadRecord.coversSet(withFlags: nftnl_set_get_u32(set, attribute(NFTNL_SET_FLAGS))) {
+        dumped.recordedElements[setName] = elements
+      } else {
+        try dumpElements(into: set)
+      }
+    }
     dumped.rules = try dumpObjects(NFT_MSG_GETRULE, table: name, alloc: { nftnl_rule_alloc() },
                                    setTable: { nftnl_rule_set_str($0, attribute(NFTNL_RULE_TABLE), $1) },
                                    build: { nftnl_rule_nlmsg_build_payload($0, $1) },

@@ -9,12 +9,20 @@ extension KernelRuleset {
   /// or nil, changing nothing, where ``TableUpdate/between(loaded:compiled:)`` makes none or
   /// the loaded table holds what an image does not show; the caller then replaces the table.
   /// Refused whole if the ruleset changed since `generation`.
+  /// The named sets' elements are taken from the ``LoadRecord`` of ipnat's last load when
+  /// nothing has committed since (`generation` is the one that load left).
   public func update(to table: KernelTable, generation: UInt32) throws(NetlinkError) -> TableUpdate? {
-    guard let update = try plannedUpdate(to: table) else { return nil }
-    guard !update.isEmpty else { return update }
+    let dumped = try dump(table: table.name, recorded: recordedSets(ofTable: table.name, generation: generation))
+    guard var update = try plannedUpdate(to: table, from: dumped) else { return nil }
+    update.setsComparedFromRecord = dumped.recordedElements.count
+    guard !update.isEmpty else {
+      keepRecord(of: table, generation: generation)
+      return update
+    }
     try transact(commit: .apply, generation: generation, tableName: table.name) { messages in
       messages.add(update, of: table)
     }
+    keepRecord(of: table, generation: Self.generation(after: generation))
     return update
   }
 
@@ -84,7 +92,7 @@ extension KernelRuleset {
     var anonymous: [String: TableImage.SetContent] = [:]
     for set in dumped.sets {
       let name = String(cString: nftnl_set_get_str(set, attribute(NFTNL_SET_NAME)))
-      let content = setContent(set)
+      let content = setContent(set, recordedElements: dumped.recordedElements[name])
       if content.definition.flags.contains(.anonymous) { anonymous[name] = content } else { named.append((name, content)) }
     }
     let rules = dumped.rules.map { rule in
@@ -148,7 +156,8 @@ extension KernelRuleset {
     }
   }
 
-  private static func setContent(_ set: OpaquePointer) -> TableImage.SetContent {
+  /// `recordedElements`: the set's elements from a ``LoadRecord``, when they were not dumped.
+  private static func setContent(_ set: OpaquePointer, recordedElements: [KernelElement]?) -> TableImage.SetContent {
     func value(_ name: nftnl_set_attr) -> UInt32? {
       nftnl_set_is_set(set, attribute(name)) ? nftnl_set_get_u32(set, attribute(name)) : nil
     }
@@ -164,7 +173,7 @@ extension KernelRuleset {
       flags: KernelSet.Flags(rawValue: value(NFTNL_SET_FLAGS) ?? 0), keyType: value(NFTNL_SET_KEY_TYPE) ?? 0,
       keyLength: value(NFTNL_SET_KEY_LEN) ?? 0, dataType: value(NFTNL_SET_DATA_TYPE),
       dataLength: value(NFTNL_SET_DATA_LEN) ?? 0, userdata: userdata, concatenationFieldLengths: fields)
-    return TableImage.SetContent(definition: definition, elements: elements(of: set))
+    return TableImage.SetContent(definition: definition, elements: recordedElements ?? elements(of: set))
   }
 
   /// The elements of a dumped set, in the compiled form.

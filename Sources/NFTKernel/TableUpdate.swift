@@ -55,6 +55,9 @@ public struct TableUpdate: Sendable, Equatable {
   public var removedChains: [String] = []
   /// The rules that stay as they are.
   public var keptRules = 0
+  /// How many named sets were compared by their elements as ipnat's last load sent them
+  /// (``LoadRecord``), not as read back from the kernel.
+  public var setsComparedFromRecord = 0
 
   public init() {}
 

@@ -132,7 +132,8 @@ enum Environment {
     getenv(name).map { String(cString: $0) }
   }
 
-  /// Where `load --confirm` leaves its marker for `ipnat confirm` (`IPNAT_RUN_DIRECTORY`, for tests).
+  /// Where `load --confirm` leaves its marker for `ipnat confirm`, and `load` its record of
+  /// what it loaded (`IPNAT_RUN_DIRECTORY`, for tests).
   static var runDirectory: String { value(of: "IPNAT_RUN_DIRECTORY") ?? "/run/ipnat" }
 
 }

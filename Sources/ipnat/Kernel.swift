@@ -36,7 +36,9 @@ enum Kernel {
     // in a rootless container on a host with small net.core.wmem_max and rmem_max.
     let limits = requested.contains("small-buffers") ? SocketBufferLimits(send: 16 << 10, receive: 4 << 10) : nil
     let faults = Set(Transport.Fault.allCases.filter { requested.contains($0.rawValue) })
-    return FaultInjectingTransport(try KernelRuleset(bufferLimits: limits), faults: faults)
+    let ruleset = try KernelRuleset(bufferLimits: limits)
+    ruleset.loadRecords = LoadRecordStore(directory: Environment.runDirectory)
+    return FaultInjectingTransport(ruleset, faults: faults)
   }
 
   /// The kernel's form of a compiled table; a failure is a bug in ipnat, reported as such.

@@ -54,7 +54,8 @@ public enum Shell {
 
   /// Runs a `sh` script inside a new, empty network namespace that disappears with it, in a
   /// temporary directory removed afterwards, with `$IPNAT` naming the built binary and `$NFT`
-  /// nft. Nothing outside the namespace is touched.
+  /// nft. Nothing outside the namespace is touched: ipnat's run directory (its records of what
+  /// it loaded) is in the temporary directory too, unless the environment names one.
   public static func inNamespace(_ script: String, timeout seconds: Int = 120,
                                  environment: [String: String] = [:]) throws -> ProcessResult {
     var environment = environment
@@ -65,6 +66,7 @@ public enum Shell {
       set -u
       work=$(mktemp -d) && cd "$work" || exit 99
       trap 'cd / && rm -rf "$work"' EXIT
+      export IPNAT_RUN_DIRECTORY="${IPNAT_RUN_DIRECTORY:-$work/run}"
       """ + "\n" + script], environment: environment)
   }
 }

@@ -1,0 +1,197 @@
+/// The elements of the named sets ipnat last loaded into its table, kept between runs.
+///
+/// Reading a large map back costs the kernel time quadratic in its elements (each dump of at
+/// most 32 KiB walks the set's hash table again from its start), and that read is most of what
+/// a reload of a large folded file costs beyond compiling it. The ruleset's generation goes up
+/// with every committed transaction, whoever commits it, so while it stays at the generation
+/// ipnat's own commit made, the table holds exactly what ipnat sent. A record is used only for
+/// the kernel, network namespace, table and generation in its ``scope``; anything else reads
+/// the table back as before.
+public struct LoadRecord: Sendable, Equatable {
+  /// What a record describes: the record stands for the loaded sets only while all of it
+  /// matches the kernel's present state.
+  public struct Scope: Sendable, Hashable {
+    /// The kernel's boot id: namespace cookies and generations start again at each boot.
+    public var boot: String
+    /// The network namespace's cookie (`SO_NETNS_COOKIE`), never reused while the kernel runs.
+    public var namespace: UInt64
+    public var table: String
+    /// The ruleset's generation just after ipnat's transaction.
+    public var generation: UInt32
+
+    public init(boot: String, namespace: UInt64, table: String, generation: UInt32) {
+      (self.boot, self.namespace, self.table, self.generation) = (boot, namespace, table, generation)
+    }
+  }
+
+  public var scope: Scope
+  /// Named sets by name, each with its elements as they were sent.
+  public var sets: [String: [KernelElement]]
+
+  public init(scope: Scope, sets: [String: [KernelElement]]) {
+    (self.scope, self.sets) = (scope, sets)
+  }
+
+  /// The record of `table` once loaded in `scope`: its named sets whose elements only a
+  /// transaction changes. A set with timeouts loses elements as they expire, with no
+  /// transaction; those are always read back.
+  public init(of table: KernelTable, in scope: Scope) {
+    var sets: [String: [KernelElement]] = [:]
+    for set in table.sets where !set.isAnonymous && !set.flags.contains(.timeout) {
+      sets[set.name] = set.elements
+    }
+    self.init(scope: scope, sets: sets)
+  }
+
+  /// Whether the elements of a loaded set with these flags can be taken from a record: only a
+  /// committed transaction changes them (no timeouts, no updates from the packet path).
+  public static func coversSet(withFlags flags: UInt32) -> Bool {
+    flags & (KernelSet.Flags.timeout.rawValue | Self.evaluationFlag) == 0
+  }
+
+  /// `NFT_SET_EVAL`: a set that rules add elements to as packets pass.
+  private static let evaluationFlag: UInt32 = 0x20
+}
+
+// MARK: - Bytes
+
+extension LoadRecord {
+  /// The first bytes of a record file, with its format's version.
+  private static let magic = Array("ipnat load record 1\n".utf8)
+
+  /// The record as bytes: ``magic``, then every field, integers little-endian, byte strings
+  /// after their lengths.
+  public func encoded() -> [UInt8] {
+    var writer = RecordWriter()
+    writer.bytes.append(contentsOf: Self.magic)
+    writer.string(scope.boot)
+    writer.integer(scope.namespace)
+    writer.string(scope.table)
+    writer.integer(UInt64(scope.generation))
+    writer.integer(UInt64(sets.count))
+    for name in sets.keys.sorted() {
+      writer.string(name)
+      let elements = sets[name]!
+      writer.integer(UInt64(elements.count))
+      for element in elements { writer.element(element) }
+    }
+    return writer.bytes
+  }
+
+  /// The record `bytes` encode, or nil if they are not one (another version, cut short,
+  /// damaged): the caller then reads the table back.
+  public init?(decoding bytes: [UInt8]) {
+    guard bytes.starts(with: Self.magic) else { return nil }
+    var reader = RecordReader(bytes: bytes, offset: Self.magic.count)
+    guard let boot = reader.string(), let namespace = reader.integer(), let table = reader.string(),
+      let generation = reader.integer().flatMap(UInt32.init(exactly:)), let setCount = reader.integer()
+    else { return nil }
+    var sets: [String: [KernelElement]] = [:]
+    for _ in 0..<min(setCount, UInt64(bytes.count)) {
+      guard let name = reader.string(), let count = reader.integer(), count <= UInt64(bytes.count) else { return nil }
+      var elements: [KernelElement] = []
+      elements.reserveCapacity(Int(count))
+      for _ in 0..<count {
+        guard let element = reader.element() else { return nil }
+        elements.append(element)
+      }
+      sets[name] = elements
+    }
+    guard sets.count == setCount, reader.isAtEnd else { return nil }
+    self.init(scope: Scope(boot: boot, namespace: namespace, table: table, generation: generation), sets: sets)
+  }
+}
+
+/// Which of an element's optional parts follow its key, one bit each.
+private struct ElementParts: OptionSet {
+  let rawValue: UInt8
+  static let keyEnd = ElementParts(rawValue: 1 << 0)
+  static let data = ElementParts(rawValue: 1 << 1)
+  static let verdict = ElementParts(rawValue: 1 << 2)
+  static let verdictChain = ElementParts(rawValue: 1 << 3)
+  static let intervalEnd = ElementParts(rawValue: 1 << 4)
+  static let timeout = ElementParts(rawValue: 1 << 5)
+  static let userdata = ElementParts(rawValue: 1 << 6)
+}
+
+private struct RecordWriter {
+  var bytes: [UInt8] = []
+
+  mutating func integer(_ value: UInt64) {
+    withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+  }
+
+  mutating func data(_ value: [UInt8]) {
+    integer(UInt64(value.count))
+    bytes.append(contentsOf: value)
+  }
+
+  mutating func string(_ value: String) { data(Array(value.utf8)) }
+
+  mutating func element(_ element: KernelElement) {
+    var parts: ElementParts = []
+    if element.keyEnd != nil { parts.insert(.keyEnd) }
+    if element.data != nil { parts.insert(.data) }
+    if element.verdict != nil { parts.insert(.verdict) }
+    if element.verdict?.chain != nil { parts.insert(.verdictChain) }
+    if element.isIntervalEnd { parts.insert(.intervalEnd) }
+    if element.timeout != nil { parts.insert(.timeout) }
+    if element.userdata != nil { parts.insert(.userdata) }
+    bytes.append(parts.rawValue)
+    data(element.key)
+    if let keyEnd = element.keyEnd { data(keyEnd) }
+    if let value = element.data { data(value) }
+    if let verdict = element.verdict {
+      integer(UInt64(UInt32(bitPattern: verdict.code)))
+      if let chain = verdict.chain { string(chain) }
+    }
+    if let timeout = element.timeout { integer(timeout) }
+    if let userdata = element.userdata { data(userdata) }
+  }
+}
+
+private struct RecordReader {
+  let bytes: [UInt8]
+  var offset: Int
+
+  var isAtEnd: Bool { offset == bytes.count }
+
+  mutating func integer() -> UInt64? {
+    guard bytes.count - offset >= 8 else { return nil }
+    var value: UInt64 = 0
+    for index in (0..<8).reversed() { value = value << 8 | UInt64(bytes[offset + index]) }
+    offset += 8
+    return value
+  }
+
+  mutating func data() -> [UInt8]? {
+    guard let count = integer(), count <= UInt64(bytes.count - offset) else { return nil }
+    defer { offset += Int(count) }
+    return Array(bytes[offset..<offset + Int(count)])
+  }
+
+  mutating func string() -> String? {
+    data().flatMap { String(validating: $0, as: UTF8.self) }
+  }
+
+  mutating func element() -> KernelElement? {
+    guard offset < bytes.count else { return nil }
+    let parts = ElementParts(rawValue: bytes[offset])
+    offset += 1
+    guard parts.rawValue < 1 << 7, parts.contains(.verdict) || !parts.contains(.verdictChain),
+      let key = data()
+    else { return nil }
+    var element = KernelElement(key: key, isIntervalEnd: parts.contains(.intervalEnd))
+    if parts.contains(.keyEnd) { guard let keyEnd = data() else { return nil }; element.keyEnd = keyEnd }
+    if parts.contains(.data) { guard let value = data() else { return nil }; element.data = value }
+    if parts.contains(.verdict) {
+      guard let code = integer().flatMap(UInt32.init(exactly:)) else { return nil }
+      var chain: String?
+      if parts.contains(.verdictChain) { guard let name = string() else { return nil }; chain = name }
+      element.verdict = KernelVerdict(code: Int32(bitPattern: code), chain: chain)
+    }
+    if parts.contains(.timeout) { guard let timeout = integer() else { return nil }; element.timeout = timeout }
+    if parts.contains(.userdata) { guard let userdata = data() else { return nil }; element.userdata = userdata }
+    return element
+  }
+}
