@@ -31,7 +31,7 @@ let package = Package(
     .target(name: "IPNatSemantics", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPAddressing"]),
     .target(name: "IPNatLowering", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatSemantics", "IPAddressing", "NFTModel"]),
     .target(name: "IPNatLint", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatSemantics", "IPAddressing", "JSONText"]),
-    .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatLowering", "IPNatLint", "NFTModel", "NFTText"]),
+    .target(name: "IPNatKit", dependencies: ["IPNatDiagnostics", "IPNatSyntax", "IPNatLowering", "IPNatLint", "NFTModel", "NFTText", "NFTKernel"]),
     .target(name: "NFTKernel", dependencies: ["NFTModel", "IPAddressing"]),
     .systemLibrary(name: "CNftables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
     .target(name: "IPNatNetlink", dependencies: ["CNftables", "NFTKernel", "NFTModel"]),
@@ -108,7 +108,7 @@ let package = Package(
         "IPNatEvaluation",
       ]
     ),
-    .testTarget(name: "IPNatLoaderTests", dependencies: ["IPNatLoader", "IPNatKit", "IPNatNetlink", "CNftables", "NFTKernel", "NFTModel", "IPNatDiagnostics"]),
+    .testTarget(name: "IPNatLoaderTests", dependencies: ["IPNatLoader", "IPNatKit", "IPNatNetlink", "CNftables", "NFTKernel", "NFTModel", "IPNatDiagnostics", "TestSupport"]),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["IPNatFuzzing", "TestSupport"], exclude: ["Crashes", "ipnat.dict"]),
     .testTarget(
       name: "NATPMPTests", dependencies: ["NATPMP", "NFTKernel", "NFTText", "IPAddressing", "IPNatDiagnostics", "TestSupport"], exclude: ["Configurations"]

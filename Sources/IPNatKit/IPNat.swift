@@ -7,6 +7,7 @@ import NFTText
 
 public typealias LoweringOptions = IPNatLowering.LoweringOptions
 public typealias Table = NFTModel.Table
+public typealias CompiledSource = NFTModel.CompiledSource
 
 /// Options of the front end that every subcommand shares.
 public struct FrontendOptions: Sendable {
@@ -75,6 +76,14 @@ public enum IPNat {
   /// nil if any rule has an error.
   public static func lower(_ file: SourceFile, options: FrontendOptions = FrontendOptions(),
                            lowering: LoweringOptions = LoweringOptions()) -> (table: Table?, diagnostics: [Diagnostic]) {
+    let (_, result, diagnostics) = parseAndLower(file, options: options, lowering: lowering)
+    return (result?.table, diagnostics)
+  }
+
+  /// The parse and the lowering's result (nil after a syntax error), and the diagnostics of both.
+  static func parseAndLower(_ file: SourceFile, options: FrontendOptions, lowering: LoweringOptions)
+    -> (parsed: ParseResult, lowered: LoweringResult?, diagnostics: [Diagnostic])
+  {
     // Each rule is lowered as soon as it is parsed, and its syntax tree let go: a large file is
     // never whole in memory as a tree. The parser reads on another thread meanwhile
     // (`RuleHandoff`), unless the file is small enough that starting a thread would cost more
@@ -84,9 +93,9 @@ public enum IPNat {
     }
     var lowered = Lowering(file: file, options: lowering)
     let parsed = handoff.receive { lowered.add($0, printedAs: $1) }
-    guard !parsed.diagnostics.hasErrors else { return (nil, parsed.diagnostics) }
+    guard !parsed.diagnostics.hasErrors else { return (parsed, nil, parsed.diagnostics) }
     let result = lowered.finish()
-    return (result.table, parsed.diagnostics + result.diagnostics)
+    return (parsed, result, parsed.diagnostics + result.diagnostics)
   }
 
   /// A file lowered twice, two ways, from one parse (its host names are looked up once): both

@@ -150,6 +150,9 @@ extension Loader.Outcome {
         + "\(update.addedRules.count) added" + (carried == 0 ? "" : " (\(carried) keeping the counts of a removed rule)")
         + "; \(update.changedElements) map elements deleted or added"
         + (update.setsComparedFromRecord == 0 ? "" : "; \(update.setsComparedFromRecord) maps compared as last loaded, not read back")
+        + (update.linesCompiledAlone == 0 ? ""
+          : update.linesCompiledAlone == 1 ? "; only the changed line compiled"
+          : "; only the \(update.linesCompiledAlone) changed lines compiled")
     }
   }
 }

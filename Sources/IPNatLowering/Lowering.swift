@@ -105,6 +105,8 @@ public struct LoweringOptions: Sendable {
   /// (`--no-fold`) keeps one nft rule per ipnat.conf rule. Below a handful, rules stay rules:
   /// they read better and cost nothing measurable.
   public var foldThreshold: Int?
+  /// Also work out what a load record keeps of the file (``SourceFacts``).
+  public var recordsSourceFacts = false
 
   public static let defaultFoldThreshold = 8
 
@@ -139,6 +141,8 @@ public struct LoweringResult: Sendable {
   /// The table, or `nil` when there was an error: no partial ruleset is ever produced.
   public var table: Table?
   public var diagnostics: [Diagnostic]
+  /// With ``LoweringOptions/recordsSourceFacts``, and a table.
+  public var sourceFacts: SourceFacts? = nil
 }
 
 /// Words nft's parser reads as keywords, which cannot name a table, chain, map or object even

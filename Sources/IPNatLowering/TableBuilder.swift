@@ -56,6 +56,10 @@ struct TableBuilder {
   private var firstRuleByText: [String: SourceRange] = [:]
   /// Where each rule's canonical form is written (``CanonicalPrinter/print(_:reusing:)``).
   private var printBuffer: [UInt8] = []
+  /// With ``LoweringOptions/recordsSourceFacts``: the lines that hold one rule each, then the
+  /// facts, once the table is made.
+  private var lineOccupancy: LineOccupancy?
+  private var sourceFacts: SourceFacts?
 
   /// The place of a group that comes later than its place in the file (a round-robin group,
   /// complete only at the end of the file), kept for it by ``reservePlace()``.
@@ -76,6 +80,7 @@ struct TableBuilder {
     // Room that is never written to costs no memory: each chain may hold every rule.
     for chain in natRules.indices { natRules[chain].reserveCapacity(expectedGroups) }
     firstRuleByText.reserveCapacity(expectedGroups)
+    if options.recordsSourceFacts { lineOccupancy = LineOccupancy(lineCount: file.lineCount) }
   }
 
   /// Whether the table is wanted, or only the diagnostics (``Lowering/diagnostics(of:in:options:)``):
@@ -114,11 +119,13 @@ struct TableBuilder {
       case .single(let rule, let ordinal):
         let canonicalForm = canonicalForm ?? CanonicalPrinter.print(rule, reusing: &printBuffer)
         var context = RuleLowering(rule: rule, ordinal: ordinal, file: file, options: options, printedAs: canonicalForm)
+        lineOccupancy?.add(rule.range, in: file)
         try refuseDuplicate(context.origin.text, at: rule.range)
         try context.lower(rule)
         output = context.output
       case .roundRobin(let members):
         let canonicalForms = members.map { CanonicalPrinter.print(.rdr($0.rule)) }
+        for member in members { lineOccupancy?.add(member.rule.range, in: file, alone: false) }
         for (member, canonicalForm) in zip(members, canonicalForms) { try refuseDuplicate(canonicalForm, at: member.rule.range) }
         output = try RoundRobinGroup(members: members, canonicalForms: canonicalForms, file: file, options: options).lower()
       }
@@ -147,7 +154,8 @@ struct TableBuilder {
     // Later places first, so that each index still counts the diagnostics before its place.
     for (place, placed) in placedDiagnostics.reversed() { diagnostics.insert(contentsOf: placed, at: place.diagnosticIndex) }
     guard keepsOutput, !diagnostics.hasErrors else { return LoweringResult(table: nil, diagnostics: diagnostics) }
-    return LoweringResult(table: table(), diagnostics: diagnostics)
+    let table = table()
+    return LoweringResult(table: table, diagnostics: diagnostics, sourceFacts: sourceFacts)
   }
 
   private mutating func table() -> Table {
@@ -175,6 +183,10 @@ struct TableBuilder {
     let lateDestinationRules = otherOutput.flatMap(\.lateDestinationRules)
     // All that folding needs is in `natRules`: what is left goes before folding peaks.
     otherOutput = []
+    if let lines = lineOccupancy?.lines {
+      sourceFacts = SourceFacts(singleStatementLines: lines,
+                                ruleTextHashes: firstRuleByText.keys.map(CompiledSource.textHash).sorted())
+    }
     firstRuleByText = [:]
     let (dstnat, srcnat) = foldNATRules()
     maps += dstnat.maps + srcnat.maps

@@ -89,19 +89,41 @@ extension KernelRuleset {
     return LoadRecord.Scope(boot: boot, namespace: namespace, table: table, generation: generation)
   }
 
-  /// The recorded elements of `table`'s named sets, if the record is of this kernel and
-  /// namespace and nothing committed since it was made; otherwise none.
-  func recordedSets(ofTable table: String, generation: UInt32) -> [String: [KernelElement]] {
+  /// The record of `table`'s last load, if it is of this kernel and namespace and nothing
+  /// has committed since (`generation` is the ruleset's now): the table holds what it says.
+  public func loadRecord(ofTable table: String, generation: UInt32) -> LoadRecord? {
     guard let store = loadRecords, let scope = recordScope(table: table, generation: generation),
       let record = store.read(table: table), record.scope == scope
-    else { return [:] }
-    return record.sets
+    else { return nil }
+    return record
+  }
+
+  /// The recorded elements of `table`'s named sets (``loadRecord(ofTable:generation:)``).
+  func recordedSets(ofTable table: String, generation: UInt32) -> [String: [KernelElement]] {
+    loadRecord(ofTable: table, generation: generation)?.sets ?? [:]
   }
 
   /// Records what `table` holds once loaded, at `generation`.
   func keepRecord(of table: KernelTable, generation: UInt32) {
     guard let store = loadRecords, let scope = recordScope(table: table.name, generation: generation) else { return }
     store.write(LoadRecord(of: table, in: scope))
+  }
+
+  /// Changes elements of `record`'s table in one transaction, refused if the ruleset changed
+  /// since `generation`; then keeps `record`, which says what the table holds after them.
+  public func change(_ changes: [TableUpdate.ElementChange], keeping record: LoadRecord, generation: UInt32)
+    throws(NetlinkError)
+  {
+    var record = record
+    record.scope.generation = generation
+    if !changes.isEmpty {
+      try transact(commit: .apply, generation: generation, tableName: record.scope.table) { messages in
+        for change in changes where !change.deleting.isEmpty { messages.delete(change.deleting, fromSet: change.set) }
+        for change in changes where !change.adding.isEmpty { messages.add(change.adding, toSet: change.set) }
+      }
+      record.scope.generation = Self.generation(after: generation)
+    }
+    loadRecords?.write(record)
   }
 
   /// The generation a transaction committed at `generation` leaves: the kernel counts up by

@@ -13,6 +13,8 @@ public struct KernelTable: Sendable, Hashable {
   /// Named sets and maps; a rule's anonymous sets travel with the rule.
   public var sets: [KernelSet]
   public var rules: [KernelRule]
+  /// What the table was compiled from, for its ``LoadRecord``; nil where not known.
+  public var source: CompiledSource? = nil
 }
 
 public struct KernelChain: Sendable, Hashable {

@@ -1,3 +1,5 @@
+import NFTModel
+
 /// The elements of the named sets ipnat last loaded into its table, kept between runs.
 ///
 /// Reading a large map back costs the kernel time quadratic in its elements (each dump of at
@@ -27,9 +29,18 @@ public struct LoadRecord: Sendable, Equatable {
   public var scope: Scope
   /// Named sets by name, each with its elements as they were sent.
   public var sets: [String: [KernelElement]]
+  /// What each set of ``sets`` is, apart from its elements.
+  public var definitions: [String: TableImage.SetDefinition]
+  /// How many rules the table has.
+  public var ruleCount: Int
+  /// What the table was compiled from, if the loader knew (``KernelTable/source``): a later
+  /// load of the same file with a few lines changed compiles only those lines.
+  public var source: CompiledSource?
 
-  public init(scope: Scope, sets: [String: [KernelElement]]) {
-    (self.scope, self.sets) = (scope, sets)
+  public init(scope: Scope, sets: [String: [KernelElement]], definitions: [String: TableImage.SetDefinition] = [:],
+              ruleCount: Int = 0, source: CompiledSource? = nil) {
+    (self.scope, self.sets, self.definitions) = (scope, sets, definitions)
+    (self.ruleCount, self.source) = (ruleCount, source)
   }
 
   /// The record of `table` once loaded in `scope`: its named sets whose elements only a
@@ -37,10 +48,12 @@ public struct LoadRecord: Sendable, Equatable {
   /// transaction; those are always read back.
   public init(of table: KernelTable, in scope: Scope) {
     var sets: [String: [KernelElement]] = [:]
+    var definitions: [String: TableImage.SetDefinition] = [:]
     for set in table.sets where !set.isAnonymous && !set.flags.contains(.timeout) {
       sets[set.name] = set.elements
+      definitions[set.name] = TableImage.SetDefinition(set)
     }
-    self.init(scope: scope, sets: sets)
+    self.init(scope: scope, sets: sets, definitions: definitions, ruleCount: table.rules.count, source: table.source)
   }
 
   /// Whether the elements of a loaded set with these flags can be taken from a record: only a
@@ -57,7 +70,7 @@ public struct LoadRecord: Sendable, Equatable {
 
 extension LoadRecord {
   /// The first bytes of a record file, with its format's version.
-  private static let magic = Array("ipnat load record 1\n".utf8)
+  private static let magic = Array("ipnat load record 2\n".utf8)
 
   /// The record as bytes: ``magic``, then every field, integers little-endian, byte strings
   /// after their lengths.
@@ -71,10 +84,13 @@ extension LoadRecord {
     writer.integer(UInt64(sets.count))
     for name in sets.keys.sorted() {
       writer.string(name)
+      writer.definition(definitions[name])
       let elements = sets[name]!
       writer.integer(UInt64(elements.count))
       for element in elements { writer.element(element) }
     }
+    writer.integer(UInt64(ruleCount))
+    writer.source(source)
     return writer.bytes
   }
 
@@ -87,18 +103,26 @@ extension LoadRecord {
       let generation = reader.integer().flatMap(UInt32.init(exactly:)), let setCount = reader.integer()
     else { return nil }
     var sets: [String: [KernelElement]] = [:]
+    var definitions: [String: TableImage.SetDefinition] = [:]
     for _ in 0..<min(setCount, UInt64(bytes.count)) {
-      guard let name = reader.string(), let count = reader.integer(), count <= UInt64(bytes.count) else { return nil }
+      var definition: TableImage.SetDefinition?
+      guard let name = reader.string(), reader.definition(into: &definition), let count = reader.integer(),
+        count <= UInt64(bytes.count)
+      else { return nil }
       var elements: [KernelElement] = []
       elements.reserveCapacity(Int(count))
       for _ in 0..<count {
         guard let element = reader.element() else { return nil }
         elements.append(element)
       }
-      sets[name] = elements
+      (sets[name], definitions[name]) = (elements, definition)
     }
-    guard sets.count == setCount, reader.isAtEnd else { return nil }
-    self.init(scope: Scope(boot: boot, namespace: namespace, table: table, generation: generation), sets: sets)
+    var source: CompiledSource?
+    guard sets.count == setCount, let ruleCount = reader.integer().flatMap(Int.init(exactly:)),
+      reader.source(into: &source), reader.isAtEnd
+    else { return nil }
+    self.init(scope: Scope(boot: boot, namespace: namespace, table: table, generation: generation), sets: sets,
+              definitions: definitions, ruleCount: ruleCount, source: source)
   }
 }
 
@@ -127,6 +151,36 @@ private struct RecordWriter {
   }
 
   mutating func string(_ value: String) { data(Array(value.utf8)) }
+
+  mutating func definition(_ definition: TableImage.SetDefinition?) {
+    guard let definition else { return bytes.append(0) }
+    bytes.append(1)
+    integer(UInt64(definition.flags.rawValue))
+    integer(UInt64(definition.keyType))
+    integer(UInt64(definition.keyLength))
+    integer(definition.dataType.map { UInt64($0) | 1 << 32 } ?? 0)
+    integer(UInt64(definition.dataLength))
+    data(definition.userdata)
+    data(definition.concatenationFieldLengths)
+  }
+
+  mutating func source(_ source: CompiledSource?) {
+    guard let source else { return bytes.append(0) }
+    bytes.append(1)
+    string(source.path)
+    string(source.settings)
+    data(source.text)
+    data(source.singleStatementLines)
+    integer(UInt64(source.ruleTextHashes.count))
+    for hash in source.ruleTextHashes { integer(hash) }
+    integer(UInt64(source.foldedLines.count))
+    for name in source.foldedLines.keys.sorted() {
+      string(name)
+      let lines = source.foldedLines[name]!
+      integer(UInt64(lines.count))
+      for line in lines { integer(UInt64(line)) }
+    }
+  }
 
   mutating func element(_ element: KernelElement) {
     var parts: ElementParts = []
@@ -172,6 +226,56 @@ private struct RecordReader {
 
   mutating func string() -> String? {
     data().flatMap { String(validating: $0, as: UTF8.self) }
+  }
+
+  mutating func flag() -> Bool? {
+    guard offset < bytes.count, bytes[offset] <= 1 else { return nil }
+    defer { offset += 1 }
+    return bytes[offset] == 1
+  }
+
+  mutating func word() -> UInt32? { integer().flatMap(UInt32.init(exactly:)) }
+
+  /// Reads a set's definition, or the mark of none; false if the bytes are neither.
+  mutating func definition(into definition: inout TableImage.SetDefinition?) -> Bool {
+    guard let present = flag() else { return false }
+    guard present else { return true }
+    guard let flags = word(), let keyType = word(), let keyLength = word(), let data = integer(),
+      data == 0 || data >> 32 == 1, let dataLength = word(), let userdata = self.data(),
+      let fieldLengths = self.data()
+    else { return false }
+    definition = TableImage.SetDefinition(flags: KernelSet.Flags(rawValue: flags), keyType: keyType, keyLength: keyLength,
+                                          dataType: data == 0 ? nil : UInt32(truncatingIfNeeded: data),
+                                          dataLength: dataLength, userdata: userdata, concatenationFieldLengths: fieldLengths)
+    return true
+  }
+
+  /// Reads a source, or the mark of none; false if the bytes are neither.
+  mutating func source(into source: inout CompiledSource?) -> Bool {
+    guard let present = flag() else { return false }
+    guard present else { return true }
+    guard let path = string(), let settings = string(), let text = data(), let lines = data(),
+      let count = integer(), count <= UInt64(bytes.count - offset) / 8
+    else { return false }
+    var hashes: [UInt64] = []
+    hashes.reserveCapacity(Int(count))
+    for _ in 0..<count { hashes.append(integer()!) }
+    guard let mapCount = integer(), mapCount <= UInt64(bytes.count - offset) else { return false }
+    var foldedLines: [String: [Int]] = [:]
+    for _ in 0..<mapCount {
+      guard let name = string(), let count = integer(), count <= UInt64(bytes.count - offset) / 8 else { return false }
+      var members: [Int] = []
+      members.reserveCapacity(Int(count))
+      for _ in 0..<count {
+        guard let line = integer().flatMap(Int.init(exactly:)) else { return false }
+        members.append(line)
+      }
+      foldedLines[name] = members
+    }
+    guard foldedLines.count == mapCount else { return false }
+    source = CompiledSource(path: path, settings: settings, text: text, singleStatementLines: lines,
+                            ruleTextHashes: hashes, foldedLines: foldedLines)
+    return true
   }
 
   mutating func element() -> KernelElement? {

@@ -58,6 +58,9 @@ public struct TableUpdate: Sendable, Equatable {
   /// How many named sets were compared by their elements as ipnat's last load sent them
   /// (``LoadRecord``), not as read back from the kernel.
   public var setsComparedFromRecord = 0
+  /// How many changed lines were compiled alone, for an update worked out from them and the
+  /// load record (`LoadRecord.patching`); 0 when the whole file was compiled.
+  public var linesCompiledAlone = 0
 
   public init() {}
 

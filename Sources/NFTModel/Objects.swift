@@ -89,6 +89,10 @@ public struct NamedMap: Sendable, Hashable {
   /// `flags timeout`: elements may carry a timeout, after which the kernel drops them.
   public var timeout: Bool
   public var elements: [MapElement]
+  /// For a map of folded rules, the lines of the rules folded into it, in the order they
+  /// joined: a later load of the file with one of those lines changed compiles that line
+  /// alone and changes only its elements (`LoadRecord`).
+  public var memberLines: [Int] = []
 
   /// nft's names of the map's flags, in nft's order.
   public var flagNames: [String] { (intervalKey ? ["interval"] : []) + (timeout ? ["timeout"] : []) }

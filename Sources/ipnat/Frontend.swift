@@ -34,6 +34,15 @@ struct Frontend {
     return table
   }
 
+  /// ``lower(_:with:)``, and what a load record keeps of the file (`IPNat.lowerRecordingSource`).
+  func lowerRecordingSource(_ file: SourceFile, with flags: LoweringFlags, settings: String) throws -> (Table, CompiledSource?) {
+    let (table, diagnostics, source) = IPNat.lowerRecordingSource(file, options: input.frontendOptions,
+                                                                  lowering: flags.options, settings: settings)
+    report(diagnostics, in: file)
+    guard let table, !diagnostics.hasErrors else { throw ExitCode(ExitStatus.inputErrors) }
+    return (table, source)
+  }
+
   /// The input lowered two ways from one parse, so that its host names are looked up once,
   /// after printing the diagnostics as ``lower(_:with:)`` does for the first way; throws exit
   /// status 1 when any rule has an error.

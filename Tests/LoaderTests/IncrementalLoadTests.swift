@@ -74,9 +74,11 @@ struct IncrementalLoadTests {
   }
 
   /// A reload right after ipnat's own load compares the maps with the record that load left,
-  /// instead of reading them back. Once anything else has committed (here another tool adding
-  /// an element to a fold's map), the record no longer says what the kernel holds: the next
-  /// reload reads the table back, and the foreign element goes, as a full load removes it.
+  /// instead of reading them back; here the edit moves a folded forward to another server, so
+  /// only its line is compiled. Once anything else has committed (here another tool adding an
+  /// element to a fold's map), the record no longer says what the kernel holds: the next
+  /// reload compiles the whole file and reads the table back, and the foreign element goes, as
+  /// a full load removes it.
   @Test func aReloadComparesWithTheRecordOfTheLastLoadUntilAnotherCommit() throws {
     let forwards = (1...10).map { "rdr eth0 192.0.2.1/32 port \(1000 + $0) -> 10.0.0.\($0) port 80 tcp" }
     let result = try Shell.inNamespace("""
@@ -92,7 +94,7 @@ struct IncrementalLoadTests {
       "$NFT" list table inet ipnat | diff updated - && echo "as a full load"
       """)
     #expect(result.standardOutput == """
-      ipnat: updated: 1 nftables rules kept, 0 removed, 0 added; 2 map elements deleted or added; 1 maps compared as last loaded, not read back
+      ipnat: updated: 1 nftables rules kept, 0 removed, 0 added; 2 map elements deleted or added; 1 maps compared as last loaded, not read back; only the changed line compiled
       ipnat: updated: 1 nftables rules kept, 0 removed, 0 added; 3 map elements deleted or added
       as a full load
 

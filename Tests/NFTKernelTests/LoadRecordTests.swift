@@ -1,6 +1,7 @@
 import Testing
 
 @testable import NFTKernel
+import NFTModel
 
 /// A load record comes back from its bytes exactly, or not at all: the next load compares the
 /// kernel's table with it, so a record read wrong would make a wrong update. The loader tests
@@ -26,12 +27,31 @@ import Testing
     ]
   }()
 
-  static let record = LoadRecord(scope: scope, sets: ["fold_1": elements, "fold_2": [], "rule_texts": [elements[2]]])
+  static let definition = TableImage.SetDefinition(flags: [.map, .interval], keyType: 7, keyLength: 8, dataType: 0xffff_ff00,
+                                                    dataLength: 16, userdata: [1, 2], concatenationFieldLengths: [4, 4])
+
+  static let source = CompiledSource(path: "gateway.conf", settings: "--table ipnat", text: Array("map eth0 0/0 -> 0/32\n".utf8),
+                                     singleStatementLines: [0b101], ruleTextHashes: [3, 1 << 63],
+                                     foldedLines: ["fold_1": [2, 7, 3], "fold_2": []])
+
+  static let record = LoadRecord(scope: scope, sets: ["fold_1": elements, "fold_2": [], "rule_texts": [elements[2]]],
+                                 definitions: ["fold_1": definition,
+                                               "fold_2": TableImage.SetDefinition(flags: [], keyType: 1, keyLength: 4, dataType: nil,
+                                                                                  dataLength: 0, userdata: [], concatenationFieldLengths: [])],
+                                 ruleCount: 3, source: source)
 
   @Test func aRecordComesBackFromItsBytes() {
     #expect(LoadRecord(decoding: Self.record.encoded()) == Self.record)
     let empty = LoadRecord(scope: Self.scope, sets: [:])
     #expect(LoadRecord(decoding: empty.encoded()) == empty)
+  }
+
+  @Test func aSourceTellsWhichLinesHoldOneRule() {
+    #expect((0...4).map(Self.source.holdsOneRule(line:)) == [false, true, false, true, false])
+    #expect(!Self.source.holdsOneRule(line: 9))
+    // FNV-1a's published test vectors.
+    #expect(CompiledSource.textHash("") == 0xcbf2_9ce4_8422_2325)
+    #expect(CompiledSource.textHash("a") == 0xaf63_dc4c_8601_ec8c)
   }
 
   /// A file cut short (a full disk, a crash while writing), or with anything after the end, is
@@ -47,11 +67,12 @@ import Testing
   @Test func anotherFormatIsNoRecord() {
     var bytes = Self.record.encoded()
     let version = bytes.firstIndex(of: UInt8(ascii: "\n"))! - 1
-    bytes[version] = UInt8(ascii: "2")
+    bytes[version] += 1
     #expect(LoadRecord(decoding: bytes) == nil)
     // The first element's parts: a bit no part has.
     var damaged = LoadRecord(scope: Self.scope, sets: ["s": [KernelElement(key: [1])]]).encoded()
-    let parts = damaged.count - 1 - 8 - 1
+    // After the element: the rule count and the mark of no source.
+    let parts = damaged.count - 1 - 8 - 1 - 8 - 1
     #expect(damaged[parts] == 0)
     damaged[parts] = 0x80
     #expect(LoadRecord(decoding: damaged) == nil)

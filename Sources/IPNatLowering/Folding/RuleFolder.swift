@@ -143,6 +143,8 @@ private struct Layout {
     var memberPositions: [Int] = []
     var memberCount = 0
     var lines: ClosedRange<Int>?
+    /// The line of each member, in the order they joined.
+    var memberLines: [Int] = []
     var origin: Origin?
     var candidates: [FoldCandidate] = []
     /// The keys taken and the rules a new member would move ahead of, while the group is open.
@@ -162,6 +164,7 @@ private struct Layout {
       }
       if let line = rule.origin?.line {
         lines = lines.map { min($0.lowerBound, line)...max($0.upperBound, line) } ?? line...line
+        memberLines.append(line)
       }
       origin = origin ?? rule.origin
       candidates.append(candidate)
@@ -275,8 +278,10 @@ private struct Layout {
     var elements: [MapElement] = []
     elements.reserveCapacity(candidates.reduce(0) { $0 + max(1, $1.protocols.count) })
     candidates.drain { $0.appendElements(to: &elements) }
-    return NamedMap(name: name, key: group.shape.keyTypes, data: group.shape.dataTypes,
-                    intervalData: group.shape.translation == .addressAndPortRange, elements: elements)
+    var map = NamedMap(name: name, key: group.shape.keyTypes, data: group.shape.dataTypes,
+                       intervalData: group.shape.translation == .addressAndPortRange, elements: elements)
+    map.memberLines = group.memberLines
+    return map
   }
 
   private func foldedRule(_ group: Group, mapName: String) -> NFTModel.Rule {

@@ -2,7 +2,9 @@
 #if Kernel
 import ArgumentParser
 import IPNatKit
+import IPNatDiagnostics
 import IPNatLoader
+import NFTKernel
 
 extension IPNatCommand {
   /// `ipnat load`: compile, then replace ipnat's table in the kernel in one transaction.
@@ -21,6 +23,11 @@ extension IPNatCommand {
         changed; chains, helpers, timeouts and maps come and go as the file asks. Where one \
         of those keeps its name but changes (another hook, helper or key type), the table is \
         replaced whole, as --full always does. Either way the result is the same table.
+
+        Each load leaves a record of what it sent in the run directory (/run/ipnat). While \
+        nothing else has changed the ruleset since, the next load compares the maps with it \
+        instead of reading them back; and where only a few lines changed what a folded rule \
+        translates to (a forward moved to another server), it compiles those lines alone.
 
         A rule the kernel refuses is reported at its ipnat.conf line. Loading needs \
         CAP_NET_ADMIN: without it, the exit status is 4.
@@ -60,7 +67,14 @@ extension IPNatCommand {
     func run() throws {
       let frontend = Frontend(input: input)
       let file = try frontend.readInput()
-      let table = try Kernel.linearize(try frontend.lower(file, with: lowering))
+      let settings = ChangedLinesLoad.settings(reading: input.reading, lowering: lowering)
+      if !full, !check, confirm == nil, let update = try loadChangedLines(of: file, frontend: frontend, settings: settings) {
+        if verbose { FileOutput.standardError.write("ipnat: \(Loader<Kernel.Transport>.Outcome.updated(update).summary)\n") }
+        return
+      }
+      let (lowered, source) = try frontend.lowerRecordingSource(file, with: lowering, settings: settings)
+      var table = try Kernel.linearize(lowered)
+      table.source = source
       guard let seconds = confirm else {
         let outcome = try Kernel.run(reportingIn: file, with: frontend) { loader in
           try loader.load(table, commit: check ? .checkOnly : .apply, method: method)
@@ -85,8 +99,20 @@ extension IPNatCommand {
       }
       FileOutput.standardError.write("ipnat: confirmed\n")
     }
-  }
 
+    /// ``ChangedLinesLoad``, unless the loader's tests inject faults, which only a compile of
+    /// the whole file sends.
+    private func loadChangedLines(of file: SourceFile, frontend: Frontend, settings: String) throws -> TableUpdate? {
+      try Kernel.run(reportingIn: file, with: frontend) { loader -> TableUpdate? in
+        guard loader.transport.faults.isEmpty else { return nil }
+        return try ChangedLinesLoad.load(file, options: input.frontendOptions, lowering: lowering.options,
+                                         settings: settings, into: loader.transport.base)
+      }
+    }
+  }
+}
+
+extension IPNatCommand {
   /// `ipnat flush`: remove ipnat's table.
   struct Flush: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,0 +1,100 @@
+import NFTModel
+
+extension LoadRecord {
+  /// What changing line `line` of the recorded source changes in the loaded table, worked out
+  /// from the line compiled alone before and after (`old`, `new`, with every foldable rule
+  /// folded), with the record as it will be once the changes are sent. Nil, and the whole file
+  /// must be compiled, unless all of this holds:
+  ///
+  /// - the line held one whole rule, and the record knows which maps it was folded into;
+  /// - alone, the line's two versions make the same table but for the data of their fold maps'
+  ///   elements: the same rules (so the same shapes), the same keys (so the same packets
+  ///   matched), and the same objects and other sets. Where a rule lands among the others,
+  ///   and whether it folds, depends only on its shape and the packets it matches (`RuleFolder`),
+  ///   so the whole file's compile differs only in those elements;
+  /// - each fold map of the line alone stands for exactly one of the loaded maps that hold the
+  ///   line, of the same definition, holding exactly the old elements;
+  /// - the new rule repeats no other (`textHashes`: the canonical forms' ``CompiledSource/textHash(_:)``).
+  public func patching(line: Int, from old: KernelTable, to new: KernelTable, textHashes: (old: UInt64, new: UInt64))
+    -> (record: LoadRecord, changes: [TableUpdate.ElementChange])?
+  {
+    guard var source, source.holdsOneRule(line: line), Self.differOnlyInFoldData(old, new) else { return nil }
+    guard let hashIndex = Self.index(of: textHashes.old, in: source.ruleTextHashes) else { return nil }
+    source.ruleTextHashes.remove(at: hashIndex)
+    guard Self.index(of: textHashes.new, in: source.ruleTextHashes) == nil else { return nil }
+    source.ruleTextHashes.insert(textHashes.new, at: source.ruleTextHashes.partitionPoint { $0 >= textHashes.new })
+
+    let loadedMaps = source.maps(foldingLine: line)
+    let folds = zip(old.sets, new.sets).filter { $0.0.name.hasPrefix(NamedMap.foldNamePrefix) }
+    guard loadedMaps.count == folds.count else { return nil }
+    var record = self
+    var changes: [TableUpdate.ElementChange] = []
+    var taken: Set<String> = []
+    for (before, after) in folds {
+      let definition = TableImage.SetDefinition(before)
+      let holders = loadedMaps.filter { name in
+        !taken.contains(name) && definitions[name] == definition && before.elements.allSatisfy { sets[name]?.contains($0) == true }
+      }
+      guard holders.count == 1, let name = holders.first else { return nil }
+      taken.insert(name)
+      let changed = zip(before.elements, after.elements).filter { $0.0 != $0.1 }
+      guard !changed.isEmpty else { continue }
+      var elements = record.sets[name]!
+      for (oldElement, newElement) in changed {
+        guard let index = elements.firstIndex(of: oldElement) else { return nil }
+        elements[index] = newElement
+      }
+      record.sets[name] = elements
+      changes.append(TableUpdate.ElementChange(set: name, deleting: changed.map(\.0.identifyingPart), adding: changed.map(\.1)))
+    }
+    record.source = source
+    return (record, changes)
+  }
+
+  /// Whether two tables are the same but for the data (or verdicts) of their fold maps'
+  /// elements, element by element; rules compare without their origins, which name the rule's
+  /// text.
+  static func differOnlyInFoldData(_ old: KernelTable, _ new: KernelTable) -> Bool {
+    guard old.family == new.family, old.name == new.name, old.chains == new.chains, old.objects == new.objects,
+      old.rules.map(\.withoutOrigin) == new.rules.map(\.withoutOrigin), old.sets.count == new.sets.count
+    else { return false }
+    return zip(old.sets, new.sets).allSatisfy { before, after in
+      var keysOnly = after
+      keysOnly.elements = zip(after.elements, before.elements).map { afterElement, beforeElement in
+        var element = afterElement
+        (element.data, element.verdict) = (beforeElement.data, beforeElement.verdict)
+        return element
+      }
+      return before.name == after.name && before.elements.count == after.elements.count
+        && (before.name.hasPrefix(NamedMap.foldNamePrefix) ? keysOnly == before : after == before)
+    }
+  }
+
+  /// The index of `hash` in sorted `hashes`, if it is there.
+  private static func index(of hash: UInt64, in hashes: [UInt64]) -> Int? {
+    let index = hashes.partitionPoint { $0 >= hash }
+    return index < hashes.count && hashes[index] == hash ? index : nil
+  }
+}
+
+extension KernelRule {
+  var withoutOrigin: KernelRule {
+    var rule = self
+    rule.origin = nil
+    return rule
+  }
+}
+
+extension Array {
+  /// The first index whose element satisfies `isAtOrAfter`, for a predicate false for a prefix of
+  /// the array and true for the rest (a binary search).
+  func partitionPoint(_ isAtOrAfter: (Element) -> Bool) -> Int {
+    var low = 0
+    var high = count
+    while low < high {
+      let middle = (low + high) / 2
+      if isAtOrAfter(self[middle]) { high = middle } else { low = middle + 1 }
+    }
+    return low
+  }
+}

@@ -1,0 +1,46 @@
+/// What a loaded table was compiled from, kept in its ``LoadRecord``: enough to tell, at the
+/// next load, which lines of the file changed, and whether compiling those alone is sure to
+/// give what compiling the whole file would.
+public struct CompiledSource: Sendable, Hashable {
+  /// The file's name as rules' comments give it.
+  public var path: String
+  /// Everything besides the file that the compile depended on (options, predefined
+  /// variables), as one text: a load with other settings compiles the whole file.
+  public var settings: String
+  public var text: [UInt8]
+  /// One bit per line (line 1 is bit 0 of byte 0): set for a line that holds exactly one
+  /// statement, a rule, whole, and nothing else but blanks and comments.
+  public var singleStatementLines: [UInt8]
+  /// ``textHash(_:)`` of every rule's canonical form, sorted: the compile refuses a rule
+  /// that repeats another.
+  public var ruleTextHashes: [UInt64]
+  /// Each map of folded rules by name, with the lines of its rules (``NamedMap/memberLines``).
+  public var foldedLines: [String: [Int]]
+
+  public init(path: String, settings: String, text: [UInt8], singleStatementLines: [UInt8], ruleTextHashes: [UInt64],
+              foldedLines: [String: [Int]]) {
+    (self.path, self.settings, self.text) = (path, settings, text)
+    (self.singleStatementLines, self.ruleTextHashes, self.foldedLines) = (singleStatementLines, ruleTextHashes, foldedLines)
+  }
+
+  /// The maps that rules of `line` were folded into.
+  public func maps(foldingLine line: Int) -> [String] {
+    foldedLines.keys.sorted().filter { foldedLines[$0]!.contains(line) }
+  }
+
+  /// Whether line `line` (1-based) holds exactly one whole rule.
+  public func holdsOneRule(line: Int) -> Bool {
+    let index = line - 1
+    guard index >= 0, index / 8 < singleStatementLines.count else { return false }
+    return singleStatementLines[index / 8] & (1 << (index % 8)) != 0
+  }
+
+  /// A rule's canonical form, hashed the same way in every process (FNV-1a, 64 bits): equal
+  /// texts have equal hashes; unequal texts almost never do, and when they do, a changed line
+  /// only seems to repeat a rule, and the whole file is compiled.
+  public static func textHash(_ text: String) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+    return hash
+  }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import IPNatDiagnostics
+import IPNatKit
+import NFTKernel
+import NFTModel
+import TestSupport
+import Testing
+
+/// Compiling only the changed lines (`IPNat.patch`) against compiling the whole edited file.
+/// Whenever a patch is made, the record it leaves must be the record of the whole file's
+/// compile: the same elements in every map, the same definitions, rule count and source; and
+/// the whole file must compile without a diagnostic. Edits change one number in a rule, as an
+/// administrator moves a forward to another port or host, or mistypes.
+@Suite struct ChangedLinesTests {
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+  static let frontend = FrontendOptions(resolveHostNames: false)
+  static let scope = LoadRecord.Scope(boot: "boot", namespace: 1, table: "ipnat", generation: 1)
+
+  /// A gateway's rules by the hundred: forwards, 1:1 maps and customers' portmaps that fold,
+  /// and rules among them that do not (a round-robin pair, bimap, age, a proxy).
+  static let gateway: String = {
+    var lines: [String] = []
+    for index in 0..<240 {
+      let (b, c) = (index / 200, index % 200)
+      switch index % 4 {
+      case 0: lines.append("rdr eth0 198.18.\(b).\(c)/32 port 80 -> 10.1.\(b).\(c) port 8080 tcp")
+      case 1: lines.append("map eth0 10.64.\(b).\(c)/32 -> 203.0.\(b).\(c)/32")
+      case 2: lines.append("rdr eth1 198.19.\(b).\(c)/32 port 443 -> 10.2.\(b).\(c) port 443 tcp/udp")
+      default: lines.append("map eth0 172.16.\(b).\(c)/32 -> 198.51.100.\(c % 50)/32 portmap tcp/udp 1024:65535")
+      }
+      if index == 60 { lines.append("rdr eth0 192.0.2.9/32 port 25 -> 10.9.0.1,10.9.0.2 port 25 tcp round-robin") }
+      if index == 90 { lines.append("bimap eth0 10.7.0.1/32 -> 203.0.113.7/32") }
+      if index == 120 { lines.append("map eth0 10.8.0.0/24 -> 203.0.113.8/32 portmap tcp 2000:3000 age 30/60") }
+      if index == 130 { lines.append("map eth0 10.5.0.0/24 -> 203.0.113.5/32 mssclamp 1400") }
+      if index == 150 { lines.append("map eth0 10.6.0.0/24 -> 0/32 proxy port ftp ftp/tcp") }
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }()
+
+  /// Every golden case that compiles and every Sample, with the lowering its header asks for.
+  static let cases: [(name: String, text: String, lowering: LoweringOptions)] = {
+    var cases: [(String, String, LoweringOptions)] = [("gateway", gateway, LoweringOptions())]
+    for directory in ["Tests/IPNatLoweringTests/Golden", "Samples"] {
+      let folder = repository.appendingPathComponent(directory).path
+      for name in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() where name.hasSuffix(".conf") {
+        let path = folder + "/" + name
+        guard directory == "Samples" || FileManager.default.fileExists(atPath: String(path.dropLast(5)) + ".nft"),
+          let text = try? String(contentsOfFile: path, encoding: .utf8)
+        else { continue }
+        cases.append((name, text, lowering(forHeaderOf: text)))
+      }
+    }
+    return cases
+  }()
+
+  /// A golden case's `# options:` line, as far as it concerns lowering.
+  static func lowering(forHeaderOf text: String) -> LoweringOptions {
+    var options = LoweringOptions()
+    guard text.hasPrefix("# options:") else { return options }
+    let words = text.prefix { $0 != "\n" }.dropFirst("# options:".count).split(separator: " ").map(String.init)
+    for (index, word) in words.enumerated() where index + 1 < words.count || word == "--reflection" {
+      switch word {
+      case "--table": options.tableName = words[index + 1]
+      case "--reflection": options.reflection = true
+      case "--fold-threshold": options.foldThreshold = Int(words[index + 1])
+      case "--interface-map":
+        let pair = words[index + 1].split(separator: "=").map(String.init)
+        options.interfaceMap[pair[0]] = pair[1]
+      default: break
+      }
+    }
+    return options
+  }
+
+  /// The record a load of `text` leaves; nil if it does not compile, or keeps no source.
+  static func record(of text: String, lowering: LoweringOptions) -> LoadRecord? {
+    let file = SourceFile(name: "gateway.conf", text: text)
+    let (table, _, source) = IPNat.lowerRecordingSource(file, options: frontend, lowering: lowering, settings: "settings")
+    guard let table, let source, var kernel = try? Linearizer.linearize(table) else { return nil }
+    kernel.source = source
+    return LoadRecord(of: kernel, in: scope)
+  }
+
+  /// Whether two records say the same: each map's elements in any order.
+  static func same(_ left: LoadRecord, _ right: LoadRecord) -> Bool {
+    left.scope == right.scope && left.definitions == right.definitions && left.ruleCount == right.ruleCount
+      && left.source == right.source && left.sets.keys.sorted() == right.sets.keys.sorted()
+      && left.sets.allSatisfy { name, elements in
+        elements.count == right.sets[name]!.count && Set(elements) == Set(right.sets[name]!)
+      }
+  }
+
+  /// `text` with one number of one rule line changed: one more, one less, or another byte or port.
+  static func editingOneNumber(of text: String, using random: inout SplitMix64) -> String {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let candidates = lines.indices.filter { !lines[$0].hasPrefix("#") && lines[$0].contains(where: \.isNumber) }
+    guard !candidates.isEmpty else { return text }
+    let index = candidates[Int(random.next() % UInt64(candidates.count))]
+    let bytes = Array(lines[index].utf8)
+    var numbers: [Range<Int>] = []
+    var start: Int?
+    for position in 0...bytes.count {
+      let isDigit = position < bytes.count && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position])
+      if isDigit, start == nil { start = position }
+      if !isDigit, let first = start { numbers.append(first..<position); start = nil }
+    }
+    let number = numbers[Int(random.next() % UInt64(numbers.count))]
+    let value = Int(String(decoding: bytes[number], as: UTF8.self)) ?? 0
+    let replacement = [value + 1, max(0, value - 1), Int(random.next() % 256), 1 + Int(random.next() % 65535)][Int(random.next() % 4)]
+    lines[index] = String(decoding: bytes[..<number.lowerBound], as: UTF8.self) + String(replacement)
+      + String(decoding: bytes[number.upperBound...], as: UTF8.self)
+    return lines.joined(separator: "\n")
+  }
+
+  @Test(arguments: cases.map(\.name))
+  func aPatchLeavesTheRecordOfTheWholeFilesCompile(_ name: String) throws {
+    let (_, text, lowering) = try #require(Self.cases.first { $0.name == name })
+    // A file with diagnostics, variables or DNS proxy configurations keeps no source.
+    guard let original = Self.record(of: text, lowering: lowering) else {
+      #expect(name != "gateway", "the gateway keeps no source")
+      return
+    }
+    var random = SplitMix64(seed: UInt64(name.utf8.reduce(7) { $0 &* 31 &+ Int($1) }.magnitude))
+    var patched = 0
+    for _ in 0..<(name == "gateway" ? 400 : 60) {
+      let edited = Self.editingOneNumber(of: text, using: &random)
+      let file = SourceFile(name: "gateway.conf", text: edited)
+      guard let patch = IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: lowering, settings: "settings")
+      else { continue }
+      patched += 1
+      let whole = Self.record(of: edited, lowering: lowering)
+      #expect(whole.map { Self.same(patch.record, $0) } == true, "\(name): patched, but the whole file's record differs:\n\(edited)")
+    }
+    if name == "gateway" { #expect(patched >= 100, "only \(patched) of 400 edits were patched") }
+  }
+
+  /// Where the patch applies and where the whole file is compiled instead.
+  @Test func onlyChangesOfWhatAFoldedRuleTranslatesToArePatched() throws {
+    let original = try #require(Self.record(of: Self.gateway, lowering: LoweringOptions()))
+    func patch(_ edit: (String) -> String) -> TableUpdate? {
+      let file = SourceFile(name: "gateway.conf", text: edit(Self.gateway))
+      return IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "settings")?.update
+    }
+    func replacing(_ old: String, _ new: String) -> (String) -> String {
+      { $0.replacingOccurrences(of: old, with: new) }
+    }
+    // A forward moved to another server and port: its element changes, nothing else.
+    let moved = try #require(patch(replacing("-> 10.1.0.4 port 8080", "-> 10.1.0.44 port 8081")))
+    #expect(moved.elementChanges.map { [$0.deleting.count, $0.adding.count] } == [[1, 1]])
+    #expect(moved.linesCompiledAlone == 1 && moved.keptRules == original.ruleCount)
+    // A portmap's two elements (TCP and UDP) move to another address.
+    #expect(patch(replacing("172.16.0.3/32 -> 198.51.100.3/32", "172.16.0.3/32 -> 198.51.100.4/32"))?
+      .elementChanges.map { [$0.deleting.count, $0.adding.count] } == [[2, 2]])
+    // The same file: nothing to change.
+    #expect(patch { $0 }?.elementChanges.isEmpty == true)
+    // What a rule matches decides where it folds: the whole file is compiled.
+    #expect(patch(replacing("198.18.0.4/32 port 80 ", "198.18.0.4/32 port 81 ")) == nil)
+    // A new translation of another shape (no port), a line added, a duplicate, a rule that
+    // does not fold, settings, and a change at a rule that takes turns with another.
+    #expect(patch(replacing("-> 10.1.0.4 port 8080 tcp", "-> 10.1.0.4 tcp")) == nil)
+    #expect(patch { $0 + "map eth9 10.0.0.0/8 -> 0/32\n" } == nil)
+    #expect(patch(replacing("map eth0 10.64.0.5/32 -> 203.0.0.5/32", "map eth0 10.64.0.1/32 -> 203.0.0.1/32")) == nil)
+    #expect(patch(replacing("10.8.0.0/24 -> 203.0.113.8/32", "10.8.0.0/24 -> 203.0.113.9/32")) == nil)
+    #expect(patch(replacing("10.5.0.0/24 -> 203.0.113.5/32", "10.5.0.0/24 -> 203.0.113.6/32")) == nil)
+    #expect(patch(replacing("10.9.0.1,10.9.0.2 port 25", "10.9.0.1,10.9.0.3 port 25")) == nil)
+    let file = SourceFile(name: "gateway.conf", text: Self.gateway)
+    #expect(IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "other") == nil)
+  }
+
+  @Test func changedLinesAreEditsInPlace() {
+    func lines(_ old: String, _ new: String) -> [Int]? {
+      IPNat.changedLines(from: SourceFile(name: "a", text: old), to: SourceFile(name: "a", text: new), limit: 2)
+    }
+    #expect(lines("a\nb\nc\n", "a\nb\nc\n") == [])
+    #expect(lines("a\nb\nc\n", "a\nB\nc\n") == [2])
+    #expect(lines("a\nb\nc\n", "A\nb\nC\n") == [1, 3])
+    #expect(lines("a\nb\nc", "a\nb\ncc") == [3])
+    #expect(lines("a\nb\nc\n", "a\nbb\nb\n") == [2, 3])
+    #expect(lines("a\nb\n", "a\nx\nb\n") == nil)  // A line put in.
+    #expect(lines("a\nb\nc\n", "A\nB\nC\n") == nil)  // Past the limit.
+  }
+}
