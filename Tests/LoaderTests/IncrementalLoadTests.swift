@@ -80,9 +80,8 @@ struct IncrementalLoadTests {
   /// reload compiles the whole file and reads the table back, and the foreign element goes, as
   /// a full load removes it.
   @Test func aReloadComparesWithTheRecordOfTheLastLoadUntilAnotherCommit() throws {
-    let forwards = (1...10).map { "rdr eth0 192.0.2.1/32 port \(1000 + $0) -> 10.0.0.\($0) port 80 tcp" }
     let result = try Shell.inNamespace("""
-      printf '%s\\n' \(forwards.map(shellQuoted).joined(separator: " ")) > gateway.conf
+      \(Self.writingTenForwards)
       "$IPNAT" load gateway.conf || exit 10
       sed -i 's/-> 10.0.0.4 /-> 10.0.0.44 /' gateway.conf
       "$IPNAT" load -v gateway.conf 2>&1
@@ -105,11 +104,11 @@ struct IncrementalLoadTests {
   /// so a record shared through one run directory would otherwise pass for the other's: here
   /// each loads once, and then the second reloads with the first's record beside it.
   @Test func aRecordOfAnotherNamespaceIsNotUsed() throws {
-    let forwards = (1...10).map { "rdr eth0 192.0.2.1/32 port \(1000 + $0) -> 10.0.0.\($0) port 80 tcp" }
     let result = try Shell.inNamespace("""
       export IPNAT_RUN_DIRECTORY="$PWD/shared"
-      printf '%s\\n' \(forwards.map(shellQuoted).joined(separator: " ")) > first.conf
-      sed 's/-> 10.0.0./-> 10.1.0./' first.conf > gateway.conf
+      \(Self.writingTenForwards)
+      cp gateway.conf first.conf
+      sed -i 's/-> 10.0.0./-> 10.1.0./' gateway.conf
       "$IPNAT" load gateway.conf || exit 10
       cp first.conf gateway.conf
       unshare --net sh -c '
@@ -130,9 +129,8 @@ struct IncrementalLoadTests {
 
   /// `diff` sees what an update would send to a fold's map, and names the folded lines.
   @Test func diffSeesAChangedFoldedRule() throws {
-    let forwards = (1...10).map { "rdr eth0 192.0.2.1/32 port \(1000 + $0) -> 10.0.0.\($0) port 80 tcp" }
     let result = try Shell.inNamespace("""
-      printf '%s\\n' \(forwards.map(shellQuoted).joined(separator: " ")) > gateway.conf
+      \(Self.writingTenForwards)
       "$IPNAT" load gateway.conf || exit 10
       sed -i 's/-> 10.0.0.4 /-> 10.0.0.44 /' gateway.conf
       "$IPNAT" diff gateway.conf
@@ -170,6 +168,13 @@ struct IncrementalLoadTests {
 
       """, "\(result)")
   }
+
+  /// A shell command that writes ten port forwards of one shape, which fold into `fold_1`, to
+  /// gateway.conf.
+  static let writingTenForwards: String = {
+    let forwards = (1...10).map { "rdr eth0 192.0.2.1/32 port \(1000 + $0) -> 10.0.0.\($0) port 80 tcp" }
+    return "printf '%s\\n' " + forwards.map(shellQuoted).joined(separator: " ") + " > gateway.conf"
+  }()
 
   /// Loads `original`, then each edit over it, and each edit alone with --full, always from the
   /// same path (a rule's comment names it); answers for each edit `invalid`, `same HOW` or
