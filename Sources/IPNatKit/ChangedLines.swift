@@ -12,7 +12,8 @@ import NFTModel
 extension IPNat {
   /// ``lower(_:options:lowering:)``, and what a load record keeps of the file. The source is nil
   /// where compiling a changed line alone could not be trusted to agree with compiling the
-  /// whole file: a file with diagnostics, variables or DNS proxy configurations.
+  /// whole file: a file with diagnostics, with DNS proxy configurations, or that defines a
+  /// variable after a rule (every rule must read the same variables, the last values).
   public static func lowerRecordingSource(_ file: SourceFile, options: FrontendOptions, lowering: LoweringOptions,
                                           settings: String) -> (table: Table?, diagnostics: [Diagnostic], source: CompiledSource?)
   {
@@ -20,17 +21,21 @@ extension IPNat {
     lowering.recordsSourceFacts = true
     let (parsed, result, diagnostics) = parseAndLower(file, options: options, lowering: lowering)
     guard let table = result?.table else { return (nil, diagnostics, nil) }
-    let usesOtherStatements = parsed.config.statements.contains { statement in
-      if case .rule = statement { return false }
-      return true
-    }
-    guard diagnostics.isEmpty, parsed.variableReferences.isEmpty, !usesOtherStatements, let facts = result?.sourceFacts
+    guard diagnostics.isEmpty, let facts = result?.sourceFacts,
+      parsed.config.statements.allSatisfy({ statement in
+        switch statement {
+        case .rule: true
+        case .assignment(let assignment): facts.firstRuleStart.map { assignment.range.end <= $0 } ?? true
+        case .dnsProxy: false
+        }
+      })
     else { return (table, diagnostics, nil) }
     var foldedLines: [String: [Int]] = [:]
     for map in table.maps where !map.memberLines.isEmpty { foldedLines[map.name] = map.memberLines }
     let source = CompiledSource(path: file.name, settings: settings, text: file.bytes,
                                 singleStatementLines: facts.singleStatementLines, ruleTextHashes: facts.ruleTextHashes,
-                                foldedLines: foldedLines)
+                                foldedLines: foldedLines,
+                                variables: parsed.variables.definitions.mapValues(\.value))
     return (table, diagnostics, source)
   }
 
@@ -79,7 +84,7 @@ extension IPNat {
     let alone = SourceFile(name: file.name, bytes: window)
     let parsed = parse(alone, options: options)
     let rules = parsed.config.rules
-    guard parsed.diagnostics.isEmpty, parsed.variableReferences.isEmpty, let rule = rules.first,
+    guard parsed.diagnostics.isEmpty, let rule = rules.first,
       parsed.config.statements.count == rules.count,
       alone.location(of: rule.range.start).line == line, alone.location(of: rule.range.end - 1).line == line,
       rules.dropFirst().allSatisfy({ alone.location(of: $0.range.start).line > line })
@@ -109,6 +114,9 @@ extension IPNat {
                            lowering: LoweringOptions, settings: String) -> (record: LoadRecord, update: TableUpdate)? {
     guard let loaded = record.source, loaded.path == file.name, loaded.settings == settings else { return nil }
     let old = SourceFile(name: file.name, bytes: loaded.text)
+    // Every rule was read with the variables as they were at the file's first rule.
+    var options = options
+    (options.predefined, options.definitions) = (nil, loaded.variables.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     guard let lines = changedLines(from: old, to: file, limit: changedLineLimit) else { return nil }
     var record = record
     var update = TableUpdate()

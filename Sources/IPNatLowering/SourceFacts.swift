@@ -9,6 +9,8 @@ public struct SourceFacts: Sendable {
   public var singleStatementLines: [UInt8]
   /// `CompiledSource.textHash` of each rule's canonical form, sorted.
   public var ruleTextHashes: [UInt64]
+  /// Where the file's first rule starts; nil for a file without rules.
+  public var firstRuleStart: Int?
 }
 
 /// Which lines hold exactly one rule, whole: a rule that spans lines, or shares its line with
@@ -16,6 +18,8 @@ public struct SourceFacts: Sendable {
 struct LineOccupancy {
   private var single: [UInt8]
   private var spoilt: [UInt8]
+  /// Where the first rule starts.
+  private(set) var firstRuleStart: Int?
 
   init(lineCount: Int) {
     single = [UInt8](repeating: 0, count: (lineCount + 7) / 8)
@@ -24,6 +28,7 @@ struct LineOccupancy {
 
   /// Notes a rule at `range`; `alone`: false for a rule whose lowering depends on others.
   mutating func add(_ range: SourceRange, in file: SourceFile, alone: Bool = true) {
+    firstRuleStart = min(firstRuleStart ?? range.start, range.start)
     let first = file.location(of: range.start).line
     let last = file.location(of: max(range.start, range.end - 1)).line
     if first == last, alone, !Self.isSet(single, first) {

@@ -183,9 +183,10 @@ struct TableBuilder {
     let lateDestinationRules = otherOutput.flatMap(\.lateDestinationRules)
     // All that folding needs is in `natRules`: what is left goes before folding peaks.
     otherOutput = []
-    if let lines = lineOccupancy?.lines {
-      sourceFacts = SourceFacts(singleStatementLines: lines,
-                                ruleTextHashes: firstRuleByText.keys.map(CompiledSource.textHash).sorted())
+    if let occupancy = lineOccupancy {
+      sourceFacts = SourceFacts(singleStatementLines: occupancy.lines,
+                                ruleTextHashes: firstRuleByText.keys.map(CompiledSource.textHash).sorted(),
+                                firstRuleStart: occupancy.firstRuleStart)
     }
     firstRuleByText = [:]
     let (dstnat, srcnat) = foldNATRules()

@@ -180,6 +180,11 @@ private struct RecordWriter {
       integer(UInt64(lines.count))
       for line in lines { integer(UInt64(line)) }
     }
+    integer(UInt64(source.variables.count))
+    for name in source.variables.keys.sorted() {
+      string(name)
+      string(source.variables[name]!)
+    }
   }
 
   mutating func element(_ element: KernelElement) {
@@ -272,9 +277,16 @@ private struct RecordReader {
       }
       foldedLines[name] = members
     }
-    guard foldedLines.count == mapCount else { return false }
+    guard foldedLines.count == mapCount, let variableCount = integer(), variableCount <= UInt64(bytes.count - offset)
+    else { return false }
+    var variables: [String: String] = [:]
+    for _ in 0..<variableCount {
+      guard let name = string(), let value = string() else { return false }
+      variables[name] = value
+    }
+    guard variables.count == variableCount else { return false }
     source = CompiledSource(path: path, settings: settings, text: text, singleStatementLines: lines,
-                            ruleTextHashes: hashes, foldedLines: foldedLines)
+                            ruleTextHashes: hashes, foldedLines: foldedLines, variables: variables)
     return true
   }
 

@@ -16,11 +16,15 @@ public struct CompiledSource: Sendable, Hashable {
   public var ruleTextHashes: [UInt64]
   /// Each map of folded rules by name, with the lines of its rules (``NamedMap/memberLines``).
   public var foldedLines: [String: [Int]]
+  /// The variables every rule was read with, unexpanded: the file defines them all before its
+  /// first rule, and a line compiled alone is read with them.
+  public var variables: [String: String]
 
   public init(path: String, settings: String, text: [UInt8], singleStatementLines: [UInt8], ruleTextHashes: [UInt64],
-              foldedLines: [String: [Int]]) {
+              foldedLines: [String: [Int]], variables: [String: String] = [:]) {
     (self.path, self.settings, self.text) = (path, settings, text)
     (self.singleStatementLines, self.ruleTextHashes, self.foldedLines) = (singleStatementLines, ruleTextHashes, foldedLines)
+    self.variables = variables
   }
 
   /// The maps that rules of `line` were folded into.

@@ -167,6 +167,22 @@ import Testing
     #expect(IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "other") == nil)
   }
 
+  /// Variables defined before the first rule are read by a line compiled alone as by the whole
+  /// file; a variable defined after a rule could mean something else before it, so such a file
+  /// keeps no source.
+  @Test func aFileKeepsItsSourceOnlyIfItDefinesEveryVariableBeforeItsFirstRule() throws {
+    let forwards = (1...10).map { "rdr $wan 192.0.2.1/32 port \(1000 + $0) -> 10.0.0.\($0) port 80 tcp" }
+    let defined = "wan = \"eth0\";\n" + forwards.joined(separator: "\n") + "\n"
+    let original = try #require(Self.record(of: defined, lowering: LoweringOptions()))
+    #expect(original.source?.variables == ["wan": "eth0"])
+    let moved = SourceFile(name: "gateway.conf", text: defined.replacingOccurrences(of: "-> 10.0.0.4 ", with: "-> 10.0.0.44 "))
+    #expect(IPNat.patch(original, toCompile: moved, options: Self.frontend, lowering: LoweringOptions(), settings: "settings") != nil)
+    let renamed = SourceFile(name: "gateway.conf", text: defined.replacingOccurrences(of: "\"eth0\"", with: "\"eth1\""))
+    #expect(IPNat.patch(original, toCompile: renamed, options: Self.frontend, lowering: LoweringOptions(), settings: "settings") == nil)
+    let late = forwards[0] + "\nwan = \"eth0\";\n" + forwards.dropFirst().joined(separator: "\n") + "\n"
+    #expect(Self.record(of: "wan = \"eth0\";\n" + late, lowering: LoweringOptions()) == nil)
+  }
+
   @Test func changedLinesAreEditsInPlace() {
     func lines(_ old: String, _ new: String) -> [Int]? {
       IPNat.changedLines(from: SourceFile(name: "a", text: old), to: SourceFile(name: "a", text: new), limit: 2)
