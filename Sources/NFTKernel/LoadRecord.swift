@@ -76,6 +76,9 @@ extension LoadRecord {
   /// after their lengths.
   public func encoded() -> [UInt8] {
     var writer = RecordWriter()
+    // Room for the whole record at once: a key, data and their lengths come to some 50 bytes.
+    let elementCount = sets.values.reduce(0) { $0 + $1.count }
+    writer.bytes.reserveCapacity(4096 + elementCount * 64 + (source.map { $0.text.count + $0.ruleTextHashes.count * 8 } ?? 0))
     writer.bytes.append(contentsOf: Self.magic)
     writer.string(scope.boot)
     writer.integer(scope.namespace)

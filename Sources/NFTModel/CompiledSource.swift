@@ -43,8 +43,11 @@ public struct CompiledSource: Sendable, Hashable {
   /// texts have equal hashes; unequal texts almost never do, and when they do, a changed line
   /// only seems to repeat a rule, and the whole file is compiled.
   public static func textHash(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-    return hash
+    var text = text
+    return text.withUTF8 { bytes in
+      var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+      for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+      return hash
+    }
   }
 }
