@@ -1,6 +1,7 @@
 import NFTModel
 
-/// The elements of the named sets ipnat last loaded into its table, kept between runs.
+/// What ipnat last loaded into its table, kept between runs: the elements of the named sets,
+/// and the file it compiled.
 ///
 /// Reading a large map back costs the kernel time quadratic in its elements (each dump of at
 /// most 32 KiB walks the set's hash table again from its start), and that read is most of what
@@ -8,7 +9,9 @@ import NFTModel
 /// with every committed transaction, whoever commits it, so while it stays at the generation
 /// ipnat's own commit made, the table holds exactly what ipnat sent. A record is used only for
 /// the kernel, network namespace, table and generation in its ``scope``; anything else reads
-/// the table back as before.
+/// the table back as before. With the file it compiled (``source``), a load of the file with a
+/// few lines changed compiles only those lines, where that is sure to come to the same
+/// (``patching(line:from:to:textHashes:)``).
 public struct LoadRecord: Sendable, Equatable {
   /// What a record describes: the record stands for the loaded sets only while all of it
   /// matches the kernel's present state.

@@ -1,15 +1,17 @@
-/// What a loaded table was compiled from, kept in its ``LoadRecord``: enough to tell, at the
-/// next load, which lines of the file changed, and whether compiling those alone is sure to
-/// give what compiling the whole file would.
+/// What a loaded table was compiled from, kept in its load record (`LoadRecord`): enough to
+/// tell, at the next load, which lines of the file changed, and whether compiling those alone
+/// is sure to give what compiling the whole file would.
 public struct CompiledSource: Sendable, Hashable {
   /// The file's name as rules' comments give it.
   public var path: String
   /// Everything besides the file that the compile depended on (options, predefined
   /// variables), as one text: a load with other settings compiles the whole file.
   public var settings: String
+  /// The file's bytes, as compiled.
   public var text: [UInt8]
-  /// One bit per line (line 1 is bit 0 of byte 0): set for a line that holds exactly one
-  /// statement, a rule, whole, and nothing else but blanks and comments.
+  /// One bit per line (line 1 is bit 0 of byte 0): set for a line on which exactly one rule
+  /// starts and ends, and no other rule lies. (A line compiled alone is read again, and must
+  /// hold that rule and nothing else.)
   public var singleStatementLines: [UInt8]
   /// ``textHash(_:)`` of every rule's canonical form, sorted: the compile refuses a rule
   /// that repeats another.

@@ -2,10 +2,8 @@
 #if Kernel
 import IPNatDiagnostics
 import IPNatKit
-import IPNatLoader
 import IPNatNetlink
 import NFTKernel
-import NFTModel
 
 #if canImport(Glibc)
   import Glibc
@@ -36,7 +34,8 @@ enum ChangedLinesLoad {
   /// very binary, since another build may compile differently.
   static func settings(reading: ReadingOptions, lowering: LoweringFlags) -> String {
     var status = stat()
-    let binary = stat("/proc/self/exe", &status) == 0 ? "\(status.st_dev):\(status.st_ino):\(status.st_size):\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)" : "unknown"
+    let binary = stat("/proc/self/exe", &status) == 0
+      ? "\(status.st_dev) \(status.st_ino) \(status.st_size) \(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)" : "unknown"
     let parts = [
       "ipnat \(Version.text) \(binary)",
       "table \(lowering.table)", "interface-map \(lowering.interfaceMap.joined(separator: " "))",
