@@ -17,6 +17,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   case upnp
   /// `ipnat test`'s packet lines, evaluated on a fixed ruleset.
   case evaluate
+  /// Load records read back, and a one-line edit compiled alone against the whole file.
+  case record
 
   public func exercise(_ bytes: [UInt8]) {
     switch self {
@@ -25,6 +27,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
       NATPMPHarness.exercise(bytes)
       UPnPHarness.exercise(bytes)
       EvaluationHarness.exercise(bytes)
+      RecordHarness.exercise(bytes)
     case .parse: FuzzHarness.parse(bytes)
     case .lower: FuzzHarness.lower(bytes, linearizing: false)
     case .linearize: FuzzHarness.linearize(bytes)
@@ -32,6 +35,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case .natpmpd: NATPMPHarness.exercise(bytes)
     case .upnp: UPnPHarness.exercise(bytes)
     case .evaluate: EvaluationHarness.exercise(bytes)
+    case .record: RecordHarness.exercise(bytes)
     }
   }
 }

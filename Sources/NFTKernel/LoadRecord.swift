@@ -75,6 +75,18 @@ extension LoadRecord {
   /// The first bytes of a record file, with its format's version.
   private static let magic = Array("ipnat load record 2\n".utf8)
 
+  /// The line every record file starts with (for the fuzzer).
+  public static var header: [UInt8] { magic }
+
+  /// Whether `other` holds the same: every field, and each set's elements in any order.
+  public func holdsTheSame(as other: LoadRecord) -> Bool {
+    scope == other.scope && definitions == other.definitions && ruleCount == other.ruleCount && source == other.source
+      && sets.keys.sorted() == other.sets.keys.sorted()
+      && sets.allSatisfy { name, elements in
+        elements.count == other.sets[name]!.count && Set(elements) == Set(other.sets[name]!)
+      }
+  }
+
   /// The record as bytes: ``magic``, then every field, integers little-endian, byte strings
   /// after their lengths.
   public func encoded() -> [UInt8] {

@@ -81,15 +81,6 @@ import Testing
     return LoadRecord(of: kernel, in: scope)
   }
 
-  /// Whether two records say the same: each map's elements in any order.
-  static func same(_ left: LoadRecord, _ right: LoadRecord) -> Bool {
-    left.scope == right.scope && left.definitions == right.definitions && left.ruleCount == right.ruleCount
-      && left.source == right.source && left.sets.keys.sorted() == right.sets.keys.sorted()
-      && left.sets.allSatisfy { name, elements in
-        elements.count == right.sets[name]!.count && Set(elements) == Set(right.sets[name]!)
-      }
-  }
-
   /// `text` with one number of one rule line changed: one more, one less, or another byte or port.
   static func editingOneNumber(of text: String, using random: inout SplitMix64) -> String {
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -129,7 +120,7 @@ import Testing
       else { continue }
       patched += 1
       let whole = Self.record(of: edited, lowering: lowering)
-      #expect(whole.map { Self.same(patch.record, $0) } == true, "\(name): patched, but the whole file's record differs:\n\(edited)")
+      #expect(whole.map(patch.record.holdsTheSame(as:)) == true, "\(name): patched, but the whole file's record differs:\n\(edited)")
     }
     if name == "gateway" { #expect(patched >= 100, "only \(patched) of 400 edits were patched") }
   }

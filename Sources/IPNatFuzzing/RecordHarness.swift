@@ -1,0 +1,52 @@
+import IPNatDiagnostics
+import IPNatKit
+import NFTKernel
+
+/// Load records, and compiling only the changed lines. A record file is read back whatever it
+/// holds: after the format's first line, any bytes decode to nothing or to a record that its
+/// own encoding decodes to again. And a file compiled whole, then edited in one line (the last
+/// number of its last line with a digit, one more), is patched (`IPNat.patch`) only if the
+/// patched record is the record of the edited file compiled whole.
+enum RecordHarness {
+  static func exercise(_ bytes: [UInt8]) {
+    if let record = LoadRecord(decoding: LoadRecord.header + bytes) {
+      precondition(LoadRecord(decoding: record.encoded()) == record, "a record does not decode from its own encoding")
+    }
+    checkPatch(of: bytes)
+  }
+
+  static let scope = LoadRecord.Scope(boot: "fuzz", namespace: 1, table: "ipnat", generation: 1)
+
+  /// The record a load of `file` leaves, if it keeps the file's source.
+  static func record(of file: SourceFile) -> LoadRecord? {
+    let (table, _, source) = IPNat.lowerRecordingSource(file, options: FuzzHarness.frontend, lowering: LoweringOptions(),
+                                                        settings: "fuzz")
+    guard let table, let source else { return nil }
+    guard var kernel = try? Linearizer.linearize(table) else { fatalError("the linearizer refused a lowered table") }
+    kernel.source = source
+    return LoadRecord(of: kernel, in: scope)
+  }
+
+  static func checkPatch(of bytes: [UInt8]) {
+    guard let edited = editingLastNumber(of: bytes) else { return }
+    let original = SourceFile(name: "fuzz.conf", bytes: bytes)
+    guard let loaded = record(of: original) else { return }
+    let file = SourceFile(name: "fuzz.conf", bytes: edited)
+    guard let patched = IPNat.patch(loaded, toCompile: file, options: FuzzHarness.frontend, lowering: LoweringOptions(),
+                                    settings: "fuzz")
+    else { return }
+    guard let whole = record(of: file) else { fatalError("a patched file does not compile whole, or reports something") }
+    precondition(patched.record.holdsTheSame(as: whole), "a patch left another record than the whole file's compile")
+  }
+
+  /// `bytes` with the last digit run of its last line holding a digit made one more; nil if
+  /// it has no digit.
+  static func editingLastNumber(of bytes: [UInt8]) -> [UInt8]? {
+    let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
+    guard let last = bytes.lastIndex(where: digits.contains) else { return nil }
+    var start = last
+    while start > 0 && digits.contains(bytes[start - 1]) { start -= 1 }
+    guard last - start < 9, let value = Int(String(decoding: bytes[start...last], as: UTF8.self)) else { return nil }
+    return Array(bytes[..<start]) + Array(String(value + 1).utf8) + Array(bytes[(last + 1)...])
+  }
+}
