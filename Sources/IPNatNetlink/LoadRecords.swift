@@ -25,8 +25,8 @@ public struct LoadRecordStore: Sendable {
   }
 
   /// The record of `table`, if there is one this process can trust: a regular file of its own
-  /// user that nobody else may write.
-  func read(table: String) -> LoadRecord? {
+  /// user that nobody else may write. `keepingSource`: as for `LoadRecord(decoding:keepingSource:)`.
+  func read(table: String, keepingSource: Bool = true) -> LoadRecord? {
     let descriptor = open(path(ofTable: table), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
     guard descriptor >= 0 else { return nil }
     defer { close(descriptor) }
@@ -42,7 +42,7 @@ public struct LoadRecordStore: Sendable {
       guard count > 0 else { return nil }
       filled += count
     }
-    return LoadRecord(decoding: bytes)
+    return LoadRecord(decoding: bytes, keepingSource: keepingSource)
   }
 
   /// Writes `record` whole or not at all: into a new file, renamed over the old one.
@@ -91,16 +91,17 @@ extension KernelRuleset {
 
   /// The record of `table`'s last load, if it is of this kernel and namespace and nothing
   /// has committed since (`generation` is the ruleset's now): the table holds what it says.
-  public func loadRecord(ofTable table: String, generation: UInt32) -> LoadRecord? {
+  /// `keepingSource`: false leaves out the file it was compiled from.
+  public func loadRecord(ofTable table: String, generation: UInt32, keepingSource: Bool = true) -> LoadRecord? {
     guard let store = loadRecords, let scope = recordScope(table: table, generation: generation),
-      let record = store.read(table: table), record.scope == scope
+      let record = store.read(table: table, keepingSource: keepingSource), record.scope == scope
     else { return nil }
     return record
   }
 
-  /// The recorded elements of `table`'s named sets (``loadRecord(ofTable:generation:)``).
+  /// The recorded elements of `table`'s named sets (``loadRecord(ofTable:generation:keepingSource:)``).
   func recordedSets(ofTable table: String, generation: UInt32) -> [String: [KernelElement]] {
-    loadRecord(ofTable: table, generation: generation)?.sets ?? [:]
+    loadRecord(ofTable: table, generation: generation, keepingSource: false)?.sets ?? [:]
   }
 
   /// Records what `table` holds once loaded, at `generation`.

@@ -114,7 +114,8 @@ extension LoadRecord {
 
   /// The record `bytes` encode, or nil if they are not one (another version, cut short,
   /// damaged): the caller then reads the table back.
-  public init?(decoding bytes: [UInt8]) {
+  /// `keepingSource`: false leaves ``source`` out (an update that only compares the maps).
+  public init?(decoding bytes: [UInt8], keepingSource: Bool = true) {
     guard bytes.starts(with: Self.magic) else { return nil }
     var reader = RecordReader(bytes: bytes, offset: Self.magic.count)
     guard let boot = reader.string(), let namespace = reader.integer(), let table = reader.string(),
@@ -137,7 +138,7 @@ extension LoadRecord {
     }
     var source: CompiledSource?
     guard sets.count == setCount, let ruleCount = reader.integer().flatMap(Int.init(exactly:)),
-      reader.source(into: &source), reader.isAtEnd
+      reader.source(into: &source, keeping: keepingSource), reader.isAtEnd
     else { return nil }
     self.init(scope: Scope(boot: boot, namespace: namespace, table: table, generation: generation), sets: sets,
               definitions: definitions, ruleCount: ruleCount, source: source)
@@ -247,6 +248,13 @@ private struct RecordReader {
     return Array(bytes[offset..<offset + Int(count)])
   }
 
+  /// Moves past a byte string; answers it empty.
+  mutating func skippingData() -> [UInt8]? {
+    guard let count = integer(), count <= UInt64(bytes.count - offset) else { return nil }
+    offset += Int(count)
+    return []
+  }
+
   mutating func string() -> String? {
     data().flatMap { String(validating: $0, as: UTF8.self) }
   }
@@ -274,10 +282,11 @@ private struct RecordReader {
   }
 
   /// Reads a source, or the mark of none; false if the bytes are neither.
-  mutating func source(into source: inout CompiledSource?) -> Bool {
+  /// Without `keeping`, the source is read through and left out, its text never copied.
+  mutating func source(into source: inout CompiledSource?, keeping: Bool) -> Bool {
     guard let present = flag() else { return false }
     guard present else { return true }
-    guard let path = string(), let settings = string(), let text = data(), let lines = data(),
+    guard let path = string(), let settings = string(), let text = keeping ? data() : skippingData(), let lines = data(),
       let count = integer(), count <= UInt64(bytes.count - offset) / 8
     else { return false }
     var hashes: [UInt64] = []
@@ -303,6 +312,7 @@ private struct RecordReader {
       variables[name] = value
     }
     guard variables.count == variableCount else { return false }
+    guard keeping else { return true }
     source = CompiledSource(path: path, settings: settings, text: text, singleStatementLines: lines,
                             ruleTextHashes: hashes, foldedLines: foldedLines, variables: variables)
     return true

@@ -43,6 +43,9 @@ import NFTModel
 
   @Test func aRecordComesBackFromItsBytes() {
     #expect(LoadRecord(decoding: Self.record.encoded()) == Self.record)
+    var withoutSource = Self.record
+    withoutSource.source = nil
+    #expect(LoadRecord(decoding: Self.record.encoded(), keepingSource: false) == withoutSource)
     let empty = LoadRecord(scope: Self.scope, sets: [:])
     #expect(LoadRecord(decoding: empty.encoded()) == empty)
   }
