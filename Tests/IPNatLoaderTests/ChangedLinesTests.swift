@@ -81,26 +81,11 @@ import Testing
     return LoadRecord(of: kernel, in: scope)
   }
 
-  /// `text` with one number of one rule line changed: one more, one less, or another byte or port.
+  /// `text` with one number of one rule changed: one more, one less, or another byte or port.
   static func editingOneNumber(of text: String, using random: inout SplitMix64) -> String {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    let candidates = lines.indices.filter { !lines[$0].hasPrefix("#") && lines[$0].contains(where: \.isNumber) }
-    guard !candidates.isEmpty else { return text }
-    let index = candidates[Int(random.next() % UInt64(candidates.count))]
-    let bytes = Array(lines[index].utf8)
-    var numbers: [Range<Int>] = []
-    var start: Int?
-    for position in 0...bytes.count {
-      let isDigit = position < bytes.count && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position])
-      if isDigit, start == nil { start = position }
-      if !isDigit, let first = start { numbers.append(first..<position); start = nil }
+    RandomEdit.changeNumber(in: text, using: &random) { value, random in
+      [value + 1, max(0, value - 1), random.next(below: 256), 1 + random.next(below: 65535)][random.next(below: 4)]
     }
-    let number = numbers[Int(random.next() % UInt64(numbers.count))]
-    let value = Int(String(decoding: bytes[number], as: UTF8.self)) ?? 0
-    let replacement = [value + 1, max(0, value - 1), Int(random.next() % 256), 1 + Int(random.next() % 65535)][Int(random.next() % 4)]
-    lines[index] = String(decoding: bytes[..<number.lowerBound], as: UTF8.self) + String(replacement)
-      + String(decoding: bytes[number.upperBound...], as: UTF8.self)
-    return lines.joined(separator: "\n")
   }
 
   @Test(arguments: cases.map(\.name))
