@@ -31,21 +31,20 @@ extension LoadRecord {
     var changes: [TableUpdate.ElementChange] = []
     var taken: Set<String> = []
     for (before, after) in folds {
+      // The loaded maps that could be this one, each with where it holds the old elements.
       let definition = TableImage.SetDefinition(before)
-      let holders = loadedMaps.filter { name in
-        !taken.contains(name) && definitions[name] == definition && before.elements.allSatisfy { sets[name]?.contains($0) == true }
+      let holders = loadedMaps.compactMap { name -> (name: String, indices: [Int])? in
+        guard !taken.contains(name), definitions[name] == definition, let elements = sets[name] else { return nil }
+        let indices = before.elements.compactMap { elements.firstIndex(of: $0) }
+        return indices.count == before.elements.count ? (name, indices) : nil
       }
-      guard holders.count == 1, let name = holders.first else { return nil }
+      guard holders.count == 1, let (name, indices) = holders.first else { return nil }
       taken.insert(name)
-      let changed = zip(before.elements, after.elements).filter { $0.0 != $0.1 }
+      let changed = before.elements.indices.filter { before.elements[$0] != after.elements[$0] }
       guard !changed.isEmpty else { continue }
-      var elements = record.sets[name]!
-      for (oldElement, newElement) in changed {
-        guard let index = elements.firstIndex(of: oldElement) else { return nil }
-        elements[index] = newElement
-      }
-      record.sets[name] = elements
-      changes.append(TableUpdate.ElementChange(set: name, deleting: changed.map(\.0.identifyingPart), adding: changed.map(\.1)))
+      for position in changed { record.sets[name]![indices[position]] = after.elements[position] }
+      changes.append(TableUpdate.ElementChange(set: name, deleting: changed.map { before.elements[$0].identifyingPart },
+                                               adding: changed.map { after.elements[$0] }))
     }
     record.source = source
     return (record, changes)

@@ -83,7 +83,8 @@ extension LoadRecord {
     scope == other.scope && definitions == other.definitions && ruleCount == other.ruleCount && source == other.source
       && sets.keys.sorted() == other.sets.keys.sorted()
       && sets.allSatisfy { name, elements in
-        elements.count == other.sets[name]!.count && Set(elements) == Set(other.sets[name]!)
+        let difference = ElementDifference(from: elements, to: other.sets[name]!)
+        return elements.count == other.sets[name]!.count && difference.deleting.isEmpty && difference.adding.isEmpty
       }
   }
 

@@ -55,7 +55,6 @@ private struct RuleWriter {
 
   init(family: IPFamily) { self.family = family }
 
-
   // MARK: - Rules
 
   mutating func write(_ rule: MapRule) {
