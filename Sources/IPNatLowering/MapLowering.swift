@@ -7,19 +7,34 @@ import NFTModel
 extension RuleLowering {
   mutating func lowerMap(_ map: MapRule) throws(LoweringError) {
     let outbound = try interfaces.linuxName(map.interfaces.outbound)
-    var matches = Matches(family: family)
-    matches.interface(outbound, .oifname)
-    try sourceMatches(map, into: &matches)
-    matches.transport(map.ruleProtocol)
-    if case .proxy(let proxy) = map.translation, case .address = map.source {
-      // A proxy rule without from/to applies only to connections to the proxy's port.
-      matches.ports(proxy.port.number, proxy.port.number, .destination)
+    let precedence = map.sourceAddress.precedenceLength(in: family)
+    if let network = plainSource(map) {
+      let statement = try outboundTranslation(map)
+      func plainMatches() throws(LoweringError) -> Matches {
+        var matches = Matches(family: family)
+        matches.interface(outbound, .oifname)
+        try sourceMatches(map, into: &matches)
+        matches.transport(map.ruleProtocol)
+        return matches
+      }
+      if let candidate = try foldCandidate(.srcnat, interface: outbound, network: network, protocols: map.ruleProtocol,
+                                           port: nil, statement, matches: plainMatches) {
+        add(.srcnat, prefixLength: precedence, candidate)
+      } else {
+        add(.srcnat, prefixLength: precedence, rule(try plainMatches(), [statement]))
+      }
+    } else {
+      var matches = Matches(family: family)
+      matches.interface(outbound, .oifname)
+      try sourceMatches(map, into: &matches)
+      matches.transport(map.ruleProtocol)
+      if case .proxy(let proxy) = map.translation, case .address = map.source {
+        // A proxy rule without from/to applies only to connections to the proxy's port.
+        matches.ports(proxy.port.number, proxy.port.number, .destination)
+      }
+      if let tag = map.options.tag { matches.append(Match(.meta(.mark), .integer(UInt64(try markValue(tag))))) }
+      add(.srcnat, prefixLength: precedence, rule(matches, [try outboundTranslation(map)]))
     }
-    if let tag = map.options.tag { matches.append(Match(.meta(.mark), .integer(UInt64(try markValue(tag))))) }
-
-    let isOneToOne = map.kind == .bimap && oneToOnePrefixes(map) != nil
-    let statement = try isOneToOne ? oneToOneOutbound(map) : sourceTranslation(map)
-    add(.srcnat, prefixLength: map.sourceAddress.precedenceLength(in: family), rule(matches, [statement]))
 
     if map.options.hasConnectionAttributes || map.translation?.isProxy == true {
       let pattern = try ConnectionPattern(map: map, interfaces: interfaces)
@@ -30,6 +45,20 @@ extension RuleLowering {
       _ = try interfaces.linuxName(map.interfaces.inbound)
     }
     if map.kind == .bimap { try lowerBimapInbound(map) }
+  }
+
+  /// The source network of a map whose rule matches only the interface, that network and the
+  /// protocols (no `from … to`, tag or proxy), as a map element's key: see ``addFolding``.
+  private func plainSource(_ map: MapRule) -> AddressPrefix? {
+    guard case .address(let source) = map.source, map.options.tag == nil, map.translation?.isProxy != true else { return nil }
+    return foldablePrefix(source)
+  }
+
+  /// The NAT statement of the outbound rule: a bimap between networks of one size maps each
+  /// address to its partner.
+  private func outboundTranslation(_ map: MapRule) throws(LoweringError) -> Statement {
+    let isOneToOne = map.kind == .bimap && oneToOnePrefixes(map) != nil
+    return try isOneToOne ? oneToOneOutbound(map) : sourceTranslation(map)
   }
 
   private func sourceMatches(_ map: MapRule, into matches: inout Matches) throws(LoweringError) {

@@ -6,15 +6,40 @@ import NFTModel
 /// `rdr` (`ip_nat.c: ipf_nat_newrdr`).
 extension RuleLowering {
   mutating func lowerRdr(_ rdr: RdrRule) throws(LoweringError) {
-    let matches = try rdrMatches(rdr)
-    var statements = try tagStatements(rdr)
-    statements.append(try destinationTranslation(rdr, to: newDestination(rdr)))
     let precedence = rdr.destinationAddress.precedenceLength(in: family)
-    add(.dstnat, prefixLength: precedence, rule(matches, statements))
-    if options.reflection, let reflected = try reflectedRule(rdr, matches: matches, statements: statements) {
-      add(.dstnat, prefixLength: precedence, reflected)
+    if let (network, port) = plainForward(rdr) {
+      // The errors come in the order the other way reports them: the interface's name first.
+      let inbound = try interfaces.linuxName(rdr.interfaces.inbound)
+      let statement = try destinationTranslation(rdr, to: newDestination(rdr))
+      if let candidate = try foldCandidate(.dstnat, interface: inbound, network: network, protocols: rdr.ruleProtocol,
+                                           port: port, statement, matches: { () throws(LoweringError) in try rdrMatches(rdr) }) {
+        add(.dstnat, prefixLength: precedence, candidate)
+      } else {
+        add(.dstnat, prefixLength: precedence, rule(try rdrMatches(rdr), [statement]))
+      }
+    } else {
+      let matches = try rdrMatches(rdr)
+      var statements = try tagStatements(rdr)
+      statements.append(try destinationTranslation(rdr, to: newDestination(rdr)))
+      add(.dstnat, prefixLength: precedence, rule(matches, statements))
+      if options.reflection, let reflected = try reflectedRule(rdr, matches: matches, statements: statements) {
+        add(.dstnat, prefixLength: precedence, reflected)
+      }
     }
     try lowerRdrAttributes(rdr)
+  }
+
+  /// The destination network and port of an rdr whose rule matches only the interface, that
+  /// network, the protocols and at most one port (no `from … to`, tag, port range or
+  /// reflection), as a map element's key: see ``addFolding``.
+  private func plainForward(_ rdr: RdrRule) -> (network: AddressPrefix, port: UInt16?)? {
+    guard !options.reflection, rdr.options.tag == nil, case .address(let address, _) = rdr.match else { return nil }
+    var port: UInt16?
+    if let (low, high) = rdr.matchedPortRange {
+      guard low == high else { return nil }
+      port = low
+    }
+    return foldablePrefix(address).map { ($0, port) }
   }
 
   mutating func lowerRdrAttributes(_ rdr: RdrRule) throws(LoweringError) {

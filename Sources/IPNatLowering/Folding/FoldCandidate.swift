@@ -62,10 +62,8 @@ final class FoldCandidate: Sendable {
   /// As above; `writtenAsRule` tells whether ``rule`` gives `rule` back as it is. That is
   /// decided while reading the matches, rather than by building them again and comparing,
   /// because lowering asks it of nearly every rule of a large file.
-  private init?(_ rule: NFTModel.Rule, chain: NATChain, writtenAsRule: inout Bool) {
-    guard rule.counter, rule.statements.count == 1, case .nat(let nat) = rule.statements[0],
-      nat.kind == (chain == .dstnat ? .dnat : .snat), let family = nat.family, !nat.mapsPrefix,
-      case .address(let target)? = nat.address
+  private convenience init?(_ rule: NFTModel.Rule, chain: NATChain, writtenAsRule: inout Bool) {
+    guard rule.counter, rule.statements.count == 1, case .nat(let nat) = rule.statements[0], let family = nat.family
     else { return nil }
     let interfaceKey: Selector.MetaKey = chain == .dstnat ? .iifname : .oifname
     let addressField = PayloadField(family == .ip ? .ip : .ip6, chain == .dstnat ? .daddr : .saddr)
@@ -80,7 +78,7 @@ final class FoldCandidate: Sendable {
     for (index, match) in rule.matches.enumerated() {
       guard match.op == .implicit, case .selector(let selector) = match.left else { return nil }
       switch (selector, match.right) {
-      case (.meta(interfaceKey), .string(let name)) where interface == nil && !name.hasSuffix("*"):
+      case (.meta(interfaceKey), .string(let name)) where interface == nil:
         interface = name
         inWrittenOrder = inWrittenOrder && index == 0
       case (.meta(.nfproto), _):
@@ -107,8 +105,23 @@ final class FoldCandidate: Sendable {
         return nil
       }
     }
-    guard let interface, let network, network.address.family == target.family else { return nil }
+    guard let interface, let network else { return nil }
+    self.init(chain: chain, interface: interface, network: network, protocols: protocols, port: port, nat, origin: rule.origin)
+    writtenAsRule = inWrittenOrder && (protocolValue == nil || protocolValue == protocolMatch.right)
+    assert(writtenAsRule == matchesAreWrittenAs(rule.matches), "the reading of the matches and their writing disagree")
+  }
 
+  /// The candidate of a rule with these matches and this NAT statement, or `nil` if no map can
+  /// stand for it. `protocols`: `nil` for a rule that matches none.
+  ///
+  /// Lowering makes most candidates with this directly from the parts of an ipnat rule
+  /// (``RuleLowering/addCandidate(_:prefixLength:interface:address:protocols:port:_:)``): it
+  /// gives the same candidate as building the rule and reading it back, for a fraction of the work.
+  init?(chain: NATChain, interface: String, network: AddressPrefix, protocols: [UInt8]?, port: UInt64?, _ nat: NATStatement,
+        origin: Origin?) {
+    guard nat.kind == (chain == .dstnat ? .dnat : .snat), let family = nat.family, !nat.mapsPrefix,
+      case .address(let target)? = nat.address, !interface.hasSuffix("*"), network.address.family == target.family
+    else { return nil }
     let translation: Translation
     switch nat.port {
     case nil:
@@ -119,10 +132,11 @@ final class FoldCandidate: Sendable {
       (translation, targetPorts) = (.addressAndPortRange, UInt16(low)...UInt16(high))
     default: return nil
     }
-    self.target = target
     // nft translates ports only after a transport protocol match.
     if (port != nil || translation.isConcatenated) && protocols == nil { return nil }
-
+    self.target = target
+    let interfaceKey: Selector.MetaKey = chain == .dstnat ? .iifname : .oifname
+    let addressField = PayloadField(family == .ip ? .ip : .ip6, chain == .dstnat ? .daddr : .saddr)
     shape = Shape(interface: interfaceKey, addressField: addressField, prefixLength: network.length,
                   matchesProtocol: protocols != nil, matchesPort: port != nil, nat: nat.kind, family: family,
                   flags: nat.flags, translation: translation)
@@ -130,9 +144,7 @@ final class FoldCandidate: Sendable {
     self.protocols = Self.sharedList(protocols ?? [])
     self.interface = interface
     self.port = port
-    self.origin = rule.origin
-    writtenAsRule = inWrittenOrder && (protocolValue == nil || protocolValue == protocolMatch.right)
-    assert(writtenAsRule == matchesAreWrittenAs(rule.matches), "the reading of the matches and their writing disagree")
+    self.origin = origin
   }
 
   /// The protocol lists of nearly every rule, made once: a folder holds a list per candidate,

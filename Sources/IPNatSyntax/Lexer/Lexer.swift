@@ -88,7 +88,7 @@ public struct Lexer: Sendable {
     case UInt8(ascii: "$") where expansion == nil:
       return lexVariableReference()
     case UInt8(ascii: "0")...UInt8(ascii: "9"):
-      return lexIPv6() ?? lexNumber()
+      return lexDecimalOrDotted() ?? lexIPv6() ?? lexNumber()
     case UInt8(ascii: ":"):
       return lexIPv6() ?? punctuation(.colon, length: 1)
     case UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"):
@@ -223,6 +223,34 @@ public struct Lexer: Sendable {
     !isBlank(byte) && byte != UInt8(ascii: "\n") && !isControl(byte) && !wordBreakers.contains(byte)
       && byte != UInt8(ascii: "\\") && byte != UInt8(ascii: "-") && byte != UInt8(ascii: "$")
   })
+
+  /// A run of digits and dots that is a whole token: nearly every number and address, read in
+  /// one pass. `nil`, with nothing consumed, when the run goes on into a hex number, an IPv6
+  /// literal or a word, which the general readers below sort out.
+  private mutating func lexDecimalOrDotted() -> Token? {
+    var end = position
+    var kind = Token.Kind.number
+    while end < bytes.count {
+      let byte = bytes[end]
+      if Lexer.isDigit(byte) {
+        end += 1
+      } else if byte == UInt8(ascii: ".") {
+        kind = .dotted
+        end += 1
+      } else if Lexer.isBlank(byte) || byte == UInt8(ascii: "\n") || Lexer.numberEnders.contains(byte) {
+        break
+      } else {
+        return nil
+      }
+    }
+    let start = position
+    position = end
+    return Token(kind, text: string(start..<end), range: range(from: start))
+  }
+
+  /// Bytes that end a number and start a token of their own (`/24`, `80,` `1-2`); `:` is not
+  /// among them, as it may go on into an IPv6 literal.
+  private static let numberEnders = ByteSet("#\"'=,/;{}()@!<>-".utf8)
 
   /// Decimal numbers, `0x` hex numbers and dotted quads. A token that starts with a digit but
   /// runs on into letters (`3com0`) is a word: IPFilter would split it and fail to parse.
@@ -439,7 +467,7 @@ public struct Lexer: Sendable {
       || byte == 0x0C
   }
   private static func isControl(_ byte: UInt8) -> Bool { (byte < 0x20 && byte != 0x09) || byte == 0x7F }
-  private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+  static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
   private static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
   private static func isHexDigit(_ byte: UInt8) -> Bool {
     isDigit(byte) || ((byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "f"))

@@ -9,7 +9,7 @@ extension Parser {
     let start = current.range.start
     let first = try parseInterfaceName()
     var second: InterfaceName?
-    if take(.comma) != nil { second = try parseInterfaceName() }
+    if skip(.comma) { second = try parseInterfaceName() }
     let interfaces = Interfaces(first: first, second: second, range: range(from: start))
     try parseFamilyKeyword()
     return interfaces
@@ -85,12 +85,13 @@ extension Parser {
   /// ```
   /// Host names are resolved now, in the family known so far, as IPFilter does.
   mutating func parseHost(_ what: String) throws -> Host {
-    let token = current
-    switch token.kind {
+    // The token is taken by `advance()` rather than copied from `current`: every rule has hosts.
+    switch current.kind {
     case .number:
-      return Host(spelling: .number(try parseUInt32("an address")), range: token.range)
+      let range = current.range
+      return Host(spelling: .number(try parseUInt32("an address")), range: range)
     case .dotted:
-      advance()
+      let token = advance()
       guard let value = IPAddress.parseIPv4(Substring(token.text)) else {
         error("parse.invalid-ipv4", "'\(token.text.abbreviated)' is not an IPv4 address (four numbers from 0 to 255)",
               at: token.range)
@@ -98,10 +99,9 @@ extension Parser {
       }
       return Host(spelling: .ipv4(value), range: token.range)
     case .ipv6(let value):
-      advance()
-      return Host(spelling: .ipv6(value), range: token.range)
-    case .word where token.keyword == nil, .quoted:
-      advance()
+      return Host(spelling: .ipv6(value), range: advance().range)
+    case .word where current.keyword == nil, .quoted:
+      let token = advance()
       return Host(spelling: .name(token.text, resolved: resolveHostName(token)), range: token.range)
     default:
       throw abort(expected: what)
@@ -249,7 +249,7 @@ extension Parser {
     let start = current.range.start
     let address = try parseAddress(what)
     var test: PortTest?
-    if take(.port) != nil {
+    if skip(.port) {
       context.usedPortKeyword = true
       test = try parsePortTest()
     }

@@ -134,7 +134,7 @@ extension Parser {
     try expect(.slash, "between the proxy's name and its protocol")
     let protocolClause = try parseProtocol()
     var config: Located<String>?
-    if take(.config) != nil { config = try parseName("the name of the proxy's configuration") }
+    if skip(.config) { config = try parseName("the name of the proxy's configuration") }
     return ProxyClause(port: port, label: label, protocolClause: protocolClause, config: config,
                        range: range(from: start))
   }
@@ -185,7 +185,7 @@ extension Parser {
     try expect(.arrow, "after the internal network")
     let target = try parseAddress("the external network")
     var ports: MapBlockRule.Ports?
-    if take(.ports) != nil {
+    if skip(.ports) {
       if let auto = take(.auto) {
         ports = .auto(Flag(range: auto.range))
       } else {
@@ -226,7 +226,7 @@ extension Parser {
     } else {
       let address = try parseAddress(kind == .rdr ? "the destination address" : "the source address")
       var ports: PortRange?
-      if kind == .rdr, take(.port) != nil {
+      if kind == .rdr, skip(.port) {
         context.usedPortKeyword = true
         ports = try parsePortRange("a destination port")
       }

@@ -116,7 +116,7 @@ extension Parser {
   private mutating func parseAge(from start: Int) throws -> Age {
     let forward = try parseUInt32("the idle timeout in seconds")
     var reverse = forward
-    if take(.slash) != nil { reverse = try parseUInt32("the reply-direction timeout in seconds") }
+    if skip(.slash) { reverse = try parseUInt32("the reply-direction timeout in seconds") }
     return Age(forward: forward, reverse: reverse, range: range(from: start))
   }
 

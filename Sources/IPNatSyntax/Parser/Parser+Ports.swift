@@ -5,16 +5,16 @@ extension Parser {
   /// port = number | word ;   (* 0..65535 or a service name *)
   /// ```
   mutating func parsePort(_ what: String) throws -> Port {
-    let token = current
-    switch token.kind {
+    switch current.kind {
     case .number:
+      let range = current.range
       let value = try parseUInt32(what)
       if value > 65535 {
-        error("parse.invalid-port", "port \(value) is out of range (0 to 65535)", at: token.range)
+        error("parse.invalid-port", "port \(value) is out of range (0 to 65535)", at: range)
       }
-      return Port(number: UInt16(min(value, 65535)), name: nil, range: token.range)
-    case .word where token.keyword == nil, .quoted:
-      advance()
+      return Port(number: UInt16(min(value, 65535)), name: nil, range: range)
+    case .word where current.keyword == nil, .quoted:
+      let token = advance()
       guard let number = ServiceTable.port(named: token.text, useSystemDatabase: options.useSystemDatabases) else {
         error("parse.unknown-service", "unknown service name '\(token.text.abbreviated)'", at: token.range,
               notes: variableNotes(for: token))
@@ -33,7 +33,7 @@ extension Parser {
     let start = current.range.start
     let low = try parsePort(what)
     var high: Port?
-    if take(.minus) != nil || take(.colon) != nil {
+    if skip(.minus) || skip(.colon) {
       high = try parsePort("the end of the port range")
     }
     let pair = PortRange(low: low, high: high, range: range(from: start))
@@ -58,11 +58,11 @@ extension Parser {
     }
     let low = try parsePort("a comparison (=, !=, <, >, <=, >=) or a port")
     let rangeOperator: PortRangeOperator
-    if take(.insideRange) != nil {
+    if skip(.insideRange) {
       rangeOperator = .inside
-    } else if take(.outsideRange) != nil {
+    } else if skip(.outsideRange) {
       rangeOperator = .outside
-    } else if take(.colon) != nil {
+    } else if skip(.colon) {
       rangeOperator = .inclusive
     } else if current.kind == .number || current.isName {
       throw abort(expected: "'><', '<>' or ':' between the two ports")
@@ -122,7 +122,7 @@ extension Parser {
   mutating func parseProtocol() throws -> ProtocolClause {
     let start = current.range.start
     let spec: ProtocolSpec
-    if take(.tcp) != nil {
+    if skip(.tcp) {
       if at(.slash), peek().is(.udp) {
         advance()
         advance()
@@ -130,9 +130,9 @@ extension Parser {
       } else {
         spec = .tcp
       }
-    } else if take(.udp) != nil {
+    } else if skip(.udp) {
       spec = .udp
-    } else if take(.tcpudp) != nil {
+    } else if skip(.tcpudp) {
       spec = .tcpUDP
     } else if current.kind == .number {
       let token = current
@@ -162,10 +162,23 @@ extension Parser {
   mutating func parseUInt32(_ what: String) throws -> UInt32 {
     guard current.kind == .number else { throw abort(expected: what) }
     let token = advance()
-    guard let value = UInt32(token.text) else {
+    guard let value = Self.decimalValue(token.text) else {
       error("parse.number-too-large", "\(token.text) is too large (at most \(UInt32.max))", at: token.range)
       return UInt32.max
     }
     return value
+  }
+
+  /// `UInt32(digits)`, for the digits of a number token, without the general parser's work: every
+  /// mask length and port is one.
+  private static func decimalValue(_ digits: String) -> UInt32? {
+    guard !digits.isEmpty else { return nil }
+    var value: UInt64 = 0
+    for byte in digits.utf8 {
+      guard Lexer.isDigit(byte) else { return nil }
+      value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+      guard value <= UInt32.max else { return nil }
+    }
+    return UInt32(value)
   }
 }

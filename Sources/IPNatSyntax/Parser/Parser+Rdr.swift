@@ -20,9 +20,9 @@ extension Parser {
                     at: current.range, fixIts: [FixIt("the keyword IPFilter expects", replacing: insertion, with: "port ")]))
       throw ParseAbort()
     }
-    if take(.port) != nil {
+    if skip(.port) {
       context.usedPortKeyword = true
-      targetPort = take(.equals) != nil ? .fixed(try parsePort("the new destination port")) :
+      targetPort = skip(.equals) ? .fixed(try parsePort("the new destination port")) :
         .range(try parsePortRange("the new destination port"))
     }
     let protocolClause = atProtocol() ? try parseProtocol() : nil
@@ -45,7 +45,7 @@ extension Parser {
     if at(.from) || at(.bang) { return .fromTo(try parseFromTo(negatable: .source)) }
     let address = try parseAddress("the destination address to redirect")
     var ports: PortRange?
-    if take(.port) != nil {
+    if skip(.port) {
       context.usedPortKeyword = true
       ports = try parsePortRange("a destination port or port range")
     }
@@ -61,7 +61,7 @@ extension Parser {
     case .range(let low, let high, let keyword): return .range(low, high, keyword: keyword)
     case .address(let parsed): address = parsed
     }
-    guard case .network(let first) = address.kind, take(.comma) != nil else { return .address(address) }
+    guard case .network(let first) = address.kind, skip(.comma) else { return .address(address) }
     let second = try parseNetwork("the second new destination address")
     for end in [first, second] where end.mask != nil {
       error("parse.masked-split", "the two targets of 'A,B' are single hosts and take no netmask", at: end.range)

@@ -41,7 +41,7 @@ extension Parser {
     try expect(.on, "after '\(direction.value.rawValue)'")
     let interfaces = try parseInterfaces()
     var protocolClause: ProtocolClause?
-    if take(.proto) != nil { protocolClause = try parseProtocol() }
+    if skip(.proto) { protocolClause = try parseProtocol() }
     return (direction, interfaces, protocolClause)
   }
 
@@ -61,7 +61,7 @@ extension Parser {
     var ports: RewriteRule.Target.Ports?
     if let comma = take(.comma) {
       // IPFilter prints a fixed port as `,port = N`; accept that form back.
-      if take(.port) != nil {
+      if skip(.port) {
         try expect(.equals, "after 'port' (write 'port = N')")
         return RewriteRule.Target(addresses: addresses, ports: .fixed(try parsePort("a port")), range: range(from: start))
       }
@@ -70,7 +70,7 @@ extension Parser {
               at: comma.range)
       }
       ports = .range(try parsePortRange("a port or port range"))
-    } else if take(.port) != nil {
+    } else if skip(.port) {
       try expect(.equals, "after 'port' (write 'port = N')")
       ports = .fixed(try parsePort("a port"))
     }

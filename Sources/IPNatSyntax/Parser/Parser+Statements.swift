@@ -157,7 +157,7 @@ extension Parser {
     default: throw abort(expected: "'allow', 'pass', 'block', 'deny' or 'drop'")
     }
     advance()
-    let dot = take(.dot) != nil ? "." : ""
+    let dot = skip(.dot) ? "." : ""
     let name = try parseName("a domain name")
     return DNSProxyConfig.Entry(action: action, name: dot + name.value, range: range(from: start))
   }

@@ -167,6 +167,20 @@ public struct Parser {
     return consumed
   }
 
+  /// Consumes `keyword` if it is next, and says whether it was: `take(_:) != nil` without an
+  /// optional token to make and destroy, which a generic comparison does slowly.
+  mutating func skip(_ keyword: Keyword) -> Bool {
+    guard at(keyword) else { return false }
+    advance()
+    return true
+  }
+
+  mutating func skip(_ punctuation: Punctuation) -> Bool {
+    guard at(punctuation) else { return false }
+    advance()
+    return true
+  }
+
   @discardableResult
   mutating func take(_ keyword: Keyword) -> Token? { at(keyword) ? advance() : nil }
   @discardableResult
@@ -231,7 +245,7 @@ public struct Parser {
   /// that begins a line.
   mutating func recover() {
     while !atEnd {
-      if take(.semicolon) != nil { return }
+      if skip(.semicolon) { return }
       if current.startsLine, current.keyword?.startsStatement == true { return }
       if current.startsLine, current.isName, peek().is(.equals) { return }
       advance()

@@ -78,4 +78,49 @@ import Testing
     #expect(FoldCandidate(reordered, chain: .dstnat) != nil)
     #expect(FoldCandidate.exactly(reordered, chain: .dstnat) == nil)
   }
+
+  /// Port forwards and maps are made candidates from the ipnat rule's parts, without building
+  /// the nft rule (`DirectCandidates.swift`). Each must be the candidate folding reads from the
+  /// rule lowering builds when folding is off, and a rule whose parts make none must stay the
+  /// same rule: for forms the direct way takes and forms it leaves.
+  @Test func directCandidatesAreTheCandidatesTheirRulesGive() throws {
+    let rules = Self.foldableShapes + """
+      rdr eth0 198.18.0.4/32 port 53 -> 10.1.0.5 port 53 udp
+      rdr eth0 198.18.0.5/32 port 80 -> 10.1.0.6 port = 8080 tcp
+      rdr eth0 198.18.0.6/32 port 80 -> 10.1.0.7 port 8080 47
+      rdr eth0 198.18.0.7/32 port 80-90 -> 10.1.0.8 port 8080 tcp
+      rdr eth0 198.18.0.8/32 port 80 -> 127.0.0.1 port 8080 tcp
+      rdr eth0 198.18.0.9/32 port 80 -> 0/32 port 8080 tcp
+      rdr eth0 198.18.1.0/24 port 80 -> 10.1.0.9,10.1.0.10 port 80 tcp
+      rdr eth0 198.18.0.11/32 port 80 -> 10.1.0.12 port 80 tcp tag "7"
+      rdr eth0 0/0 port 80 -> 10.1.0.13 port 80 tcp
+      rdr eth0 inet6 2001:db8::5/128 port 80 -> 2001:db8:1::5 port 8080 tcp
+      map eth0 10.64.0.2/32 -> 0/32
+      map eth0 10.64.0.3/32 -> 203.0.0.2/32 portmap tcp/udp auto
+      map eth0 10.64.0.4/32 -> 203.0.0.3/32 portmap tcp 2000:3000 sequential
+      map eth0 10.64.0.5/32 -> 203.0.0.4/32 tcp
+      map eth0 10.64.2.0/24 -> 203.0.1.0/24
+      bimap eth0 10.64.3.0/24 -> 203.0.2.0/24
+      bimap eth0 10.64.0.6/32 -> 203.0.0.5/32
+      map eth0 10.64.0.7/32 -> 203.0.0.6/32 tag "3"
+      map eth0 10.64.0.8/32 -> 203.0.0.7/32 proxy port ftp ftp/tcp
+      map eth0 10.64.4.0/255.0.255.0 -> 203.0.0.8/32
+
+      """
+    let direct = try Self.entries(rules)
+    var unfolded = LoweringOptions()
+    unfolded.foldThreshold = nil
+    let built = try Self.entries(rules, options: unfolded)
+    try #require(direct.count == built.count)
+    #expect(Self.candidates(direct).count >= 12)
+    for (entry, rule) in zip(direct, built.map(\.rule)) {
+      switch entry {
+      case .candidate(let candidate):
+        let read = FoldCandidate.exactly(rule, chain: candidate.shape.nat == .dnat ? .dstnat : .srcnat)
+        #expect(read?.standsForTheSameRule(as: candidate) == true, "\(rule)")
+      case .rule(let kept):
+        #expect(kept == rule)
+      }
+    }
+  }
 }
