@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// A half-open range of UTF-8 byte offsets into one ``SourceFile``.
 ///
 /// Offsets, not line and column, are what the front end stores: converting to a
@@ -53,11 +59,22 @@ public struct SourceFile: Sendable {
   public init(name: String, bytes: [UInt8]) {
     self.name = name
     self.bytes = bytes
+    self.lineStarts = Self.lineStarts(of: bytes)
+  }
+
+  /// Where each line starts. `memchr` finds the newlines: a compile waits for this before
+  /// parsing, and a byte-by-byte loop took 1.5 % of it.
+  private static func lineStarts(of bytes: [UInt8]) -> [Int] {
     var starts = [0]
-    for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
-      starts.append(offset + 1)
+    bytes.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return }
+      var offset = 0
+      while offset < buffer.count, let newline = memchr(base + offset, Int32(UInt8(ascii: "\n")), buffer.count - offset) {
+        offset = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+        starts.append(offset)
+      }
     }
-    self.lineStarts = starts
+    return starts
   }
 
   public init(name: String, text: String) {

@@ -248,9 +248,11 @@ public struct Lexer: Sendable {
     return Token(kind, text: string(start..<end), range: range(from: start))
   }
 
-  /// Bytes that end a number and start a token of their own (`/24`, `80,` `1-2`); `:` is not
-  /// among them, as it may go on into an IPv6 literal.
-  private static let numberEnders = ByteSet("#\"'=,/;{}()@!<>-".utf8)
+  /// Bytes that end a number and start a token of their own (`/24`, `80,`, `1-2`): those that
+  /// break words, and `-`. Not `:`, which may go on into an IPv6 literal.
+  private static let numberEnders = ByteSet((0...255).filter { (byte: UInt8) in
+    (wordBreakers.contains(byte) && byte != UInt8(ascii: ":")) || byte == UInt8(ascii: "-")
+  })
 
   /// Decimal numbers, `0x` hex numbers and dotted quads. A token that starts with a digit but
   /// runs on into letters (`3com0`) is a word: IPFilter would split it and fail to parse.
