@@ -10,7 +10,9 @@ struct InterfaceNames {
   /// The Linux name, or `nil` for `*` and `-` (any interface).
   func linuxName(_ interface: InterfaceName) throws(LoweringError) -> String? {
     if interface.isWildcard { return nil }
-    let name = renames[interface.name] ?? interface.name
+    // Without renames there is nothing to look up: a lookup in an empty dictionary still hashes
+    // the name, and every rule names an interface or two.
+    let name = renames.isEmpty ? interface.name : renames[interface.name] ?? interface.name
     if let problem = Self.problem(with: name) {
       var notes: [Note] = []
       if name != interface.name { notes.append(Note("--interface-map renamed '\(interface.name)' to '\(name)'")) }

@@ -23,12 +23,13 @@ final class FoldCandidate: Sendable {
     var translation: Translation
 
     /// Folding looks shapes up several times per rule: hashing the fields that tell the
-    /// shapes of one chain apart is enough (equality still compares them all).
+    /// shapes of one chain apart is enough (equality still compares them all). The address
+    /// field is hashed as whether it is the destination: a `String`-backed enum hashes its name.
     func hash(into hasher: inout Hasher) {
       hasher.combine(prefixLength)
       hasher.combine(translation)
       hasher.combine(matchesPort)
-      hasher.combine(addressField.field)
+      hasher.combine(addressField.field == .daddr)
     }
   }
 
