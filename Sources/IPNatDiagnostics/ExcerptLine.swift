@@ -28,7 +28,30 @@ struct ExcerptLine {
     truncatedFront = bytes.lowerBound > lineBytes.startIndex
     truncatedBack = bytes.upperBound < lineBytes.endIndex
     let slice = lineBytes[bytes]
-    characters = slice.allSatisfy(Self.isPlainASCII) ? .plain(slice) : Self.decode(slice)
+    if slice.allSatisfy(Self.isPlainASCII) {
+      characters = .plain(slice)
+    } else if slice.allSatisfy({ $0 < 0x80 }) {
+      characters = Self.decodeASCII(slice)
+    } else {
+      characters = Self.decode(slice)
+    }
+  }
+
+  /// ASCII with control characters: still one character per byte (a line holds no `\r\n`, the
+  /// one pair of ASCII bytes that is a single character), each control character shown as
+  /// U+FFFD. Decoding into Characters, as any other line is, took most of the time a fuzzer
+  /// spends on hostile files.
+  private static func decodeASCII(_ slice: ArraySlice<UInt8>) -> Characters {
+    var shownStarts: [Int] = []
+    var shown: [UInt8] = []
+    shownStarts.reserveCapacity(slice.count + 1)
+    shown.reserveCapacity(slice.count + 16)
+    for byte in slice {
+      shownStarts.append(shown.count)
+      if isPlainASCII(byte) { shown.append(byte) } else { shown += "\u{FFFD}".utf8 }
+    }
+    shownStarts.append(shown.count)
+    return .decoded(sourceStarts: Array(0..<slice.count), shown: shown, shownStarts: shownStarts)
   }
 
   private static func decode(_ slice: ArraySlice<UInt8>) -> Characters {

@@ -9,7 +9,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   case lower
   /// The kernel encoding of what the lowering builds (folded, as `load` does).
   case linearize
-  /// Lint and its reports.
+  /// Lint and its reports, the terminal's among them.
   case lint
   /// natpmpd.conf and NAT-PMP/PCP datagrams.
   case natpmpd

@@ -125,6 +125,19 @@ import Testing
       """)
   }
 
+  @Test func asciiControlCharactersAreEachOneCharacter() {
+    // ESC, DEL and a lone carriage return: ASCII, so one character (and one mark) per byte,
+    // each shown as U+FFFD.
+    let hostile = SourceFile(name: "h.conf", text: "map \u{1B}[31m \u{7F}\r x\n")
+    let diagnostic = Diagnostic.error("a.b", "bad", at: SourceRange(start: 13, end: 14))
+    #expect(DiagnosticRenderer().render(diagnostic, in: hostile) == """
+      h.conf:1:14: error: bad [a.b]
+      map \u{FFFD}[31m \u{FFFD}\u{FFFD} x
+                   ^
+
+      """)
+  }
+
   @Test func caretCountsTheFilesBytesPastInvalidUTF8() {
     // Three Latin-1 bytes, each shown as U+FFFD (three bytes of UTF-8), must move the caret by
     // three characters, not nine bytes.
