@@ -59,7 +59,6 @@ public struct Token: Sendable, Hashable {
   /// The variable whose value produced this token, if any.
   public var variable: String?
 
-  @inline(__always)
   public init(
     _ kind: Kind, text: String, range: SourceRange, keyword: Keyword? = nil, startsLine: Bool = false,
     variable: String? = nil
