@@ -52,16 +52,21 @@ public struct LoadRecordStore: Sendable {
     let temporary = target + ".\(getpid()).new"
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
     guard descriptor >= 0 else { return }
-    let bytes = record.encoded()
+    var complete = true
+    record.encode { piece in complete = complete && Self.write(piece, to: descriptor) }
+    close(descriptor)
+    if !complete || rename(temporary, target) != 0 { unlink(temporary) }
+  }
+
+  private static func write(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> Bool {
     var written = 0
     while written < bytes.count {
-      let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, $0.count - written) }
+      let count = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
       if count < 0 && errno == EINTR { continue }
-      guard count > 0 else { break }
+      guard count > 0 else { return false }
       written += count
     }
-    close(descriptor)
-    if written < bytes.count || rename(temporary, target) != 0 { unlink(temporary) }
+    return true
   }
 
   /// Forgets `table`'s record.

@@ -91,10 +91,25 @@ extension LoadRecord {
   /// The record as bytes: ``magic``, then every field, integers little-endian, byte strings
   /// after their lengths.
   public func encoded() -> [UInt8] {
-    var writer = RecordWriter()
+    var writer = RecordWriter(sink: nil)
     // Room for the whole record at once: a key, data and their lengths come to some 50 bytes.
     let elementCount = sets.values.reduce(0) { $0 + $1.count }
     writer.bytes.reserveCapacity(4096 + elementCount * 64 + (source.map { $0.text.count + $0.ruleTextHashes.count * 8 } ?? 0))
+    write(to: &writer)
+    return writer.bytes
+  }
+
+  /// The bytes of ``encoded()``, handed to `sink` a piece at a time (64 KiB, or a byte string
+  /// as it stands): a large file's record is some 12 MB, which `load`, at the end, when it
+  /// holds the most, need not hold whole too.
+  public func encode(to sink: @escaping (UnsafeRawBufferPointer) -> Void) {
+    var writer = RecordWriter(sink: sink)
+    writer.bytes.reserveCapacity(RecordWriter.pieceSize)
+    write(to: &writer)
+    writer.flush()
+  }
+
+  private func write(to writer: inout RecordWriter) {
     writer.bytes.append(contentsOf: Self.magic)
     writer.string(scope.boot)
     writer.integer(scope.namespace)
@@ -110,7 +125,6 @@ extension LoadRecord {
     }
     writer.integer(UInt64(ruleCount))
     writer.source(source)
-    return writer.bytes
   }
 
   /// The record `bytes` encode, or nil if they are not one (another version, cut short,
@@ -159,15 +173,30 @@ private struct ElementParts: OptionSet {
 }
 
 private struct RecordWriter {
+  static let pieceSize = 1 << 16
+
   var bytes: [UInt8] = []
+  /// Takes the bytes written so far whenever they come to ``pieceSize``; without it, they all
+  /// stay in ``bytes``.
+  let sink: ((UnsafeRawBufferPointer) -> Void)?
+
+  mutating func flush() {
+    guard let sink, !bytes.isEmpty else { return }
+    bytes.withUnsafeBytes(sink)
+    bytes.removeAll(keepingCapacity: true)
+  }
 
   mutating func integer(_ value: UInt64) {
     withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    if bytes.count >= Self.pieceSize { flush() }
   }
 
   mutating func data(_ value: [UInt8]) {
     integer(UInt64(value.count))
-    bytes.append(contentsOf: value)
+    guard let sink, value.count >= Self.pieceSize else { return bytes.append(contentsOf: value) }
+    // The file's text, most of a record: handed over as it stands, not copied.
+    flush()
+    value.withUnsafeBytes(sink)
   }
 
   mutating func string(_ value: String) { data(Array(value.utf8)) }

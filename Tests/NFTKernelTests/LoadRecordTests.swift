@@ -50,6 +50,21 @@ import NFTModel
     #expect(LoadRecord(decoding: empty.encoded()) == empty)
   }
 
+  /// `load` writes its record a piece at a time; the pieces must make the record's bytes. A
+  /// record larger than a piece: a long text, handed over as it stands, and many elements.
+  @Test func theRecordWrittenInPiecesIsItsBytes() {
+    var large = Self.record
+    large.source?.text = Array(String(repeating: "rdr eth0 198.18.0.1/32 port 80 -> 10.1.0.1 port 8080 tcp\n", count: 3_000).utf8)
+    large.sets["many"] = (0..<20_000).map { KernelElement(key: withUnsafeBytes(of: UInt32($0)) { Array($0) }, data: [1, 2, 3, 4]) }
+    for record in [Self.record, large, LoadRecord(scope: Self.scope, sets: [:])] {
+      var pieces: [[UInt8]] = []
+      record.encode { pieces.append(Array($0)) }
+      #expect(pieces.joined().elementsEqual(record.encoded()))
+      #expect(pieces.allSatisfy { !$0.isEmpty })
+      if record == large { #expect(pieces.count > 4) }
+    }
+  }
+
   @Test func aSourceTellsWhichLinesHoldOneRule() {
     #expect((0...4).map(Self.source.holdsOneRule(line:)) == [false, true, false, true, false])
     #expect(!Self.source.holdsOneRule(line: 9))
