@@ -71,7 +71,6 @@ public enum FuzzHarness {
     }
   }
 
-  /// Lint, and every report format.
   /// Lint, and every report of its diagnostics, which hold the parser's: the terminal's, JSON,
   /// SARIF and GitHub's.
   public static func lint(_ bytes: [UInt8]) {

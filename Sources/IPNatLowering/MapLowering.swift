@@ -8,15 +8,15 @@ extension RuleLowering {
   mutating func lowerMap(_ map: MapRule) throws(LoweringError) {
     let outbound = try interfaces.linuxName(map.interfaces.outbound)
     let precedence = map.sourceAddress.precedenceLength(in: family)
+    func plainMatches() throws(LoweringError) -> Matches {
+      var matches = Matches(family: family)
+      matches.interface(outbound, .oifname)
+      try sourceMatches(map, into: &matches)
+      matches.transport(map.ruleProtocol)
+      return matches
+    }
     if let network = plainSource(map) {
       let statement = try outboundTranslation(map)
-      func plainMatches() throws(LoweringError) -> Matches {
-        var matches = Matches(family: family)
-        matches.interface(outbound, .oifname)
-        try sourceMatches(map, into: &matches)
-        matches.transport(map.ruleProtocol)
-        return matches
-      }
       if let candidate = try foldCandidate(.srcnat, interface: outbound, network: network, protocols: map.ruleProtocol,
                                            port: nil, statement, matches: plainMatches) {
         add(.srcnat, prefixLength: precedence, candidate)
@@ -24,10 +24,7 @@ extension RuleLowering {
         add(.srcnat, prefixLength: precedence, rule(try plainMatches(), [statement]))
       }
     } else {
-      var matches = Matches(family: family)
-      matches.interface(outbound, .oifname)
-      try sourceMatches(map, into: &matches)
-      matches.transport(map.ruleProtocol)
+      var matches = try plainMatches()
       if case .proxy(let proxy) = map.translation, case .address = map.source {
         // A proxy rule without from/to applies only to connections to the proxy's port.
         matches.ports(proxy.port.number, proxy.port.number, .destination)
@@ -48,7 +45,7 @@ extension RuleLowering {
   }
 
   /// The source network of a map whose rule matches only the interface, that network and the
-  /// protocols (no `from … to`, tag or proxy), as a map element's key: see ``addFolding``.
+  /// protocols (no `from … to`, tag or proxy), as a map element's key: see ``foldCandidate``.
   private func plainSource(_ map: MapRule) -> AddressPrefix? {
     guard case .address(let source) = map.source, map.options.tag == nil, map.translation?.isProxy != true else { return nil }
     return foldablePrefix(source)

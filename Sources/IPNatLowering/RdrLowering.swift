@@ -31,7 +31,7 @@ extension RuleLowering {
 
   /// The destination network and port of an rdr whose rule matches only the interface, that
   /// network, the protocols and at most one port (no `from … to`, tag, port range or
-  /// reflection), as a map element's key: see ``addFolding``.
+  /// reflection), as a map element's key: see ``foldCandidate``.
   private func plainForward(_ rdr: RdrRule) -> (network: AddressPrefix, port: UInt16?)? {
     guard !options.reflection, rdr.options.tag == nil, case .address(let address, _) = rdr.match else { return nil }
     var port: UInt16?

@@ -5,7 +5,7 @@ import NFTModel
 
 /// Port forwards and 1:1 maps, the rules a large file holds by the thousand, go to folding as
 /// candidates made straight from the ipnat rule's parts. Building each as an nft rule, only for
-/// ``FoldCandidate`` to read it back and drop it, took about a fifth of a compile.
+/// ``FoldCandidate`` to read it back and drop it, took about a seventh of a compile's work.
 extension RuleLowering {
   /// `address` as the key of a map element: a network of a prefix mask, without host bits
   /// (an address with them is matched as written, and its rule is not one a candidate gives

@@ -116,8 +116,8 @@ final class FoldCandidate: Sendable {
   /// stand for it. `protocols`: `nil` for a rule that matches none.
   ///
   /// Lowering makes most candidates with this directly from the parts of an ipnat rule
-  /// (``RuleLowering/addCandidate(_:prefixLength:interface:address:protocols:port:_:)``): it
-  /// gives the same candidate as building the rule and reading it back, for a fraction of the work.
+  /// (``RuleLowering/foldCandidate(_:interface:network:protocols:port:_:matches:)``): it gives
+  /// the same candidate as building the rule and reading it back, for a fraction of the work.
   init?(chain: NATChain, interface: String, network: AddressPrefix, protocols: [UInt8]?, port: UInt64?, _ nat: NATStatement,
         origin: Origin?) {
     guard nat.kind == (chain == .dstnat ? .dnat : .snat), let family = nat.family, !nat.mapsPrefix,
