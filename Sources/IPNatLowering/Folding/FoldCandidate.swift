@@ -79,7 +79,7 @@ final class FoldCandidate: Sendable {
     for (index, match) in rule.matches.enumerated() {
       guard match.op == .implicit, case .selector(let selector) = match.left else { return nil }
       switch (selector, match.right) {
-      case (.meta(interfaceKey), .string(let name)) where interface == nil:
+      case (.meta(interfaceKey), .string(let name)) where interface == nil && !name.hasSuffix("*"):
         interface = name
         inWrittenOrder = inWrittenOrder && index == 0
       case (.meta(.nfproto), _):
@@ -113,7 +113,8 @@ final class FoldCandidate: Sendable {
   }
 
   /// The candidate of a rule with these matches and this NAT statement, or `nil` if no map can
-  /// stand for it. `protocols`: `nil` for a rule that matches none.
+  /// stand for it. `protocols`: `nil` for a rule that matches none. `interface` is an exact
+  /// name, as `InterfaceNames` gives it (never an nft wildcard).
   ///
   /// Lowering makes most candidates with this directly from the parts of an ipnat rule
   /// (``RuleLowering/foldCandidate(_:interface:network:protocols:port:_:matches:)``): it gives
@@ -121,7 +122,7 @@ final class FoldCandidate: Sendable {
   init?(chain: NATChain, interface: String, network: AddressPrefix, protocols: [UInt8]?, port: UInt64?, _ nat: NATStatement,
         origin: Origin?) {
     guard nat.kind == (chain == .dstnat ? .dnat : .snat), let family = nat.family, !nat.mapsPrefix,
-      case .address(let target)? = nat.address, !interface.hasSuffix("*"), network.address.family == target.family
+      case .address(let target)? = nat.address, network.address.family == target.family
     else { return nil }
     let translation: Translation
     switch nat.port {
