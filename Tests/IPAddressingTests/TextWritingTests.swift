@@ -19,6 +19,24 @@ import Testing
     }
   }
 
+  /// Every octet value in every position, against the octets written by `String` and joined
+  /// with dots: the writer stores an octet's digits and its dot four bytes at a time.
+  @Test func ipv4AddressesAreTheirOctetsInDecimal() {
+    for octet in UInt32(0)...255 {
+      let others = [octet, 255 - octet, (octet * 7) & 0xff, (octet + 100) & 0xff]
+      for position in 0..<4 {
+        var octets = others
+        octets.swapAt(0, position)
+        let value = octets.reduce(0) { $0 << 8 | $1 }
+        let expected = octets.map { String($0) }.joined(separator: ".")
+        #expect(IPAddress.formatIPv4(value) == expected)
+        var bytes: [UInt8] = []
+        IPAddress.appendIPv4(value, to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == expected)
+      }
+    }
+  }
+
   @Test(arguments: [UInt32(0), 1, 0x0A00_0001, 0xC0A8_0064, 0x6464_6464, 0xFFFF_FFFF, 0x0909_0A63])
   func ipv4AddressesAreAppendedAsTheyAreFormatted(value: UInt32) {
     var bytes: [UInt8] = Array("at ".utf8)

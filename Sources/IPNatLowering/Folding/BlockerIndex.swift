@@ -19,6 +19,8 @@ struct BlockerIndex {
   private var contained: [AddressPrefix: [Footprint]] = [:]
   private var unaddressed: [Footprint] = []
   private var isSaturated = false
+  /// Whether no footprint was added: then nothing can overlap, and no footprint need be read.
+  private(set) var isEmpty = true
 
   init(keySide: Side, candidateLengths: [IPFamily: [Int]]) {
     self.keySide = keySide
@@ -26,6 +28,7 @@ struct BlockerIndex {
   }
 
   mutating func add(_ footprint: Footprint) {
+    isEmpty = false
     guard !isSaturated else { return }
     guard let network = footprint.network(on: keySide) else {
       unaddressed.append(footprint)
@@ -38,6 +41,12 @@ struct BlockerIndex {
     for length in candidateLengths[family] ?? [] where length < network.length {
       isSaturated = Self.file(footprint, under: network.truncated(to: length), in: &contained) || isSaturated
     }
+  }
+
+  /// Whether a rule keyed by `network` may move ahead of every blocker. Its footprint is read
+  /// only if there is a blocker to check it against.
+  func admits(_ footprint: @autoclosure () -> Footprint, keyedBy network: AddressPrefix) -> Bool {
+    isEmpty || !mayOverlap(footprint(), keyedBy: network)
   }
 
   /// Whether a rule keyed by `network` might match a packet one of the blockers matches.

@@ -46,13 +46,21 @@ struct RuleFolder {
   /// maps are built.
   func plan(_ rules: inout [FoldEntry]) -> Plan {
     var candidateLengths: [IPFamily: Set<Int>] = [:]
-    var pending: [FoldCandidate.Shape: Layout.Pending] = [:]
+    var lastLength: (family: IPFamily, length: Int)?
+    var shapes = ShapeNumbers()
+    var pending: [Layout.Pending] = []
     for index in rules.indices {
       guard let candidate = candidate(rules[index]) else { continue }
-      candidateLengths[candidate.network.address.family, default: []].insert(candidate.network.length)
-      pending[candidate.shape, default: Layout.Pending()].add(candidate)
+      let (family, length) = (candidate.network.address.family, candidate.network.length)
+      if lastLength?.family != family || lastLength?.length != length {
+        candidateLengths[family, default: []].insert(length)
+        lastLength = (family, length)
+      }
+      let shape = shapes.number(of: candidate.shape)
+      if shape == pending.count { pending.append(Layout.Pending()) }
+      pending[shape].add(candidate)
     }
-    guard pending.values.reduce(0, { $0 + $1.members }) >= threshold else {
+    guard pending.reduce(0, { $0 + $1.members }) >= threshold else {
       defer { rules = [] }
       return Plan(unfolded: rules.map(\.rule))
     }
@@ -61,17 +69,17 @@ struct RuleFolder {
     // A group too small to fold would go back to rules in its own place, ahead of rules it
     // was not ahead of in the file: harmless, but a needless change to read. So its members
     // are laid out again as the plain rules they will be.
-    var layout = layOut(rules, lengths, pending, leavingAlone: [])
+    var layout = layOut(rules, lengths, shapes, pending, leavingAlone: [])
     let regrouped = layout.positionsInSmallGroups
-    if !regrouped.isEmpty { layout = layOut(rules, lengths, pending, leavingAlone: regrouped) }
+    if !regrouped.isEmpty { layout = layOut(rules, lengths, shapes, pending, leavingAlone: regrouped) }
     rules = []
     return Plan(layout: layout)
   }
 
-  private func layOut(_ rules: borrowing [FoldEntry], _ candidateLengths: [IPFamily: [Int]],
-                      _ pending: [FoldCandidate.Shape: Layout.Pending], leavingAlone plain: Set<Int>) -> Layout {
+  private func layOut(_ rules: borrowing [FoldEntry], _ candidateLengths: [IPFamily: [Int]], _ shapes: ShapeNumbers,
+                      _ pending: [Layout.Pending], leavingAlone plain: Set<Int>) -> Layout {
     var layout = Layout(keySide: chain == .dstnat ? .destination : .source, threshold: threshold,
-                        candidateLengths: candidateLengths, pending: pending)
+                        candidateLengths: candidateLengths, shapes: shapes, pending: pending)
     for (position, rule) in rules.enumerated() {
       layout.place(rule, at: position, plain.contains(position) ? nil : candidate(rule))
     }
@@ -188,24 +196,40 @@ private struct Layout {
   let candidateLengths: [IPFamily: [Int]]
   private var slots: [Slot] = []
   private var groups: [Group] = []
-  /// The group of each shape that rules may still join.
-  private var open: [FoldCandidate.Shape: Int] = [:]
+  private var shapes: ShapeNumbers
+  /// By shape number: the group of the shape that rules may still join.
+  private var open: [Int?]
+  /// The open groups, in no particular order.
+  private var openGroups: some Sequence<Int> { open.lazy.compactMap { $0 } }
+  /// By shape number: the shape's candidates still to be placed.
+  private var pending: [Pending]
   private var interfaceNumbers: [String: Int] = [:]
-  private var pending: [FoldCandidate.Shape: Pending] = [:]
+  private var lastInterface: (name: String, number: Int)?
 
-  init(keySide: Side, threshold: Int, candidateLengths: [IPFamily: [Int]], pending: [FoldCandidate.Shape: Pending]) {
+  init(keySide: Side, threshold: Int, candidateLengths: [IPFamily: [Int]], shapes: ShapeNumbers, pending: [Pending]) {
     self.keySide = keySide
     self.threshold = threshold
     self.candidateLengths = candidateLengths
+    self.shapes = shapes
     self.pending = pending
+    open = Array(repeating: nil, count: pending.count)
   }
 
   private mutating func keys(of candidate: FoldCandidate) -> [Key] {
-    let interface = interfaceNumbers[candidate.interface] ?? interfaceNumbers.count
-    interfaceNumbers[candidate.interface] = interface
+    let interface = interfaceNumber(candidate.interface)
     let address = candidate.network.address
     guard !candidate.protocols.isEmpty else { return [Key(interface: interface, address: address, transport: 0, port: candidate.port)] }
     return candidate.protocols.map { Key(interface: interface, address: address, transport: $0, port: candidate.port) }
+  }
+
+  /// The interface's number among those seen so far. Rules come in runs on one interface: the
+  /// last one's number is kept, and comparing a name costs less than hashing it.
+  private mutating func interfaceNumber(_ name: String) -> Int {
+    if let last = lastInterface, last.name == name { return last.number }
+    let number = interfaceNumbers[name] ?? interfaceNumbers.count
+    interfaceNumbers[name] = number
+    lastInterface = (name, number)
+    return number
   }
 
   /// The places of the rules in groups of two or more that are too small to fold.
@@ -214,40 +238,43 @@ private struct Layout {
   }
 
   mutating func place(_ rule: FoldEntry, at position: Int, _ candidate: FoldCandidate?) {
-    let footprint = Footprint(rule)
-    let candidateKeys = candidate.map { keys(of: $0) } ?? []
-    if let candidate { pending[candidate.shape]!.remove(candidate) }
-    if let candidate, let index = open[candidate.shape] {
+    // Read only when a rule is to be filed as a blocker, or checked against blockers: a rule
+    // that joins the one open group of its shape, as most do, needs no footprint.
+    lazy var footprint = Footprint(rule)
+    guard let candidate else { return append(.rule(rule), footprint) }
+    let candidateKeys = keys(of: candidate)
+    let shape = shapes.number(of: candidate.shape)
+    pending[shape].remove(candidate)
+    if let index = open[shape] {
       let repeatsKey = groups[index].repeatsKey(candidateKeys)
-      if !repeatsKey, groups[index].blockers?.mayOverlap(footprint, keyedBy: candidate.network) == false {
+      if !repeatsKey, groups[index].blockers?.admits(footprint, keyedBy: candidate.network) == true {
         groups[index].add(rule, at: position, candidate, keys: candidateKeys, threshold: threshold)
         // It now sits at the group's place: groups opened before that place move ahead of it.
-        for other in open.values where groups[other].slot < groups[index].slot {
+        for other in openGroups where groups[other].slot < groups[index].slot {
           groups[other].blockers?.add(footprint)
         }
         return
       }
       if repeatsKey {
         // The earlier rule with this key wins; this one stays a plain rule that never matches.
-        append(.rule(rule), footprint)
-        return
+        return append(.rule(rule), footprint)
       }
     }
-    guard let candidate else { return append(.rule(rule), footprint) }
     append(.group(groups.count), footprint)
     var group = Group(shape: candidate.shape, slot: slots.count - 1,
                       blockers: BlockerIndex(keySide: keySide, candidateLengths: candidateLengths))
-    group.keys.reserveCapacity(candidateKeys.count + pending[candidate.shape]!.keys)
-    group.candidates.reserveCapacity(1 + pending[candidate.shape]!.members)
+    group.keys.reserveCapacity(candidateKeys.count + pending[shape].keys)
+    group.candidates.reserveCapacity(1 + pending[shape].members)
     group.add(rule, at: position, candidate, keys: candidateKeys, threshold: threshold)
-    if let previous = open[candidate.shape] { groups[previous].close() }
-    open[candidate.shape] = groups.count
+    if let previous = open[shape] { groups[previous].close() }
+    open[shape] = groups.count
     groups.append(group)
   }
 
-  /// Puts a slot at the end of the chain, after every open group's place.
-  private mutating func append(_ slot: Slot, _ footprint: Footprint) {
-    for index in open.values { groups[index].blockers?.add(footprint) }
+  /// Puts a slot at the end of the chain, after every open group's place. `footprint` is the
+  /// place's lazy footprint: read if there is an open group, and then once.
+  private mutating func append(_ slot: Slot, _ footprint: @autoclosure () -> Footprint) {
+    for index in openGroups { groups[index].blockers?.add(footprint()) }
     slots.append(slot)
   }
 
@@ -300,5 +327,21 @@ private struct Layout {
                     range: first.range)
     }
     return NFTModel.Rule(matches: matches, statements: [.nat(nat)], origin: origin)
+  }
+}
+
+/// The shapes of a chain's candidates, numbered in the order first seen, so that what folding
+/// keeps per shape is an array. Rules come in runs of one shape: the last shape's number is
+/// kept, and comparing a shape costs less than hashing it.
+struct ShapeNumbers {
+  private var numbers: [FoldCandidate.Shape: Int] = [:]
+  private var last: (shape: FoldCandidate.Shape, number: Int)?
+
+  mutating func number(of shape: FoldCandidate.Shape) -> Int {
+    if let last, last.shape == shape { return last.number }
+    let number = numbers[shape] ?? numbers.count
+    numbers[shape] = number
+    last = (shape, number)
+    return number
   }
 }

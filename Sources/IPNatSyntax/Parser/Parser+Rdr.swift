@@ -27,17 +27,19 @@ extension Parser {
     }
     let protocolClause = atProtocol() ? try parseProtocol() : nil
     let options = try parseOptions(for: .rdr)
-    take(.semicolon)
-    var rule = RdrRule(
-      interfaces: interfaces, family: .inet, match: match, target: target, targetPort: targetPort,
-      protocolClause: protocolClause, ruleProtocol: .any, options: options.options, proxy: options.proxy,
-      range: range(from: keyword.range.start))
-    rule.ruleProtocol = rdrProtocol(rule)
-    if case .clause(let proxy) = rule.proxy, case .fromTo(let fromTo) = match {
+    _ = skip(.semicolon)
+    // The checks read the parts before the rule is made of them: a rule passed to a check was
+    // copied whole, once per check.
+    let ruleProtocol = rdrProtocol(protocolClause, proxy: options.proxy)
+    if case .clause(let proxy) = options.proxy, case .fromTo(let fromTo) = match {
       checkProxyPort(proxy, against: fromTo)
     }
+    var rule = RdrRule(
+      interfaces: interfaces, family: .inet, match: match, target: target, targetPort: targetPort,
+      protocolClause: protocolClause, ruleProtocol: ruleProtocol, options: options.options, proxy: options.proxy,
+      range: range(from: keyword.range.start))
     rule.family = settleFamily(of: &rule)
-    checkRdrTarget(rule)
+    checkRdrTarget(rule.target, family: rule.family)
     return rule
   }
 
@@ -70,11 +72,11 @@ extension Parser {
   }
 
   /// The protocol of an rdr rule, after IPFilter's `setrdrifnames`.
-  private mutating func rdrProtocol(_ rule: RdrRule) -> RuleProtocol {
-    var spec = rule.protocolClause?.spec
-    if case .clause(let proxy) = rule.proxy {
+  private mutating func rdrProtocol(_ protocolClause: ProtocolClause?, proxy: RdrRule.Proxy?) -> RuleProtocol {
+    var spec = protocolClause?.spec
+    if case .clause(let proxy) = proxy {
       // IPFilter lets the map-style proxy overwrite the rule's protocol; a conflict is a mistake.
-      if let clause = rule.protocolClause, clause.spec != proxy.protocolClause.spec {
+      if let clause = protocolClause, clause.spec != proxy.protocolClause.spec {
         error("parse.protocol-set-twice", "the rule's protocol differs from its proxy's protocol",
               at: clause.range, notes: [Note("the proxy's protocol is given here", at: proxy.protocolClause.range)])
       }
@@ -85,12 +87,12 @@ extension Parser {
   }
 
   /// "dest ip bitmask not /32": an rdr sends each session to one host, or keeps the address (0/0).
-  private mutating func checkRdrTarget(_ rule: RdrRule) {
-    guard case .address(let address) = rule.target else { return }
+  private mutating func checkRdrTarget(_ target: RdrRule.Target, family: IPFamily) {
+    guard case .address(let address) = target else { return }
     switch address.kind {
     case .network(let network) where !network.isHost && network.maskBits != 0:
       error("parse.rdr-target-not-host",
-            "the new destination must be a single host (/\(rule.family.width)) or 0/0, not a network",
+            "the new destination must be a single host (/\(family.width)) or 0/0, not a network",
             at: address.range, notes: [Note("use 'A,B' to alternate between two hosts")])
     case .lookup(let lookup):
       error("parse.rdr-target-lookup", "'\(lookup.kind.rawValue)/…' cannot be the new destination of an rdr rule",

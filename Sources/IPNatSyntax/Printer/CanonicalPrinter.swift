@@ -464,16 +464,21 @@ private struct RuleWriter {
 enum NameQuoting {
   private static let safeCharacters = ByteSet("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.*+%~^&?|[]-".utf8)
 
-  /// Every rule prints an interface name or two: the bytes are read once, and the keyword table
+  /// Every rule prints an interface name or two: the bytes are read once, in place, and the keyword table
   /// asked only about a word that could be one.
   static func needsQuotes(_ name: String) -> Bool {
-    guard let first = name.utf8.first else { return true }
+    var name = name
+    return name.withUTF8(needsQuotes)
+  }
+
+  private static func needsQuotes(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let first = name.first else { return true }
     if first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) {
       return true
     }
     var previous: UInt8 = 0
     var onlyKeywordBytes = true
-    for byte in name.utf8 {
+    for byte in name {
       // `->` would end the word; any other unsafe byte (a colon among them: a word of hex digits
       // and colons would lex as an IPv6 address) needs quotes too.
       if previous == UInt8(ascii: "-") && byte == UInt8(ascii: ">") { return true }
