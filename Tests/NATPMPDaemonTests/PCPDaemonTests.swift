@@ -169,6 +169,11 @@ struct PCPDaemonTests {
         #expect(header.distance(from: header.startIndex, to: column) == row.distance(from: row.startIndex, to: start), "\(listing)")
       }
       #expect(row.contains(/\ (10m00s|9m[0-5][0-9]s)\ /), "\(listing)")
+      // Two hours to live read as hours, minutes and seconds.
+      _ = try daemon.map("tcp", internalPort: 5001, lifetime: 7200)
+      let longer = try lab.run(lab.router, [Shell.ipnatPath, "natpmpd", "-l"]).split(separator: "\n")
+      let longRow = try #require(longer.first { $0.contains("10.0.0.2:5001") }, "\(longer)")
+      #expect(longRow.contains(/\ (2h00m00s|1h59m[0-5][0-9]s)\ /), "\(longer)")
     }
   }
 
