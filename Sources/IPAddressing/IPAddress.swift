@@ -80,9 +80,10 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
   /// top byte: written whole, not worked out digit by digit, for the millions of addresses a
   /// large compile prints.
   private static let octetTexts: [UInt32] = (0...255).map { (octet: Int) -> UInt32 in
-    var text = 0 as UInt32
-    for (index, digit) in String(octet).utf8.enumerated() { text |= UInt32(digit) << UInt32(8 * index) }
-    return text | UInt32(String(octet).utf8.count) << 24
+    let digits = Array(String(octet).utf8)
+    var text = UInt32(digits.count) << 24
+    for (index, digit) in digits.enumerated() { text |= UInt32(digit) << UInt32(8 * index) }
+    return text
   }
 
   public static func formatIPv6(_ value: UInt128) -> String {

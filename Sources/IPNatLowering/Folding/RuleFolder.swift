@@ -46,6 +46,7 @@ struct RuleFolder {
   /// maps are built.
   func plan(_ rules: inout [FoldEntry]) -> Plan {
     var candidateLengths: [IPFamily: Set<Int>] = [:]
+    // Lengths come in runs, as shapes do: the set is asked only when the length changes.
     var lastLength: (family: IPFamily, length: Int)?
     var shapes = ShapeNumbers()
     var pending: [Layout.Pending] = []
@@ -196,6 +197,7 @@ private struct Layout {
   let candidateLengths: [IPFamily: [Int]]
   private var slots: [Slot] = []
   private var groups: [Group] = []
+  /// Numbers the candidates' shapes, as planning did, for `open` and `pending`.
   private var shapes: ShapeNumbers
   /// By shape number: the group of the shape that rules may still join.
   private var open: [Int?]

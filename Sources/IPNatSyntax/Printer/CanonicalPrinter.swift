@@ -464,8 +464,8 @@ private struct RuleWriter {
 enum NameQuoting {
   private static let safeCharacters = ByteSet("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.*+%~^&?|[]-".utf8)
 
-  /// Every rule prints an interface name or two: the bytes are read once, in place, and the keyword table
-  /// asked only about a word that could be one.
+  /// Every rule prints an interface name or two: its bytes are read once, in place, and the
+  /// keyword table asked only about a word that could be one.
   static func needsQuotes(_ name: String) -> Bool {
     var name = name
     return name.withUTF8(needsQuotes)
