@@ -19,8 +19,10 @@ struct BlockerIndex {
   private var contained: [AddressPrefix: [Footprint]] = [:]
   private var unaddressed: [Footprint] = []
   private var isSaturated = false
-  /// Whether no footprint was added: then nothing can overlap, and no footprint need be read.
-  private(set) var isEmpty = true
+
+  /// Whether no footprint was added (each is filed under its network or with the unaddressed):
+  /// then nothing can overlap, and no footprint need be read.
+  var isEmpty: Bool { unaddressed.isEmpty && containing.isEmpty }
 
   init(keySide: Side, candidateLengths: [IPFamily: [Int]]) {
     self.keySide = keySide
@@ -28,7 +30,6 @@ struct BlockerIndex {
   }
 
   mutating func add(_ footprint: Footprint) {
-    isEmpty = false
     guard !isSaturated else { return }
     guard let network = footprint.network(on: keySide) else {
       unaddressed.append(footprint)

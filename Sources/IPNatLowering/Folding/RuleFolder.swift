@@ -48,7 +48,7 @@ struct RuleFolder {
     var candidateLengths: [IPFamily: Set<Int>] = [:]
     // Lengths come in runs, as shapes do: the set is asked only when the length changes.
     var lastLength: (family: IPFamily, length: Int)?
-    var shapes = ShapeNumbers()
+    var shapes = FirstSeenNumbers<FoldCandidate.Shape>()
     var pending: [Layout.Pending] = []
     for index in rules.indices {
       guard let candidate = candidate(rules[index]) else { continue }
@@ -77,8 +77,9 @@ struct RuleFolder {
     return Plan(layout: layout)
   }
 
-  private func layOut(_ rules: borrowing [FoldEntry], _ candidateLengths: [IPFamily: [Int]], _ shapes: ShapeNumbers,
-                      _ pending: [Layout.Pending], leavingAlone plain: Set<Int>) -> Layout {
+  private func layOut(_ rules: borrowing [FoldEntry], _ candidateLengths: [IPFamily: [Int]],
+                      _ shapes: FirstSeenNumbers<FoldCandidate.Shape>, _ pending: [Layout.Pending],
+                      leavingAlone plain: Set<Int>) -> Layout {
     var layout = Layout(keySide: chain == .dstnat ? .destination : .source, threshold: threshold,
                         candidateLengths: candidateLengths, shapes: shapes, pending: pending)
     for (position, rule) in rules.enumerated() {
@@ -198,17 +199,18 @@ private struct Layout {
   private var slots: [Slot] = []
   private var groups: [Group] = []
   /// Numbers the candidates' shapes, as planning did, for `open` and `pending`.
-  private var shapes: ShapeNumbers
+  private var shapes: FirstSeenNumbers<FoldCandidate.Shape>
   /// By shape number: the group of the shape that rules may still join.
   private var open: [Int?]
   /// The open groups, in no particular order.
   private var openGroups: some Sequence<Int> { open.lazy.compactMap { $0 } }
   /// By shape number: the shape's candidates still to be placed.
   private var pending: [Pending]
-  private var interfaceNumbers: [String: Int] = [:]
-  private var lastInterface: (name: String, number: Int)?
+  /// Numbers the interfaces, for the keys.
+  private var interfaces = FirstSeenNumbers<String>()
 
-  init(keySide: Side, threshold: Int, candidateLengths: [IPFamily: [Int]], shapes: ShapeNumbers, pending: [Pending]) {
+  init(keySide: Side, threshold: Int, candidateLengths: [IPFamily: [Int]], shapes: FirstSeenNumbers<FoldCandidate.Shape>,
+       pending: [Pending]) {
     self.keySide = keySide
     self.threshold = threshold
     self.candidateLengths = candidateLengths
@@ -218,20 +220,10 @@ private struct Layout {
   }
 
   private mutating func keys(of candidate: FoldCandidate) -> [Key] {
-    let interface = interfaceNumber(candidate.interface)
+    let interface = interfaces.number(of: candidate.interface)
     let address = candidate.network.address
     guard !candidate.protocols.isEmpty else { return [Key(interface: interface, address: address, transport: 0, port: candidate.port)] }
     return candidate.protocols.map { Key(interface: interface, address: address, transport: $0, port: candidate.port) }
-  }
-
-  /// The interface's number among those seen so far. Rules come in runs on one interface: the
-  /// last one's number is kept, and comparing a name costs less than hashing it.
-  private mutating func interfaceNumber(_ name: String) -> Int {
-    if let last = lastInterface, last.name == name { return last.number }
-    let number = interfaceNumbers[name] ?? interfaceNumbers.count
-    interfaceNumbers[name] = number
-    lastInterface = (name, number)
-    return number
   }
 
   /// The places of the rules in groups of two or more that are too small to fold.
@@ -332,18 +324,18 @@ private struct Layout {
   }
 }
 
-/// The shapes of a chain's candidates, numbered in the order first seen, so that what folding
-/// keeps per shape is an array. Rules come in runs of one shape: the last shape's number is
-/// kept, and comparing a shape costs less than hashing it.
-struct ShapeNumbers {
-  private var numbers: [FoldCandidate.Shape: Int] = [:]
-  private var last: (shape: FoldCandidate.Shape, number: Int)?
+/// Values numbered in the order first seen: a chain's shapes (so that what folding keeps per
+/// shape is an array) and its interfaces (for the keys). Rules come in runs of one shape on one
+/// interface: the last value's number is kept, and comparing a value costs less than hashing it.
+struct FirstSeenNumbers<Value: Hashable> {
+  private var numbers: [Value: Int] = [:]
+  private var last: (value: Value, number: Int)?
 
-  mutating func number(of shape: FoldCandidate.Shape) -> Int {
-    if let last, last.shape == shape { return last.number }
-    let number = numbers[shape] ?? numbers.count
-    numbers[shape] = number
-    last = (shape, number)
+  mutating func number(of value: Value) -> Int {
+    if let last, last.value == value { return last.number }
+    let number = numbers[value] ?? numbers.count
+    numbers[value] = number
+    last = (value, number)
     return number
   }
 }
