@@ -129,10 +129,11 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
   public static func parseIPv4(_ text: Substring) -> UInt32? {
     // Contiguous bytes: stepping through `text.utf8` costs several times as much per byte.
     var text = text
-    return text.withUTF8(parseIPv4)
+    return text.withUTF8(parseIPv4(utf8:))
   }
 
-  private static func parseIPv4(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
+  /// As ``parseIPv4(_:)``, from the text's UTF-8 bytes.
+  public static func parseIPv4(utf8 bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
     var value: UInt32 = 0
     var octet: UInt32 = 0
     var digits = 0

@@ -50,6 +50,20 @@ import Testing
     #expect(diagnosticIDs("x = 10.0.0.1;") == ["parse.unquoted-value"])
   }
 
+  /// The lexer keeps the texts of quoted words and of values' tokens only while a token holds
+  /// them, and lets the rest go between statements: a value that runs on into the next
+  /// statement keeps the texts of its tokens still to come.
+  @Test func textsOfQuotedWordsAndValuesSurviveLongFiles() {
+    var text = "two = \"eth1 10.1.0.0/16 -> 0/32; map \\\"q 0\\\"\";\n"
+    var expected: [String] = []
+    for index in 0..<300 {
+      let network = "10.\(index / 256).\(index % 256).0/24"
+      text += "map \"if \(index)\" \(network) -> 0/32\nmap $two \(network) -> 0/32\n"
+      expected += ["map \"if \(index)\" \(network) -> 0/32", "map eth1 10.1.0.0/16 -> 0/32", "map \"q 0\" \(network) -> 0/32"]
+    }
+    #expect(printed(text) == expected.joined(separator: "\n"))
+  }
+
   @Test func errorsInsideAValuePointAtTheReferenceWithANote() throws {
     let result = parse("net = \"10.0.0.999\";\nmap le0 $net -> 0/32\n")
     let error = try #require(result.diagnostics.first)

@@ -14,10 +14,13 @@ public struct Lexer: Sendable {
   private let bytes: [UInt8]
   private var position = 0
   private var atLineStart = true
-  /// For the lexer of a variable's value: every token gets the range of the `$name` reference.
-  private let expansion: (range: SourceRange, variable: String)?
+  /// Whether this lexer reads the value of a variable, where `$` is an ordinary character.
+  private let readsVariableValue: Bool
   private var pending: [Token] = []
   private var pendingIndex = 0
+  /// The texts of tokens whose text is not the input at their range (``Token/storedText``), and
+  /// the names of the variables that produced tokens. Few tokens need one.
+  private var storedTexts: [String] = []
 
   public private(set) var variables: VariableTable
   public private(set) var diagnostics: [Diagnostic] = []
@@ -30,15 +33,42 @@ public struct Lexer: Sendable {
   public init(bytes: [UInt8], variables: VariableTable = VariableTable()) {
     self.bytes = bytes
     self.variables = variables
-    self.expansion = nil
+    self.readsVariableValue = false
   }
 
   /// A lexer over the fully expanded value of a variable. `$` is an ordinary character here:
   /// after expansion the only `$` left is a literal one, written `$$` in the definition.
-  private init(expandedValue: String, reference: SourceRange, variable: String) {
+  private init(expandedValue: String) {
     self.bytes = Array(expandedValue.utf8)
     self.variables = VariableTable()
-    self.expansion = (reference, variable)
+    self.readsVariableValue = true
+  }
+
+  /// A token's text: quotes removed and backslash escapes applied.
+  public func text(of token: Token) -> String {
+    if let stored = token.storedText { return storedTexts[stored] }
+    return withSpelling(of: token) { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// Calls `body` with a token's text as UTF-8 bytes, read in place when they are the input's.
+  public func withSpelling<Result>(of token: Token, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+    if let stored = token.storedText {
+      var text = storedTexts[stored]
+      return text.withUTF8(body)
+    }
+    return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[token.range.start..<token.range.end])) }
+  }
+
+  /// The variable whose value produced the token, if any.
+  public func variable(of token: Token) -> String? { token.storedVariable.map { storedTexts[$0] } }
+
+  /// How the token is described in messages: `'map'`, `end of file`.
+  public func quotedForMessage(_ token: Token) -> String {
+    switch token.kind {
+    case .endOfFile: "end of file"
+    case .quoted: "\"\(text(of: token).abbreviated)\""
+    default: "'\(text(of: token).abbreviated)'"
+    }
   }
 
   /// Defines (or redefines) a variable for the tokens lexed from now on.
@@ -54,12 +84,12 @@ public struct Lexer: Sendable {
     let startsLine = atLineStart
     atLineStart = false
     guard position < bytes.count else {
-      return Token(.endOfFile, text: "", range: range(from: bytes.count), startsLine: true)
+      var end = Token(.endOfFile, range: range(from: bytes.count))
+      end.startsLine = true
+      return end
     }
     var token = lexToken()
     token.startsLine = startsLine
-    // Only here, and not with `if let expansion` around the common path: that copied every token.
-    if expansion != nil { relocate(&token) }
     return token
   }
 
@@ -72,11 +102,33 @@ public struct Lexer: Sendable {
     return pending[pendingIndex]
   }
 
-  /// A token of a variable's value points at the reference, where the user can see it.
-  private func relocate(_ token: inout Token) {
-    guard let expansion else { return }
-    token.range = expansion.range
-    token.variable = expansion.variable
+  /// Keeps `text` for a token whose text is not the input at its range.
+  private mutating func store(_ text: String) -> Int {
+    storedTexts.append(text)
+    return storedTexts.count - 1
+  }
+
+  /// Lets go of the stored texts that no token holds any more, once there are many of them: a
+  /// large file may quote a name or use a variable in every rule. The parser calls it between
+  /// statements, where it holds no tokens but `current` and `lookahead`; those, and the tokens
+  /// of a value still to come, keep their texts, renumbered.
+  mutating func forgetStoredTexts(keeping current: inout Token, _ lookahead: inout Token?) {
+    guard storedTexts.count >= 256 else { return }
+    var kept: [String] = []
+    func keep(_ token: inout Token) {
+      if let text = token.storedText {
+        kept.append(storedTexts[text])
+        token.storedText = kept.count - 1
+      }
+      if let variable = token.storedVariable {
+        kept.append(storedTexts[variable])
+        token.storedVariable = kept.count - 1
+      }
+    }
+    keep(&current)
+    if lookahead != nil { keep(&lookahead!) }
+    for index in pending.indices where index >= pendingIndex { keep(&pending[index]) }
+    storedTexts = kept
   }
 
   private mutating func lexToken() -> Token {
@@ -85,7 +137,7 @@ public struct Lexer: Sendable {
     switch byte {
     case UInt8(ascii: "\""), UInt8(ascii: "'"):
       return lexQuoted()
-    case UInt8(ascii: "$") where expansion == nil:
+    case UInt8(ascii: "$") where !readsVariableValue:
       return lexVariableReference()
     case UInt8(ascii: "0")...UInt8(ascii: "9"):
       return lexDecimalOrDotted() ?? lexIPv6() ?? lexNumber()
@@ -127,7 +179,7 @@ public struct Lexer: Sendable {
   private mutating func punctuation(_ kind: Punctuation, length: Int) -> Token {
     let start = position
     position += length
-    return Token(.punctuation(kind), text: kind.rawValue, range: range(from: start))
+    return Token(.punctuation(kind), range: range(from: start))
   }
 
   // MARK: - Trivia
@@ -154,7 +206,7 @@ public struct Lexer: Sendable {
   private mutating func skipComment() {
     let start = position
     while position < bytes.count, bytes[position] != UInt8(ascii: "\n") { position += 1 }
-    if expansion == nil {
+    if !readsVariableValue {
       let text = String(decoding: bytes[start..<position], as: UTF8.self)
       comments.append(Comment(text: text, range: range(from: start)))
     }
@@ -202,16 +254,15 @@ public struct Lexer: Sendable {
       return invalid(from: start, .error("lex.invalid-character", "a backslash must be followed by a character",
                                          at: range(from: start)))
     }
-    let (word, keyword) = unescaped.map { spelled(decodeUTF8($0[...], from: start)) } ?? word(at: start..<position)
+    guard let unescaped else { return Token(.word, range: range(from: start), keyword: keyword(at: start..<position)) }
+    let word = decodeUTF8(unescaped[...], from: start)
     // `\any` is the plain word "any": a leading backslash suppresses keyword recognition.
-    return Token(.word, text: word, range: range(from: start), keyword: escaped ? nil : keyword)
+    return Token(.word, range: range(from: start), keyword: escaped ? nil : Keyword(spelling: word), storedText: store(word))
   }
-
-  private func spelled(_ word: String) -> (String, Keyword?) { (word, Keyword(spelling: word)) }
 
   private func isWordByte(_ byte: UInt8) -> Bool {
     if Lexer.isBlank(byte) || byte == UInt8(ascii: "\n") || Lexer.isControl(byte) { return false }
-    if byte == UInt8(ascii: "$") { return expansion != nil }
+    if byte == UInt8(ascii: "$") { return readsVariableValue }
     return !Lexer.wordBreakers.contains(byte)
   }
 
@@ -245,7 +296,7 @@ public struct Lexer: Sendable {
     }
     let start = position
     position = end
-    return Token(kind, text: string(start..<end), range: range(from: start))
+    return Token(kind, range: range(from: start))
   }
 
   /// Bytes that end a number and start a token of their own (`/24`, `80,`, `1-2`): those that
@@ -275,7 +326,7 @@ public struct Lexer: Sendable {
       position = start
       return lexWord(from: start)
     }
-    return Token(kind, text: string(start..<position), range: range(from: start))
+    return Token(kind, range: range(from: start))
   }
 
   /// An IPv6 literal if the run of hex digits, colons and dots here is one, else `nil` with
@@ -291,11 +342,11 @@ public struct Lexer: Sendable {
     }
     // Most words here are IPv4 addresses and numbers: without a colon there is nothing to try.
     guard hasColon else { return nil }
-    let text = string(position..<end)
+    let text = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[position..<end]), as: UTF8.self) }
     guard let value = IPAddress.parseIPv6(Substring(text)) else { return nil }
     let start = position
     position = end
-    return Token(.ipv6(value), text: text, range: range(from: start))
+    return Token(.ipv6(value), range: range(from: start))
   }
 
   /// `"…"` or `'…'`: newlines inside become spaces, a backslash escapes the next character and
@@ -330,7 +381,8 @@ public struct Lexer: Sendable {
       return invalid(from: start, .error("lex.invalid-character", "a quoted string may not contain a NUL byte",
                                          at: range(from: start)))
     }
-    return Token(.quoted, text: decodeUTF8(text[...], from: start), range: range(from: start))
+    let decoded = decodeUTF8(text[...], from: start)
+    return Token(.quoted, range: range(from: start), storedText: store(decoded))
   }
 
   private mutating func lexInvalidCharacter() -> Token {
@@ -385,14 +437,20 @@ public struct Lexer: Sendable {
       // Still a use of the variable: lint must not call it (and the chain it heads) unused.
       expansions.append(VariableExpansion(name: name, value: nil, range: reference))
       // IPFilter lexes an unknown `$name` as a plain word; keeping it lets parsing go on.
-      return Token(.word, text: "$" + name, range: reference)
+      return Token(.word, range: reference, storedText: store("$" + name))
     case .success(let value):
       expansions.append(VariableExpansion(name: name, value: value + suffix, range: reference))
-      var valueLexer = Lexer(expandedValue: value + suffix, reference: reference, variable: name)
+      var valueLexer = Lexer(expandedValue: value + suffix)
       var tokens: [Token] = []
+      let variable = store(name)
       while true {
-        let token = valueLexer.next()
+        var token = valueLexer.next()
         if token.kind == .endOfFile { break }
+        // A token of the value points at the reference, where the user can see it, and keeps
+        // its text here: the value's lexer, and its input, go.
+        token.storedText = store(valueLexer.text(of: token))
+        token.range = reference
+        token.storedVariable = variable
         tokens.append(token)
       }
       for diagnostic in valueLexer.diagnostics {
@@ -404,7 +462,7 @@ public struct Lexer: Sendable {
       guard let first = tokens.first else {
         record(.error("lex.empty-variable", "variable '\(name)' has an empty value", at: reference,
                                   notes: definitionNote(name)))
-        return Token(.invalid, text: "$" + name, range: reference)
+        return Token(.invalid, range: reference, storedText: store("$" + name))
       }
       pending = Array(tokens.dropFirst())
       pendingIndex = 0
@@ -426,28 +484,19 @@ public struct Lexer: Sendable {
   private mutating func invalid(from start: Int, _ diagnostic: Diagnostic) -> Token {
     record(diagnostic)
     if position <= start { position = start + 1 }
-    return Token(.invalid, text: String(decoding: bytes[start..<position], as: UTF8.self), range: range(from: start))
+    return Token(.invalid, range: range(from: start))
   }
 
-  /// The word at `range` of the input, read in place, and the keyword it spells.
-  private mutating func word(at range: Range<Int>) -> (String, Keyword?) {
-    let ascii = bytes.withUnsafeBufferPointer { input in
+  /// The keyword the word at `range` of the input spells, read in place. A word that is not
+  /// ASCII spells none, and must be valid UTF-8.
+  private mutating func keyword(at range: Range<Int>) -> Keyword? {
+    let keyword = bytes.withUnsafeBufferPointer { input -> Keyword?? in
       let word = UnsafeBufferPointer(rebasing: input[range])
-      return Lexer.asciiText(word).map { ($0, Keyword(spelling: word)) }
+      return word.allSatisfy { $0 < 0x80 } ? .some(Keyword(spelling: word)) : nil
     }
-    return ascii ?? spelled(decodeUTF8(bytes[range], from: range.lowerBound))
-  }
-
-  /// The text of ASCII bytes, or nil for any other byte. ASCII is nearly every word: nothing to
-  /// validate, and the fast way to make a String.
-  private static func asciiText(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-    bytes.allSatisfy { $0 < 0x80 } ? String(decoding: bytes, as: UTF8.self) : nil
-  }
-
-  /// The text of `bytes[range]`, read in place: a slice of the input would retain it, for every
-  /// token.
-  private func string(_ range: Range<Int>) -> String {
-    bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+    if let keyword { return keyword }
+    // Checked here; its text is decoded again, in the same way, when it is read.
+    return Keyword(spelling: decodeUTF8(bytes[range], from: range.lowerBound))
   }
 
   private mutating func decodeUTF8(_ text: ArraySlice<UInt8>, from start: Int) -> String {

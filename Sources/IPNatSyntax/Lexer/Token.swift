@@ -25,7 +25,9 @@ public enum Punctuation: String, Sendable, Hashable, CaseIterable {
   case at = "@"
 }
 
-/// One token. Tokens are values; the parser holds at most two of them at a time.
+/// One token. Tokens are plain values, copied without reference counting: the parser handles
+/// every token of a file several times. A token's text is read from the lexer
+/// (``Lexer/text(of:)``) only where the parser needs it, mostly for names.
 public struct Token: Sendable, Hashable {
   public enum Kind: Sendable, Hashable {
     /// A bare word: an interface, host, service or protocol name, or a keyword.
@@ -47,8 +49,6 @@ public struct Token: Sendable, Hashable {
   }
 
   public var kind: Kind
-  /// The token's text with quotes removed and backslash escapes applied.
-  public var text: String
   /// Where the token is. Tokens that come from a variable's value carry the range of the
   /// `$name` reference, because that is where the user can see them.
   public var range: SourceRange
@@ -56,19 +56,18 @@ public struct Token: Sendable, Hashable {
   public var keyword: Keyword?
   /// Whether the token is the first on its line; error recovery resynchronises there.
   public var startsLine: Bool
-  /// The variable whose value produced this token, if any.
-  public var variable: String?
+  /// The token's text among the lexer's stored texts, when it is not simply the input at
+  /// `range`: a quoted string, a word with a backslash escape, a token of a variable's value.
+  var storedText: Int?
+  /// The name of the variable whose value produced this token, among the lexer's stored texts.
+  var storedVariable: Int?
 
-  public init(
-    _ kind: Kind, text: String, range: SourceRange, keyword: Keyword? = nil, startsLine: Bool = false,
-    variable: String? = nil
-  ) {
+  init(_ kind: Kind, range: SourceRange, keyword: Keyword? = nil, storedText: Int? = nil) {
     self.kind = kind
-    self.text = text
     self.range = range
     self.keyword = keyword
-    self.startsLine = startsLine
-    self.variable = variable
+    self.startsLine = false
+    self.storedText = storedText
   }
 
   public func `is`(_ keyword: Keyword) -> Bool { self.keyword == keyword }
@@ -83,14 +82,8 @@ public struct Token: Sendable, Hashable {
     }
   }
 
-  /// How the token is described in messages: `'map'`, `end of file`.
-  public var quotedForMessage: String {
-    switch kind {
-    case .endOfFile: "end of file"
-    case .quoted: "\"\(text.abbreviated)\""
-    default: "'\(text.abbreviated)'"
-    }
-  }
+  /// Whether the token came from the value of a variable.
+  public var isFromVariable: Bool { storedVariable != nil }
 }
 
 extension String {

@@ -92,8 +92,8 @@ extension Parser {
       return Host(spelling: .number(try parseUInt32("an address")), range: range)
     case .dotted:
       let token = advance()
-      guard let value = IPAddress.parseIPv4(Substring(token.text)) else {
-        error("parse.invalid-ipv4", "'\(token.text.abbreviated)' is not an IPv4 address (four numbers from 0 to 255)",
+      guard let value = lexer.withSpelling(of: token, IPAddress.parseIPv4(utf8:)) else {
+        error("parse.invalid-ipv4", "'\(text(token).abbreviated)' is not an IPv4 address (four numbers from 0 to 255)",
               at: token.range)
         return Host(spelling: .ipv4(0), range: token.range)
       }
@@ -102,7 +102,7 @@ extension Parser {
       return Host(spelling: .ipv6(value), range: advance().range)
     case .word where current.keyword == nil, .quoted:
       let token = advance()
-      return Host(spelling: .name(token.text, resolved: resolveHostName(token)), range: token.range)
+      return Host(spelling: .name(text(token), resolved: resolveHostName(token)), range: token.range)
     default:
       throw abort(expected: what)
     }
@@ -111,15 +111,15 @@ extension Parser {
   private mutating func resolveHostName(_ token: Token) -> IPAddress {
     let family = context.familySoFar
     // An undefined `$name` stays a word so parsing can go on; it has had its error already.
-    if token.kind == .word, token.text.hasPrefix("$") { return IPAddress(family: family ?? .inet, bits: 0) }
-    switch options.hostResolver.resolve(token.text, family: family) {
+    if token.kind == .word, text(token).hasPrefix("$") { return IPAddress(family: family ?? .inet, bits: 0) }
+    switch options.hostResolver.resolve(text(token), family: family) {
     case .resolved(let address):
       return address
     case .notFound:
-      error("parse.unknown-host", "cannot resolve host name '\(token.text.abbreviated)'", at: token.range,
+      error("parse.unknown-host", "cannot resolve host name '\(text(token).abbreviated)'", at: token.range,
             notes: [Note("IPFilter would silently use 0/32 (the interface's address) instead")])
     case .refused:
-      error("parse.host-name", "'\(token.text.abbreviated)' is a host name, and --no-resolve forbids looking it up",
+      error("parse.host-name", "'\(text(token).abbreviated)' is a host name, and --no-resolve forbids looking it up",
             at: token.range, notes: [Note("write the address itself, so the rule does not depend on DNS")])
     }
     return IPAddress(family: family ?? .inet, bits: 0)
@@ -139,8 +139,8 @@ extension Parser {
       form = .length(Int(min(length, 129)))
     case .dotted:
       advance()
-      guard let value = IPAddress.parseIPv4(Substring(token.text)) else {
-        error("parse.invalid-ipv4", "'\(token.text.abbreviated)' is not a dotted netmask", at: token.range)
+      guard let value = lexer.withSpelling(of: token, IPAddress.parseIPv4(utf8:)) else {
+        error("parse.invalid-ipv4", "'\(text(token).abbreviated)' is not a dotted netmask", at: token.range)
         return MaskSpelling(form: .ipv4(UInt32.max), usesKeyword: !allowLength, range: token.range)
       }
       form = .ipv4(value)
@@ -149,14 +149,14 @@ extension Parser {
       form = .ipv6(value)
     case .hex:
       advance()
-      guard token.text.count <= 10, let value = UInt32(token.text.dropFirst(2), radix: 16) else {
-        error("parse.invalid-mask", "'\(token.text.abbreviated)' is longer than an IPv4 netmask", at: token.range)
+      guard text(token).count <= 10, let value = UInt32(text(token).dropFirst(2), radix: 16) else {
+        error("parse.invalid-mask", "'\(text(token).abbreviated)' is longer than an IPv4 netmask", at: token.range)
         return MaskSpelling(form: .hex(UInt32.max), usesKeyword: !allowLength, range: token.range)
       }
       form = .hex(value)
     default:
       throw abort(expected: allowLength ? "a prefix length or netmask after '/'"
-                                        : "a netmask after '\(keyword.text)'")
+                                        : "a netmask after '\(text(keyword))'")
     }
     return MaskSpelling(form: form, usesKeyword: !allowLength, range: keyword.range.extended(to: token.range))
   }

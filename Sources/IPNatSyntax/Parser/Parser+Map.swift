@@ -112,13 +112,13 @@ extension Parser {
   /// ```
   private mutating func parseICMPIDMap() throws -> ICMPIDMap {
     let start = advance().range.start
-    guard current.isName, ["icmp", "ipv6-icmp", "icmpv6"].contains(current.text.lowercased()) else {
+    guard current.isName, ["icmp", "ipv6-icmp", "icmpv6"].contains(text(current).lowercased()) else {
       throw abort(expected: "'icmp' or 'ipv6-icmp' after 'icmpidmap'")
     }
     let name = advance()
     let ids = try parsePortRange("a range of ICMP ids")
     let sequential = take(.sequential).map { Flag(range: $0.range) }
-    return ICMPIDMap(protocolName: Located(value: name.text, range: name.range), ids: ids,
+    return ICMPIDMap(protocolName: Located(value: text(name), range: name.range), ids: ids,
                      sequential: sequential, range: range(from: start))
   }
 

@@ -70,7 +70,7 @@ extension Parser {
     case .mssclamp: return .mssclamp
     case .proxy:
       // `proxy dns/…` on a line of its own is a DNS proxy configuration, not an option.
-      return current.startsLine && peek().text.lowercased() == "dns" ? nil : .proxy
+      return current.startsLine && text(peek()).lowercased() == "dns" ? nil : .proxy
     case .tag: return .tag
     case .purge: return .purge
     default: return atProtocol() ? .protocol : nil

@@ -15,12 +15,12 @@ extension Parser {
       return Port(number: UInt16(min(value, 65535)), name: nil, range: range)
     case .word where current.keyword == nil, .quoted:
       let token = advance()
-      guard let number = ServiceTable.port(named: token.text, useSystemDatabase: options.useSystemDatabases) else {
-        error("parse.unknown-service", "unknown service name '\(token.text.abbreviated)'", at: token.range,
+      guard let number = ServiceTable.port(named: text(token), useSystemDatabase: options.useSystemDatabases) else {
+        error("parse.unknown-service", "unknown service name '\(text(token).abbreviated)'", at: token.range,
               notes: variableNotes(for: token))
-        return Port(number: 0, name: token.text, range: token.range)
+        return Port(number: 0, name: text(token), range: token.range)
       }
-      return Port(number: number, name: token.text, range: token.range)
+      return Port(number: number, name: text(token), range: token.range)
     default:
       throw abort(expected: what)
     }
@@ -108,7 +108,7 @@ extension Parser {
     // A name followed by `=` is the next statement (a variable), not a protocol; so is an
     // unknown word at the start of a line (most likely a misspelt rule keyword).
     if current.startsLine,
-      ProtocolTable.number(named: current.text, useSystemDatabase: options.useSystemDatabases) == nil
+      ProtocolTable.number(named: text(current), useSystemDatabase: options.useSystemDatabases) == nil
     {
       return false
     }
@@ -143,10 +143,10 @@ extension Parser {
       spec = ProtocolSpec(number: UInt8(min(value, 255)))
     } else if current.isName {
       let token = advance()
-      if let number = ProtocolTable.number(named: token.text, useSystemDatabase: options.useSystemDatabases) {
+      if let number = ProtocolTable.number(named: text(token), useSystemDatabase: options.useSystemDatabases) {
         spec = ProtocolSpec(number: number)
       } else {
-        error("parse.unknown-protocol", "unknown protocol '\(token.text.abbreviated)'", at: token.range,
+        error("parse.unknown-protocol", "unknown protocol '\(text(token).abbreviated)'", at: token.range,
               notes: variableNotes(for: token))
         spec = .number(0)
       }
@@ -162,8 +162,8 @@ extension Parser {
   mutating func parseUInt32(_ what: String) throws -> UInt32 {
     guard current.kind == .number else { throw abort(expected: what) }
     let token = advance()
-    guard let value = Self.decimalValue(token.text) else {
-      error("parse.number-too-large", "\(token.text) is too large (at most \(UInt32.max))", at: token.range)
+    guard let value = lexer.withSpelling(of: token, Self.decimalValue) else {
+      error("parse.number-too-large", "\(text(token)) is too large (at most \(UInt32.max))", at: token.range)
       return UInt32.max
     }
     return value
@@ -171,10 +171,10 @@ extension Parser {
 
   /// `UInt32(digits)`, for the digits of a number token, without the general parser's work: every
   /// mask length and port is one.
-  private static func decimalValue(_ digits: String) -> UInt32? {
+  private static func decimalValue(_ digits: UnsafeBufferPointer<UInt8>) -> UInt32? {
     guard !digits.isEmpty else { return nil }
     var value: UInt64 = 0
-    for byte in digits.utf8 {
+    for byte in digits {
       guard Lexer.isDigit(byte) else { return nil }
       value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
       guard value <= UInt32.max else { return nil }

@@ -13,7 +13,7 @@ extension Parser {
     try expect(.arrow, "after the address to redirect")
     let target = try parseRdrTarget()
     var targetPort: RdrRule.TargetPort?
-    if current.kind == .number, !current.startsLine, let number = Int(current.text), number > 255 {
+    if current.kind == .number, !current.startsLine, let number = Int(text(current)), number > 255 {
       // Not a protocol number: a new port without its keyword.
       let insertion = SourceRange(start: current.range.start, end: current.range.start)
       report(.error("parse.missing-port-keyword", "expected 'port' before the new port: did you mean 'port \(number)'?",

@@ -16,6 +16,7 @@ extension Parser {
         break
       }
       let before = current.range.start
+      lexer.forgetStoredTexts(keeping: &current, &lookahead)
       do {
         guard let statement = try parseStatement() else { continue }
         if case .rule = statement {
@@ -93,9 +94,9 @@ extension Parser {
       error("parse.keyword-variable", "'\(keyword.rawValue)' is a keyword and cannot name a variable",
             at: nameToken.range)
       valid = false
-    } else if !VariableTable.isValidName(nameToken.text) {
+    } else if !VariableTable.isValidName(text(nameToken)) {
       error("parse.invalid-variable-name",
-            "'\(nameToken.text)' is not a valid variable name (a letter, then letters, digits or '_')",
+            "'\(text(nameToken))' is not a valid variable name (a letter, then letters, digits or '_')",
             at: nameToken.range)
       valid = false
     }
@@ -108,19 +109,19 @@ extension Parser {
       advance()
       report(.error("parse.unquoted-value", "a variable's value must be a word or a quoted string",
                     at: valueToken.range,
-                    fixIts: [FixIt("quote the value", replacing: valueToken.range, with: "\"\(valueToken.text)\"")]))
+                    fixIts: [FixIt("quote the value", replacing: valueToken.range, with: "\"\(text(valueToken))\"")]))
       valid = false
     default:
       throw abort(expected: "the variable's value (a word or a quoted string)")
     }
     // Defined before the `;` is consumed, so that a `$name` right after it sees the value.
     if valid {
-      lexer.define(nameToken.text, value: valueToken.text, at: SourceRange(start: start, end: valueToken.range.end))
+      lexer.define(text(nameToken), value: text(valueToken), at: SourceRange(start: start, end: valueToken.range.end))
     }
     try expect(.semicolon, "after the variable's value")
     guard valid else { return nil }
-    return Assignment(name: Located(value: nameToken.text, range: nameToken.range),
-                      value: Located(value: valueToken.text, range: valueToken.range), range: range(from: start))
+    return Assignment(name: Located(value: text(nameToken), range: nameToken.range),
+                      value: Located(value: text(valueToken), range: valueToken.range), range: range(from: start))
   }
 
   /// ```
@@ -129,7 +130,7 @@ extension Parser {
   /// ```
   mutating func parseDNSProxyConfig() throws -> DNSProxyConfig {
     let start = advance().range.start
-    guard current.kind == .word, current.text.lowercased() == "dns" else {
+    guard current.kind == .word, text(current).lowercased() == "dns" else {
       throw abort(expected: "'dns' (the only proxy with a configuration block)")
     }
     advance()
@@ -151,7 +152,7 @@ extension Parser {
   private mutating func parseDNSEntry() throws -> DNSProxyConfig.Entry {
     let start = current.range.start
     let action: DNSProxyConfig.Entry.Action
-    switch current.kind == .word ? current.text.lowercased() : "" {
+    switch current.kind == .word ? text(current).lowercased() : "" {
     case "allow", "pass": action = .allow
     case "block", "deny", "drop": action = .block
     default: throw abort(expected: "'allow', 'pass', 'block', 'deny' or 'drop'")
@@ -167,6 +168,6 @@ extension Parser {
   mutating func parseName(_ what: String) throws -> Located<String> {
     guard current.isName else { throw abort(expected: what) }
     let token = advance()
-    return Located(value: token.text, range: token.range)
+    return Located(value: text(token), range: token.range)
   }
 }

@@ -87,7 +87,7 @@ struct RuleContext {
 public struct Parser {
   var lexer: Lexer
   var current: Token
-  private var lookahead: Token?
+  var lookahead: Token?
   /// The end offset of the last consumed token: the end of whatever is being built.
   private(set) var previousEnd = 0
   var diagnostics: [Diagnostic] = []
@@ -146,6 +146,9 @@ public struct Parser {
 
   // MARK: - Tokens
 
+  /// A token's text (``Lexer/text(of:)``).
+  func text(_ token: Token) -> String { lexer.text(of: token) }
+
   func at(_ keyword: Keyword) -> Bool { current.is(keyword) }
   func at(_ punctuation: Punctuation) -> Bool { current.is(punctuation) }
   var atEnd: Bool { current.kind == .endOfFile }
@@ -201,7 +204,7 @@ public struct Parser {
   /// Records "expected X, found Y" at the current token and returns the error to throw.
   mutating func abort(expected what: String, notes: [Note] = []) -> ParseAbort {
     if current.kind != .invalid {  // the lexer already explained an invalid token
-      report(.error("parse.expected", "expected \(what), found \(current.quotedForMessage)", at: current.range,
+      report(.error("parse.expected", "expected \(what), found \(lexer.quotedForMessage(current))", at: current.range,
                     notes: notes + variableNotes(for: current)))
     }
     return ParseAbort()
@@ -234,8 +237,8 @@ public struct Parser {
 
   /// A note pointing at the definition of the variable a token came from.
   func variableNotes(for token: Token) -> [Note] {
-    guard let name = token.variable else { return [] }
-    return [Note("'\(token.text.abbreviated)' comes from the value of variable '\(name)'",
+    guard let name = lexer.variable(of: token) else { return [] }
+    return [Note("'\(text(token).abbreviated)' comes from the value of variable '\(name)'",
                  at: lexer.variables.definitionRange(of: name))]
   }
 
