@@ -55,7 +55,7 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
   }
 
   /// Writes dotted decimal (at most 15 bytes) at the start of `buffer`; returns the count.
-  private static func writeIPv4(_ value: UInt32, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+  public static func writeIPv4(_ value: UInt32, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
     precondition(buffer.count >= 15)
     let octetTexts = IPAddress.octetTexts
     let start = UnsafeMutableRawPointer(buffer.baseAddress!)

@@ -201,7 +201,7 @@ struct ScriptWriter {
 
   /// Writes into one text rather than returning pieces to join: a folded map has a hundred
   /// thousand elements, and each piece would be a string of its own.
-  static func append(_ expression: Expression, to text: inout some ScriptText) {
+  static func append(_ expression: Expression, to text: inout some ScriptText & ~Copyable) {
     switch expression {
     case .selector(let selector): text.write(string: format(selector))
     case .address(let address): text.write(address: address)
@@ -228,15 +228,18 @@ struct ScriptWriter {
       append(members, separator: ", ", to: &text)
       text.write(" }")
     case .concatenation(let parts):
-      for (index, part) in parts.enumerated() {
-        if index > 0 { text.write(" . ") }
-        // `oifname . (ip saddr & 255.255.0.0)`: without parentheses nft 1.0.6 cannot parse it.
-        if case .bitwiseAnd = part {
-          text.write("(")
-          append(part, to: &text)
-          text.write(")")
-        } else {
-          append(part, to: &text)
+      // Read in place: iterating the array copied each part, for every element of a large map.
+      parts.withUnsafeBufferPointer { parts in
+        for index in parts.indices {
+          if index > 0 { text.write(" . ") }
+          // `oifname . (ip saddr & 255.255.0.0)`: without parentheses nft 1.0.6 cannot parse it.
+          if case .bitwiseAnd = parts[index] {
+            text.write("(")
+            append(parts[index], to: &text)
+            text.write(")")
+          } else {
+            append(parts[index], to: &text)
+          }
         }
       }
     case .bitwiseAnd(let value, let mask):
@@ -268,10 +271,14 @@ struct ScriptWriter {
   private static func append(_ elements: [MapElement], separatedBy separator: String, to text: inout String) {
     func write(_ part: ArraySlice<MapElement>, to text: inout String) {
       var bytes = ScriptBytes()
-      for (index, element) in zip(part.indices, part) {
-        if index > elements.startIndex { bytes.write(string: separator) }
-        append(element, to: &bytes)
-        bytes.flushWhenFull(into: &text)
+      let startsTheMap = part.startIndex == elements.startIndex
+      // Read in place, as a concatenation's parts are.
+      part.withUnsafeBufferPointer { part in
+        for element in part.indices {
+          if element > 0 || !startsTheMap { bytes.write(string: separator) }
+          append(part[element], to: &bytes)
+          bytes.flushWhenFull(into: &text)
+        }
       }
       bytes.flush(into: &text)
     }
@@ -287,13 +294,13 @@ struct ScriptWriter {
   }
 
   /// `key : value`.
-  static func append(_ element: MapElement, to text: inout some ScriptText) {
+  static func append(_ element: MapElement, to text: inout some ScriptText & ~Copyable) {
     append(element.key, to: &text)
     text.write(" : ")
     append(element.value, to: &text)
   }
 
-  private static func append(_ expressions: [Expression], separator: StaticString, to text: inout some ScriptText) {
+  private static func append(_ expressions: [Expression], separator: StaticString, to text: inout some ScriptText & ~Copyable) {
     for (index, expression) in expressions.enumerated() {
       if index > 0 { text.write(separator) }
       append(expression, to: &text)

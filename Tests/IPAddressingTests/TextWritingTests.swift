@@ -16,6 +16,10 @@ import Testing
       var bytes: [UInt8] = Array("x".utf8)
       DecimalText.append(value, to: &bytes)
       #expect(String(decoding: bytes, as: UTF8.self) == "x" + String(value))
+      let written = [UInt8](unsafeUninitializedCapacity: DecimalText.maximumDigits) { buffer, count in
+        count = DecimalText.write(value, into: buffer.baseAddress!)
+      }
+      #expect(String(decoding: written, as: UTF8.self) == String(value))
     }
   }
 

@@ -1,7 +1,7 @@
 import TestSupport
 import IPAddressing
 import NFTModel
-import NFTText
+@testable import NFTText
 import Testing
 
 /// The table layout the lowering builds (its effect checked with packets), built as IR.
@@ -190,6 +190,34 @@ let layout: Table = {
     #expect(whole.first == "\"eth0\" . 10.0.0.0 : 203.0.0.0")
     // The first element that differs, rather than two lists of 10,000 in the failure.
     #expect(whole.indices.first { whole[$0] != inSmallMaps[$0] } == nil)
+  }
+
+  /// Map elements are written as bytes into storage of their own (`ScriptBytes`), the rest of
+  /// the script as strings. Both must give the same text, for every kind of value, and for
+  /// pieces longer than the room the storage keeps spare, across its chunks.
+  @Test func mapElementsAreWrittenAsTheirExpressionsFormat() throws {
+    let elements = (0..<3000).map { index in
+      let name = index % 100 == 7 ? String(repeating: "x", count: 3000 + index) : "eth\(index % 3)"
+      let key = Expression.concatenation([.string(name), .address(.ipv4(UInt32(index) &* 0x0101_0101)),
+                                          .symbol(index % 2 == 0 ? "tcp" : "udp"), .integer(UInt64(index) * 21)])
+      let value: Expression =
+        switch index % 3 {
+        case 0: .concatenation([.address(.ipv6(UInt128(index) << 64 | 1)), .integerRange(1024, UInt64(1024 + index))])
+        case 1: .concatenation([.address(.ipv4(0xCB00_0000 + UInt32(index))), .integer(UInt64.max - UInt64(index))])
+        default: .addressRange(.ipv4(0), .ipv4(UInt32.max - UInt32(index)))
+        }
+      return MapElement(key, value)
+    }
+    let map = NamedMap(name: "m", key: [.interfaceName, .ipv4Address, .transportProtocol, .service],
+                       data: [.ipv6Address, .service], elements: elements)
+    let script = ScriptEmitter.script(replacing: Table(family: .inet, name: "t", maps: [map]))
+    let expected = elements.map { ScriptWriter.format($0.key) + " : " + ScriptWriter.format($0.value) }
+    let start = script.firstRange(of: "elements = { ")!.upperBound
+    let end = script[start...].firstRange(of: " }\n")!.lowerBound
+    let written = script[start..<end].split(separator: ",\n").map { String($0.drop { $0 == "\t" || $0 == " " }) }
+    try #require(written.count == expected.count)
+    #expect(written.indices.first { written[$0] != expected[$0] } == nil)
+    #expect(written.last == expected.last)
   }
 
   @Test func commentsStayWithinNftLimitsAndLoseDoubleQuotes() {
