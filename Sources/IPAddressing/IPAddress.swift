@@ -40,20 +40,6 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     String(unsafeUninitializedCapacity: 15) { writeIPv4(value, into: $0) }
   }
 
-  /// ``description`` appended to UTF-8 text being built, without making it a `String` first
-  /// (but for IPv6, rare in large files).
-  public func appendDescription(to bytes: inout [UInt8]) {
-    guard family == .inet else { return bytes.append(contentsOf: description.utf8) }
-    IPAddress.appendIPv4(UInt32(truncatingIfNeeded: bits), to: &bytes)
-  }
-
-  /// Dotted decimal appended to UTF-8 text being built.
-  public static func appendIPv4(_ value: UInt32, to bytes: inout [UInt8]) {
-    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { buffer in
-      bytes.append(contentsOf: buffer[..<writeIPv4(value, into: buffer)])
-    }
-  }
-
   /// Writes dotted decimal (at most 15 bytes) at the start of `buffer`; returns the count.
   public static func writeIPv4(_ value: UInt32, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
     precondition(buffer.count >= 15)

@@ -54,8 +54,6 @@ struct TableBuilder {
   private var hasReservedPlaces = false
   /// Each canonical form seen so far, with where it was first written.
   private var firstRuleByText: [String: SourceRange] = [:]
-  /// Where each rule's canonical form is written (``CanonicalPrinter/print(_:reusing:)``).
-  private var printBuffer: [UInt8] = []
   /// With ``LoweringOptions/recordsSourceFacts``: the lines that hold one rule each, then the
   /// facts, once the table is made.
   private var lineOccupancy: LineOccupancy?
@@ -117,7 +115,7 @@ struct TableBuilder {
       let output: LoweredRule
       switch group {
       case .single(let rule, let ordinal):
-        let canonicalForm = canonicalForm ?? CanonicalPrinter.print(rule, reusing: &printBuffer)
+        let canonicalForm = canonicalForm ?? CanonicalPrinter.print(rule)
         var context = RuleLowering(rule: rule, ordinal: ordinal, file: file, options: options, printedAs: canonicalForm)
         lineOccupancy?.add(rule.range, in: file)
         try refuseDuplicate(context.origin.text, at: rule.range)

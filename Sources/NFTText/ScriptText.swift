@@ -18,61 +18,25 @@ extension String: ScriptText {
 }
 
 /// UTF-8 bytes, handed to a `String` a chunk at a time (``flush(into:)``): the text of a map
-/// of a hundred thousand elements is never held twice. Each piece is copied straight into
-/// storage of its own: appending to an array cost about a hundred instructions a piece, and an
-/// element has a dozen.
+/// of a hundred thousand elements is never held twice.
 struct ScriptBytes: ScriptText, ~Copyable {
-  private var storage: UnsafeMutableBufferPointer<UInt8>
-  private var count = 0
+  private var bytes: UTF8Writer
   private static let chunkSize = 64 * 1024
 
-  init() { storage = .allocate(capacity: Self.chunkSize + 1024) }
+  init() { bytes = UTF8Writer(capacity: Self.chunkSize + 1024) }
 
-  deinit { storage.deallocate() }
-
-  mutating func write(_ literal: StaticString) { literal.withUTF8Buffer { append($0) } }
-
-  mutating func write(string: String) {
-    var string = string
-    string.withUTF8 { append($0) }
-  }
-
-  mutating func write(decimal value: UInt64) {
-    reserve(DecimalText.maximumDigits)
-    count += DecimalText.write(value, into: storage.baseAddress! + count)
-  }
-
-  mutating func write(address: IPAddress) {
-    guard address.family == .inet else { return write(string: address.description) }
-    reserve(15)
-    count += IPAddress.writeIPv4(UInt32(truncatingIfNeeded: address.bits),
-                                 into: UnsafeMutableBufferPointer(rebasing: storage[count...]))
-  }
+  mutating func write(_ literal: StaticString) { bytes.write(literal) }
+  mutating func write(string: String) { bytes.write(string) }
+  mutating func write(decimal value: UInt64) { bytes.write(decimal: value) }
+  mutating func write(address: IPAddress) { bytes.write(address) }
 
   /// Appends the bytes written so far to `text`, once they fill a chunk.
   mutating func flushWhenFull(into text: inout String) {
-    if count >= Self.chunkSize { flush(into: &text) }
+    if bytes.count >= Self.chunkSize { flush(into: &text) }
   }
 
   mutating func flush(into text: inout String) {
-    text += String(decoding: storage[..<count], as: UTF8.self)
-    count = 0
-  }
-
-  private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-    guard let source = bytes.baseAddress else { return }
-    reserve(bytes.count)
-    (storage.baseAddress! + count).update(from: source, count: bytes.count)
-    count += bytes.count
-  }
-
-  /// Makes room for `more` bytes: a piece longer than the slack after a chunk (an interface
-  /// name cannot be, a symbol could) grows the storage.
-  private mutating func reserve(_ more: Int) {
-    guard count + more > storage.count else { return }
-    let larger = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(2 * storage.count, count + more))
-    _ = larger.initialize(fromContentsOf: storage[..<count])
-    storage.deallocate()
-    storage = larger
+    text += bytes.text
+    bytes.removeAll()
   }
 }

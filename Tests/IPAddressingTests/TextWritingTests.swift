@@ -1,7 +1,7 @@
 import IPAddressing
 import Testing
 
-/// The byte writers that the canonical printer and the script use in place of `String`'s own.
+/// The byte writer that the canonical printer and the script use in place of `String`'s own.
 @Suite struct TextWritingTests {
   /// Every power of ten, one either side of it, and the extremes: where a digit count changes.
   @Test func decimalsAreWrittenAsStringWritesThem() {
@@ -13,13 +13,10 @@ import Testing
       power *= 10
     }
     for value in values {
-      var bytes: [UInt8] = Array("x".utf8)
-      DecimalText.append(value, to: &bytes)
-      #expect(String(decoding: bytes, as: UTF8.self) == "x" + String(value))
-      let written = [UInt8](unsafeUninitializedCapacity: DecimalText.maximumDigits) { buffer, count in
-        count = DecimalText.write(value, into: buffer.baseAddress!)
-      }
-      #expect(String(decoding: written, as: UTF8.self) == String(value))
+      var bytes = UTF8Writer(capacity: 0)
+      bytes.write("x")
+      bytes.write(decimal: value)
+      #expect(bytes.text == "x" + String(value))
     }
   }
 
@@ -34,17 +31,41 @@ import Testing
         let value = octets.reduce(0) { $0 << 8 | $1 }
         let expected = octets.map { String($0) }.joined(separator: ".")
         #expect(IPAddress.formatIPv4(value) == expected)
-        var bytes: [UInt8] = []
-        IPAddress.appendIPv4(value, to: &bytes)
-        #expect(String(decoding: bytes, as: UTF8.self) == expected)
+        var bytes = UTF8Writer(capacity: 0)
+        bytes.write(ipv4: value)
+        #expect(bytes.text == expected)
       }
     }
   }
 
   @Test(arguments: [UInt32(0), 1, 0x0A00_0001, 0xC0A8_0064, 0x6464_6464, 0xFFFF_FFFF, 0x0909_0A63])
   func ipv4AddressesAreAppendedAsTheyAreFormatted(value: UInt32) {
-    var bytes: [UInt8] = Array("at ".utf8)
-    IPAddress.appendIPv4(value, to: &bytes)
-    #expect(String(decoding: bytes, as: UTF8.self) == "at " + IPAddress.formatIPv4(value))
+    var bytes = UTF8Writer(capacity: 0)
+    bytes.write("at ")
+    bytes.write(ipv4: value)
+    #expect(bytes.text == "at " + IPAddress.formatIPv4(value))
+  }
+
+  /// Pieces of every kind, past the room made at first and past where the storage grows: the
+  /// text is the pieces, as `String` joins them.
+  @Test func textGrowsPastItsFirstRoomWhole() {
+    var bytes = UTF8Writer(capacity: 0)
+    var expected = ""
+    for index in 0..<2000 {
+      let name = String(repeating: "é", count: index % 97)
+      bytes.write(name)
+      bytes.write(" . ")
+      bytes.write(byte: UInt8(ascii: "#"))
+      bytes.write(decimal: UInt64(index) * 977)
+      bytes.write(IPAddress.ipv6(UInt128(index) << 100 | 1))
+      bytes.write(IPAddress.ipv4(UInt32(index) &* 0x0102_0304))
+      expected += name + " . #" + String(UInt64(index) * 977) + IPAddress.ipv6(UInt128(index) << 100 | 1).description
+        + IPAddress.formatIPv4(UInt32(index) &* 0x0102_0304)
+    }
+    #expect(bytes.count == expected.utf8.count)
+    #expect(bytes.text == expected)
+    bytes.removeAll()
+    bytes.write("again")
+    #expect(bytes.text == "again")
   }
 }

@@ -6,40 +6,25 @@
 public enum CanonicalPrinter {
   /// One line for a rule, without a newline.
   public static func print(_ rule: Rule) -> String {
-    var buffer: [UInt8] = []
-    buffer.reserveCapacity(128)  // most lines: room made once, not grown twice
-    return print(rule, reusing: &buffer)
-  }
-
-  /// As ``print(_:)``, written in `buffer`, which keeps its storage from one rule to the next:
-  /// lowering prints every rule of a file.
-  public static func print(_ rule: Rule, reusing buffer: inout [UInt8]) -> String {
-    buffer.removeAll(keepingCapacity: true)
-    write(rule, to: &buffer)
-    return String(decoding: buffer, as: UTF8.self)
+    written(rule).text
   }
 
   /// Appends the rule's line, without a newline, to UTF-8 `bytes`.
   public static func write(_ rule: Rule, to bytes: inout [UInt8]) {
+    written(rule).withBytes { bytes.append(contentsOf: $0) }
+  }
+
+  private static func written(_ rule: Rule) -> UTF8Writer {
     var writer = RuleWriter(family: rule.family)
-    swap(&writer.bytes, &bytes)
-    defer { swap(&writer.bytes, &bytes) }
-    switch rule {
-    case .map(let map): writer.write(map)
-    case .mapBlock(let mapBlock): writer.write(mapBlock)
-    case .rdr(let rdr): writer.write(rdr)
-    case .rewrite(let rewrite): writer.write(rewrite)
-    case .divert(let divert): writer.write(divert)
-    case .no(let no): writer.write(no)
-    }
+    writer.write(rule)
+    return writer.finish()
   }
 
   /// Every rule of a configuration, one per line.
   public static func print(_ config: Config) -> String {
     var text = ""
-    var buffer: [UInt8] = []
     for rule in config.rules {
-      text += print(rule, reusing: &buffer)
+      text += print(rule)
       text += "\n"
     }
     return text
@@ -47,13 +32,28 @@ public enum CanonicalPrinter {
 }
 
 /// Writes a rule's line as UTF-8 bytes: lowering prints every rule (the canonical form is each
-/// rule's identity, for the duplicate check and the listing), and appending bytes costs a
+/// rule's identity, for the duplicate check and the listing), and writing bytes costs a
 /// fraction of appending `String` pieces.
-private struct RuleWriter {
+private struct RuleWriter: ~Copyable {
   let family: IPFamily
-  var bytes: [UInt8] = []
+  /// Most lines fit in the room made at first.
+  private var bytes = UTF8Writer(capacity: 128)
 
   init(family: IPFamily) { self.family = family }
+
+  /// The line written.
+  consuming func finish() -> UTF8Writer { bytes }
+
+  mutating func write(_ rule: Rule) {
+    switch rule {
+    case .map(let map): write(map)
+    case .mapBlock(let mapBlock): write(mapBlock)
+    case .rdr(let rdr): write(rdr)
+    case .rewrite(let rewrite): write(rewrite)
+    case .divert(let divert): write(divert)
+    case .no(let no): write(no)
+    }
+  }
 
   // MARK: - Rules
 
@@ -409,7 +409,7 @@ private struct RuleWriter {
     if let length = network.prefixLength {
       emit(length)
     } else if family == .inet {
-      IPAddress.appendIPv4(UInt32(network.maskBits), to: &bytes)
+      bytes.write(ipv4: UInt32(network.maskBits))
     } else {
       emit(text: IPAddress.formatIPv6(network.maskBits))
     }
@@ -418,32 +418,32 @@ private struct RuleWriter {
   // MARK: - Bytes
 
   private mutating func emit(_ literal: StaticString) {
-    literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    bytes.write(literal)
   }
 
-  private mutating func emit(text: String) { bytes.append(contentsOf: text.utf8) }
+  private mutating func emit(text: String) { bytes.write(text) }
 
   private mutating func emit(_ address: IPAddress) {
-    address.appendDescription(to: &bytes)
+    bytes.write(address)
   }
 
   /// Decimal, as `String(number)` writes it.
   private mutating func emit(_ number: some BinaryInteger) {
-    if number < 0 { bytes.append(UInt8(ascii: "-")) }
-    DecimalText.append(UInt64(number.magnitude), to: &bytes)
+    if number < 0 { bytes.write(byte: UInt8(ascii: "-")) }
+    bytes.write(decimal: UInt64(number.magnitude))
   }
 
   /// A name as a word that lexes back to itself, quoted when it would not (IPFilter prints
   /// the interface `-` as `"-"`; other names it prints bare, even when they would not re-parse).
   private mutating func emitName(_ name: String) {
     guard NameQuoting.needsQuotes(name) else { return emit(text: name) }
-    bytes.append(UInt8(ascii: "\""))
+    bytes.write(byte: UInt8(ascii: "\""))
     for byte in name.utf8 {
       // Both are ASCII, and no byte of a multi-byte UTF-8 sequence is.
-      if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
-      bytes.append(byte)
+      if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.write(byte: UInt8(ascii: "\\")) }
+      bytes.write(byte: byte)
     }
-    bytes.append(UInt8(ascii: "\""))
+    bytes.write(byte: UInt8(ascii: "\""))
   }
 
   // MARK: - Names
