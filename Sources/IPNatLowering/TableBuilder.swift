@@ -208,34 +208,25 @@ struct TableBuilder {
     let (threshold, sortsPlaces) = (options.foldThreshold, hasReservedPlaces)
     let allowsConcatenatedData = options.target.concatenatedMapData
     let inTwo = threshold != nil && natRules[0].count + natRules[1].count >= options.foldsOnTwoThreadsFrom
-    var halves = natRules.withUnsafeMutableBufferPointer { chains in
-      TwoThreads.run(inTwo) { chain -> (plan: RuleFolder.Plan, output: RuleFolder.Output?) in
+    var plans = natRules.withUnsafeMutableBufferPointer { chains in
+      TwoThreads.run(inTwo) { chain in
         var entries = Self.inSearchOrder(&chains[chain], sortingPlaces: sortsPlaces)
-        guard let threshold else { return (RuleFolder.Plan(unfolded: entries.map(\.rule)), nil) }
+        guard let threshold else { return RuleFolder.Plan(unfolded: entries.map(\.rule)) }
         let folder = RuleFolder(chain: NATChain(rawValue: chain)!, threshold: threshold, allowsConcatenatedData: allowsConcatenatedData)
-        var plan = folder.plan(&entries)
-        // dstnat's maps, named first, are built at once, while srcnat is still being planned:
-        // srcnat usually takes the longer, its rules being of more shapes, which block each other.
-        guard chain == NATChain.dstnat.rawValue else { return (plan, nil) }
-        return (plan, plan.output(name: Self.foldNames(after: 0)))
+        return folder.plan(&entries)
       }
     }
     natRules = [[], []]
-    // srcnat's maps are built once the other thread is done: building them frees the
-    // candidates, all allocated by the lowering thread, and two threads freeing into one
-    // allocator arena wait on its lock (two building maps at once took longer than one).
-    let dstnat = halves[0].output ?? halves[0].plan.output(name: Self.foldNames(after: 0))
-    let srcnat = halves[1].plan.output(name: Self.foldNames(after: dstnat.maps.count))
-    return (dstnat, srcnat)
-  }
-
-  /// The names of folded maps, unique in the table, numbered on from `count`.
-  private static func foldNames(after count: Int) -> () -> String {
-    var number = count
-    return {
-      number += 1
-      return NamedMap.foldNamePrefix + String(number)
+    // The maps are built on one thread: building them frees the candidates, all allocated by
+    // the lowering thread, and two threads freeing into one allocator arena wait on its lock
+    // (they took longer than one).
+    var mapNumber = 0
+    let name = {
+      mapNumber += 1
+      return NamedMap.foldNamePrefix + String(mapNumber)
     }
+    let outputs = [plans[0].output(name: name), plans[1].output(name: name)]
+    return (outputs[0], outputs[1])
   }
 
   /// A chain's rules in IPFilter's search order (``SearchRank``): longest prefix first, then
