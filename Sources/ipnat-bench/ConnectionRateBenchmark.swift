@@ -44,9 +44,11 @@ struct ConnectionRateBenchmark: SizedBenchmark {
 
     // Each measurement has a router of its own, so that every run starts with an empty
     // conntrack table and no run's entries slow down the next.
+    let runDirectory = try RunDirectory()
     func connectionRate(_ variant: Variant) throws -> Double {
       let lab = try RouterLab(tools: tools)
       defer { lab.close() }
+      runDirectory.empty()
       try lab.exec(lab.router, [tools.ipnat, "load", "--no-resolve"] + variant.flags + [variant.config])
       func send(count: Int, firstPort: Int) throws -> Double {
         let before = try lab.receivedDatagrams()

@@ -29,9 +29,11 @@ struct LoadBenchmark: SizedBenchmark {
       [tools.unshare, "--net", tools.nft, "-f", folded],
     ]
     var best = [Measurement](repeating: Measurement(seconds: .infinity, peakBytes: 0, status: 0, output: ""), count: commands.count)
+    let runDirectory = try RunDirectory()
     // Interleaved, so that a busy moment of the machine hits all three alike.
     for _ in 0..<runs {
       for (index, command) in commands.enumerated() {
+        runDirectory.empty()
         let result = try measureProcess(command)
         guard result.status == 0 else { throw BenchError("\(command[2...].joined(separator: " ")) failed with status \(result.status)") }
         if result.seconds < best[index].seconds { best[index] = result }

@@ -131,3 +131,33 @@ func peakResidentBytes() -> Int {
   guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
   return (Int(line.filter(\.isNumber)) ?? 0) * 1024
 }
+
+/// Where the `ipnat load`s of a benchmark keep their load records (`IPNAT_RUN_DIRECTORY`, which
+/// every program the benchmark starts inherits): a directory of its own, emptied before each
+/// load (``empty()``) and removed at the end. Each load then starts as into an empty namespace,
+/// reading no record an earlier run left, and none is left in /run/ipnat, which is the host's.
+struct RunDirectory: ~Copyable {
+  let path: String
+
+  init() throws {
+    path = temporaryPath("run")
+    guard mkdir(path, 0o700) == 0 else { throw BenchError("cannot make \(path)") }
+    setenv("IPNAT_RUN_DIRECTORY", path, 1)
+  }
+
+  /// Removes the records the last load left.
+  func empty() {
+    guard let directory = opendir(path) else { return }
+    defer { closedir(directory) }
+    while let entry = readdir(directory) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+      if name != ".", name != ".." { unlink("\(path)/\(name)") }
+    }
+  }
+
+  deinit {
+    empty()
+    rmdir(path)
+    unsetenv("IPNAT_RUN_DIRECTORY")
+  }
+}
