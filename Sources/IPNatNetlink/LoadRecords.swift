@@ -26,7 +26,9 @@ public struct LoadRecordStore: Sendable {
 
   /// The record of `table`, if there is one this process can trust: a regular file of its own
   /// user that nobody else may write. `keepingSource`: as for `LoadRecord(decoding:keepingSource:)`.
-  func read(table: String, keepingSource: Bool = true) -> LoadRecord? {
+  /// With `scope`, only a record of that scope: one of another namespace (which a load there
+  /// wrote in the same directory) or generation is refused from its first bytes, unread.
+  func read(table: String, keepingSource: Bool = true, scope: LoadRecord.Scope? = nil) -> LoadRecord? {
     let descriptor = open(path(ofTable: table), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
     guard descriptor >= 0 else { return nil }
     defer { close(descriptor) }
@@ -34,7 +36,17 @@ public struct LoadRecordStore: Sendable {
     guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_uid == geteuid(),
       status.st_mode & (S_IWGRP | S_IWOTH) == 0, status.st_size < 1 << 32
     else { return nil }
-    var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+    if let scope {
+      guard let start = Self.read(descriptor, count: min(Int(status.st_size), LoadRecord.scopeBytes)),
+        LoadRecord.scope(atStartOf: start) == scope, lseek(descriptor, 0, SEEK_SET) == 0
+      else { return nil }
+    }
+    return Self.read(descriptor, count: Int(status.st_size)).flatMap { LoadRecord(decoding: $0, keepingSource: keepingSource) }
+  }
+
+  /// The next `count` bytes of the file, or nil if it ends first.
+  private static func read(_ descriptor: Int32, count: Int) -> [UInt8]? {
+    var bytes = [UInt8](repeating: 0, count: count)
     var filled = 0
     while filled < bytes.count {
       let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
@@ -42,7 +54,7 @@ public struct LoadRecordStore: Sendable {
       guard count > 0 else { return nil }
       filled += count
     }
-    return LoadRecord(decoding: bytes, keepingSource: keepingSource)
+    return bytes
   }
 
   /// Writes `record` whole or not at all: into a new file, renamed over the old one.
@@ -99,7 +111,7 @@ extension KernelRuleset {
   /// `keepingSource`: false leaves out the file it was compiled from.
   public func loadRecord(ofTable table: String, generation: UInt32, keepingSource: Bool = true) -> LoadRecord? {
     guard let store = loadRecords, let scope = recordScope(table: table, generation: generation),
-      let record = store.read(table: table, keepingSource: keepingSource), record.scope == scope
+      let record = store.read(table: table, keepingSource: keepingSource, scope: scope), record.scope == scope
     else { return nil }
     return record
   }

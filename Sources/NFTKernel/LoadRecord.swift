@@ -133,9 +133,7 @@ extension LoadRecord {
   public init?(decoding bytes: [UInt8], keepingSource: Bool = true) {
     guard bytes.starts(with: Self.magic) else { return nil }
     var reader = RecordReader(bytes: bytes, offset: Self.magic.count)
-    guard let boot = reader.string(), let namespace = reader.integer(), let table = reader.string(),
-      let generation = reader.integer().flatMap(UInt32.init(exactly:)), let setCount = reader.integer()
-    else { return nil }
+    guard let scope = reader.scope(), let setCount = reader.integer() else { return nil }
     var sets: [String: [KernelElement]] = [:]
     var definitions: [String: TableImage.SetDefinition] = [:]
     for _ in 0..<min(setCount, UInt64(bytes.count)) {
@@ -155,9 +153,20 @@ extension LoadRecord {
     guard sets.count == setCount, let ruleCount = reader.integer().flatMap(Int.init(exactly:)),
       reader.source(into: &source, keeping: keepingSource), reader.isAtEnd
     else { return nil }
-    self.init(scope: Scope(boot: boot, namespace: namespace, table: table, generation: generation), sets: sets,
-              definitions: definitions, ruleCount: ruleCount, source: source)
+    self.init(scope: scope, sets: sets, definitions: definitions, ruleCount: ruleCount, source: source)
   }
+
+  /// The scope a record's bytes begin with, read from as few of them as hold it (a record's
+  /// first ``scopeBytes`` always do): a reader can tell a record of another namespace or
+  /// generation without reading all of it, some 12 MB for a large file.
+  public static func scope(atStartOf bytes: [UInt8]) -> Scope? {
+    guard bytes.starts(with: magic) else { return nil }
+    var reader = RecordReader(bytes: bytes, offset: magic.count)
+    return reader.scope()
+  }
+
+  /// Enough bytes for any record's scope: a boot id is 36 bytes, and a table name at most 256.
+  public static let scopeBytes = 1024
 }
 
 /// Which of an element's optional parts follow its key, one bit each.
@@ -263,6 +272,13 @@ private struct RecordReader {
   var offset: Int
 
   var isAtEnd: Bool { offset == bytes.count }
+
+  mutating func scope() -> LoadRecord.Scope? {
+    guard let boot = string(), let namespace = integer(), let table = string(),
+      let generation = integer().flatMap(UInt32.init(exactly:))
+    else { return nil }
+    return LoadRecord.Scope(boot: boot, namespace: namespace, table: table, generation: generation)
+  }
 
   mutating func integer() -> UInt64? {
     guard bytes.count - offset >= 8 else { return nil }

@@ -34,6 +34,25 @@ import Testing
     }
   }
 
+  /// A load in another namespace writes its record in the same file: asked for one scope, the
+  /// store refuses a record of another from its first bytes, and reads one of that scope whole.
+  @Test func aRecordOfAnotherScopeIsRefused() throws {
+    try Self.inDirectory { directory in
+      let store = LoadRecordStore(directory: directory)
+      var large = Self.record
+      large.sets["fold_2"] = (0..<50_000).map { KernelElement(key: [10, 1, UInt8($0 >> 8), UInt8($0 & 0xff)], data: [192, 0, 2, 2]) }
+      store.write(large)
+      #expect(store.read(table: "ipnat", scope: large.scope) == large)
+      var otherNamespace = large.scope
+      otherNamespace.namespace += 1
+      #expect(store.read(table: "ipnat", scope: otherNamespace) == nil)
+      var laterGeneration = large.scope
+      laterGeneration.generation += 1
+      #expect(store.read(table: "ipnat", scope: laterGeneration) == nil)
+      #expect(LoadRecord.scope(atStartOf: Array(large.encoded().prefix(LoadRecord.scopeBytes))) == large.scope)
+    }
+  }
+
   /// A record others may write could describe any table: it is ignored, as is a link.
   @Test func aRecordOthersCouldHaveWrittenIsIgnored() throws {
     try Self.inDirectory { directory in
