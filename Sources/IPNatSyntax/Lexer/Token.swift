@@ -81,9 +81,6 @@ public struct Token: Sendable, Hashable {
     default: false
     }
   }
-
-  /// Whether the token came from the value of a variable.
-  public var isFromVariable: Bool { storedVariable != nil }
 }
 
 extension String {

@@ -102,24 +102,26 @@ extension Parser {
       return Host(spelling: .ipv6(value), range: advance().range)
     case .word where current.keyword == nil, .quoted:
       let token = advance()
-      return Host(spelling: .name(text(token), resolved: resolveHostName(token)), range: token.range)
+      let name = text(token)
+      return Host(spelling: .name(name, resolved: resolveHostName(name, of: token)), range: token.range)
     default:
       throw abort(expected: what)
     }
   }
 
-  private mutating func resolveHostName(_ token: Token) -> IPAddress {
+  /// `name`: the text of `token`.
+  private mutating func resolveHostName(_ name: String, of token: Token) -> IPAddress {
     let family = context.familySoFar
     // An undefined `$name` stays a word so parsing can go on; it has had its error already.
-    if token.kind == .word, text(token).hasPrefix("$") { return IPAddress(family: family ?? .inet, bits: 0) }
-    switch options.hostResolver.resolve(text(token), family: family) {
+    if token.kind == .word, name.hasPrefix("$") { return IPAddress(family: family ?? .inet, bits: 0) }
+    switch options.hostResolver.resolve(name, family: family) {
     case .resolved(let address):
       return address
     case .notFound:
-      error("parse.unknown-host", "cannot resolve host name '\(text(token).abbreviated)'", at: token.range,
+      error("parse.unknown-host", "cannot resolve host name '\(name.abbreviated)'", at: token.range,
             notes: [Note("IPFilter would silently use 0/32 (the interface's address) instead")])
     case .refused:
-      error("parse.host-name", "'\(text(token).abbreviated)' is a host name, and --no-resolve forbids looking it up",
+      error("parse.host-name", "'\(name.abbreviated)' is a host name, and --no-resolve forbids looking it up",
             at: token.range, notes: [Note("write the address itself, so the rule does not depend on DNS")])
     }
     return IPAddress(family: family ?? .inet, bits: 0)
@@ -149,8 +151,9 @@ extension Parser {
       form = .ipv6(value)
     case .hex:
       advance()
-      guard text(token).count <= 10, let value = UInt32(text(token).dropFirst(2), radix: 16) else {
-        error("parse.invalid-mask", "'\(text(token).abbreviated)' is longer than an IPv4 netmask", at: token.range)
+      let digits = text(token)
+      guard digits.count <= 10, let value = UInt32(digits.dropFirst(2), radix: 16) else {
+        error("parse.invalid-mask", "'\(digits.abbreviated)' is longer than an IPv4 netmask", at: token.range)
         return MaskSpelling(form: .hex(UInt32.max), usesKeyword: !allowLength, range: token.range)
       }
       form = .hex(value)

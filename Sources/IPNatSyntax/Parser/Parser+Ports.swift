@@ -15,12 +15,13 @@ extension Parser {
       return Port(number: UInt16(min(value, 65535)), name: nil, range: range)
     case .word where current.keyword == nil, .quoted:
       let token = advance()
-      guard let number = ServiceTable.port(named: text(token), useSystemDatabase: options.useSystemDatabases) else {
-        error("parse.unknown-service", "unknown service name '\(text(token).abbreviated)'", at: token.range,
+      let name = text(token)
+      guard let number = ServiceTable.port(named: name, useSystemDatabase: options.useSystemDatabases) else {
+        error("parse.unknown-service", "unknown service name '\(name.abbreviated)'", at: token.range,
               notes: variableNotes(for: token))
-        return Port(number: 0, name: text(token), range: token.range)
+        return Port(number: 0, name: name, range: token.range)
       }
-      return Port(number: number, name: text(token), range: token.range)
+      return Port(number: number, name: name, range: token.range)
     default:
       throw abort(expected: what)
     }
@@ -143,10 +144,11 @@ extension Parser {
       spec = ProtocolSpec(number: UInt8(min(value, 255)))
     } else if current.isName {
       let token = advance()
-      if let number = ProtocolTable.number(named: text(token), useSystemDatabase: options.useSystemDatabases) {
+      let name = text(token)
+      if let number = ProtocolTable.number(named: name, useSystemDatabase: options.useSystemDatabases) {
         spec = ProtocolSpec(number: number)
       } else {
-        error("parse.unknown-protocol", "unknown protocol '\(text(token).abbreviated)'", at: token.range,
+        error("parse.unknown-protocol", "unknown protocol '\(name.abbreviated)'", at: token.range,
               notes: variableNotes(for: token))
         spec = .number(0)
       }
