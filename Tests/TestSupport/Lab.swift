@@ -250,6 +250,11 @@ public final class Lab {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Self.ipPath)
     process.arguments = ["netns", "exec", namespace, Self.timeoutPath, "25"] + command
+    // An `ipnat load` in the lab keeps its load record in the lab's directory, not in the
+    // host's /run/ipnat, where it would outlive the lab.
+    var environment = ProcessInfo.processInfo.environment
+    environment["IPNAT_RUN_DIRECTORY"] = logDirectory + "/run"
+    process.environment = environment
     process.standardOutput = Pipe()
     process.standardError = Pipe()
     let standardInput = Pipe()
