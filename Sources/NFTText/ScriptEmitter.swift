@@ -228,18 +228,15 @@ struct ScriptWriter {
       append(members, separator: ", ", to: &text)
       text.write(" }")
     case .concatenation(let parts):
-      // Read in place: iterating the array copied each part, for every element of a large map.
-      parts.withUnsafeBufferPointer { parts in
-        for index in parts.indices {
-          if index > 0 { text.write(" . ") }
-          // `oifname . (ip saddr & 255.255.0.0)`: without parentheses nft 1.0.6 cannot parse it.
-          if case .bitwiseAnd = parts[index] {
-            text.write("(")
-            append(parts[index], to: &text)
-            text.write(")")
-          } else {
-            append(parts[index], to: &text)
-          }
+      for (index, part) in parts.enumerated() {
+        if index > 0 { text.write(" . ") }
+        // `oifname . (ip saddr & 255.255.0.0)`: without parentheses nft 1.0.6 cannot parse it.
+        if case .bitwiseAnd = part {
+          text.write("(")
+          append(part, to: &text)
+          text.write(")")
+        } else {
+          append(part, to: &text)
         }
       }
     case .bitwiseAnd(let value, let mask):
@@ -271,14 +268,10 @@ struct ScriptWriter {
   private static func append(_ elements: [MapElement], separatedBy separator: String, to text: inout String) {
     func write(_ part: ArraySlice<MapElement>, to text: inout String) {
       var bytes = ScriptBytes()
-      let startsTheMap = part.startIndex == elements.startIndex
-      // Read in place, as a concatenation's parts are.
-      part.withUnsafeBufferPointer { part in
-        for element in part.indices {
-          if element > 0 || !startsTheMap { bytes.write(string: separator) }
-          append(part[element], to: &bytes)
-          bytes.flushWhenFull(into: &text)
-        }
+      for (index, element) in zip(part.indices, part) {
+        if index > elements.startIndex { bytes.write(string: separator) }
+        append(element, to: &bytes)
+        bytes.flushWhenFull(into: &text)
       }
       bytes.flush(into: &text)
     }

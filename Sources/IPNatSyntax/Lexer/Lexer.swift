@@ -488,15 +488,15 @@ public struct Lexer: Sendable {
   }
 
   /// The keyword the word at `range` of the input spells, read in place. A word that is not
-  /// ASCII spells none, and must be valid UTF-8.
+  /// ASCII spells none, but must be valid UTF-8: decoding it checks that (its text is decoded
+  /// again, the same way, when it is read).
   private mutating func keyword(at range: Range<Int>) -> Keyword? {
-    let keyword = bytes.withUnsafeBufferPointer { input -> Keyword?? in
+    let (isASCII, keyword) = bytes.withUnsafeBufferPointer { input in
       let word = UnsafeBufferPointer(rebasing: input[range])
-      return word.allSatisfy { $0 < 0x80 } ? .some(Keyword(spelling: word)) : nil
+      return (word.allSatisfy { $0 < 0x80 }, Keyword(spelling: word))
     }
-    if let keyword { return keyword }
-    // Checked here; its text is decoded again, in the same way, when it is read.
-    return Keyword(spelling: decodeUTF8(bytes[range], from: range.lowerBound))
+    if !isASCII { _ = decodeUTF8(bytes[range], from: range.lowerBound) }
+    return keyword
   }
 
   private mutating func decodeUTF8(_ text: ArraySlice<UInt8>, from start: Int) -> String {
