@@ -8,6 +8,10 @@ public enum IPFamily: String, Sendable, Hashable, CaseIterable {
   /// The number of bits in an address of this family.
   public var width: Int { self == .inet ? 32 : 128 }
 
+  /// Hashes the case: the default for a raw-valued enum hashes its name, and folding hashes an
+  /// address or a prefix, family included, several times for nearly every rule.
+  public func hash(into hasher: inout Hasher) { hasher.combine(self == .inet) }
+
   /// A mask with every bit of the family set.
   public var allOnes: UInt128 { self == .inet ? UInt128(UInt32.max) : UInt128.max }
 }

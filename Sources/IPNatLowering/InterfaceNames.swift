@@ -4,8 +4,15 @@ import IPNatSyntax
 /// Turns ipnat.conf interface names into Linux ones: `--interface-map` renames (`le0=eth0`),
 /// then Linux's rules for names are checked, because a name the kernel cannot have would make
 /// the rule silently match nothing.
-struct InterfaceNames {
+///
+/// One for a whole file, shared by its rules: a class, so that it remembers the last name it
+/// accepted. Rules name the same interface or two again and again, and comparing a name with
+/// the last one costs a fraction of checking it.
+final class InterfaceNames {
   let renames: [String: String]
+  private var lastAccepted: String?
+
+  init(renames: [String: String]) { self.renames = renames }
 
   /// The Linux name, or `nil` for `*` and `-` (any interface).
   func linuxName(_ interface: InterfaceName) throws(LoweringError) -> String? {
@@ -13,12 +20,14 @@ struct InterfaceNames {
     // Without renames there is nothing to look up: a lookup in an empty dictionary still hashes
     // the name, and every rule names an interface or two.
     let name = renames.isEmpty ? interface.name : renames[interface.name] ?? interface.name
+    if name == lastAccepted { return name }
     if let problem = Self.problem(with: name) {
       var notes: [Note] = []
       if name != interface.name { notes.append(Note("--interface-map renamed '\(interface.name)' to '\(name)'")) }
       throw LoweringError("lower.interface-name", "'\(name)' cannot be a Linux interface name: \(problem)",
                           at: interface.range, notes: notes)
     }
+    lastAccepted = name
     return name
   }
 

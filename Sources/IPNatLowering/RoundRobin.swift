@@ -17,6 +17,7 @@ struct RoundRobinGroup {
   let canonicalForms: [String]
   let file: SourceFile
   let options: LoweringOptions
+  let interfaces: InterfaceNames
 
   func lower() throws(LoweringError) -> LoweredRule {
     var combined = LoweredRule()
@@ -24,7 +25,7 @@ struct RoundRobinGroup {
     let groupName = "rr_\(members[0].ordinal)"
     for (member, canonicalForm) in zip(members, canonicalForms) {
       var context = RuleLowering(rule: .rdr(member.rule), ordinal: member.ordinal, file: file, options: options,
-                                 printedAs: canonicalForm)
+                                 interfaces: interfaces, printedAs: canonicalForm)
       for destination in try memberTargets(member.rule, context) {
         var statements = try context.tagStatements(member.rule)
         statements.append(try context.destinationTranslation(member.rule, to: destination))
@@ -40,7 +41,7 @@ struct RoundRobinGroup {
     }
 
     var first = RuleLowering(rule: .rdr(members[0].rule), ordinal: members[0].ordinal, file: file, options: options,
-                             printedAs: canonicalForms[0])
+                             interfaces: interfaces, printedAs: canonicalForms[0])
     let lines = members.map { String(file.location(of: $0.rule.range.start).line) }.joined(separator: ", ")
     let origin = Origin(file: file.name, line: first.origin.line, text: "round-robin over the rdr rules of lines \(lines)",
                         range: members[0].rule.range)

@@ -38,6 +38,23 @@ struct LoweredRule {
   var warnings: [Diagnostic] = []
 }
 
+/// A rule's canonical form as the key of the duplicate check, hashed once, with the stable hash
+/// the load record keeps (``CompiledSource/textHash(_:)``): `String`'s own hashing cost more,
+/// and every rule is looked up.
+private struct CanonicalText: Hashable {
+  let text: String
+  let hash: UInt64
+
+  init(_ text: String) {
+    self.text = text
+    hash = CompiledSource.textHash(text)
+  }
+
+  static func == (left: Self, right: Self) -> Bool { left.hash == right.hash && left.text == right.text }
+
+  func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+}
+
 /// Lowers rules one at a time and assembles the table. A rule that fails contributes only its
 /// diagnostic; once any rule has failed, no table is produced.
 struct TableBuilder {
@@ -53,7 +70,7 @@ struct TableBuilder {
   private var otherOutput: [LoweredRule] = []
   private var hasReservedPlaces = false
   /// Each canonical form seen so far, with where it was first written.
-  private var firstRuleByText: [String: SourceRange] = [:]
+  private var firstRuleByText: [CanonicalText: SourceRange] = [:]
   /// With ``LoweringOptions/recordsSourceFacts``: the lines that hold one rule each, then the
   /// facts, once the table is made.
   private var lineOccupancy: LineOccupancy?
@@ -75,6 +92,7 @@ struct TableBuilder {
     self.file = file
     self.options = options
     self.keepsOutput = keepsOutput
+    interfaces = InterfaceNames(renames: options.interfaceMap)
     // Room that is never written to costs no memory: each chain may hold every rule.
     for chain in natRules.indices { natRules[chain].reserveCapacity(expectedGroups) }
     firstRuleByText.reserveCapacity(expectedGroups)
@@ -84,6 +102,8 @@ struct TableBuilder {
   /// Whether the table is wanted, or only the diagnostics (``Lowering/diagnostics(of:in:options:)``):
   /// then nothing a rule is lowered to is kept.
   let keepsOutput: Bool
+  /// The file's interface names, checked as its rules come.
+  private let interfaces: InterfaceNames
 
   /// Lowers a group after those before it, or into the place reserved for it. `canonicalForm`:
   /// a single rule's, if it is printed already.
@@ -112,20 +132,23 @@ struct TableBuilder {
 
   private mutating func lowerGroup(_ group: RuleGroup, printedAs canonicalForm: String?) -> (LoweredRule?, [Diagnostic]) {
     do {
-      let output: LoweredRule
+      var output = LoweredRule()
       switch group {
       case .single(let rule, let ordinal):
         let canonicalForm = canonicalForm ?? CanonicalPrinter.print(rule)
-        var context = RuleLowering(rule: rule, ordinal: ordinal, file: file, options: options, printedAs: canonicalForm)
+        var context = RuleLowering(rule: rule, ordinal: ordinal, file: file, options: options, interfaces: interfaces,
+                                   printedAs: canonicalForm)
         lineOccupancy?.add(rule.range, in: file)
         try refuseDuplicate(context.origin.text, at: rule.range)
         try context.lower(rule)
-        output = context.output
+        // Taken, not copied: a copy retains each of its arrays, and the context then lets them go.
+        swap(&output, &context.output)
       case .roundRobin(let members):
         let canonicalForms = members.map { CanonicalPrinter.print(.rdr($0.rule)) }
         for member in members { lineOccupancy?.add(member.rule.range, in: file, alone: false) }
         for (member, canonicalForm) in zip(members, canonicalForms) { try refuseDuplicate(canonicalForm, at: member.rule.range) }
-        output = try RoundRobinGroup(members: members, canonicalForms: canonicalForms, file: file, options: options).lower()
+        output = try RoundRobinGroup(members: members, canonicalForms: canonicalForms, file: file, options: options,
+                                       interfaces: interfaces).lower()
       }
       return (output, output.warnings)
     } catch {
@@ -139,8 +162,9 @@ struct TableBuilder {
   private mutating func refuseDuplicate(_ text: String, at range: SourceRange) throws(LoweringError) {
     // One lookup for the rule that is new, as almost every rule is; a duplicate puts the first
     // one's range back.
-    guard let first = firstRuleByText.updateValue(range, forKey: text) else { return }
-    firstRuleByText[text] = first
+    let key = CanonicalText(text)
+    guard let first = firstRuleByText.updateValue(range, forKey: key) else { return }
+    firstRuleByText[key] = first
     throw LoweringError("lower.duplicate-rule",
                         "this rule repeats the rule of line \(file.location(of: first.start).line); IPFilter refuses to load a duplicate",
                         at: range, notes: [Note("the first one is here", at: first)])
@@ -183,7 +207,7 @@ struct TableBuilder {
     otherOutput = []
     if let occupancy = lineOccupancy {
       sourceFacts = SourceFacts(singleStatementLines: occupancy.lines,
-                                ruleTextHashes: firstRuleByText.keys.map(CompiledSource.textHash).sorted(),
+                                ruleTextHashes: firstRuleByText.keys.map(\.hash).sorted(),
                                 firstRuleStart: occupancy.firstRuleStart)
     }
     firstRuleByText = [:]
@@ -259,13 +283,14 @@ struct RuleLowering {
 
   /// `canonicalForm`: the rule as `CanonicalPrinter` prints it. The caller prints it, once, for
   /// the duplicate check too, or has it from the parser.
-  init(rule: IPNatSyntax.Rule, ordinal: Int, file: SourceFile, options: LoweringOptions, printedAs canonicalForm: String) {
+  init(rule: IPNatSyntax.Rule, ordinal: Int, file: SourceFile, options: LoweringOptions, interfaces: InterfaceNames,
+       printedAs canonicalForm: String) {
     self.ordinal = ordinal
     self.origin = Origin(file: file.name, line: file.location(of: rule.range.start).line, text: canonicalForm,
                          range: rule.range)
     self.family = rule.family
     self.options = options
-    self.interfaces = InterfaceNames(renames: options.interfaceMap)
+    self.interfaces = interfaces
   }
 
   mutating func lower(_ rule: IPNatSyntax.Rule) throws(LoweringError) {

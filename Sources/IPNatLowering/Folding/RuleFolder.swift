@@ -142,6 +142,37 @@ private struct Layout {
       self.transport = transport
       hasPort = port != nil
     }
+
+    /// One word into the hasher, where the synthesized hash feeds it six: a group looks up and
+    /// stores each key of every rule that joins it.
+    func hash(into hasher: inout Hasher) {
+      let small = port << 24 | UInt64(interface) << 9 | UInt64(transport) << 1 | (hasPort ? 1 : 0)
+      hasher.combine(addressLow ^ (addressHigh &* 0x9e37_79b9_7f4a_7c15) ^ (small &* 0xc2b2_ae3d_27d4_eb4f))
+    }
+  }
+
+  /// A candidate's keys, made as they are read: one per protocol, or one for a shape without
+  /// protocols. Most rules have one, and an array for it cost an allocation per rule.
+  struct CandidateKeys: Sequence {
+    let interface: Int
+    let candidate: FoldCandidate
+
+    var count: Int { Swift.max(1, candidate.protocols.count) }
+
+    func makeIterator() -> Iterator { Iterator(keys: self) }
+
+    struct Iterator: IteratorProtocol {
+      let keys: CandidateKeys
+      var index = 0
+
+      mutating func next() -> Key? {
+        let protocols = keys.candidate.protocols
+        guard index < Swift.max(1, protocols.count) else { return nil }
+        defer { index += 1 }
+        return Key(interface: keys.interface, address: keys.candidate.network.address,
+                   transport: protocols.isEmpty ? 0 : protocols[index], port: keys.candidate.port)
+      }
+    }
   }
 
   struct Group {
@@ -161,9 +192,9 @@ private struct Layout {
     var keys: Set<Key> = []
     var blockers: BlockerIndex?
 
-    func repeatsKey(_ candidateKeys: [Key]) -> Bool { candidateKeys.contains(where: keys.contains) }
+    func repeatsKey(_ candidateKeys: CandidateKeys) -> Bool { candidateKeys.contains(where: keys.contains) }
 
-    mutating func add(_ rule: FoldEntry, at position: Int, _ candidate: FoldCandidate, keys candidateKeys: [Key],
+    mutating func add(_ rule: FoldEntry, at position: Int, _ candidate: FoldCandidate, keys candidateKeys: CandidateKeys,
                       threshold: Int) {
       memberCount += 1
       if memberCount < threshold {
@@ -219,11 +250,8 @@ private struct Layout {
     open = Array(repeating: nil, count: pending.count)
   }
 
-  private mutating func keys(of candidate: FoldCandidate) -> [Key] {
-    let interface = interfaces.number(of: candidate.interface)
-    let address = candidate.network.address
-    guard !candidate.protocols.isEmpty else { return [Key(interface: interface, address: address, transport: 0, port: candidate.port)] }
-    return candidate.protocols.map { Key(interface: interface, address: address, transport: $0, port: candidate.port) }
+  private mutating func keys(of candidate: FoldCandidate) -> CandidateKeys {
+    CandidateKeys(interface: interfaces.number(of: candidate.interface), candidate: candidate)
   }
 
   /// The places of the rules in groups of two or more that are too small to fold.

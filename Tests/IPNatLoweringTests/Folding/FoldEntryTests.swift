@@ -28,8 +28,9 @@ import Testing
     let parsed = IPNat.parse(file, options: FrontendOptions(resolveHostNames: false))
     try #require(!parsed.diagnostics.hasErrors, "\(DiagnosticRenderer().render(parsed.diagnostics, in: file))")
     var entries: [FoldEntry] = []
+    let interfaces = InterfaceNames(renames: options.interfaceMap)
     for (offset, rule) in parsed.config.rules.enumerated() {
-      var lowering = RuleLowering(rule: rule, ordinal: offset + 1, file: file, options: options,
+      var lowering = RuleLowering(rule: rule, ordinal: offset + 1, file: file, options: options, interfaces: interfaces,
                                   printedAs: CanonicalPrinter.print(rule))
       try lowering.lower(rule)
       entries += lowering.output.natRules.map(\.entry)
