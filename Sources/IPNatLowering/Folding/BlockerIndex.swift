@@ -20,10 +20,6 @@ struct BlockerIndex {
   private var unaddressed: [Footprint] = []
   private var isSaturated = false
 
-  /// Whether no footprint was added (each is filed under its network or with the unaddressed):
-  /// then nothing can overlap, and no footprint need be read.
-  var isEmpty: Bool { unaddressed.isEmpty && containing.isEmpty }
-
   init(keySide: Side, candidateLengths: [IPFamily: [Int]]) {
     self.keySide = keySide
     self.candidateLengths = candidateLengths
@@ -44,20 +40,27 @@ struct BlockerIndex {
     }
   }
 
-  /// Whether a rule keyed by `network` may move ahead of every blocker. Its footprint is read
-  /// only if there is a blocker to check it against.
+  /// Whether a rule keyed by `network` may move ahead of every blocker: whether it cannot match
+  /// a packet one of them matches. Its footprint is read only if a blocker is filed where its
+  /// network could intersect the rule's: most rules that join a group meet none, and reading a
+  /// footprint costs more than looking.
   func admits(_ footprint: @autoclosure () -> Footprint, keyedBy network: AddressPrefix) -> Bool {
-    isEmpty || !mayOverlap(footprint(), keyedBy: network)
+    if isSaturated { return false }
+    // Each footprint is filed under its network or with the unaddressed.
+    if containing.isEmpty && unaddressed.isEmpty { return true }
+    guard hasBlocker(near: network, where: { _ in true }) else { return true }
+    let footprint = footprint()
+    return !hasBlocker(near: network, where: { $0.mayOverlap(footprint) })
   }
 
-  /// Whether a rule keyed by `network` might match a packet one of the blockers matches.
-  func mayOverlap(_ footprint: Footprint, keyedBy network: AddressPrefix) -> Bool {
-    if isSaturated { return true }
-    if unaddressed.contains(where: { $0.mayOverlap(footprint) }) { return true }
+  /// Whether a blocker that could share packets with `network` passes `test`: one filed under a
+  /// network that contains it or lies inside it, or one without a network on the key side.
+  private func hasBlocker(near network: AddressPrefix, where test: (Footprint) -> Bool) -> Bool {
+    if unaddressed.contains(where: test) { return true }
     for length in lengths[network.address.family] ?? [] where length <= network.length {
-      if containing[network.truncated(to: length)]?.contains(where: { $0.mayOverlap(footprint) }) == true { return true }
+      if containing[network.truncated(to: length)]?.contains(where: test) == true { return true }
     }
-    return contained[network]?.contains(where: { $0.mayOverlap(footprint) }) == true
+    return contained[network]?.contains(where: test) == true
   }
 
   /// Files a footprint; returns whether its bucket is now over the limit.
