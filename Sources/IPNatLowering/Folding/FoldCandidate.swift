@@ -46,6 +46,8 @@ final class FoldCandidate: Sendable {
   let port: UInt64?
   /// The protocols it matches, one map element each; empty when the shape has none.
   let protocols: [UInt8]
+  /// Its map keys, and elements: one per protocol, or one for a shape without protocols.
+  var keyCount: Int { max(1, protocols.count) }
   /// The new address, and the new port or ports: kept as numbers, and made a map value only
   /// when the map is built, because a folder holds tens of thousands of candidates at once.
   let target: IPAddress

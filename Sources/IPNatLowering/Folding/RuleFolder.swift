@@ -108,12 +108,12 @@ private struct Layout {
 
     mutating func add(_ candidate: FoldCandidate) {
       members += 1
-      keys += max(1, candidate.protocols.count)
+      keys += candidate.keyCount
     }
 
     mutating func remove(_ candidate: FoldCandidate) {
       members -= 1
-      keys -= max(1, candidate.protocols.count)
+      keys -= candidate.keyCount
     }
   }
 
@@ -157,7 +157,7 @@ private struct Layout {
     let interface: Int
     let candidate: FoldCandidate
 
-    var count: Int { Swift.max(1, candidate.protocols.count) }
+    var count: Int { candidate.keyCount }
 
     func makeIterator() -> Iterator { Iterator(keys: self) }
 
@@ -166,8 +166,8 @@ private struct Layout {
       var index = 0
 
       mutating func next() -> Key? {
+        guard index < keys.count else { return nil }
         let protocols = keys.candidate.protocols
-        guard index < Swift.max(1, protocols.count) else { return nil }
         defer { index += 1 }
         return Key(interface: keys.interface, address: keys.candidate.network.address,
                    transport: protocols.isEmpty ? 0 : protocols[index], port: keys.candidate.port)
@@ -325,7 +325,7 @@ private struct Layout {
   /// otherwise holds its rules twice, as candidates and as elements.
   private func map(of candidates: consuming [FoldCandidate], _ group: Group, named name: String) -> NamedMap {
     var elements: [MapElement] = []
-    elements.reserveCapacity(candidates.reduce(0) { $0 + max(1, $1.protocols.count) })
+    elements.reserveCapacity(candidates.reduce(0) { $0 + $1.keyCount })
     candidates.drain { $0.appendElements(to: &elements) }
     var map = NamedMap(name: name, key: group.shape.keyTypes, data: group.shape.dataTypes,
                        intervalData: group.shape.translation == .addressAndPortRange, elements: elements)
