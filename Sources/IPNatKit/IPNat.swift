@@ -59,16 +59,21 @@ public enum IPNat {
   /// `ipnat compile`: the nftables ruleset that replaces ipnat's table, or nothing if any rule
   /// has an error.
   public static func compile(_ file: SourceFile, options: FrontendOptions = FrontendOptions(),
-                             lowering: LoweringOptions = LoweringOptions(), format: OutputFormat = .nft) -> Outcome {
+                             lowering: LoweringOptions = LoweringOptions(), format: OutputFormat = .nft,
+                             teardown: Teardown = .whenDone) -> Outcome {
     var lowering = lowering
     lowering.target = format.capabilities
     let (table, diagnostics) = lower(file, options: options, lowering: lowering)
     guard let table else { return Outcome(output: nil, diagnostics: diagnostics) }
-    let output =
-      switch format {
-      case .nft: ScriptEmitter.script(replacing: consume table)
-      case .json: JSONEmitter.document(replacing: consume table)
-      }
+    let output: String
+    switch format {
+    case .nft:
+      output = ScriptEmitter.script(replacing: table)
+      teardown.letGo(of: table)
+    case .json:
+      // JSON values are about seven times the script: the emitter lets each map go once written.
+      output = JSONEmitter.document(replacing: consume table)
+    }
     return Outcome(output: output, diagnostics: diagnostics)
   }
 

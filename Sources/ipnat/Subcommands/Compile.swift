@@ -35,8 +35,9 @@ extension IPNatCommand {
     func run() throws {
       let frontend = Frontend(input: input)
       let file = try frontend.readInput()
+      // The process ends once the ruleset is written: nothing it built needs freeing.
       let outcome = IPNat.compile(file, options: input.frontendOptions, lowering: lowering.options,
-                                  format: format.outputFormat)
+                                  format: format.outputFormat, teardown: .atExit)
       try frontend.finish(outcome, file: file, writingTo: output)
     }
   }
