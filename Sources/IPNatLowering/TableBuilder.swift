@@ -295,11 +295,11 @@ struct RuleLowering {
 
   mutating func lower(_ rule: IPNatSyntax.Rule) throws(LoweringError) {
     switch rule {
-    case .map(let map): try lowerMap(map)
-    case .mapBlock(let mapBlock): try lowerMapBlock(mapBlock)
-    case .rdr(let rdr): try lowerRdr(rdr)
-    case .no(let no): try lowerNo(no)
-    case .rewrite(let rewrite): try lowerRewrite(rewrite)
+    case .map(let map): try lowerMap(map.value)
+    case .mapBlock(let mapBlock): try lowerMapBlock(mapBlock.value)
+    case .rdr(let rdr): try lowerRdr(rdr.value)
+    case .no(let no): try lowerNo(no.value)
+    case .rewrite(let rewrite): try lowerRewrite(rewrite.value)
     case .divert(let divert):
       throw LoweringError(
         "lower.divert", "divert rules cannot be expressed in nftables: it has no statement that wraps a packet in a new IP and UDP header",

@@ -116,13 +116,13 @@ public struct RoundRobinCollector: Sendable {
 
   public mutating func take(_ rule: Rule, ordinal: Int) -> Placement {
     guard case .rdr(let rdr) = rule, rdr.options.roundRobin != nil else { return .notRoundRobin }
-    let key = RoundRobinKey(rdr)
+    let key = RoundRobinKey(rdr.value)
     if let index = groupIndex[key] {
-      members[index].append((rdr, ordinal))
+      members[index].append((rdr.value, ordinal))
       return .joinsGroup
     }
     groupIndex[key] = members.count
-    members.append([(rdr, ordinal)])
+    members.append([(rdr.value, ordinal)])
     return .opensGroup
   }
 

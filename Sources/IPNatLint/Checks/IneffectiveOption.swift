@@ -16,9 +16,9 @@ struct IneffectiveOption: LintCheck {
   func diagnostics(in context: LintContext) -> [Diagnostic] {
     return context.rules.flatMap { rule -> [Diagnostic] in
       switch rule {
-      case .map(let map): common(map.options) + roundRobin(map)
+      case .map(let map): common(map.options) + roundRobin(map.value)
       case .mapBlock(let block): common(block.options) + roundRobinOnMapBlock(block.options)
-      case .rdr(let rdr): common(rdr.options) + sticky(rdr) + roundRobin(rdr, groups: context.roundRobinGroups)
+      case .rdr(let rdr): common(rdr.options) + sticky(rdr.value) + roundRobin(rdr.value, groups: context.roundRobinGroups)
       case .rewrite, .divert, .no: []
       }
     }

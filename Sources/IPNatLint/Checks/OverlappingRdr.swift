@@ -31,10 +31,10 @@ struct OverlappingRdr: LintCheck {
           let (first, second) = other.isTried(before: entry) ? (other, entry) : (entry, other)
           guard found[second.index] == nil, overlapsPartly(first, second),
             case .rdr(let winner) = first.rule, case .rdr(let loser) = second.rule,
-            RdrTarget(winner) != RdrTarget(loser)
+            RdrTarget(winner.value) != RdrTarget(loser.value)
           else { continue }
           found[second.index] = finding(
-            "some connections this rdr matches also match the rdr of line \(context.line(of: first.rule.range)), which is tried first and sends them to \(RdrTarget.text(of: winner, in: context))",
+            "some connections this rdr matches also match the rdr of line \(context.line(of: first.rule.range)), which is tried first and sends them to \(RdrTarget.text(of: winner.value, in: context))",
             at: second.rule.range,
             notes: [Note("the two rules overlap here; neither holds the other, so the split may not be what was meant",
                          at: first.rule.range)])

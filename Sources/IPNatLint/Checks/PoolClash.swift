@@ -31,7 +31,7 @@ struct PoolClash: LintCheck {
         "\(describe(hosts)) internal addresses share \(addresses) new address\(addresses == 1 ? "" : "es") without portmap: IPFilter drops a connection whose new address and port are already in use",
         at: targetRange(map.target),
         notes: [Note("Linux would pick another port instead, so the rule behaves differently there")],
-        fixIts: portmapFixIt(map)))
+        fixIts: portmapFixIt(map.value)))
     }
     return found
   }

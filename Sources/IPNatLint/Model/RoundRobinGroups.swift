@@ -22,7 +22,7 @@ struct RoundRobinGroups: Sendable {
     members = RuleGroup.partition(rules).compactMap { group in
       switch group {
       case .roundRobin(let members): members.map(\.rule)
-      case .single(.rdr(let rdr), _) where rdr.options.roundRobin != nil: [rdr]
+      case .single(.rdr(let rdr), _) where rdr.options.roundRobin != nil: [rdr.value]
       case .single: nil
       }
     }

@@ -10,12 +10,12 @@ extension TableEntry {
   static func entries(of rule: Rule, index: Int) -> [TableEntry] {
     let builder = EntryBuilder(rule: rule, index: index)
     switch rule {
-    case .map(let map): return [builder.map(map), builder.bimapInbound(map)].compactMap { $0 }
+    case .map(let map): return [builder.map(map.value), builder.bimapInbound(map.value)].compactMap { $0 }
     case .mapBlock(let block):
       return [builder.entry(.map, interface: block.interfaces.outbound, protocol: block.ruleProtocol,
                             key: block.source, tag: block.options.tag)].compactMap { $0 }
-    case .rdr(let rdr): return [builder.rdr(rdr)].compactMap { $0 }
-    case .no(let exception): return [builder.exception(exception)].compactMap { $0 }
+    case .rdr(let rdr): return [builder.rdr(rdr.value)].compactMap { $0 }
+    case .no(let exception): return [builder.exception(exception.value)].compactMap { $0 }
     case .rewrite, .divert: return []
     }
   }

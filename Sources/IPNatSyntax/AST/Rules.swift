@@ -194,47 +194,75 @@ public struct NoRule: Sendable, Hashable {
   public var range: SourceRange
 }
 
-/// One NAT rule.
-public indirect enum Rule: Sendable, Hashable {
-  case map(MapRule)
-  case mapBlock(MapBlockRule)
-  case rdr(RdrRule)
-  case rewrite(RewriteRule)
-  case divert(DivertRule)
-  case no(NoRule)
+/// One NAT rule. Each case holds its syntax tree by reference (``Shared``): see there why.
+public enum Rule: Sendable, Hashable {
+  case map(Shared<MapRule>)
+  case mapBlock(Shared<MapBlockRule>)
+  case rdr(Shared<RdrRule>)
+  case rewrite(Shared<RewriteRule>)
+  case divert(Shared<DivertRule>)
+  case no(Shared<NoRule>)
+
+  public static func map(_ rule: MapRule) -> Rule { .map(Shared(rule)) }
+  public static func mapBlock(_ rule: MapBlockRule) -> Rule { .mapBlock(Shared(rule)) }
+  public static func rdr(_ rule: RdrRule) -> Rule { .rdr(Shared(rule)) }
+  public static func rewrite(_ rule: RewriteRule) -> Rule { .rewrite(Shared(rule)) }
+  public static func divert(_ rule: DivertRule) -> Rule { .divert(Shared(rule)) }
+  public static func no(_ rule: NoRule) -> Rule { .no(Shared(rule)) }
 
   public var range: SourceRange {
     switch self {
-    case .map(let rule): rule.range
-    case .mapBlock(let rule): rule.range
-    case .rdr(let rule): rule.range
-    case .rewrite(let rule): rule.range
-    case .divert(let rule): rule.range
-    case .no(let rule): rule.range
+    case .map(let rule): rule.value.range
+    case .mapBlock(let rule): rule.value.range
+    case .rdr(let rule): rule.value.range
+    case .rewrite(let rule): rule.value.range
+    case .divert(let rule): rule.value.range
+    case .no(let rule): rule.value.range
     }
   }
 
   public var family: IPFamily {
     switch self {
-    case .map(let rule): rule.family
-    case .mapBlock(let rule): rule.family
-    case .rdr(let rule): rule.family
-    case .rewrite(let rule): rule.family
-    case .divert(let rule): rule.family
-    case .no(let rule): rule.family
+    case .map(let rule): rule.value.family
+    case .mapBlock(let rule): rule.value.family
+    case .rdr(let rule): rule.value.family
+    case .rewrite(let rule): rule.value.family
+    case .divert(let rule): rule.value.family
+    case .no(let rule): rule.value.family
     }
   }
 
   public var interfaces: Interfaces {
     switch self {
-    case .map(let rule): rule.interfaces
-    case .mapBlock(let rule): rule.interfaces
-    case .rdr(let rule): rule.interfaces
-    case .rewrite(let rule): rule.interfaces
-    case .divert(let rule): rule.interfaces
-    case .no(let rule): rule.interfaces
+    case .map(let rule): rule.value.interfaces
+    case .mapBlock(let rule): rule.value.interfaces
+    case .rdr(let rule): rule.value.interfaces
+    case .rewrite(let rule): rule.value.interfaces
+    case .divert(let rule): rule.value.interfaces
+    case .no(let rule): rule.value.interfaces
     }
   }
+}
+
+/// A rule's syntax tree, held by reference and never changed once parsed: handing it on costs
+/// a reference count. An `indirect` case held it in a box too, but the compiler copied the
+/// whole tree out of the box each time a case was matched and the tree passed on (an rdr rule
+/// is 644 bytes with a dozen references in it, each retained and released): it cannot tell
+/// that the callee leaves the box alone. A class's `let` it knows to be unchanging, and lends
+/// it instead. The printer, the lowering and the lint all match on every rule.
+///
+/// A rule's fields read through it as through the rule (`rdr.options`); `value` is the rule.
+@dynamicMemberLookup
+public final class Shared<Value: Sendable & Hashable>: Sendable, Hashable {
+  public let value: Value
+
+  public init(_ value: consuming Value) { self.value = value }
+
+  public subscript<Field>(dynamicMember field: KeyPath<Value, Field>) -> Field { value[keyPath: field] }
+
+  public static func == (left: Shared, right: Shared) -> Bool { left === right || left.value == right.value }
+
+  public func hash(into hasher: inout Hasher) { value.hash(into: &hasher) }
 }
 
 extension MapRule {

@@ -46,12 +46,12 @@ private struct RuleWriter: ~Copyable {
 
   mutating func write(_ rule: Rule) {
     switch rule {
-    case .map(let map): write(map)
-    case .mapBlock(let mapBlock): write(mapBlock)
-    case .rdr(let rdr): write(rdr)
-    case .rewrite(let rewrite): write(rewrite)
-    case .divert(let divert): write(divert)
-    case .no(let no): write(no)
+    case .map(let map): write(map.value)
+    case .mapBlock(let mapBlock): write(mapBlock.value)
+    case .rdr(let rdr): write(rdr.value)
+    case .rewrite(let rewrite): write(rewrite.value)
+    case .divert(let divert): write(divert.value)
+    case .no(let no): write(no.value)
     }
   }
 
