@@ -85,6 +85,9 @@ import Testing
     ("map le0 inet6 v6.example -> ::/128", "map le0 inet6 2001:db8::1/128 -> ::/128"),
     ("map le0 inet6 from any to any -> ::1 icmpidmap ipv6-icmp 1:2",
      "map le0 inet6 any -> ::1/128 icmpidmap icmp 1:2"),
+    // A prefix longer than 32 makes the rule IPv6 when no address decides, on either side.
+    ("map le0 0/64 -> 0/0", "map le0 inet6 ::/64 -> any"),
+    ("map le0 0/0 -> 0/96", "map le0 inet6 any -> ::/96"),
   ])
   func ipv6(input: String, canonical: String) {
     #expect(printed(input) == canonical)

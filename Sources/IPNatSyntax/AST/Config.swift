@@ -26,10 +26,11 @@ public struct DNSProxyConfig: Sendable, Hashable {
   public var range: SourceRange
 }
 
-public indirect enum Statement: Sendable, Hashable {
+public enum Statement: Sendable, Hashable {
+  /// Not boxed: a rule is one reference already (``Shared``), and a file is mostly rules.
   case rule(Rule)
-  case assignment(Assignment)
-  case dnsProxy(DNSProxyConfig)
+  indirect case assignment(Assignment)
+  indirect case dnsProxy(DNSProxyConfig)
 }
 
 extension Statement {

@@ -203,12 +203,12 @@ public enum Rule: Sendable, Hashable {
   case divert(Shared<DivertRule>)
   case no(Shared<NoRule>)
 
-  public static func map(_ rule: MapRule) -> Rule { .map(Shared(rule)) }
-  public static func mapBlock(_ rule: MapBlockRule) -> Rule { .mapBlock(Shared(rule)) }
-  public static func rdr(_ rule: RdrRule) -> Rule { .rdr(Shared(rule)) }
-  public static func rewrite(_ rule: RewriteRule) -> Rule { .rewrite(Shared(rule)) }
-  public static func divert(_ rule: DivertRule) -> Rule { .divert(Shared(rule)) }
-  public static func no(_ rule: NoRule) -> Rule { .no(Shared(rule)) }
+  public static func map(_ rule: consuming MapRule) -> Rule { .map(Shared(rule)) }
+  public static func mapBlock(_ rule: consuming MapBlockRule) -> Rule { .mapBlock(Shared(rule)) }
+  public static func rdr(_ rule: consuming RdrRule) -> Rule { .rdr(Shared(rule)) }
+  public static func rewrite(_ rule: consuming RewriteRule) -> Rule { .rewrite(Shared(rule)) }
+  public static func divert(_ rule: consuming DivertRule) -> Rule { .divert(Shared(rule)) }
+  public static func no(_ rule: consuming NoRule) -> Rule { .no(Shared(rule)) }
 
   public var range: SourceRange {
     switch self {

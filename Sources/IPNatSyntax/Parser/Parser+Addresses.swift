@@ -76,7 +76,11 @@ extension Parser {
       mask = try parseMask(keyword: keyword, allowLength: false)
     }
     let network = Network(host: host, mask: mask, range: range(from: start))
-    noteImpliedFamily(of: network)
+    // Remembers the first address or mask that implies a family, for rules without `inet6`.
+    // Asked of a pure function: a network passed to a mutating one is copied first.
+    if context.impliedFamily == nil, let family = Self.impliedFamily(of: network) {
+      context.impliedFamily = Located(value: family, range: network.range)
+    }
     return network
   }
 
@@ -164,18 +168,15 @@ extension Parser {
     return MaskSpelling(form: form, usesKeyword: !allowLength, range: keyword.range.extended(to: token.range))
   }
 
-  /// Remembers the first address or mask that implies a family, for rules without `inet6`.
-  mutating func noteImpliedFamily(of network: Network) {
-    guard context.impliedFamily == nil else { return }
-    var family = network.host.impliedFamily
-    if family == nil, let mask = network.mask {
-      switch mask.form {
-      case .ipv4, .hex: family = .inet
-      case .ipv6: family = .inet6
-      case .length(let length): family = length > 32 ? .inet6 : nil
-      }
+  /// The family a network's host or mask implies, if any.
+  private static func impliedFamily(of network: borrowing Network) -> IPFamily? {
+    if let family = network.host.impliedFamily { return family }
+    switch network.mask?.form {
+    case .ipv4?, .hex?: return .inet
+    case .ipv6?: return .inet6
+    case .length(let length)?: return length > 32 ? .inet6 : nil
+    case nil: return nil
     }
-    if let family { context.impliedFamily = Located(value: family, range: network.range) }
   }
 
   /// A translation target: an address, or an address range.

@@ -46,7 +46,7 @@ extension Parser {
     rule.range = range(from: keyword.range.start)
     rule.family = settleFamily(of: &rule)
     if rule.family == .inet6, case .icmpIDMap = translation { rule.ruleProtocol = .number(58) }
-    return rule
+    return consume rule
   }
 
   /// ```
@@ -200,7 +200,7 @@ extension Parser {
       options: options.options, protocolClause: options.protocolClause,
       ruleProtocol: RuleProtocol(options.protocolClause?.spec), range: range(from: keyword.range.start))
     rule.family = settleFamily(of: &rule)
-    return rule
+    return consume rule
   }
 
   /// ```
@@ -239,6 +239,6 @@ extension Parser {
     var rule = NoRule(kind: kind, interfaces: interfaces, family: .inet, match: match,
                       protocolClause: protocolClause, ruleProtocol: ruleProtocol, range: range(from: start))
     rule.family = settleFamily(of: &rule)
-    return rule
+    return consume rule
   }
 }

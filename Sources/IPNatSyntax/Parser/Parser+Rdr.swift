@@ -29,18 +29,20 @@ extension Parser {
     let options = try parseOptions(for: .rdr)
     _ = skip(.semicolon)
     // The checks read the parts before the rule is made of them: a rule passed to a check was
-    // copied whole, once per check.
+    // copied whole, once per check. The rule then takes the parts over (`consume`): made of
+    // `let`s that live on, it copied each.
     let ruleProtocol = rdrProtocol(protocolClause, proxy: options.proxy)
     if case .clause(let proxy) = options.proxy, case .fromTo(let fromTo) = match {
       checkProxyPort(proxy, against: fromTo)
     }
     var rule = RdrRule(
-      interfaces: interfaces, family: .inet, match: match, target: target, targetPort: targetPort,
-      protocolClause: protocolClause, ruleProtocol: ruleProtocol, options: options.options, proxy: options.proxy,
-      range: range(from: keyword.range.start))
+      interfaces: consume interfaces, family: .inet, match: consume match, target: consume target,
+      targetPort: consume targetPort, protocolClause: consume protocolClause, ruleProtocol: ruleProtocol,
+      options: options.options, proxy: options.proxy, range: range(from: keyword.range.start))
     rule.family = settleFamily(of: &rule)
     checkRdrTarget(rule.target, family: rule.family)
-    return rule
+    // Moved out, not copied: the checks above borrowed it, and the compiler copied it then.
+    return consume rule
   }
 
   private mutating func parseRdrMatch() throws -> RuleMatch {
@@ -88,6 +90,9 @@ extension Parser {
 
   /// "dest ip bitmask not /32": an rdr sends each session to one host, or keeps the address (0/0).
   private mutating func checkRdrTarget(_ target: RdrRule.Target, family: IPFamily) {
+    // Most targets are told apart by a pure function: a target handed whole to a mutating one
+    // is copied first, and every rdr rule has one.
+    guard Self.targetNeedsCheck(target) else { return }
     guard case .address(let address) = target else { return }
     switch address.kind {
     case .network(let network) where !network.isHost && network.maskBits != 0:
@@ -99,6 +104,16 @@ extension Parser {
             at: lookup.range)
     default:
       break
+    }
+  }
+
+  /// Whether the target is a network that is neither a host nor 0/0, or a lookup table.
+  private static func targetNeedsCheck(_ target: RdrRule.Target) -> Bool {
+    guard case .address(let address) = target else { return false }
+    switch address.kind {
+    case .network(let network): return !network.isHost && network.maskBits != 0
+    case .lookup: return true
+    case .any: return false
     }
   }
 }

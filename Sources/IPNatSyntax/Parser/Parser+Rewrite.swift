@@ -25,7 +25,7 @@ extension Parser {
       purge: purge, range: range(from: start))
     if protocolClause == nil, context.usedPortKeyword { rule.ruleProtocol = .tcpUDP }
     rule.family = settleFamily(of: &rule)
-    return rule
+    return consume rule
   }
 
   /// `( "in" | "out" ) "on" ifaces [ "proto" proto-spec ]`, shared by rewrite and divert.
@@ -107,6 +107,6 @@ extension Parser {
       error("parse.divert-not-host", "divert encapsulates to single hosts: use a /\(rule.family.width) address",
             at: address.range)
     }
-    return rule
+    return consume rule
   }
 }
