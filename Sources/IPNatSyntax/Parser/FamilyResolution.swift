@@ -79,11 +79,20 @@ extension IPFamily {
 
 // MARK: - Conformances
 
+// A visitor takes each value out (`consume`, or a swap for a stored property) and puts it back,
+// instead of copying it and then replacing it: every rule has networks.
+
 extension Address: NetworkContainer {
   mutating func forEachNetwork(_ body: (inout Network) -> Void) {
-    guard case .network(var network) = kind else { return }
-    body(&network)
-    kind = .network(network)
+    var taken = Kind.any
+    swap(&taken, &kind)
+    switch consume taken {
+    case .network(var network):
+      body(&network)
+      kind = .network(network)
+    case let other:
+      kind = other
+    }
   }
 }
 
@@ -102,7 +111,7 @@ private func visitRange(_ low: inout Network, _ high: inout Network, _ body: (in
 
 extension MapRule.Source: NetworkContainer {
   mutating func forEachNetwork(_ body: (inout Network) -> Void) {
-    switch self {
+    switch consume self {
     case .address(var address):
       address.forEachNetwork(body)
       self = .address(address)
@@ -115,7 +124,7 @@ extension MapRule.Source: NetworkContainer {
 
 extension MapRule.Target: NetworkContainer {
   mutating func forEachNetwork(_ body: (inout Network) -> Void) {
-    switch self {
+    switch consume self {
     case .address(var address):
       address.forEachNetwork(body)
       self = .address(address)
@@ -142,7 +151,7 @@ extension MapBlockRule: NetworkContainer {
 
 extension RuleMatch: NetworkContainer {
   mutating func forEachNetwork(_ body: (inout Network) -> Void) {
-    switch self {
+    switch consume self {
     case .address(var address, let ports):
       address.forEachNetwork(body)
       self = .address(address, ports: ports)
@@ -155,7 +164,7 @@ extension RuleMatch: NetworkContainer {
 
 extension RdrRule.Target: NetworkContainer {
   mutating func forEachNetwork(_ body: (inout Network) -> Void) {
-    switch self {
+    switch consume self {
     case .address(var address):
       address.forEachNetwork(body)
       self = .address(address)
