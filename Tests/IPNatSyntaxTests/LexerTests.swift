@@ -15,6 +15,16 @@ import Testing
 
   func kinds(_ text: String) -> [Token.Kind] { tokens(text).map(\.kind) }
 
+  /// The value of each IPv6 literal, as the parser reads it.
+  func ipv6Values(_ text: String) -> [UInt128] {
+    var lexer = Lexer(bytes: Array(text.utf8))
+    var result: [UInt128] = []
+    while case let token = lexer.next(), token.kind != .endOfFile {
+      if token.kind == .ipv6 { result.append(lexer.ipv6Value(of: token)) }
+    }
+    return result
+  }
+
   /// Each token's text, as the parser reads it.
   func texts(_ text: String) -> [String] {
     var lexer = Lexer(bytes: Array(text.utf8))
@@ -39,9 +49,12 @@ import Testing
   @Test func ipv6LiteralsAreRecognisedByShapeNotPortRanges() {
     #expect(kinds("10000:19999") == [.number, .punctuation(.colon), .number])
     #expect(kinds("1:4") == [.number, .punctuation(.colon), .number])
-    #expect(kinds("::1") == [.ipv6(1)])
-    #expect(kinds("fe80::1/64") == [.ipv6(0xfe80_0000_0000_0000_0000_0000_0000_0001), .punctuation(.slash), .number])
-    #expect(kinds("::ffff:1.2.3.4") == [.ipv6(0xffff_0102_0304)])
+    #expect(kinds("::1") == [.ipv6])
+    #expect(ipv6Values("::1") == [1])
+    #expect(kinds("fe80::1/64") == [.ipv6, .punctuation(.slash), .number])
+    #expect(ipv6Values("fe80::1/64") == [0xfe80_0000_0000_0000_0000_0000_0000_0001])
+    #expect(kinds("::ffff:1.2.3.4") == [.ipv6])
+    #expect(ipv6Values("::ffff:1.2.3.4") == [0xffff_0102_0304])
     #expect(kinds("face") == [.word])
   }
 

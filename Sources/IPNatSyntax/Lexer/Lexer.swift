@@ -59,6 +59,15 @@ public struct Lexer: Sendable {
     return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[token.range.start..<token.range.end])) }
   }
 
+  /// The address an `.ipv6` token spells, read again from its text: the lexer made the token
+  /// only of text that reads as one, and IPv6 literals are few.
+  public func ipv6Value(of token: Token) -> UInt128 {
+    guard let value = IPAddress.parseIPv6(Substring(text(of: token))) else {
+      preconditionFailure("an .ipv6 token whose text is no IPv6 address")
+    }
+    return value
+  }
+
   /// The variable whose value produced the token, if any.
   public func variable(of token: Token) -> String? { token.storedVariable.map { storedTexts[$0] } }
 
@@ -343,10 +352,10 @@ public struct Lexer: Sendable {
     // Most words here are IPv4 addresses and numbers: without a colon there is nothing to try.
     guard hasColon else { return nil }
     let text = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[position..<end]), as: UTF8.self) }
-    guard let value = IPAddress.parseIPv6(Substring(text)) else { return nil }
+    guard IPAddress.parseIPv6(Substring(text)) != nil else { return nil }
     let start = position
     position = end
-    return Token(.ipv6(value), range: range(from: start))
+    return Token(.ipv6, range: range(from: start))
   }
 
   /// `"…"` or `'…'`: newlines inside become spaces, a backslash escapes the next character and

@@ -40,8 +40,10 @@ public struct Token: Sendable, Hashable {
     case hex
     /// Digits and dots, such as `192.168.0.1`; the parser checks that it is a valid IPv4 address.
     case dotted
-    /// An IPv6 literal, already validated and converted.
-    case ipv6(UInt128)
+    /// An IPv6 literal, already validated; ``Lexer/ipv6Value(of:)`` reads its value. The value
+    /// is not kept in the token: a 128-bit payload made every token 64 bytes, aligned to 16,
+    /// and the parser copies and compares tokens all the time.
+    case ipv6
     case punctuation(Punctuation)
     /// Input the lexer could not make sense of; it has already reported a diagnostic.
     case invalid

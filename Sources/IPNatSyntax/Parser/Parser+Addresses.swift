@@ -102,8 +102,9 @@ extension Parser {
         return Host(spelling: .ipv4(0), range: token.range)
       }
       return Host(spelling: .ipv4(value), range: token.range)
-    case .ipv6(let value):
-      return Host(spelling: .ipv6(value), range: advance().range)
+    case .ipv6:
+      let token = advance()
+      return Host(spelling: .ipv6(lexer.ipv6Value(of: token)), range: token.range)
     case .word where current.keyword == nil, .quoted:
       let token = advance()
       let name = text(token)
@@ -150,9 +151,9 @@ extension Parser {
         return MaskSpelling(form: .ipv4(UInt32.max), usesKeyword: !allowLength, range: token.range)
       }
       form = .ipv4(value)
-    case .ipv6(let value):
+    case .ipv6:
       advance()
-      form = .ipv6(value)
+      form = .ipv6(lexer.ipv6Value(of: token))
     case .hex:
       advance()
       let digits = text(token)
