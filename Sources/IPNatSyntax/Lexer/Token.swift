@@ -60,9 +60,23 @@ public struct Token: Sendable, Hashable {
   public var startsLine: Bool
   /// The token's text among the lexer's stored texts, when it is not simply the input at
   /// `range`: a quoted string, a word with a backslash escape, a token of a variable's value.
-  var storedText: Int?
+  var storedText: Int? {
+    get { Self.index(packedStoredText) }
+    set { packedStoredText = Self.packed(newValue) }
+  }
   /// The name of the variable whose value produced this token, among the lexer's stored texts.
-  var storedVariable: Int?
+  var storedVariable: Int? {
+    get { Self.index(packedStoredVariable) }
+    set { packedStoredVariable = Self.packed(newValue) }
+  }
+  // Kept in 32 bits each, `UInt32.max` for none, as the range is: a token is 24 bytes, not 48.
+  // The lexer lets go of its stored texts every few hundred (`forgetStoredTexts`), so an
+  // index stays small.
+  private var packedStoredText = UInt32.max
+  private var packedStoredVariable = UInt32.max
+
+  private static func index(_ packed: UInt32) -> Int? { packed == .max ? nil : Int(packed) }
+  private static func packed(_ index: Int?) -> UInt32 { index.map { UInt32($0) } ?? .max }
 
   init(_ kind: Kind, range: SourceRange, keyword: Keyword? = nil, storedText: Int? = nil) {
     self.kind = kind
