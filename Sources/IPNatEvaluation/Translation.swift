@@ -104,7 +104,7 @@ extension Run {
     return element.value
   }
 
-  private func elements(of map: MapReference) throws -> [MapElement] {
+  func elements(of map: MapReference) throws -> [MapElement] {
     switch map {
     case .inline(let inline): return inline
     case .named(let name):

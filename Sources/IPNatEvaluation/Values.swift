@@ -106,10 +106,14 @@ extension Run {
 
   // MARK: - Membership
 
-  /// Whether `right` (a value, prefix, range, set, or a concatenation of them) holds `value`.
+  /// Whether `right` (a value, prefix, range, set, a concatenation of them, or a named map's
+  /// keys) holds `value`.
   func contains(_ right: Expression, _ value: [Value], for left: Expression) throws -> Bool {
     if value.contains(.absent) { return false }
     if case .set(let members) = right { return try members.contains { try contains($0, value, for: left) } }
+    if case .keys(let map) = right {
+      return try elements(of: .named(map)).contains { try contains($0.key, value, for: left) }
+    }
     if value.count > 1 {
       guard case .concatenation(let parts) = right, parts.count == value.count, case .concatenation(let lefts) = left
       else { return false }

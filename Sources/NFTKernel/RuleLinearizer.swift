@@ -50,6 +50,9 @@ struct RuleLinearizer {
     let register = allocate()
     defer { release() }
     let source = Self.kernelRegister(register)
+    if case .keys(let map) = match.right {
+      return try lookUp(match.left, inKeysOf: map, op: match.op, register: register)
+    }
     switch match.left {
     case .selector(let selector):
       let field = try Field(selector)
@@ -66,6 +69,27 @@ struct RuleLinearizer {
     default:
       throw .unsupported("a match on \(match.left)")
     }
+  }
+
+  /// `KEY @map`: a lookup without a destination, which ends the rule when the map has no
+  /// element for the key.
+  private mutating func lookUp(_ key: Expression, inKeysOf map: String, op: Match.Operator, register: Int)
+    throws(LinearizationError)
+  {
+    guard op == .implicit || op == .equal else { throw .unsupported("a map's keys compared with \(op.rawValue)") }
+    switch key {
+    case .concatenation(let parts):
+      try loadConcatenation(parts, into: register)
+    case .selector(let selector):
+      let field = try Field(selector)
+      try load(field, into: register, length: field.length)
+    default:
+      throw .unsupported("a map keyed by \(key)")
+    }
+    let shape = try sets.shape(ofMap: map)
+    expressions.append(.lookup(source: Self.kernelRegister(register), set: map, setID: shape.id, destination: nil))
+    // The key's registers are free again once it is looked up, however many it took.
+    nextRegister = register + 4
   }
 
   private mutating func compare(_ field: Field, _ op: Match.Operator, _ value: Expression, register: Int)

@@ -81,6 +81,8 @@ public enum Expression: Sendable, Hashable {
   case bitwiseOr([Expression])
   /// `KEY map @name` or `KEY map { k : v, … }`.
   indirect case lookup(key: Expression, map: MapReference)
+  /// `@name` on the right of a match: the key is one of the named map's keys.
+  case keys(ofMap: String)
 }
 
 /// A named map of the table, or an anonymous one written inline.

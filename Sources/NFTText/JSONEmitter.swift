@@ -198,6 +198,7 @@ struct JSONContext {
     case .bitwiseAnd(let left, let right): .object([("&", .array([value(left), value(right)]))])
     case .bitwiseOr(let parts): .array(parts.map(value))
     case .lookup(let key, .named(let name)): .object([("map", .object([("key", value(key)), ("data", .string("@" + name))]))])
+    case .keys(let name): .string("@" + name)
     case .lookup(let key, .inline(let elements)):
       .object([("map", .object([
         ("key", value(key)),

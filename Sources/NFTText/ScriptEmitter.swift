@@ -252,6 +252,9 @@ struct ScriptWriter {
       append(key, to: &text)
       text.write(" map @")
       text.write(string: name)
+    case .keys(let name):
+      text.write("@")
+      text.write(string: name)
     case .lookup(let key, .inline(let elements)):
       append(key, to: &text)
       text.write(" map { ")

@@ -120,6 +120,29 @@ import Testing
     #expect(try Linearizer.element(map.elements[0], of: map, timeout: 60_000) == alone, "one element, changed alone")
   }
 
+  /// `iifname . ip daddr . meta l4proto . th dport @fold_1`, a folded rule's question before
+  /// its counter: the key fills registers as for the map lookup, the lookup has no
+  /// destination, and the statements start from the first register again; as
+  /// `nft --debug=netlink` shows for the same rule.
+  @Test func aMapsKeysAreALookupWithoutDestination() throws {
+    let key = Expression.concatenation([.selector(.meta(.iifname)), .selector(.payload(PayloadField(.ip, .daddr))),
+                                        .selector(.meta(.l4proto)), .selector(.payload(PayloadField(.th, .dport)))])
+    let map = NamedMap(name: "fold_1", key: [.interfaceName, .ipv4Address, .transportProtocol, .service],
+                       data: [.ipv4Address, .service], elements: [])
+    let rule = Rule(matches: [Match(.meta(.l4proto), .symbol("tcp")), Match(key, .keys(ofMap: "fold_1"))],
+                    statements: [.setConntrackLabel(127),
+                                 .nat(NATStatement(.dnat, family: .ip, address: .lookup(key: key, map: .named("fold_1"))))])
+    let expressions = try linearize(rule, maps: [map]).rules[0].expressions
+    let loadKey: [KernelExpression] = [
+      .meta(key: 6, destination: 1), .payload(base: 1, offset: 16, length: 4, destination: 2),
+      .meta(key: 16, destination: 13), .payload(base: 2, offset: 2, length: 2, destination: 14),
+    ]
+    #expect(Array(expressions[4..<9]) == loadKey + [.lookup(source: 1, set: "fold_1", setID: 1, destination: nil)])
+    #expect(expressions[9] == .counter)
+    #expect(expressions[10] == .immediate(destination: 1, data: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80]))
+    #expect(Array(expressions[12..<17]) == loadKey + [.lookup(source: 1, set: "fold_1", setID: 1, destination: 1)])
+  }
+
   /// A map as large as a big file's fold is encoded on two threads, half each: its elements
   /// must come out in order and each as it would alone, and a bad entry in either half must
   /// still fail the whole.

@@ -1,4 +1,5 @@
 import Foundation
+import IPNatKit
 import TestSupport
 import Testing
 
@@ -50,6 +51,32 @@ struct TranslationFlushTests {
       #expect(try entries(in: lab, from: "10.0.0.3") == 1, "another tool's translation stays")
       #expect(try peer(from: "10.0.0.2") == "203.0.113.8", "the same flow, translated by the rules loaded now")
       #expect(try lab.run(lab.router, [Shell.ipnatPath, "-F"]) == "1 entries flushed from NAT table\n")
+    }
+  }
+
+  /// A folded rule's map decides whether it translates; a connection it has no element for
+  /// passes it unlabelled and uncounted, and `-F` leaves it alone.
+  @Test func aFoldedRuleLabelsOnlyWhatItTranslates() throws {
+    try withLab { lab in
+      var options = LoweringOptions()
+      options.foldThreshold = 2
+      let script = try lab.load("""
+        map rwan 10.0.0.2/32 -> 203.0.113.7/32
+        map rwan 10.0.9.1/32 -> 203.0.113.8/32
+        map rwan 10.0.9.2/32 -> 203.0.113.9/32
+
+        """, lowering: options)
+      #expect(script.contains("map @fold_"))
+      _ = try lab.run(lab.router, ["nft", "-f", "-"], input: Self.foreignTable)
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      for source in ["10.0.0.2", "10.0.0.3"] {
+        _ = try lab.probe(lab.inside, ["udp", "192.0.2.2", "7000", "--bind", source, "--sport", "40000"])
+      }
+      #expect(try entries(in: lab, from: "10.0.0.2") == 1 && entries(in: lab, from: "10.0.0.3") == 1)
+      let listing = try lab.run(lab.router, ["nft", "list", "chain", "inet", "ipnat", "srcnat"])
+      #expect(listing.contains("counter packets 1 "), "the folded rule counts the connection it translated:\n\(listing)")
+      #expect(try lab.run(lab.router, [Shell.ipnatPath, "-F"]) == "1 entries flushed from NAT table\n")
+      #expect(try entries(in: lab, from: "10.0.0.3") == 1, "another tool's translation stays")
     }
   }
 

@@ -340,6 +340,10 @@ private struct Layout {
       let protocols = Set(group.candidates.flatMap(\.protocols)).sorted().map(transportExpression)
       matches.append(Match(.meta(.l4proto), protocols.count == 1 ? protocols[0] : .set(protocols)))
     }
+    // The map decides whether the rule matches. Its lookup in the NAT statement comes after
+    // the counter and the label, which would count and label every packet that reaches the
+    // rule: asking the map first keeps them to the packets the rule translates, as unfolded.
+    matches.append(Match(shape.lookupKey, .keys(ofMap: mapName)))
     let nat = NATStatement(shape.nat, family: shape.family, address: .lookup(key: shape.lookupKey, map: .named(mapName)),
                            flags: shape.flags)
     let origin = group.origin.map { first in

@@ -16,7 +16,8 @@ struct TestPacket: CustomStringConvertible {
 }
 
 /// Runs a packet through a NAT chain of the IR the way nft would, for the forms ipnat emits
-/// in NAT chains: the first rule whose matches all hold and whose lookups all hit translates.
+/// in NAT chains: the first rule whose matches all hold and whose lookups all hit translates;
+/// a rule that counts or labels a packet and then misses is an error.
 /// It answers with the translation spelled out (`dnat 10.0.0.5:8080`), so that two tables can
 /// be compared packet by packet whatever their layout. A form it does not know is a test
 /// failure, never a guess.
@@ -36,7 +37,14 @@ struct ChainEvaluator {
       guard statements.count == 1, case .nat(let nat) = statements[0] else {
         throw Unsupported(description: "statements \(rule.statements)")
       }
-      guard let translation = try describe(nat, for: packet) else { continue }
+      guard let translation = try describe(nat, for: packet) else {
+        // The NAT statement's lookup missed, after the counter and the label ran: the rule
+        // would count, and `ipnat -F` flush, a connection it does not translate.
+        if rule.counter || statements.count < rule.statements.count {
+          throw Unsupported(description: "a rule counts and labels what it does not translate: \(rule)")
+        }
+        continue
+      }
       return translation
     }
     return nil
@@ -45,8 +53,12 @@ struct ChainEvaluator {
   // MARK: - Matches
 
   private func holds(_ match: Match, for packet: TestPacket) throws -> Bool {
-    let value = try evaluate(match.left, for: packet)
-    let result = try contains(match.right, value)
+    let result: Bool
+    if case .keys(let mapName) = match.right {
+      result = try element(of: mapName, for: match.left, packet) != nil
+    } else {
+      result = try contains(match.right, try evaluate(match.left, for: packet))
+    }
     switch match.op {
     case .implicit, .equal: return result
     case .notEqual: return !result
@@ -128,24 +140,28 @@ struct ChainEvaluator {
     case .concatenation(let parts):
       return try parts.map { try resolve($0, for: packet) ?? "?" }.joined(separator: ":")
     case .lookup(let key, .named(let name)):
-      guard let map = table.maps.first(where: { $0.name == name }) else { throw Unsupported(description: "map \(name)") }
-      let keyValues: [Value]
-      if case .concatenation(let parts) = key {
-        keyValues = try parts.map { try evaluate($0, for: packet) }
-      } else {
-        keyValues = [try evaluate(key, for: packet)]
-      }
-      for element in map.elements {
-        let constants: [Expression]
-        if case .concatenation(let parts) = element.key { constants = parts } else { constants = [element.key] }
-        guard constants.count == keyValues.count else { throw Unsupported(description: "key \(element.key)") }
-        if try zip(constants, keyValues).allSatisfy({ try contains($0, $1) }) {
-          return try resolve(element.value, for: packet)
-        }
-      }
-      return nil
+      guard let element = try element(of: name, for: key, packet) else { return nil }
+      return try resolve(element.value, for: packet)
     default:
       throw Unsupported(description: "translation \(expression)")
     }
+  }
+
+  /// The named map's element for the packet's values of `key`, or nil when it has none.
+  private func element(of mapName: String, for key: Expression, _ packet: TestPacket) throws -> MapElement? {
+    guard let map = table.maps.first(where: { $0.name == mapName }) else { throw Unsupported(description: "map \(mapName)") }
+    let keyValues: [Value]
+    if case .concatenation(let parts) = key {
+      keyValues = try parts.map { try evaluate($0, for: packet) }
+    } else {
+      keyValues = [try evaluate(key, for: packet)]
+    }
+    for element in map.elements {
+      let constants: [Expression]
+      if case .concatenation(let parts) = element.key { constants = parts } else { constants = [element.key] }
+      guard constants.count == keyValues.count else { throw Unsupported(description: "key \(element.key)") }
+      if try zip(constants, keyValues).allSatisfy({ try contains($0, $1) }) { return element }
+    }
+    return nil
   }
 }
