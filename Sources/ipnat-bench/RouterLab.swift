@@ -19,9 +19,10 @@ final class RouterLab {
   let wan: String
   private let tools: Tools
 
-  init(tools: Tools) throws {
+  /// `tag` tells apart the labs of one process that live at the same time.
+  init(tools: Tools, tag: String = "") throws {
     self.tools = tools
-    let prefix = "ipnb\(getpid() % 100_000)"
+    let prefix = "ipnb\(getpid() % 100_000)\(tag)"
     (lan, router, wan) = (prefix + "l", prefix + "r", prefix + "w")
     do {
       try build()
@@ -62,6 +63,13 @@ final class RouterLab {
     for namespace in [lan, router, wan] {
       _ = try? measureProcess([tools.ip, "netns", "del", namespace])
     }
+  }
+
+  /// How many connections the router's conntrack table holds at most (65,536 if it cannot
+  /// tell); past it, new connections are dropped and a rate means nothing.
+  func conntrackLimit() throws -> Int {
+    let value = try? exec(router, ["sysctl", "-n", "net.netfilter.nf_conntrack_max"])
+    return value.flatMap { Int($0.filter(\.isNumber)) } ?? 65_536
   }
 
   /// Datagrams the wan side has received so far.
