@@ -20,12 +20,12 @@ import NFTModel
 ///   }
 ///   chain prerouting {
 ///     type nat hook prerouting priority dstnat + 1; policy accept;
-///     ip daddr 192.0.2.1 meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport . ip saddr . th sport map @filtered
-///     ip daddr 192.0.2.1 meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @mappings
+///     ip daddr 192.0.2.1 meta l4proto { tcp, udp } meta l4proto . th dport . ip saddr . th sport @filtered counter dnat ip to meta l4proto . th dport . ip saddr . th sport map @filtered
+///     ip daddr 192.0.2.1 meta l4proto { tcp, udp } meta l4proto . th dport @mappings counter dnat ip to meta l4proto . th dport map @mappings
 ///   }
 ///   chain postrouting {
 ///     type nat hook postrouting priority srcnat - 1; policy accept;
-///     oifname "wan0" meta nfproto ipv4 meta l4proto { tcp, udp } counter snat ip to 192.0.2.1 : ip saddr . meta l4proto . th sport map @outbound
+///     oifname "wan0" meta nfproto ipv4 meta l4proto { tcp, udp } ip saddr . meta l4proto . th sport @outbound counter snat ip to 192.0.2.1 : ip saddr . meta l4proto . th sport map @outbound
 ///   }
 /// }
 /// ```
@@ -84,10 +84,13 @@ public enum KernelLayout {
                 map: filteredMapName)
   }
 
+  /// Each rule asks its map for the key before its counter, which would otherwise count every
+  /// connection that reaches the rule, mapped or not.
   private static func translation(to externalAddress: UInt32, key: [Selector], map: String) -> Rule {
-    let lookup = Expression.lookup(key: .concatenation(key.map { .selector($0) }), map: .named(map))
-    return Rule(matches: [Match(.payload(PayloadField(.ip, .daddr)), .address(.ipv4(externalAddress))), transports],
-                statements: [.nat(NATStatement(.dnat, family: .ip, address: lookup))])
+    let key = Expression.concatenation(key.map { .selector($0) })
+    return Rule(matches: [Match(.payload(PayloadField(.ip, .daddr)), .address(.ipv4(externalAddress))), transports,
+                          Match(key, .keys(ofMap: map))],
+                statements: [.nat(NATStatement(.dnat, family: .ip, address: .lookup(key: key, map: .named(map))))])
   }
 
   private static func outboundRule(for externalAddress: UInt32, leaving interface: String) -> Rule {
@@ -95,7 +98,8 @@ public enum KernelLayout {
                                         .selector(.payload(PayloadField(.th, .sport)))])
     let translation = NATStatement(.snat, family: .ip, address: .address(.ipv4(externalAddress)),
                                    port: .lookup(key: key, map: .named(outboundMapName)))
-    return Rule(matches: [Match(.meta(.oifname), .string(interface)), Match(.meta(.nfproto), .symbol("ipv4")), transports],
+    return Rule(matches: [Match(.meta(.oifname), .string(interface)), Match(.meta(.nfproto), .symbol("ipv4")), transports,
+                          Match(key, .keys(ofMap: outboundMapName))],
                 statements: [.nat(translation)])
   }
 

@@ -72,6 +72,8 @@ struct LiveTrafficTests {
       #expect(try daemon.natpmpc(["-a", "50700", "5000", "udp", "60"]).contains("Mapped public port 50700"))
       Self.settle()
       #expect(try Self.peer(lab, port: 50700) == "10.0.0.2 5000")
+      // The rule counts the connection it translated, not the early one that found no mapping.
+      #expect(daemon.table.contains("@mappings counter packets 1 "), "\(daemon.table)")
     }
   }
 

@@ -29,7 +29,7 @@ import Testing
     for line in ["type inet_proto . inet_service . ipv4_addr . inet_service : ipv4_addr . inet_service\n",
                  "flags interval,timeout\n",
                  "elements = { tcp . 50022 . 198.51.100.0/24 . 0-65535 : 10.77.0.2 . 22,", "tcp . 50022 . 203.0.113.7 . 4000 : 10.77.0.2 . 22 }",
-                 "ip daddr 192.0.2.1 meta l4proto { tcp, udp } counter dnat ip to meta l4proto . th dport . ip saddr . th sport map @filtered\n\t\tip daddr 192.0.2.1"] {
+                 "ip daddr 192.0.2.1 meta l4proto { tcp, udp } meta l4proto . th dport . ip saddr . th sport @filtered counter dnat ip to meta l4proto . th dport . ip saddr . th sport map @filtered\n\t\tip daddr 192.0.2.1"] {
       #expect(script.contains(line), "\(line)")
     }
     #expect(KernelLayout.inboundElements(Self.mapping).map.name == KernelLayout.mapName)
@@ -40,7 +40,7 @@ import Testing
     let script = script(externalAddress: 0xC000_0201)
     for line in ["type inet_proto . inet_service : ipv4_addr . inet_service\n", "flags timeout\n",
                  "elements = { udp . 50000 : 10.77.0.2 . 5000 }", "type nat hook prerouting priority dstnat + 1; policy accept;",
-                 "ip daddr 192.0.2.1 meta l4proto { tcp, udp } counter dnat ip to meta l4proto . th dport map @mappings"] {
+                 "ip daddr 192.0.2.1 meta l4proto { tcp, udp } meta l4proto . th dport @mappings counter dnat ip to meta l4proto . th dport map @mappings"] {
       #expect(script.contains(line))
     }
   }
@@ -51,7 +51,7 @@ import Testing
     let script = script(externalAddress: 0xC000_0201)
     for line in ["type ipv4_addr . inet_proto . inet_service : inet_service\n", "elements = { 10.77.0.2 . udp . 5000 : 50000 }",
                  "type nat hook postrouting priority srcnat - 1; policy accept;",
-                 "oifname \"wan0\" meta nfproto ipv4 meta l4proto { tcp, udp } counter snat ip to 192.0.2.1:ip saddr . meta l4proto . th sport map @outbound"] {
+                 "oifname \"wan0\" meta nfproto ipv4 meta l4proto { tcp, udp } ip saddr . meta l4proto . th sport @outbound counter snat ip to 192.0.2.1:ip saddr . meta l4proto . th sport map @outbound"] {
       #expect(script.contains(line))
     }
   }
