@@ -5,6 +5,7 @@ extension IPNatCommand {
   /// `ipnat compile`: ipnat.conf in, an nftables ruleset out.
   struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "compile",
       _superCommandName: "ipnat",
       abstract: "Compile ipnat.conf into an nftables ruleset that replaces ipnat's own table.",
       discussion: """

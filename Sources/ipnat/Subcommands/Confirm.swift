@@ -7,6 +7,7 @@ extension IPNatCommand {
   /// `ipnat confirm`: keep the rules of a `load --confirm` that is waiting.
   struct Confirm: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "confirm",
       _superCommandName: "ipnat",
       abstract: "Keep the rules of a 'load --confirm' that is waiting; without this, it rolls back.")
 

@@ -7,6 +7,7 @@ extension IPNatCommand {
   /// `ipnat lint`: configuration mistakes, for CI.
   struct Lint: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "lint",
       _superCommandName: "ipnat",
       abstract: "Check ipnat.conf files for mistakes: rules that never apply, overlaps, exhausted pools, Linux gaps.",
       discussion: """

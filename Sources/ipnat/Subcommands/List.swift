@@ -9,6 +9,7 @@ extension IPNatCommand {
   /// `ipnat list`: what is loaded, read back from the kernel.
   struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "list",
       _superCommandName: "ipnat",
       abstract: "Show the loaded rules, read back from the kernel, with their counters.",
       discussion: """
@@ -32,6 +33,7 @@ extension IPNatCommand {
   /// `ipnat diff FILE`: what loading FILE would add and remove.
   struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "diff",
       _superCommandName: "ipnat",
       abstract: "Show what loading a file would add to, remove from and change in the loaded rules.",
       discussion: """

@@ -10,6 +10,7 @@ extension IPNatCommand {
   /// `ipnat load`: compile, then replace ipnat's table in the kernel in one transaction.
   struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "load",
       _superCommandName: "ipnat",
       abstract: "Compile ipnat.conf and load it into the kernel, changing ipnat's table atomically.",
       discussion: """
@@ -116,6 +117,7 @@ extension IPNatCommand {
   /// `ipnat flush`: remove ipnat's table.
   struct Flush: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "flush",
       _superCommandName: "ipnat",
       abstract: "Remove ipnat's table from the kernel, and nothing else.")
 

@@ -5,6 +5,7 @@ extension IPNatCommand {
   /// `ipnat print`: the rules as IPFilter itself lists them.
   struct Print: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "print",
       _superCommandName: "ipnat",
       abstract: "Print every rule in IPFilter's canonical form, as 'ipnat -l' lists it.",
       discussion: """

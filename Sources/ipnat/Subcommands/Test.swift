@@ -9,6 +9,7 @@ extension IPNatCommand {
   /// `ipnat test`: ipftest for Linux, offline.
   struct Test: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "test",
       _superCommandName: "ipnat",
       abstract: "Tell, offline, what Linux does to packets written as text: the rule that translates each, and the packet after it.",
       discussion: """
