@@ -51,7 +51,15 @@ struct RuleLinearizer {
     defer { release() }
     let source = Self.kernelRegister(register)
     if case .keys(let map) = match.right {
-      return try lookUp(match.left, inKeysOf: map, op: match.op, register: register)
+      // `KEY @map`: a lookup without a destination, which ends the rule when the map has no
+      // element for the key.
+      guard match.op == .implicit || match.op == .equal else {
+        throw .unsupported("a map's keys compared with \(match.op.rawValue)")
+      }
+      try lookUp(match.left, inNamedMap: map, register: register, destination: nil)
+      // The key's registers are free again once it is looked up, however many it took.
+      nextRegister = register + 4
+      return
     }
     switch match.left {
     case .selector(let selector):
@@ -69,27 +77,6 @@ struct RuleLinearizer {
     default:
       throw .unsupported("a match on \(match.left)")
     }
-  }
-
-  /// `KEY @map`: a lookup without a destination, which ends the rule when the map has no
-  /// element for the key.
-  private mutating func lookUp(_ key: Expression, inKeysOf map: String, op: Match.Operator, register: Int)
-    throws(LinearizationError)
-  {
-    guard op == .implicit || op == .equal else { throw .unsupported("a map's keys compared with \(op.rawValue)") }
-    switch key {
-    case .concatenation(let parts):
-      try loadConcatenation(parts, into: register)
-    case .selector(let selector):
-      let field = try Field(selector)
-      try load(field, into: register, length: field.length)
-    default:
-      throw .unsupported("a map keyed by \(key)")
-    }
-    let shape = try sets.shape(ofMap: map)
-    expressions.append(.lookup(source: Self.kernelRegister(register), set: map, setID: shape.id, destination: nil))
-    // The key's registers are free again once it is looked up, however many it took.
-    nextRegister = register + 4
   }
 
   private mutating func compare(_ field: Field, _ op: Match.Operator, _ value: Expression, register: Int)
@@ -217,19 +204,17 @@ struct RuleLinearizer {
       let field = try Field(selector)
       try load(field, into: register, length: field.length)
       return ValueShape([field.type])
-    case .lookup(.concatenation(let parts), let map):
-      try loadConcatenation(parts, into: register)
-      guard case .named(let name) = map else { throw .unsupported("an inline map keyed by a concatenation") }
-      let shape = try sets.shape(ofMap: name)
-      expressions.append(.lookup(source: destination, set: name, setID: shape.id, destination: destination))
-      return shape.data
-    case .lookup(let key, let map):
+    case .lookup(let key, .named(let name)):
+      return try lookUp(key, inNamedMap: name, register: register, destination: destination)
+    case .lookup(.concatenation, .inline):
+      throw .unsupported("an inline map keyed by a concatenation")
+    case .lookup(let key, .inline(let elements)):
       let keyField: Field
       if case .selector(let selector) = key { keyField = try Field(selector) } else {
         throw .unsupported("a map keyed by \(key)")
       }
       try load(keyField, into: register, length: keyField.length)
-      let (name, id, data) = try mapReference(map, key: keyField, value: type)
+      let (name, id, data) = try inlineMap(elements, key: keyField, value: type)
       expressions.append(.lookup(source: destination, set: name, setID: id, destination: destination))
       return data
     default:
@@ -267,21 +252,37 @@ struct RuleLinearizer {
     nextRegister = max(nextRegister, register + (unit - register + 3) / 4 * 4)
   }
 
-  private mutating func mapReference(_ map: MapReference, key: Field, value: ValueType)
+  /// Loads `key` (a field, or a concatenation of them) from `register` on and looks it up in
+  /// the named map: into `destination`, or with none as a match, which ends the rule when the
+  /// map has no element for the key. Returns the shape of the map's data.
+  @discardableResult
+  private mutating func lookUp(_ key: Expression, inNamedMap name: String, register: Int, destination: UInt32?)
+    throws(LinearizationError) -> ValueShape
+  {
+    switch key {
+    case .concatenation(let parts):
+      try loadConcatenation(parts, into: register)
+    case .selector(let selector):
+      let field = try Field(selector)
+      try load(field, into: register, length: field.length)
+    default:
+      throw .unsupported("a map keyed by \(key)")
+    }
+    let shape = try sets.shape(ofMap: name)
+    expressions.append(.lookup(source: Self.kernelRegister(register), set: name, setID: shape.id, destination: destination))
+    return shape.data
+  }
+
+  /// An anonymous map written inline, created for the rule.
+  private mutating func inlineMap(_ elements: [MapElement], key: Field, value: ValueType)
     throws(LinearizationError) -> (String, UInt32, ValueShape)
   {
-    switch map {
-    case .named(let name):
-      let shape = try sets.shape(ofMap: name)
-      return (name, shape.id, shape.data)
-    case .inline(let elements):
-      // Prefix-to-prefix maps (`bimap`) are interval maps with range data.
-      let isPrefixMap = elements.contains { if case .prefix = $0.value { true } else { false } }
-      let keyShape = ValueShape([key.type], interval: isPrefixMap)
-      let dataShape = ValueShape([value], interval: isPrefixMap)
-      let (name, id) = try sets.addAnonymousMap(elements, key: keyShape, data: dataShape)
-      return (name, id, dataShape)
-    }
+    // Prefix-to-prefix maps (`bimap`) are interval maps with range data.
+    let isPrefixMap = elements.contains { if case .prefix = $0.value { true } else { false } }
+    let keyShape = ValueShape([key.type], interval: isPrefixMap)
+    let dataShape = ValueShape([value], interval: isPrefixMap)
+    let (name, id) = try sets.addAnonymousMap(elements, key: keyShape, data: dataShape)
+    return (name, id, dataShape)
   }
 
   // MARK: - Statements

@@ -67,7 +67,7 @@ final class RouterLab {
 
   /// How many connections the router's conntrack table holds at most (65,536 if it cannot
   /// tell); past it, new connections are dropped and a rate means nothing.
-  func conntrackLimit() throws -> Int {
+  func conntrackLimit() -> Int {
     let value = try? exec(router, ["sysctl", "-n", "net.netfilter.nf_conntrack_max"])
     return value.flatMap { Int($0.filter(\.isNumber)) } ?? 65_536
   }
