@@ -5,8 +5,8 @@ import NFTKernel
 /// Load records, and compiling only the changed lines. A record file is read back whatever it
 /// holds: after the format's first line, any bytes decode to nothing or to a record that its
 /// own encoding decodes to again. And a file compiled whole, then edited in one line (the last
-/// number of its last line with a digit, one more), is patched (`IPNat.patch`) only if the
-/// patched record is the record of the edited file compiled whole.
+/// number of its last line with a digit, one more; or the port it first names), is patched
+/// (`IPNat.patch`) only if the patched record is the record of the edited file compiled whole.
 enum RecordHarness {
   static func exercise(_ bytes: [UInt8]) {
     if let record = LoadRecord(decoding: LoadRecord.header + bytes) {
@@ -28,15 +28,31 @@ enum RecordHarness {
   }
 
   static func checkPatch(of bytes: [UInt8]) {
-    guard let edited = editingLastNumber(of: bytes) else { return }
-    let original = SourceFile(name: "fuzz.conf", bytes: bytes)
-    guard let loaded = record(of: original) else { return }
-    let file = SourceFile(name: "fuzz.conf", bytes: edited)
-    guard let patched = IPNat.patch(loaded, toCompile: file, options: FuzzHarness.frontend, lowering: LoweringOptions(),
-                                    settings: "fuzz")
-    else { return }
-    guard let whole = record(of: file) else { fatalError("a patched file does not compile whole, or reports something") }
-    precondition(patched.record.holdsTheSame(as: whole), "a patch left another record than the whole file's compile")
+    let edits = [editingLastNumber(of: bytes), editingFirstPort(of: bytes)].compactMap { $0 }
+    guard !edits.isEmpty, let loaded = record(of: SourceFile(name: "fuzz.conf", bytes: bytes)) else { return }
+    for edited in edits {
+      let file = SourceFile(name: "fuzz.conf", bytes: edited)
+      guard let patched = IPNat.patch(loaded, toCompile: file, options: FuzzHarness.frontend, lowering: LoweringOptions(),
+                                      settings: "fuzz")
+      else { continue }
+      guard let whole = record(of: file) else { fatalError("a patched file does not compile whole, or reports something") }
+      precondition(patched.record.holdsTheSame(as: whole), "a patch left another record than the whole file's compile")
+    }
+  }
+
+  /// `bytes` with the number after the first `port ` of its last line holding a digit made one
+  /// more: in a forward, the port it matches. Nil if there is none.
+  static func editingFirstPort(of bytes: [UInt8]) -> [UInt8]? {
+    let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
+    guard let last = bytes.lastIndex(where: digits.contains) else { return nil }
+    let lineStart = bytes[..<last].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+    let keyword = Array("port ".utf8)
+    guard let found = bytes[lineStart...last].indices.first(where: { bytes[$0...].starts(with: keyword) }) else { return nil }
+    var end = found + keyword.count
+    while end < bytes.count && digits.contains(bytes[end]) { end += 1 }
+    let start = found + keyword.count
+    guard end > start, end - start < 9, let value = Int(String(decoding: bytes[start..<end], as: UTF8.self)) else { return nil }
+    return Array(bytes[..<start]) + Array(String(value + 1).utf8) + Array(bytes[end...])
   }
 
   /// `bytes` with the last digit run of its last line holding a digit made one more; nil if

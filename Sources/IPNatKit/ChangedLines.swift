@@ -35,7 +35,7 @@ extension IPNat {
     let source = CompiledSource(path: file.name, settings: settings, text: file.bytes,
                                 singleStatementLines: facts.singleStatementLines, ruleTextHashes: facts.ruleTextHashes,
                                 foldedLines: foldedLines,
-                                variables: parsed.variables.definitions.mapValues(\.value))
+                                variables: parsed.variables.definitions.mapValues(\.value), footprints: facts.footprints)
     return (table, diagnostics, source)
   }
 
@@ -68,10 +68,10 @@ extension IPNat {
 
   /// Line `line` of `file` lowered alone: at its own line, after as many empty lines, and
   /// parsed together with the line after it, so that the rule ends where it ends in the file.
-  /// What can fold is folded, each into a map of its own. Nil unless the line is one whole
-  /// rule, and nothing is reported.
+  /// What can fold is folded, each into a map of its own. With the rule's footprints, as a
+  /// record keeps them. Nil unless the line is one whole rule, and nothing is reported.
   public static func lowerAlone(line: Int, of file: SourceFile, options: FrontendOptions, lowering: LoweringOptions)
-    -> (table: Table, canonicalForm: String)?
+    -> (table: Table, canonicalForm: String, footprints: [UInt8])?
   {
     guard line >= 1, line <= file.lineCount else { return nil }
     var window = [UInt8](repeating: UInt8(ascii: "\n"), count: line - 1)
@@ -91,13 +91,13 @@ extension IPNat {
     else { return nil }
     var lowering = lowering
     lowering.foldThreshold = 1
-    lowering.recordsSourceFacts = false
+    lowering.recordsSourceFacts = true
     var lowered = Lowering(file: alone, options: lowering)
     let canonicalForm = CanonicalPrinter.print(rule)
     lowered.add(rule, printedAs: canonicalForm)
     let result = lowered.finish()
-    guard result.diagnostics.isEmpty, let table = result.table else { return nil }
-    return (table, canonicalForm)
+    guard result.diagnostics.isEmpty, let table = result.table, let facts = result.sourceFacts else { return nil }
+    return (table, canonicalForm, facts.footprints)
   }
 
   /// Past this many changed lines ``patch(_:toCompile:options:lowering:)`` leaves the file
@@ -106,10 +106,12 @@ extension IPNat {
 
   /// The loaded table's record changed to what compiling `file` would load, and the element
   /// changes that take the kernel there, from only the lines that differ from the recorded
-  /// source, each compiled alone before and after. Nil where the whole file must be compiled:
-  /// the record has no source, or one of another path or other settings; the lines were not
-  /// edited in place; or a change might reach beyond the lines' own elements
-  /// (`LoadRecord.patching`). `settings`: as for ``lowerRecordingSource(_:options:lowering:settings:)``.
+  /// source, each compiled alone before and after. A line may change what its rule translates
+  /// to, and the port it matches where no rule overlaps it, before or after
+  /// (`FootprintRecord.movingPorts`). Nil where the whole file must be compiled: the record has
+  /// no source, or one of another path or other settings; the lines were not edited in place;
+  /// or a change might reach beyond the lines' own elements (`LoadRecord.patching`).
+  /// `settings`: as for ``lowerRecordingSource(_:options:lowering:settings:)``.
   public static func patch(_ record: LoadRecord, toCompile file: SourceFile, options: FrontendOptions,
                            lowering: LoweringOptions, settings: String) -> (record: LoadRecord, update: TableUpdate)? {
     guard let loaded = record.source, loaded.path == file.name, loaded.settings == settings else { return nil }
@@ -123,12 +125,23 @@ extension IPNat {
     for line in lines {
       guard let before = lowerAlone(line: line, of: old, options: options, lowering: lowering),
         let after = lowerAlone(line: line, of: file, options: options, lowering: lowering),
-        let oldTable = try? Linearizer.linearize(before.table), let newTable = try? Linearizer.linearize(after.table),
-        let patched = record.patching(line: line, from: oldTable, to: newTable,
-                                      textHashes: (CompiledSource.textHash(before.canonicalForm),
-                                                   CompiledSource.textHash(after.canonicalForm)))
+        let oldTable = try? Linearizer.linearize(before.table), let newTable = try? Linearizer.linearize(after.table)
+      else { return nil }
+      // Where the rule's matches changed, its map keys change with them, if no rule moves.
+      var movedFootprints: [UInt8]?
+      if before.footprints != after.footprints {
+        guard let recorded = record.source?.footprints,
+          let moved = FootprintRecord.movingPorts(ofLine: line, from: before.footprints, to: after.footprints, in: recorded)
+        else { return nil }
+        movedFootprints = moved
+      }
+      guard let patched = record.patching(line: line, from: oldTable, to: newTable,
+                                          textHashes: (CompiledSource.textHash(before.canonicalForm),
+                                                       CompiledSource.textHash(after.canonicalForm)),
+                                          keysMayChange: movedFootprints != nil)
       else { return nil }
       record = patched.record
+      if let movedFootprints { record.source?.footprints = movedFootprints }
       update.elementChanges += patched.changes
     }
     record.source?.text = file.bytes

@@ -11,6 +11,8 @@ public struct SourceFacts: Sendable {
   public var ruleTextHashes: [UInt64]
   /// Where the file's first rule starts; nil for a file without rules.
   public var firstRuleStart: Int?
+  /// Every NAT-chain rule's footprint, as ``FootprintRecord`` writes them.
+  public var footprints: [UInt8] = []
 }
 
 /// Which lines hold exactly one rule, whole: a rule that spans lines, or shares its line with

@@ -231,16 +231,27 @@ struct TableBuilder {
     // What the threads read of the builder, copied: the builder's rules are being moved out.
     let (threshold, sortsPlaces) = (options.foldThreshold, hasReservedPlaces)
     let allowsConcatenatedData = options.target.concatenatedMapData
+    let recordsFootprints = sourceFacts != nil
     let inTwo = threshold != nil && natRules[0].count + natRules[1].count >= options.foldsOnTwoThreadsFrom
-    var plans = natRules.withUnsafeMutableBufferPointer { chains in
-      TwoThreads.run(inTwo) { chain in
-        var entries = Self.inSearchOrder(&chains[chain], sortingPlaces: sortsPlaces)
-        guard let threshold else { return RuleFolder.Plan(unfolded: entries.map(\.rule)) }
-        let folder = RuleFolder(chain: NATChain(rawValue: chain)!, threshold: threshold, allowsConcatenatedData: allowsConcatenatedData)
-        return folder.plan(&entries)
+    var planned = natRules.withUnsafeMutableBufferPointer { chains in
+      TwoThreads.run(inTwo) { index in
+        let chain = NATChain(rawValue: index)!
+        var entries = Self.inSearchOrder(&chains[index], sortingPlaces: sortsPlaces)
+        let footprints = recordsFootprints ? FootprintRecord.encode(entries, chain: chain) : []
+        guard let threshold else { return (RuleFolder.Plan(unfolded: entries.map(\.rule)), footprints) }
+        let folder = RuleFolder(chain: chain, threshold: threshold, allowsConcatenatedData: allowsConcatenatedData)
+        return (folder.plan(&entries), footprints)
       }
     }
     natRules = [[], []]
+    // Moved out, not copied: a plan shared would be copied when its output is taken.
+    var plans: [RuleFolder.Plan] = []
+    var footprints: [UInt8] = []
+    planned.drain { plan, chainFootprints in
+      plans.append(plan)
+      footprints += chainFootprints
+    }
+    sourceFacts?.footprints = footprints
     // The maps are built on one thread: building them frees the candidates, all allocated by
     // the lowering thread, and two threads freeing into one allocator arena wait on its lock
     // (they took longer than one).

@@ -9,16 +9,21 @@ extension LoadRecord {
   /// - the line held one whole rule, and the record knows which maps it was folded into;
   /// - alone, the line's two versions make the same table but for the data of their fold maps'
   ///   elements: the same rules (so the same shapes), the same keys (so the same packets
-  ///   matched), and the same objects and other sets. Where a rule lands among the others,
-  ///   and whether it folds, depends only on its shape and the packets it matches (`RuleFolder`),
-  ///   so the whole file's compile differs only in those elements;
+  ///   matched; but see `keysMayChange`), and the same objects and other sets. Where a rule
+  ///   lands among the others, and whether it folds, depends only on its shape and the packets
+  ///   it matches (`RuleFolder`), so the whole file's compile differs only in those elements;
   /// - each fold map of the line alone stands for exactly one of the loaded maps that hold the
   ///   line, of the same definition, holding exactly the old elements;
   /// - the new rule repeats no other (`textHashes`: the canonical forms' ``CompiledSource/textHash(_:)``).
-  public func patching(line: Int, from old: KernelTable, to new: KernelTable, textHashes: (old: UInt64, new: UInt64))
-    -> (record: LoadRecord, changes: [TableUpdate.ElementChange])?
+  ///
+  /// `keysMayChange`: the caller has shown that the line's new matches move no rule
+  /// (`FootprintRecord.movingPorts`), so its elements' keys may differ too, each element
+  /// staying where it was in its map.
+  public func patching(line: Int, from old: KernelTable, to new: KernelTable, textHashes: (old: UInt64, new: UInt64),
+                       keysMayChange: Bool = false) -> (record: LoadRecord, changes: [TableUpdate.ElementChange])?
   {
-    guard var source, source.holdsOneRule(line: line), Self.differOnlyInFoldData(old, new) else { return nil }
+    guard var source, source.holdsOneRule(line: line), Self.differOnlyInFoldData(old, new, keysMayChange: keysMayChange)
+    else { return nil }
     guard let hashIndex = Self.index(of: textHashes.old, in: source.ruleTextHashes) else { return nil }
     source.ruleTextHashes.remove(at: hashIndex)
     guard Self.index(of: textHashes.new, in: source.ruleTextHashes) == nil else { return nil }
@@ -51,9 +56,9 @@ extension LoadRecord {
   }
 
   /// Whether two tables are the same but for the data (or verdicts) of their fold maps'
-  /// elements, element by element; rules compare without their origins, which name the rule's
-  /// text.
-  static func differOnlyInFoldData(_ old: KernelTable, _ new: KernelTable) -> Bool {
+  /// elements, and their keys if `keysMayChange`, element by element; rules compare without
+  /// their origins, which name the rule's text.
+  static func differOnlyInFoldData(_ old: KernelTable, _ new: KernelTable, keysMayChange: Bool) -> Bool {
     guard old.family == new.family, old.name == new.name, old.chains == new.chains, old.objects == new.objects,
       old.rules.map(\.withoutOrigin) == new.rules.map(\.withoutOrigin), old.sets.count == new.sets.count
     else { return false }
@@ -62,6 +67,7 @@ extension LoadRecord {
       keysOnly.elements = zip(after.elements, before.elements).map { afterElement, beforeElement in
         var element = afterElement
         (element.data, element.verdict) = (beforeElement.data, beforeElement.verdict)
+        if keysMayChange { (element.key, element.keyEnd) = (beforeElement.key, beforeElement.keyEnd) }
         return element
       }
       return before.name == after.name && before.elements.count == after.elements.count

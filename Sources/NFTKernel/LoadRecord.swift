@@ -73,7 +73,7 @@ public struct LoadRecord: Sendable, Equatable {
 
 extension LoadRecord {
   /// The first bytes of a record file, with its format's version.
-  private static let magic = Array("ipnat load record 2\n".utf8)
+  private static let magic = Array("ipnat load record 3\n".utf8)
 
   /// The line every record file starts with (for the fuzzer).
   public static var header: [UInt8] { magic }
@@ -243,6 +243,7 @@ private struct RecordWriter {
       string(name)
       string(source.variables[name]!)
     }
+    data(source.footprints)
   }
 
   mutating func element(_ element: KernelElement) {
@@ -357,10 +358,10 @@ private struct RecordReader {
       guard let name = string(), let value = string() else { return false }
       variables[name] = value
     }
-    guard variables.count == variableCount else { return false }
+    guard variables.count == variableCount, let footprints = keeping ? data() : skippingData() else { return false }
     guard keeping else { return true }
     source = CompiledSource(path: path, settings: settings, text: text, singleStatementLines: lines,
-                            ruleTextHashes: hashes, foldedLines: foldedLines, variables: variables)
+                            ruleTextHashes: hashes, foldedLines: foldedLines, variables: variables, footprints: footprints)
     return true
   }
 

@@ -21,12 +21,16 @@ public struct CompiledSource: Sendable, Hashable {
   /// The variables every rule was read with, unexpanded: the file defines them all before its
   /// first rule, and a line compiled alone is read with them.
   public var variables: [String: String]
+  /// Every NAT-chain rule's footprint, the packets it can match, in search order (as
+  /// IPNatLowering's `FootprintRecord` writes them): whether a line's matched port may change
+  /// without moving another rule is read from them.
+  public var footprints: [UInt8]
 
   public init(path: String, settings: String, text: [UInt8], singleStatementLines: [UInt8], ruleTextHashes: [UInt64],
-              foldedLines: [String: [Int]], variables: [String: String] = [:]) {
+              foldedLines: [String: [Int]], variables: [String: String] = [:], footprints: [UInt8] = []) {
     (self.path, self.settings, self.text) = (path, settings, text)
     (self.singleStatementLines, self.ruleTextHashes, self.foldedLines) = (singleStatementLines, ruleTextHashes, foldedLines)
-    self.variables = variables
+    (self.variables, self.footprints) = (variables, footprints)
   }
 
   /// The maps that rules of `line` were folded into.

@@ -129,8 +129,11 @@ import Testing
       .elementChanges.map { [$0.deleting.count, $0.adding.count] } == [[2, 2]])
     // The same file: nothing to change.
     #expect(patch { $0 }?.elementChanges.isEmpty == true)
-    // What a rule matches decides where it folds: the whole file is compiled.
-    #expect(patch(replacing("198.18.0.4/32 port 80 ", "198.18.0.4/32 port 81 ")) == nil)
+    // A forward matches another port, where no rule overlaps it: its element's key changes.
+    #expect(patch(replacing("198.18.0.4/32 port 80 ", "198.18.0.4/32 port 81 "))?
+      .elementChanges.map { [$0.deleting.count, $0.adding.count] } == [[1, 1]])
+    // Another address may move the rule among others: the whole file is compiled.
+    #expect(patch(replacing("198.18.0.4/32 port 80 ", "198.18.0.5/32 port 80 ")) == nil)
     // A new translation of another shape (no port), a line added, a duplicate, a rule that
     // does not fold, settings, and a change at a rule that takes turns with another.
     #expect(patch(replacing("-> 10.1.0.4 port 8080 tcp", "-> 10.1.0.4 tcp")) == nil)
@@ -141,6 +144,69 @@ import Testing
     #expect(patch(replacing("10.9.0.1,10.9.0.2 port 25", "10.9.0.1,10.9.0.3 port 25")) == nil)
     let file = SourceFile(name: "gateway.conf", text: Self.gateway)
     #expect(IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "other") == nil)
+  }
+
+  /// Forwards of one address, told apart by their ports, among rules that share some of those
+  /// ports: a forward may match another port only where no rule overlaps it, before or after.
+  static let sharedAddress: String = {
+    var lines = (0..<24).map { "rdr eth0 192.0.2.\($0 % 2)/32 port \(1000 + $0 / 2) -> 10.0.0.\($0) port 80 tcp" }
+    lines.insert("rdr eth0 192.0.2.1/32 port 1100-1199 -> 10.0.1.1 port 80 tcp", at: 12)
+    lines.insert("rdr eth0 192.0.2.1/32 port 1150 -> 10.0.1.3 port 80 tcp", at: 13)
+    lines.append("rdr eth0 0/0 port 2000 -> 10.0.1.2 port 80 tcp")
+    return lines.joined(separator: "\n") + "\n"
+  }()
+
+  @Test func aMatchedPortChangesOnlyWhereNoRuleOverlapsIt() throws {
+    let original = try #require(Self.record(of: Self.sharedAddress, lowering: LoweringOptions()))
+    func patched(_ old: String, _ new: String) -> Bool {
+      let edited = Self.sharedAddress.replacingOccurrences(of: old, with: new)
+      #expect(edited != Self.sharedAddress)
+      let file = SourceFile(name: "gateway.conf", text: edited)
+      guard let patch = IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "settings")
+      else { return false }
+      #expect(Self.record(of: edited, lowering: LoweringOptions()).map(patch.record.holdsTheSame(as:)) == true, "\(new)")
+      return true
+    }
+    // A port no other rule of the address has, before the rule and after.
+    #expect(patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1050 "))
+    #expect(patched("192.0.2.1/32 port 1011 ", "192.0.2.1/32 port 1099 "))
+    // A port another forward of the address has: the later one would no longer fold.
+    #expect(!patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1001 "))
+    // Within the range a plain rule of the address matches (but not of the other address), or
+    // the port a rule of every address matches.
+    #expect(!patched("192.0.2.1/32 port 1011 ", "192.0.2.1/32 port 1150 "))
+    #expect(patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1150 "))
+    #expect(!patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 2000 "))
+    // A forward the plain rule before it shadows: moved out of its ports, it would fold.
+    #expect(!patched("port 1150 -> 10.0.1.3", "port 1050 -> 10.0.1.3"))
+    // Another protocol is another shape of rule.
+    #expect(!patched("192.0.2.0/32 port 1000 -> 10.0.0.0 port 80 tcp", "192.0.2.0/32 port 1000 -> 10.0.0.0 port 80 udp"))
+  }
+
+  /// Against the whole file's compile: the matched port of any forward set to one of a few, so
+  /// that ports often meet. Every patch must leave the whole file's record, and both outcomes
+  /// must occur.
+  @Test func aMatchedPortPatchLeavesTheRecordOfTheWholeFilesCompile() throws {
+    let original = try #require(Self.record(of: Self.sharedAddress, lowering: LoweringOptions()))
+    var random = SplitMix64(seed: 11)
+    var (patched, compiledWhole) = (0, 0)
+    for _ in 0..<150 {
+      var lines = Self.sharedAddress.split(separator: "\n").map(String.init)
+      let index = random.next(below: lines.count)
+      let port = [1000 + random.next(below: 14), 1100 + random.next(below: 200), 2000][random.next(below: 3)]
+      lines[index] = lines[index].replacing(try Regex("port [0-9]+(-[0-9]+)? ->"), with: "port \(port) ->")
+      let edited = lines.joined(separator: "\n") + "\n"
+      let file = SourceFile(name: "gateway.conf", text: edited)
+      guard let patch = IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "settings")
+      else {
+        compiledWhole += 1
+        continue
+      }
+      patched += 1
+      let whole = Self.record(of: edited, lowering: LoweringOptions())
+      #expect(whole.map(patch.record.holdsTheSame(as:)) == true, "patched, but the whole file's record differs:\n\(edited)")
+    }
+    #expect(patched >= 20 && compiledWhole >= 20, "\(patched) patched, \(compiledWhole) compiled whole")
   }
 
   /// Variables defined before the first rule are read by a line compiled alone as by the whole

@@ -33,7 +33,7 @@ import NFTModel
   static let source = CompiledSource(path: "gateway.conf", settings: "--table ipnat", text: Array("map eth0 0/0 -> 0/32\n".utf8),
                                      singleStatementLines: [0b101], ruleTextHashes: [3, 1 << 63],
                                      foldedLines: ["fold_1": [2, 7, 3], "fold_2": []],
-                                     variables: ["wan": "eth0", "lan": "$wan"])
+                                     variables: ["wan": "eth0", "lan": "$wan"], footprints: [2, 0, 3, 0x7f, 4, 9])
 
   static let record = LoadRecord(scope: scope, sets: ["fold_1": elements, "fold_2": [], "rule_texts": [elements[2]]],
                                  definitions: ["fold_1": definition,

@@ -17,6 +17,9 @@ struct Footprint: Equatable {
   var destination: AddressPrefix?
   var destinationPorts: ClosedRange<UInt64>?
 
+  /// The footprint of every packet; a record's reader fills it in.
+  init() {}
+
   init(_ rule: NFTModel.Rule) {
     for match in rule.matches where match.op == .implicit {
       guard case .selector(let selector) = match.left else { continue }
