@@ -11,6 +11,8 @@ public enum FootprintRecord {
   /// The entries of one chain's rules, in search order.
   static func encode(_ entries: [FoldEntry], chain: NATChain) -> [UInt8] {
     var writer = ByteWriter()
+    // Most entries take 20 to 30 bytes.
+    writer.bytes.reserveCapacity(entries.count * 32)
     for entry in entries { writer.entry(line: entry.origin?.line ?? 0, chain: chain, Footprint(entry)) }
     return writer.bytes
   }
@@ -114,12 +116,18 @@ private struct ByteWriter {
   var bytes: [UInt8] = []
 
   mutating func entry(line: Int, chain: NATChain, _ footprint: Footprint) {
-    var body = ByteWriter()
-    body.footprint(footprint)
     integer(UInt64(line))
     bytes.append(UInt8(chain.rawValue))
-    integer(UInt64(body.bytes.count))
-    bytes += body.bytes
+    // The footprint goes after its length, which is known once it is written: one byte is
+    // kept for the length, and the footprint moved on in the rare case it needs more.
+    let lengthAt = bytes.count
+    bytes.append(0)
+    self.footprint(footprint)
+    let length = bytes.count - lengthAt - 1
+    if length < 0x80 { return bytes[lengthAt] = UInt8(length) }
+    var prefix = ByteWriter()
+    prefix.integer(UInt64(length))
+    bytes.replaceSubrange(lengthAt...lengthAt, with: prefix.bytes)
   }
 
   mutating func footprint(_ footprint: Footprint) {
