@@ -107,8 +107,8 @@ extension IPNat {
   /// The loaded table's record changed to what compiling `file` would load, and the element
   /// changes that take the kernel there, from only the lines that differ from the recorded
   /// source, each compiled alone before and after. A line may change what its rule translates
-  /// to, and the port it matches where no rule overlaps it, before or after
-  /// (`FootprintRecord.movingPorts`). Nil where the whole file must be compiled: the record has
+  /// to, and the port and address it matches where that moves no rule
+  /// (`FootprintRecord.movingMatches`). Nil where the whole file must be compiled: the record has
   /// no source, or one of another path or other settings; the lines were not edited in place;
   /// or a change might reach beyond the lines' own elements (`LoadRecord.patching`).
   /// `settings`: as for ``lowerRecordingSource(_:options:lowering:settings:)``.
@@ -131,7 +131,8 @@ extension IPNat {
       var movedFootprints: [UInt8]?
       if before.footprints != after.footprints {
         guard let recorded = record.source?.footprints,
-          let moved = FootprintRecord.movingPorts(ofLine: line, from: before.footprints, to: after.footprints, in: recorded)
+          let moved = FootprintRecord.movingMatches(ofLine: line, from: before.footprints, to: after.footprints,
+                                                    in: recorded)
         else { return nil }
         movedFootprints = moved
       }

@@ -17,7 +17,7 @@ extension LoadRecord {
   /// - the new rule repeats no other (`textHashes`: the canonical forms' ``CompiledSource/textHash(_:)``).
   ///
   /// `keysMayChange`: the caller has shown that the line's new matches move no rule
-  /// (`FootprintRecord.movingPorts`), so its elements' keys may differ too, each element
+  /// (`FootprintRecord.movingMatches`), so its elements' keys may differ too, each element
   /// staying where it was in its map.
   public func patching(line: Int, from old: KernelTable, to new: KernelTable, textHashes: (old: UInt64, new: UInt64),
                        keysMayChange: Bool = false) -> (record: LoadRecord, changes: [TableUpdate.ElementChange])?

@@ -3,8 +3,8 @@ import ArgumentParser
 /// `ipnat load` of a loaded file after a one-line change, which sends only the difference,
 /// against `ipnat load --full` of the same file, both in one network namespace; with the time
 /// `ipnat compile` takes, which a full load includes. The change moves a port forward to
-/// another port; a second change, of the port a forward matches, where no rule overlaps it:
-/// both are compiled alone. A third, of the address a forward matches, compiles the whole file.
+/// another port; others change the port and the address a forward matches, where no rule
+/// overlaps it: all are compiled alone. A forward added at the end compiles the whole file.
 struct ReloadBenchmark: SizedBenchmark {
   static let configuration = CommandConfiguration(
     commandName: "reload", abstract: "'ipnat load' after a one-line change against 'load --full' (needs root).")
@@ -28,7 +28,8 @@ struct ReloadBenchmark: SizedBenchmark {
       best[String(words[0])] = min(best[String(words[0])] ?? .infinity, microseconds / 1e6)
     }
     guard let update = best["update"], let full = best["full"], let compile = best["compile"],
-      let matchedPort = best["matchedPort"], let matchedAddress = best["matchedAddress"], updates.count >= 3,
+      let matchedPort = best["matchedPort"], let matchedAddress = best["matchedAddress"], let added = best["added"],
+      updates.count >= 4,
       updates.allSatisfy({ $0.hasPrefix("updated:") })
     else { throw BenchError("reload: unexpected output:\n\(output)") }
     func target(_ seconds: Double) -> String {
@@ -42,15 +43,17 @@ struct ReloadBenchmark: SizedBenchmark {
                 reference: "load --full: \(full.rounded(3)) s", ratio: (matchedPort / full).rounded(2), target: target(matchedPort)),
       ReportRow(benchmark: "reload, a matched address changed", rules: rules,
                 ipnat: "\(matchedAddress.rounded(3)) s (\(updates[2]))", reference: "load --full: \(full.rounded(3)) s",
-                ratio: (matchedAddress / full).rounded(2), target: ""),
+                ratio: (matchedAddress / full).rounded(2), target: target(matchedAddress)),
+      ReportRow(benchmark: "reload, a forward added", rules: rules, ipnat: "\(added.rounded(3)) s (\(updates[3]))",
+                reference: "load --full: \(full.rounded(3)) s", ratio: (added / full).rounded(2), target: ""),
     ]
   }
 
   /// Loads the file, then, `runs` times: changes the port its first rule forwards to and loads
   /// it (`update`), changes it back and loads it with --full (`full`), changes the port the rule
-  /// matches and loads it (`matchedPort`), the address it matches likewise (`matchedAddress`), each
-  /// changed back after; prints each time as `NAME MICROSECONDS`. Load records go to a
-  /// directory of the run's own.
+  /// matches and loads it (`matchedPort`), the address it matches likewise (`matchedAddress`),
+  /// each changed back after, and adds a forward at the end (`added`), taken out after; prints
+  /// each time as `NAME MICROSECONDS`. Load records go to a directory of the run's own.
   static func script(ipnat: String, config: String, runs: Int) -> String {
     """
     set -e
@@ -77,6 +80,10 @@ struct ReloadBenchmark: SizedBenchmark {
       sed -i '2s| 198.18.0.0/32 | 198.18.0.1/32 |' "$config"
       timed matchedAddress "$ipnat" load -v --no-resolve "$config"
       sed -i '2s| 198.18.0.1/32 | 198.18.0.0/32 |' "$config"
+      "$ipnat" load --no-resolve "$config"
+      echo 'rdr eth0 198.51.100.1/32 port 80 -> 10.9.0.1 port 8080 tcp' >> "$config"
+      timed added "$ipnat" load -v --no-resolve "$config"
+      sed -i '$d' "$config"
       "$ipnat" load --no-resolve "$config"
     done
     timed compile "$ipnat" compile --no-resolve "$config"

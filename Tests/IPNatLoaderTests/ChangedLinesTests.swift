@@ -132,8 +132,10 @@ import Testing
     // A forward matches another port, where no rule overlaps it: its element's key changes.
     #expect(patch(replacing("198.18.0.4/32 port 80 ", "198.18.0.4/32 port 81 "))?
       .elementChanges.map { [$0.deleting.count, $0.adding.count] } == [[1, 1]])
-    // Another address may move the rule among others: the whole file is compiled.
-    #expect(patch(replacing("198.18.0.4/32 port 80 ", "198.18.0.5/32 port 80 ")) == nil)
+    // Or another address no rule uses; one a forward of that port uses compiles the whole file.
+    #expect(patch(replacing("198.18.0.4/32 port 80 ", "198.18.0.5/32 port 80 "))?
+      .elementChanges.map { [$0.deleting.count, $0.adding.count] } == [[1, 1]])
+    #expect(patch(replacing("198.18.0.4/32 port 80 ", "198.18.0.8/32 port 80 ")) == nil)
     // A new translation of another shape (no port), a line added, a duplicate, a rule that
     // does not fold, settings, and a change at a rule that takes turns with another.
     #expect(patch(replacing("-> 10.1.0.4 port 8080 tcp", "-> 10.1.0.4 tcp")) == nil)
@@ -177,15 +179,19 @@ import Testing
     #expect(!patched("192.0.2.1/32 port 1011 ", "192.0.2.1/32 port 1150 "))
     #expect(patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1150 "))
     #expect(!patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 2000 "))
+    // Another address, free or not; another length.
+    #expect(patched("192.0.2.0/32 port 1000 ", "192.0.2.7/32 port 1000 "))
+    #expect(!patched("192.0.2.0/32 port 1000 ", "192.0.2.1/32 port 1000 "))
+    #expect(!patched("192.0.2.0/32 port 1000 ", "192.0.2.0/31 port 1000 "))
     // A forward the plain rule before it shadows: moved out of its ports, it would fold.
     #expect(!patched("port 1150 -> 10.0.1.3", "port 1050 -> 10.0.1.3"))
     // Another protocol is another shape of rule.
     #expect(!patched("192.0.2.0/32 port 1000 -> 10.0.0.0 port 80 tcp", "192.0.2.0/32 port 1000 -> 10.0.0.0 port 80 udp"))
   }
 
-  /// Against the whole file's compile: the matched port of any forward set to one of a few, so
-  /// that ports often meet. Every patch must leave the whole file's record, and both outcomes
-  /// must occur.
+  /// Against the whole file's compile: the matched port of any forward set to one of a few,
+  /// and half the time its address too, so that rules often meet. Every patch must leave the
+  /// whole file's record, and both outcomes must occur.
   @Test func aMatchedPortPatchLeavesTheRecordOfTheWholeFilesCompile() throws {
     let original = try #require(Self.record(of: Self.sharedAddress, lowering: LoweringOptions()))
     var random = SplitMix64(seed: 11)
@@ -195,6 +201,9 @@ import Testing
       let index = random.next(below: lines.count)
       let port = [1000 + random.next(below: 14), 1100 + random.next(below: 200), 2000][random.next(below: 3)]
       lines[index] = lines[index].replacing(try Regex("port [0-9]+(-[0-9]+)? ->"), with: "port \(port) ->")
+      if random.next(below: 2) == 0 {
+        lines[index] = lines[index].replacing(try Regex("192[.]0[.]2[.][0-9]+/"), with: "192.0.2.\(random.next(below: 4))/")
+      }
       let edited = lines.joined(separator: "\n") + "\n"
       let file = SourceFile(name: "gateway.conf", text: edited)
       guard let patch = IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "settings")
@@ -207,6 +216,31 @@ import Testing
       #expect(whole.map(patch.record.holdsTheSame(as:)) == true, "patched, but the whole file's record differs:\n\(edited)")
     }
     #expect(patched >= 20 && compiledWhole >= 20, "\(patched) patched, \(compiledWhole) compiled whole")
+  }
+
+  /// A forward filed among the rules a fold group must not move ahead of (`BlockerIndex`): moved
+  /// to an address that already holds as many of them as a bucket may, it would close the group
+  /// (later forwards open another), though it overlaps none of them.
+  @Test func aMatchedAddressChangesOnlyWhereNoBlockerBucketFills() throws {
+    var lines = ["rdr eth0 192.0.2.9/32 port 1 -> 10.0.0.1 port 80 tcp"]
+    // As many rules of one address as a bucket holds (`BlockerIndex.bucketLimit`), none foldable.
+    lines += (0..<256).map { "rdr eth0 192.0.2.1/32 port \(2000 + 2 * $0)-\(2001 + 2 * $0) -> 10.0.1.\($0) port 80 tcp" }
+    // Forwards that keep the port: another shape, a group of their own, filed among the blockers
+    // of the first.
+    lines += (0..<8).map { "rdr eth0 192.0.2.\(20 + $0)/32 port 7 -> 10.0.2.\($0) tcp" }
+    lines += (2..<10).map { "rdr eth0 192.0.2.9/32 port \($0) -> 10.0.0.\($0) port 80 tcp" }
+    let text = lines.joined(separator: "\n") + "\n"
+    let original = try #require(Self.record(of: text, lowering: LoweringOptions()))
+    func patched(_ new: String) -> Bool {
+      let edited = text.replacingOccurrences(of: "192.0.2.20/32 port 7 ", with: new)
+      let file = SourceFile(name: "gateway.conf", text: edited)
+      guard let patch = IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "settings")
+      else { return false }
+      #expect(Self.record(of: edited, lowering: LoweringOptions()).map(patch.record.holdsTheSame(as:)) == true, "\(new)")
+      return true
+    }
+    #expect(patched("192.0.2.6/32 port 7 "))
+    #expect(!patched("192.0.2.1/32 port 7 "))
   }
 
   /// Variables defined before the first rule are read by a line compiled alone as by the whole

@@ -2,8 +2,9 @@ import IPAddressing
 import NFTModel
 
 /// The footprints of every NAT-chain rule of a compiled file, as bytes a load record keeps
-/// (`CompiledSource.footprints`): with them, a reload can tell that a rule's matched port may
-/// change without changing where any rule folds, and patch that rule's map element alone.
+/// (`CompiledSource.footprints`): with them, a reload can tell that a rule may match another
+/// port or address without changing where any rule folds, and patch that rule's map element
+/// alone.
 ///
 /// Each entry is the rule's line, its chain, the length of what follows, and its footprint;
 /// the entries are in each chain's search order, dstnat's first, as folding reads them.
@@ -18,29 +19,45 @@ public enum FootprintRecord {
   }
 
   /// `recorded` with line `line`'s entries changed from those of `old` to those of `new` (each
-  /// the footprints of the line compiled alone), where that change moves no rule: the line has
-  /// at most one rule in each chain, before and after; its footprints differ in matched ports
-  /// alone, so that it keeps its place in search order and its blockers' buckets; and they
-  /// overlap no other rule of their chain, before or after, so that folding decides for every
-  /// rule as it did. Nil otherwise, or if `recorded` does not hold `old` for the line.
-  public static func movingPorts(ofLine line: Int, from old: [UInt8], to new: [UInt8], in recorded: [UInt8]) -> [UInt8]? {
+  /// the footprints of the line compiled alone), where that change moves no rule. Folding
+  /// (`RuleFolder`) then decides for every rule as it did, because:
+  ///
+  /// - the line has at most one rule in each chain, before and after;
+  /// - its footprints differ only in their ports and in the address of the network on the
+  ///   chain's key side, not its length: the rule keeps its place in search order;
+  /// - they overlap no other rule of their chain, before or after: the rule blocks no rule
+  ///   and no rule blocks it, and it repeats no other's key;
+  /// - where the address changed, neither network's blocker buckets (`BlockerIndex`) can
+  ///   reach the limit, counting every rule of the chain: no group closes, or stays open,
+  ///   because of the move.
+  ///
+  /// Nil otherwise, or if `recorded` does not hold `old` for the line.
+  public static func movingMatches(ofLine line: Int, from old: [UInt8], to new: [UInt8], in recorded: [UInt8])
+    -> [UInt8]?
+  {
     guard let before = decode(old), let after = decode(new), before.count == after.count,
       Set(before.map(\.chain)).count == before.count
     else { return nil }
     for (old, new) in zip(before, after) {
-      guard old.chain == new.chain, old.footprint.withoutPorts == new.footprint.withoutPorts,
-        isAlone(line: line, as: old.footprint, and: new.footprint, in: old.chain, of: recorded)
+      let keySide: Side = old.chain == .dstnat ? .destination : .source
+      guard old.chain == new.chain, old.footprint.unkeyed(on: keySide) == new.footprint.unkeyed(on: keySide),
+        isAlone(line: line, as: old.footprint, and: new.footprint, in: old.chain, keyedOn: keySide, of: recorded)
       else { return nil }
     }
     return replacing(line: line, with: after, in: recorded)
   }
 
-  /// Whether `recorded` holds `old` for the line's rule in `chain`, and no other rule of the
-  /// chain may overlap it, or `new`.
-  private static func isAlone(line: Int, as old: Footprint, and new: Footprint, in chain: NATChain,
+  /// Whether `recorded` holds `old` for the line's rule in `chain`, no other rule of the chain
+  /// may overlap it, or `new`, and, if their networks differ, neither network's buckets fill.
+  private static func isAlone(line: Int, as old: Footprint, and new: Footprint, in chain: NATChain, keyedOn keySide: Side,
                               of recorded: [UInt8]) -> Bool {
     var reader = ByteReader(recorded)
     var found = false
+    var loads: (old: BucketLoad, new: BucketLoad)?
+    if let oldNetwork = old.network(on: keySide), let newNetwork = new.network(on: keySide), oldNetwork != newNetwork {
+      loads = (BucketLoad(oldNetwork), BucketLoad(newNetwork))
+    }
+    var lengths: Set<Int> = []
     while !reader.isAtEnd {
       guard let (entryLine, entryChain, length) = reader.entryHeader() else { return false }
       guard entryChain == chain else {
@@ -51,13 +68,19 @@ public enum FootprintRecord {
       if entryLine == line {
         guard reader.footprint() == old, reader.offset == end else { return false }
         found = true
-      } else {
-        guard let footprint = reader.footprint(overlapping: old, or: new, endingAt: end), reader.offset == end,
-          !footprint.mayOverlap(old), !footprint.mayOverlap(new)
-        else { return false }
+        continue
+      }
+      guard let footprint = reader.footprint(overlapping: old, or: new, endingAt: end), reader.offset == end,
+        !footprint.mayOverlap(old), !footprint.mayOverlap(new)
+      else { return false }
+      if loads != nil, let network = footprint.network(on: keySide) {
+        loads!.old.add(network)
+        loads!.new.add(network)
+        lengths.insert(network.length)
       }
     }
-    return found
+    guard let loads else { return found }
+    return found && loads.old.staysUnderLimit(atLengths: lengths) && loads.new.staysUnderLimit(atLengths: lengths)
   }
 
   /// `recorded` with the entries of line `line` replaced by `entries`, chain by chain.
@@ -93,10 +116,56 @@ public enum FootprintRecord {
 }
 
 extension Footprint {
-  var withoutPorts: Footprint {
+  /// The footprint without its ports, and with only the family and length of its network on
+  /// `keySide`: what a rule's matches may change and keep its place.
+  func unkeyed(on keySide: Side) -> Footprint {
     var footprint = self
     footprint.destinationPorts = nil
+    if let network = network(on: keySide) {
+      let placeholder = AddressPrefix(IPAddress(family: network.family, bits: 0), length: network.length)
+      if keySide == .source { footprint.source = placeholder } else { footprint.destination = placeholder }
+    }
     return footprint
+  }
+}
+
+/// How many of a chain's other rules folding could file in the blocker buckets (`BlockerIndex`)
+/// where it files a rule keyed by `network`: the bucket of the network itself, and, for each
+/// shorter length some rule's network has, the bucket of the network cut to that length, which
+/// holds the longer networks inside it. Counted over the whole chain, which is more than any
+/// group's index holds.
+private struct BucketLoad {
+  let network: AddressPrefix
+  /// The rules filed under the network itself: those of the very same network.
+  private var same = 0
+  /// At `length`, the rules whose networks are longer and agree with this one's first `length`
+  /// bits, kept as differences: each adds one from length 0 to the last that holds.
+  private var inside: [Int]
+
+  init(_ network: AddressPrefix) {
+    self.network = network
+    inside = Array(repeating: 0, count: network.length + 1)
+  }
+
+  mutating func add(_ other: AddressPrefix) {
+    guard other.family == network.family else { return }
+    if other == network { same += 1 }
+    let sharedBits = (other.address.bits ^ network.address.bits).leadingZeroBitCount - (128 - network.family.width)
+    let longest = min(sharedBits, other.length - 1, network.length - 1)
+    guard longest >= 0 else { return }
+    inside[0] += 1
+    inside[longest + 1] -= 1
+  }
+
+  /// Whether, with the rule filed too, no bucket holds more than the limit at any of `lengths`.
+  func staysUnderLimit(atLengths lengths: Set<Int>) -> Bool {
+    guard same + 1 <= BlockerIndex.bucketLimit else { return false }
+    var count = 0
+    for length in 0..<network.length {
+      count += inside[length]
+      if lengths.contains(length) && count + 1 > BlockerIndex.bucketLimit { return false }
+    }
+    return true
   }
 }
 
