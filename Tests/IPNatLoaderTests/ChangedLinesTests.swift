@@ -158,35 +158,39 @@ import Testing
     return lines.joined(separator: "\n") + "\n"
   }()
 
+  /// Whether `text` loaded, then edited (`old` replaced by `new`), is patched; a patch must
+  /// leave the record of the whole edited file's compile.
+  static func patches(_ text: String, replacing old: String, with new: String) throws -> Bool {
+    let original = try #require(record(of: text, lowering: LoweringOptions()))
+    let edited = text.replacingOccurrences(of: old, with: new)
+    #expect(edited != text)
+    let file = SourceFile(name: "gateway.conf", text: edited)
+    guard let patch = IPNat.patch(original, toCompile: file, options: frontend, lowering: LoweringOptions(), settings: "settings")
+    else { return false }
+    #expect(record(of: edited, lowering: LoweringOptions()).map(patch.record.holdsTheSame(as:)) == true, "\(new)")
+    return true
+  }
+
   @Test func aMatchedPortChangesOnlyWhereNoRuleOverlapsIt() throws {
-    let original = try #require(Self.record(of: Self.sharedAddress, lowering: LoweringOptions()))
-    func patched(_ old: String, _ new: String) -> Bool {
-      let edited = Self.sharedAddress.replacingOccurrences(of: old, with: new)
-      #expect(edited != Self.sharedAddress)
-      let file = SourceFile(name: "gateway.conf", text: edited)
-      guard let patch = IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "settings")
-      else { return false }
-      #expect(Self.record(of: edited, lowering: LoweringOptions()).map(patch.record.holdsTheSame(as:)) == true, "\(new)")
-      return true
-    }
+    func patched(_ old: String, _ new: String) throws -> Bool { try Self.patches(Self.sharedAddress, replacing: old, with: new) }
     // A port no other rule of the address has, before the rule and after.
-    #expect(patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1050 "))
-    #expect(patched("192.0.2.1/32 port 1011 ", "192.0.2.1/32 port 1099 "))
+    #expect(try patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1050 "))
+    #expect(try patched("192.0.2.1/32 port 1011 ", "192.0.2.1/32 port 1099 "))
     // A port another forward of the address has: the later one would no longer fold.
-    #expect(!patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1001 "))
+    #expect(try !patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1001 "))
     // Within the range a plain rule of the address matches (but not of the other address), or
     // the port a rule of every address matches.
-    #expect(!patched("192.0.2.1/32 port 1011 ", "192.0.2.1/32 port 1150 "))
-    #expect(patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1150 "))
-    #expect(!patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 2000 "))
+    #expect(try !patched("192.0.2.1/32 port 1011 ", "192.0.2.1/32 port 1150 "))
+    #expect(try patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 1150 "))
+    #expect(try !patched("192.0.2.0/32 port 1000 ", "192.0.2.0/32 port 2000 "))
     // Another address, free or not; another length.
-    #expect(patched("192.0.2.0/32 port 1000 ", "192.0.2.7/32 port 1000 "))
-    #expect(!patched("192.0.2.0/32 port 1000 ", "192.0.2.1/32 port 1000 "))
-    #expect(!patched("192.0.2.0/32 port 1000 ", "192.0.2.0/31 port 1000 "))
+    #expect(try patched("192.0.2.0/32 port 1000 ", "192.0.2.7/32 port 1000 "))
+    #expect(try !patched("192.0.2.0/32 port 1000 ", "192.0.2.1/32 port 1000 "))
+    #expect(try !patched("192.0.2.0/32 port 1000 ", "192.0.2.0/31 port 1000 "))
     // A forward the plain rule before it shadows: moved out of its ports, it would fold.
-    #expect(!patched("port 1150 -> 10.0.1.3", "port 1050 -> 10.0.1.3"))
+    #expect(try !patched("port 1150 -> 10.0.1.3", "port 1050 -> 10.0.1.3"))
     // Another protocol is another shape of rule.
-    #expect(!patched("192.0.2.0/32 port 1000 -> 10.0.0.0 port 80 tcp", "192.0.2.0/32 port 1000 -> 10.0.0.0 port 80 udp"))
+    #expect(try !patched("192.0.2.0/32 port 1000 -> 10.0.0.0 port 80 tcp", "192.0.2.0/32 port 1000 -> 10.0.0.0 port 80 udp"))
   }
 
   /// Against the whole file's compile: the matched port of any forward set to one of a few,
@@ -220,27 +224,30 @@ import Testing
 
   /// A forward filed among the rules a fold group must not move ahead of (`BlockerIndex`): moved
   /// to an address that already holds as many of them as a bucket may, it would close the group
-  /// (later forwards open another), though it overlaps none of them.
-  @Test func aMatchedAddressChangesOnlyWhereNoBlockerBucketFills() throws {
+  /// (later forwards open another), though it overlaps none of them. `blockers`: the addresses
+  /// of 256 rules that do not fold (`BlockerIndex.bucketLimit`), which the forward at
+  /// 192.0.2.20 is moved among. `forwardingNetwork`: with a forward of a /24, for which the
+  /// blockers are filed under their /24 too.
+  static func blockedGateway(blockers: (Int) -> String, forwardingNetwork: Bool) -> String {
     var lines = ["rdr eth0 192.0.2.9/32 port 1 -> 10.0.0.1 port 80 tcp"]
-    // As many rules of one address as a bucket holds (`BlockerIndex.bucketLimit`), none foldable.
-    lines += (0..<256).map { "rdr eth0 192.0.2.1/32 port \(2000 + 2 * $0)-\(2001 + 2 * $0) -> 10.0.1.\($0) port 80 tcp" }
+    lines += (0..<256).map { "rdr eth0 \(blockers($0))/32 port \(2000 + 2 * $0)-\(2001 + 2 * $0) -> 10.0.1.\($0) port 80 tcp" }
     // Forwards that keep the port: another shape, a group of their own, filed among the blockers
     // of the first.
     lines += (0..<8).map { "rdr eth0 192.0.2.\(20 + $0)/32 port 7 -> 10.0.2.\($0) tcp" }
     lines += (2..<10).map { "rdr eth0 192.0.2.9/32 port \($0) -> 10.0.0.\($0) port 80 tcp" }
-    let text = lines.joined(separator: "\n") + "\n"
-    let original = try #require(Self.record(of: text, lowering: LoweringOptions()))
-    func patched(_ new: String) -> Bool {
-      let edited = text.replacingOccurrences(of: "192.0.2.20/32 port 7 ", with: new)
-      let file = SourceFile(name: "gateway.conf", text: edited)
-      guard let patch = IPNat.patch(original, toCompile: file, options: Self.frontend, lowering: LoweringOptions(), settings: "settings")
-      else { return false }
-      #expect(Self.record(of: edited, lowering: LoweringOptions()).map(patch.record.holdsTheSame(as:)) == true, "\(new)")
-      return true
-    }
-    #expect(patched("192.0.2.6/32 port 7 "))
-    #expect(!patched("192.0.2.1/32 port 7 "))
+    if forwardingNetwork { lines.append("rdr eth0 198.18.0.0/24 port 443 -> 10.1.0.3 port 443 tcp") }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  @Test func aMatchedAddressChangesOnlyWhereNoBlockerBucketFills() throws {
+    // All 256 on one address: that address's bucket is full.
+    let oneAddress = Self.blockedGateway(blockers: { _ in "192.0.2.1" }, forwardingNetwork: false)
+    #expect(try Self.patches(oneAddress, replacing: "192.0.2.20/32 port 7 ", with: "192.0.2.6/32 port 7 "))
+    #expect(try !Self.patches(oneAddress, replacing: "192.0.2.20/32 port 7 ", with: "192.0.2.1/32 port 7 "))
+    // One on each address of 192.0.3.0/24: the bucket of the /24 is full.
+    let oneNetwork = Self.blockedGateway(blockers: { "192.0.3.\($0)" }, forwardingNetwork: true)
+    #expect(try Self.patches(oneNetwork, replacing: "192.0.2.20/32 port 7 ", with: "192.0.4.77/32 port 7 "))
+    #expect(try !Self.patches(oneNetwork, replacing: "192.0.2.20/32 port 7 ", with: "192.0.3.77/32 port 7 "))
   }
 
   /// Variables defined before the first rule are read by a line compiled alone as by the whole
