@@ -210,7 +210,7 @@ private struct ByteWriter {
     if footprint.destinationPorts != nil { parts.insert(.destinationPorts) }
     bytes.append(parts.rawValue)
     // Family, addresses and ports first: they are read without allocating, and are enough to
-    // tell most rules apart (`ByteReader.footprint(overlappingAnyOf:)`).
+    // tell most rules apart (`ByteReader.footprint(overlapping:or:endingAt:)`).
     if let family = footprint.family { bytes.append(family == .inet ? 4 : 6) }
     if let source = footprint.source { prefix(source) }
     if let destination = footprint.destination { prefix(destination) }

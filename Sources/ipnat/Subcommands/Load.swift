@@ -28,7 +28,8 @@ extension IPNatCommand {
         Each load leaves a record of what it sent in the run directory (/run/ipnat). While \
         nothing else has changed the ruleset since, the next load compares the maps with it \
         instead of reading them back; and where only a few lines changed what a folded rule \
-        translates to (a forward moved to another server), it compiles those lines alone.
+        translates to (a forward moved to another server), or the port or address it matches \
+        where no other rule can match the same packets, it compiles those lines alone.
 
         A rule the kernel refuses is reported at its ipnat.conf line. Loading needs \
         CAP_NET_ADMIN: without it, the exit status is 4.
