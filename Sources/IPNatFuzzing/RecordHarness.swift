@@ -5,8 +5,9 @@ import NFTKernel
 /// Load records, and compiling only the changed lines. A record file is read back whatever it
 /// holds: after the format's first line, any bytes decode to nothing or to a record that its
 /// own encoding decodes to again. And a file compiled whole, then edited in one line (the last
-/// number of its last line with a digit, one more; or the port it first names), is patched
-/// (`IPNat.patch`) only if the patched record is the record of the edited file compiled whole.
+/// number of its last line with a digit, one more; or the port, or the address, it first
+/// names), is patched (`IPNat.patch`) only if the patched record is the record of the edited
+/// file compiled whole.
 enum RecordHarness {
   static func exercise(_ bytes: [UInt8]) {
     if let record = LoadRecord(decoding: LoadRecord.header + bytes) {
@@ -28,7 +29,7 @@ enum RecordHarness {
   }
 
   static func checkPatch(of bytes: [UInt8]) {
-    let edits = [editingLastNumber(of: bytes), editingFirstPort(of: bytes)].compactMap { $0 }
+    let edits = [editingLastNumber(of: bytes), editingFirstPort(of: bytes), editingFirstAddress(of: bytes)].compactMap { $0 }
     guard !edits.isEmpty, let loaded = record(of: SourceFile(name: "fuzz.conf", bytes: bytes)) else { return }
     for edited in edits {
       let file = SourceFile(name: "fuzz.conf", bytes: edited)
@@ -38,6 +39,29 @@ enum RecordHarness {
       guard let whole = record(of: file) else { fatalError("a patched file does not compile whole, or reports something") }
       precondition(patched.record.holdsTheSame(as: whole), "a patch left another record than the whole file's compile")
     }
+  }
+
+  /// `bytes` with the last byte of the first IPv4 address of its last line holding a digit
+  /// made one more (255 becomes 0): in a forward, the address it matches. Nil if there is none.
+  static func editingFirstAddress(of bytes: [UInt8]) -> [UInt8]? {
+    let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
+    let dot = UInt8(ascii: ".")
+    guard let last = bytes.lastIndex(where: digits.contains) else { return nil }
+    var start = bytes[..<last].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+    while start <= last {
+      // The run of digits and dots from here: an address if it is four numbers up to 255.
+      var end = start
+      while end < bytes.count && (digits.contains(bytes[end]) || bytes[end] == dot) { end += 1 }
+      let parts = bytes[start..<end].split(separator: dot, omittingEmptySubsequences: false)
+      let values = parts.compactMap { $0.count <= 3 ? Int(String(decoding: $0, as: UTF8.self)) : nil }
+      if parts.count == 4, values.count == 4, values.allSatisfy({ $0 <= 255 }) {
+        let lastPart = parts[3]
+        return Array(bytes[..<lastPart.startIndex]) + Array(String((values[3] + 1) % 256).utf8)
+          + Array(bytes[lastPart.endIndex...])
+      }
+      start = max(end, start + 1)
+    }
+    return nil
   }
 
   /// `bytes` with the number after the first `port ` of its last line holding a digit made one

@@ -1,4 +1,4 @@
-import IPNatFuzzing
+@testable import IPNatFuzzing
 import TestSupport
 import Testing
 
@@ -17,6 +17,18 @@ import Testing
     + ["Samples/ci", "Tests/IPNatEvaluationTests/Golden"].flatMap { folder in
       files(in: "\(root)/\(folder)", endingWith: ".packets").map { "\(root)/\(folder)/\($0)" }
     }
+
+  /// The record target's one-line edits: the last number, the first port, and the first IPv4
+  /// address of the last line with a digit.
+  @Test func theRecordTargetEditsTheLastRule() {
+    let file = Array("map eth0 0/0 -> 0/32\nrdr eth0 192.0.2.255/32 port 80 -> 10.0.0.1 port 8080 tcp\n# end\n".utf8)
+    func edited(_ edit: ([UInt8]) -> [UInt8]?) -> String? { edit(file).map { String(decoding: $0, as: UTF8.self) } }
+    let rule = "map eth0 0/0 -> 0/32\nrdr eth0 "
+    #expect(edited(RecordHarness.editingLastNumber) == rule + "192.0.2.255/32 port 80 -> 10.0.0.1 port 8081 tcp\n# end\n")
+    #expect(edited(RecordHarness.editingFirstPort) == rule + "192.0.2.255/32 port 81 -> 10.0.0.1 port 8080 tcp\n# end\n")
+    #expect(edited(RecordHarness.editingFirstAddress) == rule + "192.0.2.0/32 port 80 -> 10.0.0.1 port 8080 tcp\n# end\n")
+    #expect(RecordHarness.editingFirstAddress(of: Array("map eth0 0/0 -> 1.2.3.4.5/32\n".utf8)) == nil)
+  }
 
   @Test(arguments: crashInputs)
   func aFormerCrashNoLongerFails(_ path: String) throws {
