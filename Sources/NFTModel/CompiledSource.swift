@@ -22,8 +22,8 @@ public struct CompiledSource: Sendable, Hashable {
   /// first rule, and a line compiled alone is read with them.
   public var variables: [String: String]
   /// Every NAT-chain rule's footprint, the packets it can match, in search order (as
-  /// IPNatLowering's `FootprintRecord` writes them): whether a line's matched port may change
-  /// without moving another rule is read from them.
+  /// IPNatLowering's `FootprintRecord` writes them): whether a line's matched port or address
+  /// may change without moving another rule is read from them.
   public var footprints: [UInt8]
 
   public init(path: String, settings: String, text: [UInt8], singleStatementLines: [UInt8], ruleTextHashes: [UInt64],

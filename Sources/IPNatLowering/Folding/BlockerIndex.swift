@@ -33,11 +33,26 @@ struct BlockerIndex {
       return
     }
     let family = network.address.family
-    isSaturated = Self.file(footprint, under: network, in: &containing) || isSaturated
     lengths[family, default: []].insert(network.length)
-    for length in candidateLengths[family] ?? [] where length < network.length {
-      isSaturated = Self.file(footprint, under: network.truncated(to: length), in: &contained) || isSaturated
+    Self.forEachBucket(of: network, candidateLengths: candidateLengths[family] ?? []) { bucket in
+      switch bucket {
+      case .containing(let key): isSaturated = Self.file(footprint, under: key, in: &containing) || isSaturated
+      case .contained(let key): isSaturated = Self.file(footprint, under: key, in: &contained) || isSaturated
+      }
     }
+  }
+
+  /// A bucket of blockers: those of one network, or those inside it, filed under it.
+  enum Bucket: Hashable {
+    case containing(AddressPrefix)
+    case contained(AddressPrefix)
+  }
+
+  /// The buckets a blocker keyed by `network` is filed in: its network's own, and its network
+  /// cut to each shorter length of `candidateLengths` (those of its family).
+  static func forEachBucket(of network: AddressPrefix, candidateLengths: [Int], _ body: (Bucket) -> Void) {
+    body(.containing(network))
+    for length in candidateLengths where length < network.length { body(.contained(network.truncated(to: length))) }
   }
 
   /// Whether a rule keyed by `network` may move ahead of every blocker: whether it cannot match

@@ -53,11 +53,12 @@ public enum FootprintRecord {
                               of recorded: [UInt8]) -> Bool {
     var reader = ByteReader(recorded)
     var found = false
-    var loads: (old: BucketLoad, new: BucketLoad)?
+    var moved: (old: AddressPrefix, new: AddressPrefix)?
     if let oldNetwork = old.network(on: keySide), let newNetwork = new.network(on: keySide), oldNetwork != newNetwork {
-      loads = (BucketLoad(oldNetwork), BucketLoad(newNetwork))
+      moved = (oldNetwork, newNetwork)
     }
-    var lengths: Set<Int> = []
+    // The other rules' networks, where the move changes which buckets the rule is filed in.
+    var others: [AddressPrefix] = []
     while !reader.isAtEnd {
       guard let (entryLine, entryChain, length) = reader.entryHeader() else { return false }
       guard entryChain == chain else {
@@ -73,14 +74,28 @@ public enum FootprintRecord {
       guard let footprint = reader.footprint(overlapping: old, or: new, endingAt: end), reader.offset == end,
         !footprint.mayOverlap(old), !footprint.mayOverlap(new)
       else { return false }
-      if loads != nil, let network = footprint.network(on: keySide) {
-        loads!.old.add(network)
-        loads!.new.add(network)
-        lengths.insert(network.length)
+      if moved != nil, let network = footprint.network(on: keySide) { others.append(network) }
+    }
+    guard let moved else { return found }
+    return found && staysUnderBucketLimit(moved.old, among: others) && staysUnderBucketLimit(moved.new, among: others)
+  }
+
+  /// Whether a rule keyed by `network`, filed as folding files blockers
+  /// (`BlockerIndex.forEachBucket`) beside the rules keyed by `others`, leaves each of its
+  /// buckets within the limit. Counted over the whole chain, which holds any group's blockers,
+  /// and at every length some network of the family has, which the candidates' lengths are
+  /// among: more than any index holds.
+  private static func staysUnderBucketLimit(_ network: AddressPrefix, among others: [AddressPrefix]) -> Bool {
+    let family = others.filter { $0.family == network.family }
+    let lengths = Set(family.map(\.length)).sorted()
+    var counts: [BlockerIndex.Bucket: Int] = [:]
+    BlockerIndex.forEachBucket(of: network, candidateLengths: lengths) { counts[$0] = 1 }
+    for other in family {
+      BlockerIndex.forEachBucket(of: other, candidateLengths: lengths) { bucket in
+        if let count = counts[bucket] { counts[bucket] = count + 1 }
       }
     }
-    guard let loads else { return found }
-    return found && loads.old.staysUnderLimit(atLengths: lengths) && loads.new.staysUnderLimit(atLengths: lengths)
+    return counts.values.allSatisfy { $0 <= BlockerIndex.bucketLimit }
   }
 
   /// `recorded` with the entries of line `line` replaced by `entries`, chain by chain.
@@ -126,46 +141,6 @@ extension Footprint {
       if keySide == .source { footprint.source = placeholder } else { footprint.destination = placeholder }
     }
     return footprint
-  }
-}
-
-/// How many of a chain's other rules folding could file in the blocker buckets (`BlockerIndex`)
-/// where it files a rule keyed by `network`: the bucket of the network itself, and, for each
-/// shorter length some rule's network has, the bucket of the network cut to that length, which
-/// holds the longer networks inside it. Counted over the whole chain, which is more than any
-/// group's index holds.
-private struct BucketLoad {
-  let network: AddressPrefix
-  /// The rules filed under the network itself: those of the very same network.
-  private var same = 0
-  /// At `length`, the rules whose networks are longer and agree with this one's first `length`
-  /// bits, kept as differences: each adds one from length 0 to the last that holds.
-  private var inside: [Int]
-
-  init(_ network: AddressPrefix) {
-    self.network = network
-    inside = Array(repeating: 0, count: network.length + 1)
-  }
-
-  mutating func add(_ other: AddressPrefix) {
-    guard other.family == network.family else { return }
-    if other == network { same += 1 }
-    let sharedBits = (other.address.bits ^ network.address.bits).leadingZeroBitCount - (128 - network.family.width)
-    let longest = min(sharedBits, other.length - 1, network.length - 1)
-    guard longest >= 0 else { return }
-    inside[0] += 1
-    inside[longest + 1] -= 1
-  }
-
-  /// Whether, with the rule filed too, no bucket holds more than the limit at any of `lengths`.
-  func staysUnderLimit(atLengths lengths: Set<Int>) -> Bool {
-    guard same + 1 <= BlockerIndex.bucketLimit else { return false }
-    var count = 0
-    for length in 0..<network.length {
-      count += inside[length]
-      if lengths.contains(length) && count + 1 > BlockerIndex.bucketLimit { return false }
-    }
-    return true
   }
 }
 
