@@ -44,20 +44,17 @@ enum RecordHarness {
   /// `bytes` with the last byte of the first IPv4 address of its last line holding a digit
   /// made one more (255 becomes 0): in a forward, the address it matches. Nil if there is none.
   static func editingFirstAddress(of bytes: [UInt8]) -> [UInt8]? {
-    let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
     let dot = UInt8(ascii: ".")
-    guard let last = bytes.lastIndex(where: digits.contains) else { return nil }
-    var start = bytes[..<last].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
-    while start <= last {
+    guard let line = lastLineWithDigit(of: bytes) else { return nil }
+    var start = line.start
+    while start <= line.lastDigit {
       // The run of digits and dots from here: an address if it is four numbers up to 255.
       var end = start
       while end < bytes.count && (digits.contains(bytes[end]) || bytes[end] == dot) { end += 1 }
       let parts = bytes[start..<end].split(separator: dot, omittingEmptySubsequences: false)
       let values = parts.compactMap { $0.count <= 3 ? Int(String(decoding: $0, as: UTF8.self)) : nil }
       if parts.count == 4, values.count == 4, values.allSatisfy({ $0 <= 255 }) {
-        let lastPart = parts[3]
-        return Array(bytes[..<lastPart.startIndex]) + Array(String((values[3] + 1) % 256).utf8)
-          + Array(bytes[lastPart.endIndex...])
+        return replacing(parts[3].indices, in: bytes, with: (values[3] + 1) % 256)
       }
       start = max(end, start + 1)
     }
@@ -67,26 +64,36 @@ enum RecordHarness {
   /// `bytes` with the number after the first `port ` of its last line holding a digit made one
   /// more: in a forward, the port it matches. Nil if there is none.
   static func editingFirstPort(of bytes: [UInt8]) -> [UInt8]? {
-    let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
-    guard let last = bytes.lastIndex(where: digits.contains) else { return nil }
-    let lineStart = bytes[..<last].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+    guard let (lineStart, last) = lastLineWithDigit(of: bytes) else { return nil }
     let keyword = Array("port ".utf8)
     guard let found = bytes[lineStart...last].indices.first(where: { bytes[$0...].starts(with: keyword) }) else { return nil }
-    var end = found + keyword.count
-    while end < bytes.count && digits.contains(bytes[end]) { end += 1 }
     let start = found + keyword.count
+    var end = start
+    while end < bytes.count && digits.contains(bytes[end]) { end += 1 }
     guard end > start, end - start < 9, let value = Int(String(decoding: bytes[start..<end], as: UTF8.self)) else { return nil }
-    return Array(bytes[..<start]) + Array(String(value + 1).utf8) + Array(bytes[end...])
+    return replacing(start..<end, in: bytes, with: value + 1)
   }
 
   /// `bytes` with the last digit run of its last line holding a digit made one more; nil if
   /// it has no digit.
   static func editingLastNumber(of bytes: [UInt8]) -> [UInt8]? {
-    let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
-    guard let last = bytes.lastIndex(where: digits.contains) else { return nil }
+    guard let (_, last) = lastLineWithDigit(of: bytes) else { return nil }
     var start = last
     while start > 0 && digits.contains(bytes[start - 1]) { start -= 1 }
     guard last - start < 9, let value = Int(String(decoding: bytes[start...last], as: UTF8.self)) else { return nil }
-    return Array(bytes[..<start]) + Array(String(value + 1).utf8) + Array(bytes[(last + 1)...])
+    return replacing(start..<last + 1, in: bytes, with: value + 1)
+  }
+
+  private static let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
+
+  /// Where the last line that holds a digit starts, and where its last digit is.
+  private static func lastLineWithDigit(of bytes: [UInt8]) -> (start: Int, lastDigit: Int)? {
+    guard let last = bytes.lastIndex(where: digits.contains) else { return nil }
+    return (bytes[..<last].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0, last)
+  }
+
+  /// `bytes` with the number at `range` written as `value`.
+  private static func replacing(_ range: Range<Int>, in bytes: [UInt8], with value: Int) -> [UInt8] {
+    Array(bytes[..<range.lowerBound]) + Array(String(value).utf8) + Array(bytes[range.upperBound...])
   }
 }
