@@ -159,9 +159,12 @@ extension RuleLowering {
 
   /// IPFilter's port arithmetic (`ip_nat.c: ipf_nat_newrdr`): `port = P` is fixed; a matched range shifts
   /// (`new = dport − low + RHS high`); one matched port and a new range cycle through the range.
+  /// A new port of 0 keeps the destination port, as IPFilter's `port 0 -> … port 0 tcp` does
+  /// (its next port is 0, so the packet's own is used: test n4).
   private mutating func newDestinationPort(_ rdr: RdrRule) throws(LoweringError) -> Expression? {
     guard rdr.ruleProtocol.carriesPorts, rdr.targetPort != nil || rdr.proxy != nil else { return nil }
     let ports = rdr.ports
+    if ports.targetLow == 0 && ports.targetHigh == 0 { return nil }
     if ports.isFixed { return .integer(UInt64(ports.targetLow)) }
     if ports.matchLow != ports.matchHigh { return try shiftedPort(rdr, ports) }
     let high = max(ports.targetLow, ports.targetHigh)
