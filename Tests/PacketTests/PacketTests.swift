@@ -275,6 +275,18 @@ struct PacketTests {
     }
   }
 
+  /// IPFilter's new port 0 is the packet's own (test n4): every port reaches the server unchanged.
+  @Test func rdrPortZeroKeepsEveryPort() throws {
+    try withLab { lab in
+      try lab.load("rdr rwan 192.0.2.1/32 port 0 -> 10.0.0.5 port 0 tcp\n")
+      try lab.start(lab.inside, ["serve", "10.0.0.5:23", "10.0.0.5:8081"])
+      for port in [23, 8081] {
+        let answers = try lab.probe(lab.outside, ["tcp", "192.0.2.1", String(port)]).compactMap(Answer.init)
+        #expect(answers.map { "\($0.localAddress):\($0.localPort)" } == ["10.0.0.5:\(port)"], "port \(port)")
+      }
+    }
+  }
+
   @Test func roundRobinOverTwoServers() throws {
     try withLab { lab in
       try lab.load("""
