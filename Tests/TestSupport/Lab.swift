@@ -25,7 +25,7 @@ public final class Lab {
 
   static let ipPath = "/usr/sbin/ip"
   static let timeoutPath = "/usr/bin/timeout"
-  static let python = ProcessInfo.processInfo.environment["PATH", default: "/usr/bin"].split(separator: ":")
+  public static let python = ProcessInfo.processInfo.environment["PATH", default: "/usr/bin"].split(separator: ":")
     .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
   static let probe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Tools/probe.py").path
 
