@@ -57,6 +57,7 @@ extension Run {
       let address = try target(parts[0], mapsPrefix: mapsPrefix, kind: kind).address
       return (address, try portRange(parts[1]))
     case .lookup(let key, let map):
+      if let addresses = try chosenFromConsecutiveAddresses(key, in: map) { return (addresses, nil) }
       return try target(try lookup(key, in: map), mapsPrefix: mapsPrefix, kind: kind)
     default:
       throw Unsupported(description: "a NAT target \(expression)")
@@ -72,6 +73,32 @@ extension Run {
       return try portRange(try lookup(key, in: map))
     default: throw Unsupported(description: "a NAT port \(expression)")
     }
+  }
+
+  /// `numgen inc mod N map { 0-99 : 203.0.113.1, 100-199 : 203.0.113.2, … }` (a pool's address
+  /// counter): the kernel hands out every address of the map in turn, so the answer is their
+  /// range, found without following each of N choices. Nil when the key is not an unchosen
+  /// `numgen`/`jhash`, the addresses are not one run, or the map is a few addresses given one
+  /// choice each (a round-robin's `A,B`), whose choices are each an answer of their own.
+  private func chosenFromConsecutiveAddresses(_ key: Expression, in map: MapReference) throws -> Evaluator.AddressChoice? {
+    guard case .selector(let selector) = key, choices[selector] == nil else { return nil }
+    switch selector {
+    case .numgenIncrement, .jenkinsHash: break
+    default: return nil
+    }
+    let elements = try elements(of: map)
+    let countsSessions = elements.contains { if case .integerRange = $0.key { true } else { false } }
+    guard countsSessions || elements.count > 256 else { return nil }
+    var addresses: [IPAddress] = []
+    for element in elements {
+      guard case .address(let address) = element.value else { return nil }
+      addresses.append(address)
+    }
+    addresses.sort { $0.bits < $1.bits }
+    guard let low = addresses.first, let high = addresses.last, addresses.allSatisfy({ $0.family == low.family }),
+      high.bits - low.bits + 1 == UInt128(addresses.count)
+    else { return nil }
+    return addresses.count == 1 ? .exactly(low) : .range(low, high)
   }
 
   /// `numgen inc mod N map { 0 : 20000, 1 : 20001, … }` (a `sequential` portmap): the kernel

@@ -84,7 +84,11 @@ extension RuleLowering {
                             at: low.range)
       }
       // IPFilter's counter starts at the range's first address (see `poolExpression`).
-      let pool: Expression = ports == nil ? .address(low.address) : .addressRange(low.address, high.address)
+      var pool = Expression.address(low.address)
+      if ports != nil, let perAddress = portsPerAddress(map) {
+        pool = countedAddresses(from: low.address, through: high.address, portsPerAddress: perAddress)
+          ?? .addressRange(low.address, high.address)
+      }
       return .nat(NATStatement(.snat, family: addressFamily, address: pool, port: ports, flags: flags))
     case .address(let address):
       switch address.kind {
@@ -97,7 +101,7 @@ extension RuleLowering {
         // 0/32: the primary address of the output interface, looked up per session.
         return .nat(NATStatement(.masquerade, port: ports, flags: flags))
       case .network(let network):
-        let pool = try poolExpression(network, changesPorts: ports != nil && !map.hasAutoPortmap)
+        let pool = try poolExpression(network, portsPerAddress: ports == nil ? nil : portsPerAddress(map))
         return .nat(NATStatement(.snat, family: addressFamily, address: pool, port: ports, flags: flags))
       }
     }
@@ -112,24 +116,43 @@ extension RuleLowering {
 
   /// The addresses IPFilter gives new sessions from a pool. Its per-rule counter starts at the
   /// network's first host (network + 1; a /32 is itself) and moves on only when a session's
-  /// tuple collides, or, with a portmap, when the port counter wraps (`ip_nat.c:
-  /// ipf_nat_newmap`; IPFilter's tests n1 and n13).
+  /// tuple collides, or, with a port range, when the port counter wraps (`ip_nat.c:
+  /// ipf_nat_newmap`; IPFilter's tests n1, n2, n5 and n13).
   ///
-  /// - Without a portmap every session gets the first host, so the rule gets it alone: on a
-  ///   collision the kernel changes the port instead of the address, and the connection works.
-  /// - With one (`changesPorts`), IPFilter moves through the pool as sessions come and go; nft
-  ///   cannot count sessions into addresses, so it gets the whole pool (less the network and
-  ///   broadcast addresses), which the kernel spreads sessions over by hash: the pool keeps its
-  ///   capacity. `portmap … auto` never moves the counter, and gets the first host.
-  func poolExpression(_ network: Network, changesPorts: Bool = false) throws(LoweringError) -> Expression {
+  /// - Without a port range (`portsPerAddress` nil: no portmap, or `auto`, whose counter never
+  ///   moves) every session gets the first host, so the rule gets it alone: on a collision the
+  ///   kernel changes the port instead of the address, and the connection works.
+  /// - With one, the counter's address in turn (`countedAddresses`), each for as many sessions
+  ///   as the range has ports; a pool too large for that map gets the whole pool (less the
+  ///   network and broadcast addresses), which the kernel spreads sessions over by hash.
+  func poolExpression(_ network: Network, portsPerAddress: UInt32? = nil) throws(LoweringError) -> Expression {
     guard Netmask.prefixLength(of: network.maskBits, family: family) != nil else {
       throw LoweringError("lower.pool-mask", "a pool of new addresses needs a prefix mask, not \(IPAddress(family: family, bits: network.maskBits))",
                           at: network.range)
     }
     if network.isHost { return .address(network.address) }
     let first = network.address.advanced(by: 1)
-    if network.size <= 2 || !changesPorts { return .address(first) }
-    return .addressRange(first, network.lastAddress.advanced(by: UInt128.max))
+    guard network.size > 2, let portsPerAddress else { return .address(first) }
+    let last = network.lastAddress.advanced(by: UInt128.max)
+    return countedAddresses(from: first, through: last, portsPerAddress: portsPerAddress) ?? .addressRange(first, last)
+  }
+
+  /// How many sessions each address of a pool serves before IPFilter's counter moves on: the
+  /// size of the portmap's or icmpidmap's range. Nil where the counter never moves: no range,
+  /// or `portmap … auto`.
+  private func portsPerAddress(_ map: MapRule) -> UInt32? {
+    let range: PortRange
+    switch map.translation {
+    case .portmap(let portmap):
+      guard case .range(let ports) = portmap.ports else { return nil }
+      range = ports
+    case .icmpIDMap(let idMap):
+      range = idMap.ids
+    case .proxy, nil:
+      return nil
+    }
+    guard range.lowNumber <= range.highNumber else { return nil }
+    return UInt32(range.highNumber - range.lowNumber) + 1
   }
 
   /// The port (or icmp id) range and flags of the NAT statement. IPFilter picks a random port
@@ -246,13 +269,5 @@ extension RuleLowering {
         .nat(NATStatement(.dnat, family: addressFamily, address: .address(insideNetwork.address)))
       }
     add(.dstnat, prefixLength: target.precedenceLength(in: family), rule(matches, [statement]))
-  }
-}
-
-extension MapRule {
-  /// `portmap … auto`: IPFilter's address counter never moves for it.
-  var hasAutoPortmap: Bool {
-    guard case .portmap(let portmap) = translation, case .auto = portmap.ports else { return false }
-    return true
   }
 }

@@ -50,6 +50,27 @@ func countedPort(from low: UInt16, through high: UInt16) -> Expression {
   return .lookup(key: .selector(.numgenIncrement(modulus: count)), map: .inline(elements))
 }
 
+/// IPFilter's per-rule address counter for a pool with a port range: each session takes the
+/// current address, which moves to the next one (from `first`, after `last` back to `first`)
+/// each time the port counter has gone once round its `portsPerAddress` ports (`ip_nat.c:
+/// ipf_nat_newmap`; IPFilter's tests n2 and n5). `numgen inc` counts the rule's sessions, as
+/// `countedPort` does in step with it, and an interval map turns the count into an address.
+/// Nil for more than 65,536 addresses, or where the count would pass numgen's 32 bits: the
+/// caller leaves the address to the kernel then.
+func countedAddresses(from first: IPAddress, through last: IPAddress, portsPerAddress: UInt32) -> Expression? {
+  guard first.family == last.family, first.bits <= last.bits, last.bits - first.bits < 65_536, portsPerAddress > 0 else {
+    return nil
+  }
+  let addresses = UInt64(last.bits - first.bits) + 1
+  let perAddress = UInt64(portsPerAddress)
+  guard addresses * perAddress <= UInt64(UInt32.max) else { return nil }
+  let elements = (0..<addresses).map { index in
+    let counts: Expression = perAddress == 1 ? .integer(index) : .integerRange(index * perAddress, (index + 1) * perAddress - 1)
+    return MapElement(counts, .address(IPAddress(family: first.family, bits: first.bits + UInt128(index))))
+  }
+  return .lookup(key: .selector(.numgenIncrement(modulus: UInt32(addresses * perAddress))), map: .inline(elements))
+}
+
 /// The nft expression for a network: a plain address for a host, a prefix otherwise.
 func prefixExpression(_ address: IPAddress, mask: UInt128) -> Expression {
   guard let length = Netmask.prefixLength(of: mask, family: address.family) else { return .address(address) }

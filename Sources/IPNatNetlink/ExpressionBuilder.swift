@@ -62,6 +62,12 @@ enum ExpressionBuilder {
       setter[NFTNL_EXPR_FIB_DREG] = destination
       setter[NFTNL_EXPR_FIB_RESULT] = result
       setter[NFTNL_EXPR_FIB_FLAGS] = flags
+    case .byteOrderToNetwork(let source, let destination, let length):
+      setter[NFTNL_EXPR_BYTEORDER_SREG] = source
+      setter[NFTNL_EXPR_BYTEORDER_DREG] = destination
+      setter[NFTNL_EXPR_BYTEORDER_OP] = UInt32(NFT_BYTEORDER_HTON.rawValue)
+      setter[NFTNL_EXPR_BYTEORDER_LEN] = length
+      setter[NFTNL_EXPR_BYTEORDER_SIZE] = length
     case .numgen(let destination, let modulus):
       setter[NFTNL_EXPR_NG_DREG] = destination
       setter[NFTNL_EXPR_NG_MODULUS] = modulus

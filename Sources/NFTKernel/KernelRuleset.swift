@@ -178,6 +178,8 @@ public enum KernelExpression: Sendable, Hashable {
   case masquerade(ports: PortRegisters?, flags: UInt32)
   case redirect(ports: PortRegisters?, flags: UInt32)
   case setMetaMark(source: UInt32)
+  /// `byteorder reg = hton(reg, size, length)`, with size and length equal.
+  case byteOrderToNetwork(source: UInt32, destination: UInt32, length: UInt32)
 
   public var name: String {
     switch self {
@@ -198,6 +200,7 @@ public enum KernelExpression: Sendable, Hashable {
     case .nat: "nat"
     case .masquerade: "masq"
     case .redirect: "redir"
+    case .byteOrderToNetwork: "byteorder"
     }
   }
 }

@@ -214,7 +214,10 @@ struct RuleLinearizer {
         throw .unsupported("a map keyed by \(key)")
       }
       try load(keyField, into: register, length: keyField.length)
-      let (name, id, data) = try inlineMap(elements, key: keyField, value: type)
+      let (name, id, keyShape, data) = try inlineMap(elements, key: keyField, value: type)
+      if keyShape.isTurnedRound {
+        expressions.append(.byteOrderToNetwork(source: destination, destination: destination, length: UInt32(keyField.length)))
+      }
       expressions.append(.lookup(source: destination, set: name, setID: id, destination: destination))
       return data
     default:
@@ -275,14 +278,18 @@ struct RuleLinearizer {
 
   /// An anonymous map written inline, created for the rule.
   private mutating func inlineMap(_ elements: [MapElement], key: Field, value: ValueType)
-    throws(LinearizationError) -> (String, UInt32, ValueShape)
+    throws(LinearizationError) -> (String, UInt32, key: ValueShape, data: ValueShape)
   {
-    // Prefix-to-prefix maps (`bimap`) are interval maps with range data.
+    // Prefix-to-prefix maps (`bimap`) are interval maps with range data; a counter's ranges
+    // (`numgen inc mod 6 map { 0-2 : 10.3.4.1, 3-5 : 10.3.4.2 }`) an interval map of values,
+    // whose host-order keys are turned round.
     let isPrefixMap = elements.contains { if case .prefix = $0.value { true } else { false } }
-    let keyShape = ValueShape([key.type], interval: isPrefixMap)
+    let hasRangeKeys = elements.contains { if case .integerRange = $0.key { true } else { false } }
+    var keyShape = ValueShape([key.type], interval: isPrefixMap || hasRangeKeys)
+    keyShape.isTurnedRound = hasRangeKeys && key.type.byteOrder == 1
     let dataShape = ValueShape([value], interval: isPrefixMap)
     let (name, id) = try sets.addAnonymousMap(elements, key: keyShape, data: dataShape)
-    return (name, id, dataShape)
+    return (name, id, keyShape, dataShape)
   }
 
   // MARK: - Statements

@@ -4,6 +4,10 @@ import NFTModel
 struct ValueShape: Hashable {
   var types: [ValueType]
   var isInterval: Bool
+  /// Host-order integers kept in network byte order: the kernel orders an interval map's keys
+  /// by their bytes, so nft turns a host-order key (numgen's count) round with a `byteorder`
+  /// expression before looking it up, and stores the ranges' ends big endian.
+  var isTurnedRound = false
 
   init(_ types: [ValueType], interval: Bool = false) {
     self.types = types
@@ -23,7 +27,7 @@ struct ValueShape: Hashable {
   var typeNumber: UInt32 { types.dropFirst().reduce(types[0].rawValue) { $0 << 6 | $1.rawValue } }
 
   /// nft writes "byte order 0" for concatenations.
-  var byteOrder: UInt32 { types.count == 1 ? types[0].byteOrder : 0 }
+  var byteOrder: UInt32 { types.count == 1 ? (isTurnedRound ? 2 : types[0].byteOrder) : 0 }
 
   static func registerAligned(_ length: Int) -> Int { (length + 3) / 4 * 4 }
 
@@ -56,7 +60,8 @@ struct ValueShape: Hashable {
     low.reserveCapacity(width)
     if withHigh { high.reserveCapacity(width) }
     for (part, type) in zip(parts, types) {
-      let (partLow, partHigh) = try Self.bounds(of: part, as: type)
+      var (partLow, partHigh) = try Self.bounds(of: part, as: type)
+      if isTurnedRound && type.byteOrder == 1 { (partLow, partHigh) = (partLow.reversed(), partHigh.reversed()) }
       let partWidth = types.count == 1 ? type.length : Self.registerAligned(type.length)
       low.append(contentsOf: partLow)
       low.append(contentsOf: repeatElement(0, count: partWidth - partLow.count))
@@ -307,7 +312,7 @@ struct SetBuilder {
     }
     var ranges: [(low: [UInt8], high: [UInt8], data: [UInt8]?)] = []
     try entries.drain { entry throws(LinearizationError) in
-      let (low, high) = try ValueShape.bounds(of: entry.key, as: key.types[0])
+      let (low, high) = try key.bounds(of: entry.key)
       ranges.append((low, high, try data.bytes(of: entry.value)))
     }
     ranges.sort { $0.low.lexicographicallyPrecedes($1.low) }

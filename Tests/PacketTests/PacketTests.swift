@@ -166,6 +166,20 @@ struct PacketTests {
     }
   }
 
+  /// A pool with a port range: IPFilter's address counter starts at the first host and moves
+  /// on each time the port counter has gone once round the range (IPFilter's tests n2 and n5),
+  /// so with two ports the first two sessions get the first host, the next two the second.
+  @Test func poolsMoveToTheNextAddressWhenThePortsGoRound() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 203.0.113.0/29 portmap udp 40000:40001 sequential\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:7000"])
+      let answers = try lab.datagrams(from: lab.inside, to: "192.0.2.2", port: 7000, sourcePort: 41000, count: 5)
+      #expect(answers.map { "\($0.peerAddress) \($0.peerPort)" } == [
+        "203.0.113.1 40000", "203.0.113.1 40001", "203.0.113.2 40000", "203.0.113.2 40001", "203.0.113.3 40000",
+      ])
+    }
+  }
+
   /// A pool without portmap: IPFilter's counter starts at the first host and moves on only on a
   /// collision, so different hosts' sessions all get it (IPFilter's test n1), and a range gives
   /// its first address (n13). On a collision (two hosts, one source port, one server) IPFilter
