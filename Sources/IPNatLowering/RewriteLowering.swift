@@ -107,10 +107,6 @@ extension RuleLowering {
     case address(Expression)
   }
 
-  /// Networks larger than this get the kernel's choice of host instead of a counter: a counter
-  /// needs a map element per host.
-  static let countedHosts: UInt128 = 256
-
   private func rewriteAddress(_ target: RewriteRule.Target) throws(LoweringError) -> RewriteAddress {
     switch target.addresses {
     case .lookup(let lookup):
@@ -131,13 +127,11 @@ extension RuleLowering {
           throw LoweringError("lower.pool-mask", "a network of new addresses needs a prefix mask", at: network.range)
         }
         let first = network.address.advanced(by: 1)
-        let count = network.size - 2
         guard network.size > 2 else { return .address(.address(first)) }
-        guard count <= Self.countedHosts else {
-          return .address(.addressRange(first, network.lastAddress.advanced(by: UInt128.max)))
-        }
-        let hosts = (0..<UInt64(count)).map { MapElement(.integer($0), .address(first.advanced(by: UInt128($0)))) }
-        return .address(.lookup(key: .selector(.numgenIncrement(modulus: UInt32(count))), map: .inline(hosts)))
+        // IPFilter's counter hands out the hosts in turn from network + 1 (tests n100, n101): one
+        // session each. A network of more hosts than that counter's map takes is the kernel's choice.
+        let last = network.lastAddress.advanced(by: UInt128.max)
+        return .address(countedAddresses(from: first, through: last, portsPerAddress: 1) ?? .addressRange(first, last))
       }
     }
   }
