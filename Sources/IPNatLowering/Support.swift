@@ -50,11 +50,12 @@ func countedPort(from low: UInt16, through high: UInt16) -> Expression {
   return .lookup(key: .selector(.numgenIncrement(modulus: count)), map: .inline(elements))
 }
 
-/// IPFilter's per-rule address counter for a pool with a port range: each session takes the
-/// current address, which moves to the next one (from `first`, after `last` back to `first`)
-/// each time the port counter has gone once round its `portsPerAddress` ports (`ip_nat.c:
-/// ipf_nat_newmap`; IPFilter's tests n2 and n5). `numgen inc` counts the rule's sessions, as
-/// `countedPort` does in step with it, and an interval map turns the count into an address.
+/// IPFilter's per-rule address counter: each session takes the current address, which moves to
+/// the next one (from `first`, after `last` back to `first`) after `portsPerAddress` sessions:
+/// a pool's port range, once its port counter has gone round (`ip_nat.c: ipf_nat_newmap`;
+/// IPFilter's tests n2 and n5), or 1 for a rewrite's network (n100, n101). `numgen inc` counts
+/// the rule's sessions, as `countedPort` does in step with it, and a map (an interval map for
+/// several sessions per address) turns the count into an address.
 /// Nil for more than 65,536 addresses, or where the count would pass numgen's 32 bits: the
 /// caller leaves the address to the kernel then.
 func countedAddresses(from first: IPAddress, through last: IPAddress, portsPerAddress: UInt32) -> Expression? {
