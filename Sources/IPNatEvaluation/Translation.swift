@@ -81,11 +81,7 @@ extension Run {
   /// `numgen`/`jhash`, the addresses are not one run, or the map is a few addresses given one
   /// choice each (a round-robin's `A,B`), whose choices are each an answer of their own.
   private func chosenFromConsecutiveAddresses(_ key: Expression, in map: MapReference) throws -> Evaluator.AddressChoice? {
-    guard case .selector(let selector) = key, choices[selector] == nil else { return nil }
-    switch selector {
-    case .numgenIncrement, .jenkinsHash: break
-    default: return nil
-    }
+    guard isUnchosenCounter(key) else { return nil }
     let elements = try elements(of: map)
     let countsSessions = elements.contains { if case .integerRange = $0.key { true } else { false } }
     guard countsSessions || elements.count > 256 else { return nil }
@@ -106,11 +102,7 @@ extension Run {
   /// following each of N choices. Nil when the key is not an unchosen `numgen`/`jhash` or the
   /// ports are not one run.
   private func chosenFromConsecutivePorts(_ key: Expression, in map: MapReference) throws -> ClosedRange<UInt16>? {
-    guard case .selector(let selector) = key, choices[selector] == nil else { return nil }
-    switch selector {
-    case .numgenIncrement, .jenkinsHash: break
-    default: return nil
-    }
+    guard isUnchosenCounter(key) else { return nil }
     var ports: [UInt64] = []
     for element in try elements(of: map) {
       guard case .integer(let port) = element.value, port <= UInt16.max else { return nil }
@@ -119,6 +111,16 @@ extension Run {
     ports.sort()
     guard let low = ports.first, let high = ports.last, high - low + 1 == UInt64(ports.count) else { return nil }
     return UInt16(low)...UInt16(high)
+  }
+
+  /// Whether the key is a `numgen` or `jhash` this run has not fixed: every value of its map is
+  /// then one of the kernel's choices.
+  private func isUnchosenCounter(_ key: Expression) -> Bool {
+    guard case .selector(let selector) = key, choices[selector] == nil else { return false }
+    switch selector {
+    case .numgenIncrement, .jenkinsHash: return true
+    default: return false
+    }
   }
 
   /// The value a map gives for the key's values; throws when none: the kernel's lookup fails,
