@@ -234,6 +234,10 @@ struct Run {
           if scope == .packet { packetMark = UInt64(value) }
         case .setConntrackHelper, .setConntrackTimeout, .setMaximumSegmentSize, .setConntrackLabel:
           continue
+        case .updateSet:
+          // A dynamic set starts empty: a packet is answered as a client seen for the first time,
+          // whose target is one of those a returning client could have been given.
+          continue
         case .verdict(let verdict):
           if let flow = try follow(verdict, origin: rule.origin, depth: depth) { return flow }
         case .verdictMap(let key, let entries):

@@ -89,8 +89,8 @@ extension RuleLowering {
     /// `-> 0/32`: the receiving interface's address.
     case interfaceAddress
     case host(IPAddress)
-    /// `-> A,B`: new sessions alternate (or, with sticky, stay with one per client).
-    case alternate(IPAddress, IPAddress, sticky: Bool)
+    /// `-> A,B`: new sessions alternate (`sticky` needs round-robin: ``RoundRobinGroup``).
+    case alternate(IPAddress, IPAddress)
   }
 
   /// `rdr` sent to `server` alone, taking turns with its partners and keeping each client.
@@ -115,7 +115,7 @@ extension RuleLowering {
                          + Self.stickyRoundRobin(rdr, first) + "; " + Self.stickyRoundRobin(rdr, second)
                          + " (or remove 'sticky')")])
       }
-      return .alternate(first.address, second.address, sticky: rdr.options.sticky != nil)
+      return .alternate(first.address, second.address)
     case .range(let low, _, _):
       // IPFilter stores the range but always uses its first address.
       return .host(low.address)
@@ -147,10 +147,10 @@ extension RuleLowering {
       return .nat(NATStatement(.redirect, port: port))
     case .host(let address):
       return .nat(NATStatement(.dnat, family: addressFamily, address: .address(address), port: port))
-    case .alternate(let first, let second, let sticky):
+    case .alternate(let first, let second):
       let elements = [MapElement(.integer(0), .address(first)), MapElement(.integer(1), .address(second))]
-      let chooser: Selector = sticky ? .jenkinsHash(addressSelector(.source), modulus: 2) : .numgenIncrement(modulus: 2)
-      return .nat(NATStatement(.dnat, family: addressFamily, address: .lookup(key: .selector(chooser), map: .inline(elements)),
+      let chooser = Expression.selector(.numgenIncrement(modulus: 2))
+      return .nat(NATStatement(.dnat, family: addressFamily, address: .lookup(key: chooser, map: .inline(elements)),
                                port: port))
     }
   }

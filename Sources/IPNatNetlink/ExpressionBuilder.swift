@@ -68,6 +68,14 @@ enum ExpressionBuilder {
       setter[NFTNL_EXPR_BYTEORDER_OP] = UInt32(NFT_BYTEORDER_HTON.rawValue)
       setter[NFTNL_EXPR_BYTEORDER_LEN] = length
       setter[NFTNL_EXPR_BYTEORDER_SIZE] = length
+    case .updateSet(let source, let set, let setID):
+      setter[NFTNL_EXPR_DYNSET_SREG_KEY] = source
+      setter[NFTNL_EXPR_DYNSET_OP] = UInt32(NFT_DYNSET_OP_UPDATE.rawValue)
+      nftnl_expr_set_str(object, attribute(NFTNL_EXPR_DYNSET_SET_NAME), set)
+      setter[NFTNL_EXPR_DYNSET_SET_ID] = setID
+      // 0: the set's own timeout. The kernel reports the attribute always, so it is sent too,
+      // and a reload compares the rule as the kernel lists it.
+      nftnl_expr_set_u64(object, attribute(NFTNL_EXPR_DYNSET_TIMEOUT), 0)
     case .numgen(let destination, let modulus):
       setter[NFTNL_EXPR_NG_DREG] = destination
       setter[NFTNL_EXPR_NG_MODULUS] = modulus

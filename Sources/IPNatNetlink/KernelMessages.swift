@@ -103,6 +103,7 @@ struct KernelMessages {
       nftnl_set_set_u32(object, attribute(NFTNL_SET_DATA_LEN), set.dataLength)
     }
     if let size = set.size { nftnl_set_set_u32(object, attribute(NFTNL_SET_DESC_SIZE), size) }
+    if let timeout = set.timeout { nftnl_set_set_u64(object, attribute(NFTNL_SET_TIMEOUT), timeout) }
     if !set.concatenationFieldLengths.isEmpty {
       // libnftnl reads the lengths up to a zero one.
       let lengths = set.concatenationFieldLengths + [0]

@@ -169,10 +169,15 @@ extension KernelRuleset {
     let fields = nftnl_set_is_set(set, attribute(NFTNL_SET_DESC_CONCAT))
       ? nftnl_set_get_data(set, attribute(NFTNL_SET_DESC_CONCAT), &fieldCount)
         .map { Array(UnsafeRawBufferPointer(start: $0, count: Int(fieldCount))) } ?? [] : []
+    let timeout = nftnl_set_is_set(set, attribute(NFTNL_SET_TIMEOUT)) ? nftnl_set_get_u64(set, attribute(NFTNL_SET_TIMEOUT)) : nil
     let definition = TableImage.SetDefinition(
       flags: KernelSet.Flags(rawValue: value(NFTNL_SET_FLAGS) ?? 0), keyType: value(NFTNL_SET_KEY_TYPE) ?? 0,
       keyLength: value(NFTNL_SET_KEY_LEN) ?? 0, dataType: value(NFTNL_SET_DATA_TYPE),
-      dataLength: value(NFTNL_SET_DATA_LEN) ?? 0, userdata: userdata, concatenationFieldLengths: fields)
+      dataLength: value(NFTNL_SET_DATA_LEN) ?? 0, userdata: userdata, concatenationFieldLengths: fields,
+      timeout: timeout)
+    // What packets put in a dynamic set is not part of the table a load compares: an update
+    // leaves it, so a sticky round-robin keeps its clients across a reload.
+    if definition.flags.contains(.dynamic) { return TableImage.SetContent(definition: definition, elements: []) }
     return TableImage.SetContent(definition: definition, elements: recordedElements ?? elements(of: set))
   }
 

@@ -67,6 +67,8 @@ public struct KernelSet: Sendable, Hashable {
     public static let interval = Flags(rawValue: 0x4)
     public static let map = Flags(rawValue: 0x8)
     public static let timeout = Flags(rawValue: 0x10)
+    /// `NFT_SET_EVAL`: rules add elements as packets pass (nft's `flags dynamic`).
+    public static let dynamic = Flags(rawValue: 0x20)
     /// `NFT_SET_CONCAT`: an interval key of several parts, each matched as a range of its own.
     public static let concatenation = Flags(rawValue: 0x80)
   }
@@ -79,8 +81,10 @@ public struct KernelSet: Sendable, Hashable {
   public var keyLength: UInt32
   public var dataType: UInt32?
   public var dataLength: UInt32
-  /// `NFTA_SET_DESC_SIZE`: nft gives it for anonymous sets.
+  /// `NFTA_SET_DESC_SIZE`: nft gives it for anonymous sets, and 65,535 for dynamic ones.
   public var size: UInt32?
+  /// `NFTA_SET_TIMEOUT`: milliseconds an element lives when whoever adds it names no timeout.
+  public var timeout: UInt64? = nil
   /// nft's set userdata (byte order, typeof, interval data): how `nft list` prints the set.
   public var userdata: [UInt8]
   public var elements: [KernelElement]
@@ -180,6 +184,8 @@ public enum KernelExpression: Sendable, Hashable {
   case setMetaMark(source: UInt32)
   /// `byteorder reg = hton(reg, size, length)`, with size and length equal.
   case byteOrderToNetwork(source: UInt32, destination: UInt32, length: UInt32)
+  /// `dynset update`: adds the key in `source` to a dynamic set, or renews its timeout.
+  case updateSet(source: UInt32, set: String, setID: UInt32)
 
   public var name: String {
     switch self {
@@ -201,6 +207,7 @@ public enum KernelExpression: Sendable, Hashable {
     case .masquerade: "masq"
     case .redirect: "redir"
     case .byteOrderToNetwork: "byteorder"
+    case .updateSet: "dynset"
     }
   }
 }

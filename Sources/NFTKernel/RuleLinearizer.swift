@@ -326,6 +326,14 @@ struct RuleLinearizer {
       expressions.append(.setConntrack(key: Field.conntrackLabels, source: source))
     case .verdict(let verdict):
       expressions.append(.verdict(Self.kernelVerdict(verdict)))
+    case .updateSet(let name, let key):
+      let register = allocate()
+      defer { release() }
+      guard case .concatenation(let parts) = key else { throw .unsupported("a dynamic set keyed by \(key)") }
+      try loadConcatenation(parts, into: register)
+      let shape = try sets.shape(ofMap: name)
+      expressions.append(.updateSet(source: Self.kernelRegister(register), set: name, setID: shape.id))
+      nextRegister = register + 4
     case .verdictMap(let key, let entries):
       guard case .selector(let selector) = key else { throw .unsupported("a verdict map keyed by \(key)") }
       let field = try Field(selector)

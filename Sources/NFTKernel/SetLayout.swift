@@ -123,16 +123,27 @@ struct SetBuilder {
     let data = ValueShape(map.data.map(ValueType.init), interval: map.intervalData)
     var entries: [MapElement] = []
     swap(&entries, &map.elements)
-    let elements = try Self.elements(entries, key: key, data: data)
-    var flags: KernelSet.Flags = [.map]
+    let elements = map.isSet ? try Self.keys(entries, key) : try Self.elements(entries, key: key, data: data)
+    var flags: KernelSet.Flags = map.isSet ? [] : [.map]
     if map.intervalKey { flags.insert(.interval) }
     if key.isConcatenatedInterval { flags.insert(.concatenation) }
     if map.timeout { flags.insert(.timeout) }
-    let (_, id) = add(name: map.name, flags: flags, key: key, data: .values(data),
-        size: nil, metaKey: nil, elements: elements)
+    if map.dynamic { flags.insert(.dynamic) }
+    // nft gives a dynamic set a size, which the kernel needs to bound what packets add.
+    let (_, id) = add(name: map.name, flags: flags, key: key, data: map.isSet ? nil : .values(data),
+                      size: map.dynamic ? Self.dynamicSetSize : nil, metaKey: nil, elements: elements)
     if key.isConcatenatedInterval { sets[sets.count - 1].concatenationFieldLengths = key.fieldLengths }
+    sets[sets.count - 1].timeout = map.defaultTimeout.map { UInt64($0) * 1000 }
     namedShapes[map.name] = (key, data, id)
     namedCount = sets.count
+  }
+
+  /// The size nft 1.0.6 gives a dynamic set that declares none.
+  static let dynamicSetSize: UInt32 = 65_535
+
+  /// A set's elements: keys alone.
+  private static func keys(_ entries: [MapElement], _ key: ValueShape) throws(LinearizationError) -> [KernelElement] {
+    try entries.map { entry throws(LinearizationError) in KernelElement(key: try key.bytes(of: entry.key)) }
   }
 
   /// The `rule_texts` set: a plain set of marks, each element's comment a piece of a rule.

@@ -32,13 +32,16 @@ public struct TableImage: Sendable {
     public var dataLength: UInt32
     public var userdata: [UInt8]
     public var concatenationFieldLengths: [UInt8]
+    /// Milliseconds an element lives by default (a dynamic set's).
+    public var timeout: UInt64?
 
     public init(flags: KernelSet.Flags, keyType: UInt32, keyLength: UInt32, dataType: UInt32?, dataLength: UInt32,
-                userdata: [UInt8], concatenationFieldLengths: [UInt8]) {
+                userdata: [UInt8], concatenationFieldLengths: [UInt8], timeout: UInt64? = nil) {
       (self.flags, self.keyType, self.keyLength) = (flags, keyType, keyLength)
       // A verdict map's data length is the kernel's own: it reports one, and nft sends none.
       (self.dataType, self.dataLength) = (dataType, dataType == nil || dataType == Self.verdictType ? 0 : dataLength)
       (self.userdata, self.concatenationFieldLengths) = (userdata, concatenationFieldLengths)
+      self.timeout = timeout
     }
 
     /// `NFT_DATA_VERDICT`.
@@ -47,7 +50,7 @@ public struct TableImage: Sendable {
     public init(_ set: KernelSet) {
       self.init(flags: set.flags, keyType: set.keyType, keyLength: set.keyLength, dataType: set.dataType,
                 dataLength: set.dataLength, userdata: set.userdata,
-                concatenationFieldLengths: set.concatenationFieldLengths)
+                concatenationFieldLengths: set.concatenationFieldLengths, timeout: set.timeout)
     }
   }
 

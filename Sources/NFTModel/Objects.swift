@@ -73,7 +73,8 @@ public enum DataType: String, Sendable, Hashable {
   case integer32 = "integer"
 }
 
-/// A named map: `map NAME { type K : V; flags interval; elements = { … } }`.
+/// A named map: `map NAME { type K : V; flags interval; elements = { … } }`. With no data
+/// types it is a set of keys: `set NAME { type K; flags dynamic,timeout; timeout 1h; }`.
 public struct NamedMap: Sendable, Hashable {
   /// How the maps that folded rules live in are named: `fold_1`, `fold_2`, … (a name no
   /// ipnat.conf rule gives a map).
@@ -88,6 +89,10 @@ public struct NamedMap: Sendable, Hashable {
   public var intervalData: Bool
   /// `flags timeout`: elements may carry a timeout, after which the kernel drops them.
   public var timeout: Bool
+  /// `flags dynamic`: rules add elements as packets pass (`update @NAME { … }`).
+  public var dynamic: Bool = false
+  /// `timeout 1h`: seconds an element lives when whoever adds it names no timeout.
+  public var defaultTimeout: UInt32? = nil
   public var elements: [MapElement]
   /// For a map of folded rules, the lines of the rules folded into it, in the order they
   /// joined: a later load of the file with one of those lines changed compiles that line
@@ -95,7 +100,20 @@ public struct NamedMap: Sendable, Hashable {
   public var memberLines: [Int] = []
 
   /// nft's names of the map's flags, in nft's order.
-  public var flagNames: [String] { (intervalKey ? ["interval"] : []) + (timeout ? ["timeout"] : []) }
+  public var flagNames: [String] {
+    (intervalKey ? ["interval"] : []) + (dynamic ? ["dynamic"] : []) + (timeout ? ["timeout"] : [])
+  }
+
+  /// A set: keys with no data.
+  public var isSet: Bool { data.isEmpty }
+
+  /// A set that rules fill as packets pass, each key kept `seconds` after it was last added.
+  public static func dynamicSet(name: String, key: [DataType], seconds: UInt32) -> NamedMap {
+    var set = NamedMap(name: name, key: key, data: [], timeout: true, elements: [])
+    set.dynamic = true
+    set.defaultTimeout = seconds
+    return set
+  }
 
   /// Whether the data is a concatenation, which nft 1.0.6's JSON input cannot declare.
   public var hasConcatenatedData: Bool { data.count > 1 }

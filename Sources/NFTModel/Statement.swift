@@ -17,6 +17,8 @@ public enum Statement: Sendable, Hashable {
   case verdict(Verdict)
   /// `KEY vmap { "eth0" : jump c1, … }`
   case verdictMap(key: Expression, [VerdictMapEntry])
+  /// `update @NAME { KEY }`: adds the key to a dynamic set, or renews its timeout.
+  case updateSet(String, key: Expression)
 }
 
 /// The conntrack label bit every ipnat rule that translates sets on its connection, so that

@@ -91,12 +91,15 @@ struct JSONContext {
   func map(_ map: NamedMap) -> (String, JSONValue) {
     var members = owner + [("name", .string(map.name))]
     members.append(("type", types(map.key)))
-    members.append(("map", types(map.data)))
-    if !map.flagNames.isEmpty { members.append(("flags", .array(map.flagNames.map(JSONValue.string)))) }
+    if !map.isSet { members.append(("map", types(map.data))) }
+    // nft 1.0.6's JSON has no word for `dynamic`; it marks a set so itself when a rule updates it.
+    let flags = map.flagNames.filter { $0 != "dynamic" }
+    if !flags.isEmpty { members.append(("flags", .array(flags.map(JSONValue.string)))) }
+    if let seconds = map.defaultTimeout { members.append(("timeout", .integer(seconds))) }
     if !map.elements.isEmpty {
       members.append(("elem", .array(map.elements.map { .array([value($0.key), value($0.value)]) })))
     }
-    return ("map", .object(members))
+    return (map.isSet ? "set" : "map", .object(members))
   }
 
   /// The `rule_texts` set: each piece an element with a comment.
@@ -154,6 +157,8 @@ struct JSONContext {
     case .setConntrackLabel(let bit):
       .object([("mangle", .object([("key", .object([("ct", .object([("key", .string("label"))]))])), ("value", .integer(bit))]))])
     case .verdict(let target): verdict(target)
+    case .updateSet(let name, let key):
+      .object([("set", .object([("op", .string("update")), ("elem", value(key)), ("set", .string("@" + name))]))])
     case .verdictMap(let key, let entries):
       .object([("vmap", .object([
         ("key", value(key)),

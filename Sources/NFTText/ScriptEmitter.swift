@@ -106,11 +106,12 @@ struct ScriptWriter {
   }
 
   private mutating func write(_ map: NamedMap) {
-    block("map \(map.name)") { writer in
+    block((map.isSet ? "set " : "map ") + map.name) { writer in
       let key = map.key.map(\.rawValue).joined(separator: " . ")
       let data = (map.intervalData ? "interval " : "") + map.data.map(\.rawValue).joined(separator: " . ")
-      writer.line("type \(key) : \(data)")
+      writer.line("type \(key)" + (map.isSet ? "" : " : \(data)"))
       if !map.flagNames.isEmpty { writer.line("flags " + map.flagNames.joined(separator: ",")) }
+      if let seconds = map.defaultTimeout { writer.line("timeout \(seconds)s") }
       guard !map.elements.isEmpty else { return }
       // Written straight into the script: a map's elements make most of a large one.
       let separator = ",\n" + String(repeating: "\t", count: writer.depth) + "\t     "
@@ -155,6 +156,7 @@ struct ScriptWriter {
     case .setMark(let scope, let value): "\(scope.rawValue) mark set \(value)"
     case .setConntrackLabel(let bit): "ct label set \(bit)"
     case .verdict(let verdict): format(verdict)
+    case .updateSet(let name, let key): "update @\(name) { \(format(key)) }"
     case .verdictMap(let key, let entries):
       "\(format(key)) vmap { " + entries.map { "\(format($0.key)) : \(format($0.verdict))" }.joined(separator: ", ") + " }"
     }

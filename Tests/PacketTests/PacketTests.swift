@@ -317,6 +317,56 @@ struct PacketTests {
     }
   }
 
+  /// IPFilter's test ni17 in small: a sticky member remembers the clients it served, and one
+  /// returning goes back to it without taking a turn; a client of the member without `sticky`
+  /// is not remembered and takes the next turn.
+  @Test func stickyMembersKeepTheirClientsWhileTheOthersRotate() throws {
+    try withLab { lab in
+      try lab.load("""
+        rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.5 port 8085 tcp round-robin
+        rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.6 port 8085 tcp round-robin sticky
+
+        """)
+      try lab.hold(inside: [], outside: ["192.0.2.3", "192.0.2.4"])
+      try lab.start(lab.inside, ["serve", "10.0.0.5:8085", "10.0.0.6:8085"])
+      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.5", "8085"])
+      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.6", "8085"])
+      var servers: [String] = []
+      for client in ["192.0.2.2", "192.0.2.3", "192.0.2.3", "192.0.2.4", "192.0.2.2", "192.0.2.3"] {
+        let answers = try lab.probe(lab.outside, ["tcp", "192.0.2.1", "85", "--bind", client]).compactMap(Answer.init)
+        servers += answers.map(\.localAddress)
+      }
+      #expect(servers == ["10.0.0.5", "10.0.0.6", "10.0.0.6", "10.0.0.5", "10.0.0.6", "10.0.0.6"])
+    }
+  }
+
+  /// An `ipnat load` that changes another rule leaves the remembered clients in place: after it,
+  /// each client still goes back to its server, whichever turn is next.
+  @Test func aReloadKeepsTheClientsStickyMembersRemember() throws {
+    try withLab { lab in
+      let group = """
+        rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.5 port 8085 tcp round-robin sticky
+        rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.6 port 8085 tcp round-robin sticky
+
+        """
+      let before = lab.logPath("before.conf"), after = lab.logPath("after.conf")
+      writeFile(before, group)
+      writeFile(after, group + "rdr rwan 192.0.2.1/32 port 86 -> 10.0.0.5 port 8085 tcp\n")
+      _ = try lab.run(lab.router, [Shell.ipnatPath, "load", before])
+      try lab.hold(inside: [], outside: ["192.0.2.3"])
+      try lab.start(lab.inside, ["serve", "10.0.0.5:8085", "10.0.0.6:8085"])
+      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.5", "8085"])
+      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.6", "8085"])
+      func server(of client: String) throws -> [String] {
+        try lab.probe(lab.outside, ["tcp", "192.0.2.1", "85", "--bind", client]).compactMap(Answer.init).map(\.localAddress)
+      }
+      #expect(try server(of: "192.0.2.2") + server(of: "192.0.2.3") == ["10.0.0.5", "10.0.0.6"])
+      _ = try lab.run(lab.router, [Shell.ipnatPath, "load", after])
+      // Forgotten clients would take turns again: 192.0.2.3 first would get 10.0.0.5.
+      #expect(try server(of: "192.0.2.3") + server(of: "192.0.2.2") == ["10.0.0.6", "10.0.0.5"])
+    }
+  }
+
   @Test func reflectionLetsInsideClientsUseTheExternalAddress() throws {
     try withLab { lab in
       var options = LoweringOptions()
