@@ -9,8 +9,8 @@ import NFTModel
 /// hook's in priority order, rule by rule, as the kernel's NAT core runs them — in each hook
 /// the first NAT statement that fires makes the translation, `accept` or the end of a chain
 /// leaves it to the next base chain. Both hooks matter: a `rewrite` translates in both, and a
-/// hairpin's masquerade follows a redirection. Where the kernel chooses (`numgen`, `jhash`,
-/// an address or port range), every choice is followed and the answer is the set of what may
+/// hairpin's masquerade follows a redirection. Where the kernel chooses (`numgen`, an address or
+/// port range), every choice is followed and the answer is the set of what may
 /// happen, never one made-up value. The other interface's name is not known: a rule that
 /// needs it gets a note, except that it is known not to be IF.
 public struct Evaluator {
@@ -80,7 +80,7 @@ public struct Evaluator {
     self.options = options
   }
 
-  /// At most this many branches (combinations of `numgen`/`jhash` values) per packet.
+  /// At most this many branches (combinations of `numgen` values) per packet.
   static let maximumBranches = 4096
 
   public func evaluate(_ packet: Packet) -> Evaluation {
@@ -99,7 +99,7 @@ public struct Evaluator {
     return Evaluation(outcomes: outcomes, notes: notes)
   }
 
-  /// The outcomes of one hook, every `numgen`/`jhash` choice followed; `after` is what
+  /// The outcomes of one hook, every `numgen` choice followed; `after` is what
   /// prerouting did, for postrouting.
   private func stage(_ hook: BaseChain.Hook, _ packet: Packet, after: Outcome?, notes: inout [String]) -> [Outcome] {
     var pending: [[Selector: UInt64]] = [[:]]
@@ -110,7 +110,7 @@ public struct Evaluator {
       let choices = pending[branches]
       branches += 1
       guard branches <= Self.maximumBranches else {
-        notes.append("more than \(Self.maximumBranches) choices of numgen and jhash values: the answer is incomplete")
+        notes.append("more than \(Self.maximumBranches) choices of numgen values: the answer is incomplete")
         break
       }
       var run = Run(evaluator: self, hook: hook, packet: packet, after: after, choices: choices)
@@ -133,7 +133,7 @@ public struct Evaluator {
   }
 }
 
-/// One pass over the hook with fixed `numgen`/`jhash` values.
+/// One pass over the hook with fixed `numgen` values.
 struct Run {
   struct NeedsChoice: Error {
     var selector: Selector

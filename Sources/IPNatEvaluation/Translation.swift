@@ -78,7 +78,7 @@ extension Run {
   /// `numgen inc mod N map { 0-99 : 203.0.113.1, 100-199 : 203.0.113.2, … }` (a pool's address
   /// counter): the kernel hands out every address of the map in turn, so the answer is their
   /// range, found without following each of N choices. Nil when the key is not an unchosen
-  /// `numgen`/`jhash`, the addresses are not one run, or the map is a few addresses given one
+  /// `numgen`, the addresses are not one run, or the map is a few addresses given one
   /// choice each (a round-robin's `A,B`), whose choices are each an answer of their own.
   private func chosenFromConsecutiveAddresses(_ key: Expression, in map: MapReference) throws -> Evaluator.AddressChoice? {
     guard isUnchosenCounter(key) else { return nil }
@@ -99,7 +99,7 @@ extension Run {
 
   /// `numgen inc mod N map { 0 : 20000, 1 : 20001, … }` (a `sequential` portmap): the kernel
   /// hands out every port of the map in turn, so the answer is their range, found without
-  /// following each of N choices. Nil when the key is not an unchosen `numgen`/`jhash` or the
+  /// following each of N choices. Nil when the key is not an unchosen `numgen` or the
   /// ports are not one run.
   private func chosenFromConsecutivePorts(_ key: Expression, in map: MapReference) throws -> ClosedRange<UInt16>? {
     guard isUnchosenCounter(key) else { return nil }
@@ -113,14 +113,12 @@ extension Run {
     return UInt16(low)...UInt16(high)
   }
 
-  /// Whether the key is a `numgen` or `jhash` this run has not fixed: every value of its map is
-  /// then one of the kernel's choices.
+  /// Whether the key is a `numgen` this run has not fixed: every value of its map is then one
+  /// of the kernel's choices.
   private func isUnchosenCounter(_ key: Expression) -> Bool {
     guard case .selector(let selector) = key, choices[selector] == nil else { return false }
-    switch selector {
-    case .numgenIncrement, .jenkinsHash: return true
-    default: return false
-    }
+    if case .numgenIncrement = selector { return true }
+    return false
   }
 
   /// The value a map gives for the key's values; throws when none: the kernel's lookup fails,

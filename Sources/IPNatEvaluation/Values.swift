@@ -45,7 +45,7 @@ extension Run {
     case .meta(.mark): return .integer(packetMark)
     case .payload(let field): return try payload(field)
     case .conntrack(let key): return conntrack(key)
-    case .numgenIncrement(let modulus), .jenkinsHash(_, let modulus):
+    case .numgenIncrement(let modulus):
       guard let chosen = choices[selector] else { throw NeedsChoice(selector: selector, modulus: modulus) }
       return .integer(chosen)
     case .tcpMaxSegmentSize:
@@ -170,7 +170,6 @@ extension Run {
     case .tcpMaxSegmentSize: return "tcp option maxseg size"
     case .routeOutputName: return "fib daddr oifname"
     case .numgenIncrement: return "numgen inc"
-    case .jenkinsHash: return "jhash"
     }
   }
 }

@@ -81,13 +81,6 @@ enum ExpressionBuilder {
       setter[NFTNL_EXPR_NG_MODULUS] = modulus
       setter[NFTNL_EXPR_NG_TYPE] = UInt32(NFT_NG_INCREMENTAL.rawValue)
       setter[NFTNL_EXPR_NG_OFFSET] = 0
-    case .jenkinsHash(let source, let destination, let length, let modulus):
-      setter[NFTNL_EXPR_HASH_SREG] = source
-      setter[NFTNL_EXPR_HASH_DREG] = destination
-      setter[NFTNL_EXPR_HASH_LEN] = length
-      setter[NFTNL_EXPR_HASH_MODULUS] = modulus
-      setter[NFTNL_EXPR_HASH_TYPE] = UInt32(NFT_HASH_JENKINS.rawValue)
-      setter[NFTNL_EXPR_HASH_OFFSET] = 0
     case .tcpOptionLoad(let option, let offset, let length, let destination):
       setter[NFTNL_EXPR_EXTHDR_DREG] = destination
       tcpOption(&setter, option: option, offset: offset, length: length)

@@ -10,7 +10,6 @@ struct Field {
     case conntrack(UInt32)
     case tcpOption(UInt8, offset: UInt32)
     case numgen(modulus: UInt32)
-    case jenkinsHash(Selector, modulus: UInt32)
     /// `nft_fib_result` and `NFTA_FIB_F_*` flags.
     case fib(result: UInt32, flags: UInt32)
   }
@@ -67,10 +66,6 @@ struct Field {
       (source, type) = (.numgen(modulus: modulus), .integer)
     case .routeOutputName:
       (source, type) = (.fib(result: Self.fibResultOutputName, flags: Self.fibDestinationAddress), .interfaceName)
-    case .jenkinsHash(.selector(let input), let modulus):
-      (source, type) = (.jenkinsHash(input, modulus: modulus), .integer)
-    case .jenkinsHash(let input, _):
-      throw .unsupported("a hash of \(input)")
     }
     length = type.length
   }

@@ -175,7 +175,6 @@ public enum KernelExpression: Sendable, Hashable {
   case objectReference(type: UInt32, name: String)
   case numgen(destination: UInt32, modulus: UInt32)
   case fib(result: UInt32, flags: UInt32, destination: UInt32)
-  case jenkinsHash(source: UInt32, destination: UInt32, length: UInt32, modulus: UInt32)
   case tcpOptionLoad(option: UInt8, offset: UInt32, length: UInt32, destination: UInt32)
   case tcpOptionWrite(option: UInt8, offset: UInt32, length: UInt32, source: UInt32)
   case nat(NATExpression)
@@ -201,7 +200,6 @@ public enum KernelExpression: Sendable, Hashable {
     case .objectReference: "objref"
     case .numgen: "numgen"
     case .fib: "fib"
-    case .jenkinsHash: "hash"
     case .tcpOptionLoad, .tcpOptionWrite: "exthdr"
     case .nat: "nat"
     case .masquerade: "masq"

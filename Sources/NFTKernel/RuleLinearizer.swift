@@ -170,13 +170,6 @@ struct RuleLinearizer {
       expressions.append(.numgen(destination: destination, modulus: modulus))
     case .fib(let result, let flags):
       expressions.append(.fib(result: result, flags: flags, destination: destination))
-    case .jenkinsHash(let input, let modulus):
-      let inputField = try Field(input)
-      let inputRegister = allocate()
-      try load(inputField, into: inputRegister, length: inputField.length)
-      release()
-      expressions.append(.jenkinsHash(source: Self.kernelRegister(inputRegister), destination: destination,
-                                      length: UInt32(inputField.length), modulus: modulus))
     }
   }
 

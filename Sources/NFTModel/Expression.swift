@@ -15,8 +15,6 @@ public enum Selector: Sendable, Hashable {
   case routeOutputName
   /// `numgen inc mod N`.
   case numgenIncrement(modulus: UInt32)
-  /// `jhash ip saddr mod N`: the same value for the same input.
-  indirect case jenkinsHash(Expression, modulus: UInt32)
 
   public enum MetaKey: String, Sendable, Hashable {
     case iifname, oifname, l4proto, nfproto, mark

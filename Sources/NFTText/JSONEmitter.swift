@@ -233,8 +233,6 @@ struct JSONContext {
       .object([("fib", .object([("result", .string("oifname")), ("flags", .array([.string("daddr")]))]))])
     case .numgenIncrement(let modulus):
       .object([("numgen", .object([("mode", .string("inc")), ("mod", .integer(modulus)), ("offset", .integer(0))]))])
-    case .jenkinsHash(let input, let modulus):
-      .object([("jhash", .object([("mod", .integer(modulus)), ("expr", value(input))]))])
     }
   }
 }

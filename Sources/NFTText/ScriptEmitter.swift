@@ -322,7 +322,6 @@ struct ScriptWriter {
     case .tcpMaxSegmentSize: "tcp option maxseg size"
     case .routeOutputName: "fib daddr oifname"
     case .numgenIncrement(let modulus): "numgen inc mod \(modulus)"
-    case .jenkinsHash(let input, let modulus): "jhash \(format(input)) mod \(modulus)"
     }
   }
 

@@ -161,20 +161,6 @@ import Testing
     #expect(throws: LinearizationError.self) { _ = try Linearizer.linearize(Table(family: .inet, name: "t", maps: [broken])) }
   }
 
-  /// `jhash ip saddr mod 2 vmap { … }`: the map's key register is taken first, so the hash
-  /// reads its input from the next one.
-  @Test func hashInputTakesTheNextRegister() throws {
-    let rule = Rule(matches: [], statements: [.verdictMap(
-      key: .selector(.jenkinsHash(.selector(.payload(PayloadField(.ip, .saddr))), modulus: 2)),
-      [VerdictMapEntry(.integer(0), .goto("a")), VerdictMapEntry(.integer(1), .goto("b"))])])
-    let expressions = try linearize(rule).rules[0].expressions
-    #expect(expressions.suffix(3) == [
-      .payload(base: 1, offset: 12, length: 4, destination: 2),
-      .jenkinsHash(source: 2, destination: 1, length: 4, modulus: 2),
-      .lookup(source: 1, set: "__map%d", setID: 1, destination: 0),
-    ])
-  }
-
   @Test func ruleCommentIsAUserdataTLV() throws {
     let rule = Rule(statements: [.verdict(.accept)], origin: Origin(file: "a.conf", line: 3, text: "map x"))
     let userdata = try linearize(rule).rules[0].userdata
