@@ -69,4 +69,8 @@ public struct FaultInjectingTransport<Base: RulesetTransport>: RulesetTransport 
   public func deleteConnections(labelled label: UInt8) throws(NetlinkError) -> Int {
     try base.deleteConnections(labelled: label)
   }
+
+  public func flushDynamicSets(ofTable name: String) throws(NetlinkError) -> Int {
+    try base.flushDynamicSets(ofTable: name)
+  }
 }

@@ -126,9 +126,12 @@ public struct Loader<Transport: RulesetTransport> {
   }
 
   /// ipnat(8)'s `-F`: deletes the conntrack entries of the connections ipnat's rules translated
-  /// (they carry its label); answers how many.
-  public func flushTranslations() throws(NetlinkError) -> Int {
-    try transport.deleteConnections(labelled: TranslationLabel.bit)
+  /// (they carry its label); answers how many. The clients that sticky round-robin targets of
+  /// table `name` remember go too, as IPFilter's hostmap entries go with their sessions.
+  public func flushTranslations(ofTable name: String) throws(NetlinkError) -> Int {
+    let count = try transport.deleteConnections(labelled: TranslationLabel.bit)
+    _ = try transport.flushDynamicSets(ofTable: name)
+    return count
   }
 
   /// `list`: the loaded rules, one summary per ipnat.conf rule, and the nftables rules behind them.

@@ -40,6 +40,8 @@ public protocol RulesetTransport {
   func expectedImage(of table: KernelTable) -> TableImage
   /// Deletes the conntrack entries that carry `label`; answers how many.
   func deleteConnections(labelled label: UInt8) throws(NetlinkError) -> Int
+  /// Empties the table's dynamic sets in one transaction; answers how many.
+  func flushDynamicSets(ofTable name: String) throws(NetlinkError) -> Int
 }
 
 extension KernelRuleset: RulesetTransport {

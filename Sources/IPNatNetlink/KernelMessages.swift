@@ -130,6 +130,17 @@ struct KernelMessages {
     changeElements(NFT_MSG_DELSETELEM, elements, ofSet: name)
   }
 
+  /// Deletes every element of a set, as `nft flush set` does: a DELSETELEM that names none.
+  func flush(set name: String) {
+    let object = nftnl_set_alloc()!
+    defer { nftnl_set_free(object) }
+    nftnl_set_set_str(object, attribute(NFTNL_SET_TABLE), tableName)
+    nftnl_set_set_str(object, attribute(NFTNL_SET_NAME), name)
+    batch.add(NFT_MSG_DELSETELEM, family: family, flags: 0, subject: .set(name)) { header in
+      nftnl_set_elems_nlmsg_build_payload(header, object)
+    }
+  }
+
   /// Elements go to libnftnl a chunk at a time: it holds each in a struct of a few hundred
   /// bytes until its message is built, and would otherwise hold some 25 MB of them at once for a
   /// 100,000-element map. `id`: the set's, when it is created in this batch.

@@ -106,6 +106,19 @@ public final class KernelRuleset {
     }
   }
 
+  /// Empties the table's dynamic sets, whose elements packets added (the clients sticky
+  /// round-robin targets remember), in one transaction; answers how many sets. A missing table,
+  /// or one ipnat did not make, has none.
+  public func flushDynamicSets(ofTable name: String) throws(NetlinkError) -> Int {
+    guard let image = try rulesAndImage(ofTable: name).image else { return 0 }
+    let dynamic = image.setNames.filter { image.sets[$0]?.definition.flags.contains(.dynamic) == true }
+    guard !dynamic.isEmpty else { return 0 }
+    try transact(commit: .apply, generation: nil, tableName: name) { messages in
+      for set in dynamic { messages.flush(set: set) }
+    }
+    return dynamic.count
+  }
+
   /// The `rule_texts` elements whose rule number no rule but the doomed ones has in its comment.
   private func textsOrphaned(byDeleting doomed: Set<UInt64>, inTable name: String) throws(NetlinkError)
     -> [KernelElement]

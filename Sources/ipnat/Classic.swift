@@ -17,7 +17,7 @@ struct ClassicOptions: ParsableArguments {
   @Flag(name: .customShort("C"), help: "ipnat(8): remove all loaded rules.")
   var clear = false
 
-  @Flag(name: .customShort("F"), help: "ipnat(8): flush active translations: delete the conntrack entries of connections ipnat's rules translated.")
+  @Flag(name: .customShort("F"), help: "ipnat(8): flush active translations: delete the conntrack entries of connections ipnat's rules translated, and forget the clients sticky round-robin targets remember.")
   var flushTranslations = false
 
   @Flag(name: .customShort("l"), help: "ipnat(8): list the loaded rules with their counters.")
@@ -54,7 +54,7 @@ struct ClassicOptions: ParsableArguments {
       if flushTranslations {
         // Connections ipnat's rules translated carry its conntrack label; others are left alone.
         try step("flushing active translations (conntrack entries with ipnat's label)") {
-          let count = try Kernel.run { try $0.flushTranslations() }
+          let count = try Kernel.run { try $0.flushTranslations(ofTable: table) }
           FileOutput.standardOutput.write("\(count) entries flushed from NAT table\n")
         }
       }

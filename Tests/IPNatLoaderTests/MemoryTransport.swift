@@ -125,6 +125,7 @@ final class MemoryTransport: RulesetTransport {
   func expectedImage(of table: KernelTable) -> TableImage { table.image }
 
   func deleteConnections(labelled label: UInt8) throws(NetlinkError) -> Int { 0 }
+  func flushDynamicSets(ofTable name: String) throws(NetlinkError) -> Int { 0 }
 
   private func guardGeneration(_ generation: UInt32?) throws(NetlinkError) {
     if let interloper {

@@ -54,6 +54,30 @@ struct TranslationFlushTests {
     }
   }
 
+  /// IPFilter's hostmap entries go with the sessions that use them: after `-F`, a client that a
+  /// sticky round-robin target remembered takes a turn again.
+  @Test func flushingForgetsStickyClients() throws {
+    try withLab { lab in
+      try lab.load("""
+        rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.5 port 8085 tcp round-robin sticky
+        rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.6 port 8085 tcp round-robin sticky
+
+        """)
+      try lab.hold(inside: [], outside: ["192.0.2.3"])
+      try lab.start(lab.inside, ["serve", "10.0.0.5:8085", "10.0.0.6:8085"])
+      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.5", "8085"])
+      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.6", "8085"])
+      func server(of client: String) throws -> [String] {
+        try lab.probe(lab.outside, ["tcp", "192.0.2.1", "85", "--bind", client]).compactMap(Answer.init).map(\.localAddress)
+      }
+      #expect(try server(of: "192.0.2.2") + server(of: "192.0.2.3") + server(of: "192.0.2.3") == ["10.0.0.5", "10.0.0.6", "10.0.0.6"])
+      _ = try lab.run(lab.router, [Shell.ipnatPath, "-F"])
+      #expect(try lab.run(lab.router, ["nft", "list", "set", "inet", "ipnat", "rr_1_1_clients"]).contains("elements") == false)
+      // Remembered, 192.0.2.3 would go back to 10.0.0.6; forgotten, it takes the next turn.
+      #expect(try server(of: "192.0.2.3") == ["10.0.0.5"])
+    }
+  }
+
   /// A folded rule's map decides whether it translates; a connection it has no element for
   /// passes it unlabelled and uncounted, and `-F` leaves it alone.
   @Test func aFoldedRuleLabelsOnlyWhatItTranslates() throws {
