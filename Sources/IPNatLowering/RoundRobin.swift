@@ -68,6 +68,8 @@ struct RoundRobinGroup {
     let precedence = members[0].rule.destinationAddress.precedenceLength(in: members[0].rule.family)
     var reflected: NFTModel.Rule?
     if options.reflection { reflected = try first.reflectedRule(members[0].rule, matches: matches, statements: [dispatch]) }
+    // The group's rules for outside clients, and with reflection those for inside clients of the
+    // external address: on each side, returning clients are looked up before the rotation.
     for matchesOfSide in [matches.all] + (reflected.map { [$0.matches] } ?? []) {
       for sticky in stickyChains {
         let returning = Match(sticky.key, .keys(ofMap: Self.clientSetName(of: sticky.chain)))
