@@ -15,6 +15,21 @@ extension Lab {
     return script
   }
 
+  /// Two web servers inside, 10.0.0.5 and 10.0.0.6 on port 8085, for round-robin tests: both
+  /// answer once before the test begins (a refused attempt would still take a turn), and the
+  /// outside host holds `clients` besides its own address.
+  func startTwoServers(outsideClients clients: [String]) throws {
+    try hold(inside: [], outside: clients)
+    try start(inside, ["serve", "10.0.0.5:8085", "10.0.0.6:8085"])
+    _ = try probe(inside, ["tcp", "10.0.0.5", "8085"])
+    _ = try probe(inside, ["tcp", "10.0.0.6", "8085"])
+  }
+
+  /// The server a TCP connection from outside `client` to 192.0.2.1 port 85 reached.
+  func server(of client: String) throws -> [String] {
+    try probe(outside, ["tcp", "192.0.2.1", "85", "--bind", client]).compactMap(Answer.init).map(\.localAddress)
+  }
+
   /// `count` UDP datagrams from `namespace`, each from its own port counting up from
   /// `sourcePort` (so each is a connection of its own), and what the servers saw of each.
   func datagrams(from namespace: String, to host: String, port: Int, sourcePort: Int, count: Int) throws -> [Answer] {

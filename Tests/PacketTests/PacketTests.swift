@@ -327,14 +327,10 @@ struct PacketTests {
         rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.6 port 8085 tcp round-robin sticky
 
         """)
-      try lab.hold(inside: [], outside: ["192.0.2.3", "192.0.2.4"])
-      try lab.start(lab.inside, ["serve", "10.0.0.5:8085", "10.0.0.6:8085"])
-      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.5", "8085"])
-      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.6", "8085"])
+      try lab.startTwoServers(outsideClients: ["192.0.2.3", "192.0.2.4"])
       var servers: [String] = []
       for client in ["192.0.2.2", "192.0.2.3", "192.0.2.3", "192.0.2.4", "192.0.2.2", "192.0.2.3"] {
-        let answers = try lab.probe(lab.outside, ["tcp", "192.0.2.1", "85", "--bind", client]).compactMap(Answer.init)
-        servers += answers.map(\.localAddress)
+        servers += try lab.server(of: client)
       }
       #expect(servers == ["10.0.0.5", "10.0.0.6", "10.0.0.6", "10.0.0.5", "10.0.0.6", "10.0.0.6"])
     }
@@ -353,17 +349,11 @@ struct PacketTests {
       writeFile(before, group)
       writeFile(after, group + "rdr rwan 192.0.2.1/32 port 86 -> 10.0.0.5 port 8085 tcp\n")
       _ = try lab.run(lab.router, [Shell.ipnatPath, "load", before])
-      try lab.hold(inside: [], outside: ["192.0.2.3"])
-      try lab.start(lab.inside, ["serve", "10.0.0.5:8085", "10.0.0.6:8085"])
-      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.5", "8085"])
-      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.6", "8085"])
-      func server(of client: String) throws -> [String] {
-        try lab.probe(lab.outside, ["tcp", "192.0.2.1", "85", "--bind", client]).compactMap(Answer.init).map(\.localAddress)
-      }
-      #expect(try server(of: "192.0.2.2") + server(of: "192.0.2.3") == ["10.0.0.5", "10.0.0.6"])
+      try lab.startTwoServers(outsideClients: ["192.0.2.3"])
+      #expect(try lab.server(of: "192.0.2.2") + lab.server(of: "192.0.2.3") == ["10.0.0.5", "10.0.0.6"])
       _ = try lab.run(lab.router, [Shell.ipnatPath, "load", after])
       // Forgotten clients would take turns again: 192.0.2.3 first would get 10.0.0.5.
-      #expect(try server(of: "192.0.2.3") + server(of: "192.0.2.2") == ["10.0.0.6", "10.0.0.5"])
+      #expect(try lab.server(of: "192.0.2.3") + lab.server(of: "192.0.2.2") == ["10.0.0.6", "10.0.0.5"])
     }
   }
 

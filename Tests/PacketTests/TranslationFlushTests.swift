@@ -63,18 +63,13 @@ struct TranslationFlushTests {
         rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.6 port 8085 tcp round-robin sticky
 
         """)
-      try lab.hold(inside: [], outside: ["192.0.2.3"])
-      try lab.start(lab.inside, ["serve", "10.0.0.5:8085", "10.0.0.6:8085"])
-      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.5", "8085"])
-      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.6", "8085"])
-      func server(of client: String) throws -> [String] {
-        try lab.probe(lab.outside, ["tcp", "192.0.2.1", "85", "--bind", client]).compactMap(Answer.init).map(\.localAddress)
-      }
-      #expect(try server(of: "192.0.2.2") + server(of: "192.0.2.3") + server(of: "192.0.2.3") == ["10.0.0.5", "10.0.0.6", "10.0.0.6"])
+      try lab.startTwoServers(outsideClients: ["192.0.2.3"])
+      #expect(try lab.server(of: "192.0.2.2") + lab.server(of: "192.0.2.3") + lab.server(of: "192.0.2.3")
+                == ["10.0.0.5", "10.0.0.6", "10.0.0.6"])
       _ = try lab.run(lab.router, [Shell.ipnatPath, "-F"])
       #expect(try lab.run(lab.router, ["nft", "list", "set", "inet", "ipnat", "rr_1_1_clients"]).contains("elements") == false)
       // Remembered, 192.0.2.3 would go back to 10.0.0.6; forgotten, it takes the next turn.
-      #expect(try server(of: "192.0.2.3") == ["10.0.0.5"])
+      #expect(try lab.server(of: "192.0.2.3") == ["10.0.0.5"])
     }
   }
 
