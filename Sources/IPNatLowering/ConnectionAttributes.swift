@@ -101,7 +101,8 @@ extension RuleLowering {
   ///
   /// IPFilter reads a zero as "no age" for that direction: the default timeout stays
   /// (`ipf_nat_siocaddnat`), and its kernel refuses `age 0/N` outright (EINVAL).
-  private mutating func lowerAge(_ age: Age, pattern: ConnectionPattern) throws(LoweringError) {
+  private mutating func lowerAge(_ written: Age, pattern: ConnectionPattern) throws(LoweringError) {
+    let age = clamped(written)
     if age.forward == 0 {
       guard age.reverse == 0 else {
         throw LoweringError("lower.age-zero", "IPFilter refuses 'age 0/\(age.reverse)': a rule with a reply timeout needs a forward one",
@@ -132,6 +133,24 @@ extension RuleLowering {
       let matches = try pattern.matches(.original, transport: transport)
       output.connectionAttributes.append(rule(matches, [.setConntrackTimeout(objectName)]))
     }
+  }
+
+  /// The longest timeout every kernel keeps: it holds a conntrack timeout in 32-bit jiffies, so
+  /// 2^32 milliseconds at 1000 Hz. A longer one wraps round silently (`age 4294967295` became
+  /// 17,179,868 s at 250 Hz, and every reload saw a changed object).
+  static let longestTimeoutSeconds: UInt32 = 4_294_967
+
+  /// `age` within ``longestTimeoutSeconds``, with a warning when it was longer.
+  private mutating func clamped(_ age: Age) -> Age {
+    let limit = Self.longestTimeoutSeconds
+    guard age.forward > limit || age.reverse > limit else { return age }
+    warn("lower.age-too-long",
+         "'age \(age.forward)/\(age.reverse)' is longer than the kernel keeps a timeout: these connections time out after \(limit) s (about 49 days) at most",
+         at: age.range, notes: [Note("conntrack counts a timeout in 32-bit jiffies, up to 1000 a second")])
+    var shorter = age
+    shorter.forward = min(age.forward, limit)
+    shorter.reverse = min(age.reverse, limit)
+    return shorter
   }
 
   // MARK: - mssclamp

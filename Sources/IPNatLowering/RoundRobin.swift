@@ -97,7 +97,9 @@ struct RoundRobinGroup {
       types.append(.service)
     }
     let age = rdr.options.age.map { max($0.forward, $0.reverse) } ?? 0
-    let set = NamedMap.dynamicSet(name: clientSetName(of: chain), key: types, seconds: age > 0 ? age : defaultRememberSeconds)
+    // A set's timeout has the same bound as a connection's (nft 1.0.6 refuses 10^8 s and more).
+    let seconds = age > 0 ? min(age, RuleLowering.longestTimeoutSeconds) : defaultRememberSeconds
+    let set = NamedMap.dynamicSet(name: clientSetName(of: chain), key: types, seconds: seconds)
     return (set, .concatenation(parts))
   }
 

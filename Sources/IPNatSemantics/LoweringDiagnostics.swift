@@ -9,6 +9,7 @@ public enum LoweringDiagnostics: DiagnosticCatalogue {
     DiagnosticKind("lower.age-other-protocols", .warning, "'age' on a rule for every protocol: only TCP and UDP get it on Linux"),
     DiagnosticKind("lower.age-protocol", .error, "'age' on a protocol nftables has no timeout object for"),
     DiagnosticKind("lower.age-zero", .error, "'age 0/N', which IPFilter refuses"),
+    DiagnosticKind("lower.age-too-long", .warning, "an 'age' longer than the kernel keeps a timeout, about 49 days"),
     DiagnosticKind("lower.bimap-interface-address", .warning, "a bimap to 0/32, whose inbound half never applies"),
     DiagnosticKind("lower.bimap-range", .error, "a bimap to an address range"),
     DiagnosticKind("lower.divert", .error, "a divert rule, which nftables cannot express"),
