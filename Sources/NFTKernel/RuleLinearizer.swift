@@ -255,6 +255,16 @@ struct RuleLinearizer {
   private mutating func lookUp(_ key: Expression, inNamedMap name: String, register: Int, destination: UInt32?)
     throws(LinearizationError) -> ValueShape
   {
+    let shape = try loadKey(key, ofNamedMap: name, into: register)
+    expressions.append(.lookup(source: Self.kernelRegister(register), set: name, setID: shape.id, destination: destination))
+    return shape.data
+  }
+
+  /// Loads `key` (a field, or a concatenation of them) from `register` on, for the named map or
+  /// set whose shape it answers: a lookup, or an update of a dynamic set.
+  private mutating func loadKey(_ key: Expression, ofNamedMap name: String, into register: Int)
+    throws(LinearizationError) -> (key: ValueShape, data: ValueShape, id: UInt32)
+  {
     switch key {
     case .concatenation(let parts):
       try loadConcatenation(parts, into: register)
@@ -264,9 +274,7 @@ struct RuleLinearizer {
     default:
       throw .unsupported("a map keyed by \(key)")
     }
-    let shape = try sets.shape(ofMap: name)
-    expressions.append(.lookup(source: Self.kernelRegister(register), set: name, setID: shape.id, destination: destination))
-    return shape.data
+    return try sets.shape(ofMap: name)
   }
 
   /// An anonymous map written inline, created for the rule.
@@ -322,10 +330,9 @@ struct RuleLinearizer {
     case .updateSet(let name, let key):
       let register = allocate()
       defer { release() }
-      guard case .concatenation(let parts) = key else { throw .unsupported("a dynamic set keyed by \(key)") }
-      try loadConcatenation(parts, into: register)
-      let shape = try sets.shape(ofMap: name)
+      let shape = try loadKey(key, ofNamedMap: name, into: register)
       expressions.append(.updateSet(source: Self.kernelRegister(register), set: name, setID: shape.id))
+      // The key's registers are free again once it is stored, however many it took.
       nextRegister = register + 4
     case .verdictMap(let key, let entries):
       guard case .selector(let selector) = key else { throw .unsupported("a verdict map keyed by \(key)") }

@@ -308,10 +308,7 @@ struct PacketTests {
         rdr rwan 192.0.2.1/32 port 85 -> 10.0.0.6 port 8085 tcp round-robin
 
         """)
-      try lab.start(lab.inside, ["serve", "10.0.0.5:8085", "10.0.0.6:8085"])
-      // Both servers must be listening first: a refused attempt would still take a turn.
-      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.5", "8085"])
-      _ = try lab.probe(lab.inside, ["tcp", "10.0.0.6", "8085"])
+      try lab.startTwoServers()
       let answers = try lab.probe(lab.outside, ["tcp", "192.0.2.1", "85", "--count", "4"]).compactMap(Answer.init)
       #expect(answers.map(\.localAddress) == ["10.0.0.5", "10.0.0.6", "10.0.0.5", "10.0.0.6"])
     }
