@@ -139,16 +139,27 @@ struct TableBuilder {
         var context = RuleLowering(rule: rule, ordinal: ordinal, file: file, options: options, interfaces: interfaces,
                                    printedAs: canonicalForm)
         lineOccupancy?.add(rule.range, in: file)
-        try refuseDuplicate(context.origin.text, at: rule.range)
+        if let duplicate = duplicate(context.origin.text, at: rule.range) { return (output, [duplicate]) }
         try context.lower(rule)
         // Taken, not copied: a copy retains each of its arrays, and the context then lets them go.
         swap(&output, &context.output)
       case .roundRobin(let members):
-        let canonicalForms = members.map { CanonicalPrinter.print(.rdr($0.rule)) }
         for member in members { lineOccupancy?.add(member.rule.range, in: file, alone: false) }
-        for (member, canonicalForm) in zip(members, canonicalForms) { try refuseDuplicate(canonicalForm, at: member.rule.range) }
-        output = try RoundRobinGroup(members: members, canonicalForms: canonicalForms, file: file, options: options,
-                                       interfaces: interfaces).lower()
+        var duplicates: [Diagnostic] = []
+        var loaded: [(member: (rule: RdrRule, ordinal: Int), canonicalForm: String)] = []
+        for member in members {
+          let canonicalForm = CanonicalPrinter.print(.rdr(member.rule))
+          if let duplicate = duplicate(canonicalForm, at: member.rule.range) {
+            duplicates.append(duplicate)
+          } else {
+            loaded.append((member, canonicalForm))
+          }
+        }
+        if !loaded.isEmpty {
+          output = try RoundRobinGroup(members: loaded.map(\.member), canonicalForms: loaded.map(\.canonicalForm), file: file,
+                                       options: options, interfaces: interfaces).lower()
+        }
+        return (output, duplicates + output.warnings)
       }
       return (output, output.warnings)
     } catch {
@@ -158,16 +169,19 @@ struct TableBuilder {
 
   /// IPFilter compares each rule it loads with those before it (`ip_nat.c: ipf_nat_cmp_rules`)
   /// and refuses an identical one with EEXIST. Identical means the same canonical form, however
-  /// spelled (`10.0.0.0/24` and `10.0.0.0/255.255.255.0`, `port ftp` and `port 21`).
-  private mutating func refuseDuplicate(_ text: String, at range: SourceRange) throws(LoweringError) {
+  /// spelled (`10.0.0.0/24` and `10.0.0.0/255.255.255.0`, `port ftp` and `port 21`). `ipnat -f`
+  /// reports the refusal and loads the rest of the file, so the rules that work are those of
+  /// the file without its repeats: a repeat is left out, with a warning. It changes nothing,
+  /// since the first copy is tried first and matches the same packets.
+  private mutating func duplicate(_ text: String, at range: SourceRange) -> Diagnostic? {
     // One lookup for the rule that is new, as almost every rule is; a duplicate puts the first
     // one's range back.
     let key = CanonicalText(text)
-    guard let first = firstRuleByText.updateValue(range, forKey: key) else { return }
+    guard let first = firstRuleByText.updateValue(range, forKey: key) else { return nil }
     firstRuleByText[key] = first
-    throw LoweringError("lower.duplicate-rule",
-                        "this rule repeats the rule of line \(file.location(of: first.start).line); IPFilter refuses to load a duplicate",
-                        at: range, notes: [Note("the first one is here", at: first)])
+    return .warning("lower.duplicate-rule",
+                    "this rule repeats the rule of line \(file.location(of: first.start).line) and is left out: IPFilter refuses to load a duplicate",
+                    at: range, notes: [Note("the first one is here", at: first)])
   }
 
   /// The table and the diagnostics. The builder is left empty: it gives up what it held as it

@@ -13,7 +13,7 @@ public enum LoweringDiagnostics: DiagnosticCatalogue {
     DiagnosticKind("lower.bimap-interface-address", .warning, "a bimap to 0/32, whose inbound half never applies"),
     DiagnosticKind("lower.bimap-range", .error, "a bimap to an address range"),
     DiagnosticKind("lower.divert", .error, "a divert rule, which nftables cannot express"),
-    DiagnosticKind("lower.duplicate-rule", .error, "a rule identical to an earlier one (IPFilter refuses to load it)"),
+    DiagnosticKind("lower.duplicate-rule", .warning, "a rule identical to an earlier one, left out (IPFilter refuses to load it and loads the rest)"),
     DiagnosticKind("lower.empty-range", .error, "an address range that is empty"),
     DiagnosticKind("lower.interface-name", .error, "a name that cannot be a Linux interface"),
     DiagnosticKind("lower.json-concatenated-map", .error, "a rule --format json cannot express"),

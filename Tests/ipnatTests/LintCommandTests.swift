@@ -5,7 +5,7 @@ import Testing
 /// `ipnat lint` as CI runs it: exit statuses, formats, silencing, several files and stdin.
 @Suite struct LintCommandTests {
   static let warning = "map eth0 10.0.0.0/24 -> 203.0.113.1/32\n"  // lint.pool-clash
-  static let error = "map eth0 10.0.0.0/24 -> 203.0.113.1/32 portmap tcp/udp auto\nmap eth0 10.0.0.0/24 -> 203.0.113.1 portmap tcp/udp auto\n"
+  static let error = "map eth0 10.0.0.0/24 -> 203.0.113.1/32 portmap tcp/udp auto\ndivert in on eth0 from any to 192.0.2.2/32 -> src 1.1.1.1,1 dst 2.2.2.2,2 udp;\n"
 
   @Test func cleanFilesExitZeroWithNoOutput() throws {
     let run = try ipnat(["lint", "\(samples)/home-gateway.conf", "\(samples)/cgnat-map-block.conf"])
@@ -25,14 +25,14 @@ import Testing
     let run = try ipnat(["lint", "--format", "github", "-"], input: Self.error)
     #expect(run.status == 1)
     #expect(run.standardOutput.hasPrefix("::error file=<stdin>,line=2,col=1,"))
-    #expect(run.standardOutput.contains("title=lower.duplicate-rule::"))
+    #expect(run.standardOutput.contains("title=lower.divert::"))
   }
 
   @Test func disableSilencesAWarningButNotAnError() throws {
     #expect(try ipnat(["lint", "--werror", "--disable", "lint.pool-clash", "-"], input: Self.warning).status == 0)
-    let refused = try ipnat(["lint", "--disable", "lower.duplicate-rule", "-"], input: Self.error)
+    let refused = try ipnat(["lint", "--disable", "lower.divert", "-"], input: Self.error)
     #expect(refused.status == 2)
-    #expect(refused.standardError.contains("--disable lower.duplicate-rule: not a warning lint can disable"))
+    #expect(refused.standardError.contains("--disable lower.divert: not a warning lint can disable"))
     #expect(try ipnat(["lint", "--disable", "lint.no-such-check", "-"], input: Self.warning).status == 2)
   }
 

@@ -60,7 +60,7 @@ import Testing
     var random = SplitMix64(seed: 0x1f01d)
     var foldedMaps = 0
     for _ in 0..<150 {
-      // IPFilter refuses a duplicate rule (and so does ipnat): each rule of a file is new.
+      // IPFilter refuses a duplicate rule (ipnat leaves it out): each rule of a file is new.
       var rules: [String] = []
       var canonical: Set<String> = []
       while rules.count < 24 {
