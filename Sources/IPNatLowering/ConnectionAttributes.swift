@@ -241,7 +241,7 @@ struct KernelHelper {
   }
 
   /// Which proxies can become helpers, for the note on one that cannot.
-  static let available = "Linux has helpers for IPFilter's ftp, tftp, irc, pptp and h323 proxies"
+  static let available = "Linux has helpers for IPFilter's ftp, tftp, irc, pptp and h323 proxies; a map rule's ipsec proxy becomes a rule for ESP"
 
   /// Why a proxy IPFilter has has no helper: Linux's nearest helper does another job.
   static func whyMissing(_ label: String) -> [Note] {
@@ -250,7 +250,9 @@ struct KernelHelper {
       [Note("IPFilter's netbios proxy rewrites addresses inside NetBIOS datagrams; Linux's netbios-ns helper "
               + "only lets broadcast name-query replies in, which is another job")]
     case "ipsec":
-      [Note("IPsec through NAT on Linux uses NAT traversal (UDP 4500), which needs no helper")]
+      // Only an rdr rule's gets here: a map rule's becomes a rule for ESP (``lowerIPsecProxy``).
+      [Note("on a map rule ipnat does the ipsec proxy's job, translating ESP beside IKE; the proxy translates "
+              + "outbound ESP, which an rdr rule does not see")]
     case "rcmd", "raudio", "rpcbu", "rpcbt", "dns":
       [Note("no Linux conntrack helper follows this protocol")]
     default:

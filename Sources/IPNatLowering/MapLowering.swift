@@ -36,7 +36,13 @@ extension RuleLowering {
     if map.options.hasConnectionAttributes || map.translation?.isProxy == true {
       let pattern = try ConnectionPattern(map: map, interfaces: interfaces)
       try lowerConnectionAttributes(map.options, pattern: pattern)
-      if case .proxy(let proxy) = map.translation { try lowerProxy(proxy, pattern: pattern) }
+      if case .proxy(let proxy) = map.translation {
+        if proxy.label.value.lowercased() == "ipsec" {
+          try lowerIPsecProxy(map, proxy, precedence: precedence)
+        } else {
+          try lowerProxy(proxy, pattern: pattern)
+        }
+      }
     } else {
       // The pattern would have checked the reply interface's name, which nothing else reads.
       _ = try interfaces.linuxName(map.interfaces.inbound)
@@ -53,12 +59,13 @@ extension RuleLowering {
 
   /// The NAT statement of the outbound rule: a bimap between networks of one size maps each
   /// address to its partner.
-  private func outboundTranslation(_ map: MapRule) throws(LoweringError) -> Statement {
+  func outboundTranslation(_ map: MapRule) throws(LoweringError) -> Statement {
     let isOneToOne = map.kind == .bimap && oneToOnePrefixes(map) != nil
     return try isOneToOne ? oneToOneOutbound(map) : sourceTranslation(map)
   }
 
-  private func sourceMatches(_ map: MapRule, into matches: inout Matches) throws(LoweringError) {
+  /// `withPorts` false: the addresses alone, for a protocol without ports.
+  func sourceMatches(_ map: MapRule, into matches: inout Matches, withPorts: Bool = true) throws(LoweringError) {
     switch map.source {
     case .address(let address):
       try matches.address(address, .source)
@@ -66,9 +73,9 @@ extension RuleLowering {
       try matches.address(fromTo.source.address, .source)
       // IPFilter matches an icmpidmap rule on its source address alone (the parser warns).
       if case .icmpIDMap = map.translation { return }
-      if let test = fromTo.source.port { try matches.port(test, .source) }
+      if withPorts, let test = fromTo.source.port { try matches.port(test, .source) }
       try matches.address(fromTo.destination.address, .destination, negated: fromTo.negation == .destination)
-      if let test = fromTo.destination.port { try matches.port(test, .destination) }
+      if withPorts, let test = fromTo.destination.port { try matches.port(test, .destination) }
     }
   }
 

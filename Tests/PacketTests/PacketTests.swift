@@ -151,6 +151,24 @@ struct PacketTests {
     }
   }
 
+  /// IPFilter's ipsec proxy translates the ESP between the hosts of the rule's IKE sessions
+  /// to the same new address; ipnat's rule for ESP beside the IKE rule does that job. Both
+  /// the IKE datagram and the ESP packet reach the peer from the new address, and the peer's
+  /// ESP answer comes back to the inside host. Nothing else maps ESP here.
+  @Test func ipsecProxyTranslatesIKEAndESPAlike() throws {
+    try withLab { lab in
+      try lab.load("map rwan 10.0.0.0/24 -> 203.0.113.5/32 proxy port 500 ipsec/udp\n")
+      try lab.start(lab.outside, ["serve", "192.0.2.2:500"])
+      try lab.start(lab.outside, ["esp-server", lab.logPath("esp")])
+      lab.waitForLog("esp")
+      let ike = try lab.probe(lab.inside, ["udp", "192.0.2.2", "500", "--bind", "10.0.0.2", "--sport", "500"]).compactMap(Answer.init)
+      #expect(ike.map(\.peerAddress) == ["203.0.113.5"])
+      let answer = try lab.probe(lab.inside, ["esp-client", "192.0.2.2", "--bind", "10.0.0.2", "--spi", "4096"])
+      #expect(answer == ["reply spi=4097"], "the peer's ESP came back to the inside host")
+      #expect(lab.log("esp").contains("esp from=203.0.113.5 spi=4096"), "\(lab.log("esp"))")
+    }
+  }
+
   /// `portmap … sequential`: the rule's counter hands out the ports in order from the range's
   /// low end and starts again after its high end (IPFilter's test n18: `1:4 sequential` gives
   /// 1, 2, 3, 4, 1, …). The fifth flow goes to another server port, so 40000 is free again.

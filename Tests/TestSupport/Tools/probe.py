@@ -471,6 +471,51 @@ def sniff_echo(args):
                 log.write(f"echo token={token} from={source} to={destination}\n")
 
 
+ESP = 50
+
+
+def esp_server(args):
+    """Answers every ESP packet (IPv4) with one of its own to the sender, the SPI plus one, and
+    logs the sender and SPI it saw, until the deadline. A raw IPv4 socket gets the IP header."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, ESP)
+    with open(args.log, "a") as log:
+        log.write("listening\n")
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        ready, _, _ = select.select([s], [], [], 0.5)
+        if not ready:
+            continue
+        data, peer = s.recvfrom(2048)
+        esp = data[(data[0] & 0x0F) * 4:]
+        if len(esp) < 8 or not esp[8:].startswith(b"ipnat-esp"):
+            continue
+        spi = struct.unpack("!I", esp[:4])[0]
+        with open(args.log, "a") as log:
+            log.write(f"esp from={peer[0]} spi={spi}\n")
+        s.sendto(struct.pack("!II", spi + 1, 1) + b"ipnat-esp reply", (peer[0], 0))
+
+
+def esp_client(args):
+    """One ESP packet to HOST with the SPI given; prints the SPI of the answer, or timeout."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, ESP)
+    s.settimeout(TIMEOUT)
+    if args.bind:
+        s.bind((args.bind, 0))
+    s.sendto(struct.pack("!II", args.spi, 1) + b"ipnat-esp request", (args.host, 0))
+    end = time.monotonic() + TIMEOUT
+    answer = "timeout"
+    while time.monotonic() < end:
+        try:
+            data, peer = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        esp = data[(data[0] & 0x0F) * 4:]
+        if peer[0] == args.host and esp[8:].startswith(b"ipnat-esp reply"):
+            answer = f"reply spi={struct.unpack('!I', esp[:4])[0]}"
+            break
+    print(answer, flush=True)
+
+
 def accept_one(host, port):
     """The first TCP connection to HOST:PORT, as a control-channel server (FTP, H.323) takes it."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -771,6 +816,14 @@ def main():
     p = commands.add_parser("sniff-icmp")
     p.add_argument("log")
     p.set_defaults(run=sniff_icmp)
+    p = commands.add_parser("esp-server")
+    p.add_argument("log")
+    p.set_defaults(run=esp_server)
+    p = commands.add_parser("esp-client")
+    p.add_argument("host")
+    p.add_argument("--bind", default="")
+    p.add_argument("--spi", type=int, default=4096)
+    p.set_defaults(run=esp_client)
     p = commands.add_parser("ftp-server")
     p.add_argument("host")
     p.add_argument("log")
