@@ -93,7 +93,7 @@ let package = Package(
     .testTarget(
       name: "IPNatLoweringTests",
       dependencies: ["IPNatKit", "IPNatLowering", "IPNatSyntax", "IPNatDiagnostics", "NFTModel", "IPAddressing", "TestSupport"],
-      exclude: ["Golden"]
+      exclude: ["Golden", "RealConfigurations"]
     ),
     .testTarget(name: "IPNatSyntaxTests", dependencies: ["IPNatSyntax", "IPNatKit", "IPNatDiagnostics", "TestSupport"], exclude: ["Golden"]),
     .testTarget(name: "IPNatLintTests", dependencies: ["IPNatKit", "IPNatLint", "IPNatSyntax", "IPNatDiagnostics", "IPAddressing", "TestSupport"], exclude: ["Checks"]),
