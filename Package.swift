@@ -36,7 +36,7 @@ let package = Package(
     .systemLibrary(name: "CNftables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
     .target(name: "IPNatNetlink", dependencies: ["CNftables", "NFTKernel", "NFTModel"]),
     // The kernel half: load, check, confirm and roll back, -r, diff and list, over a transport.
-    .target(name: "IPNatLoader", dependencies: ["IPNatDiagnostics", "IPNatNetlink", "NFTKernel", "NFTModel"]),
+    .target(name: "IPNatLoader", dependencies: ["IPAddressing", "IPNatDiagnostics", "IPNatNetlink", "NFTKernel", "NFTModel"]),
     // natpmpd: the protocol, its decisions and its table as values; then the daemon's I/O.
     .target(name: "NATPMP", dependencies: ["IPNatDiagnostics", "IPAddressing", "NFTModel"]),
     .target(name: "UPnP", dependencies: ["NATPMP", "IPAddressing"]),

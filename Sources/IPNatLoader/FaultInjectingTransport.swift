@@ -57,6 +57,11 @@ public struct FaultInjectingTransport<Base: RulesetTransport>: RulesetTransport 
   public func snapshot(ofTable name: String) throws(NetlinkError) -> Base.Snapshot { try base.snapshot(ofTable: name) }
   public func restore(_ snapshot: Base.Snapshot) throws(NetlinkError) { try base.restore(snapshot) }
   public func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule] { try base.rules(ofTable: name) }
+  public func rulesAndRememberedClients(ofTable name: String) throws(NetlinkError)
+    -> (rules: [LoadedRule], remembered: [KernelRuleset.RememberedClients])
+  {
+    try base.rulesAndRememberedClients(ofTable: name)
+  }
   public func rulesAndImage(ofTable name: String) throws(NetlinkError) -> (rules: [LoadedRule], image: TableImage?) {
     try base.rulesAndImage(ofTable: name)
   }

@@ -136,7 +136,8 @@ public struct Loader<Transport: RulesetTransport> {
 
   /// `list`: the loaded rules, one summary per ipnat.conf rule, and the nftables rules behind them.
   public func listing(ofTable name: String) throws(NetlinkError) -> Listing {
-    Listing(rules: try transport.rules(ofTable: name))
+    let (rules, remembered) = try transport.rulesAndRememberedClients(ofTable: name)
+    return Listing(rules: rules, remembered: remembered)
   }
 }
 

@@ -27,6 +27,9 @@ public protocol RulesetTransport {
   func rules(ofTable name: String) throws(NetlinkError) -> [LoadedRule]
   /// ``rules(ofTable:)`` of `table`'s name and ``plannedUpdate(to:)``, from one read of the table.
   func rulesAndPlannedUpdate(to table: KernelTable) throws(NetlinkError) -> (rules: [LoadedRule], update: TableUpdate?)
+  /// ``rules(ofTable:)``, and what the table's dynamic sets hold, from one read of the table.
+  func rulesAndRememberedClients(ofTable name: String) throws(NetlinkError)
+    -> (rules: [LoadedRule], remembered: [KernelRuleset.RememberedClients])
   /// ``rules(ofTable:)``, and the table's image (nil when there is no table, or one ipnat did
   /// not make), from one read of the table.
   func rulesAndImage(ofTable name: String) throws(NetlinkError) -> (rules: [LoadedRule], image: TableImage?)

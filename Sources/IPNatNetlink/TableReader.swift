@@ -83,16 +83,46 @@ extension KernelRuleset {
     public var expiration: UInt64?
     /// Its comment, if it has one.
     public var comment: String?
+
+    public init(key: [UInt8], keyEnd: [UInt8]? = nil, data: [UInt8]? = nil, expiration: UInt64? = nil, comment: String? = nil) {
+      (self.key, self.keyEnd, self.data, self.expiration, self.comment) = (key, keyEnd, data, expiration, comment)
+    }
   }
 
   /// The elements of a named set or map of a table; empty when either does not exist.
   public func elements(ofSet setName: String, inTable name: String) throws(NetlinkError) -> [LoadedElement] {
     let dumped = try dump(table: name)
-    guard let set = dumped.sets.first(where: {
-      String(cString: nftnl_set_get_str($0, attribute(NFTNL_SET_NAME))) == setName
-    }) else { return [] }
+    guard let set = dumped.sets.first(where: { Self.name(of: $0) == setName }) else { return [] }
+    return Self.loadedElements(of: set)
+  }
+
+  /// The elements packets put in a dynamic set: the clients one sticky round-robin target
+  /// remembers (IPFilter's hostmap entries).
+  public struct RememberedClients: Sendable, Hashable {
+    public var set: String
+    public var elements: [LoadedElement]
+
+    public init(set: String, elements: [LoadedElement]) { (self.set, self.elements) = (set, elements) }
+  }
+
+  /// ``rules(ofTable:)``, and what the table's dynamic sets hold, from one read of the table.
+  public func rulesAndRememberedClients(ofTable name: String) throws(NetlinkError)
+    -> (rules: [LoadedRule], remembered: [RememberedClients])
+  {
+    let dumped = try dump(table: name)
+    let dynamic = dumped.sets.filter {
+      KernelSet.Flags(rawValue: nftnl_set_get_u32($0, attribute(NFTNL_SET_FLAGS))).contains(.dynamic)
+    }
+    return (Self.loadedRules(in: dumped), dynamic.map { RememberedClients(set: Self.name(of: $0), elements: Self.loadedElements(of: $0)) })
+  }
+
+  private static func name(of set: OpaquePointer) -> String {
+    String(cString: nftnl_set_get_str(set, attribute(NFTNL_SET_NAME)))
+  }
+
+  private static func loadedElements(of set: OpaquePointer) -> [LoadedElement] {
     var elements: [LoadedElement] = []
-    Self.forEachElement(of: set) { element in
+    forEachElement(of: set) { element in
       guard let key = element.bytes(NFTNL_SET_ELEM_KEY) else { return }
       let comment = element.bytes(NFTNL_SET_ELEM_USERDATA).flatMap { userdata in
         userdata.withUnsafeBytes { Self.comment(inUserdata: $0) }

@@ -88,6 +88,13 @@ final class MemoryTransport: RulesetTransport {
     }
   }
 
+  /// Packets never reach this table, so its dynamic sets stay empty.
+  func rulesAndRememberedClients(ofTable name: String) throws(NetlinkError)
+    -> (rules: [LoadedRule], remembered: [KernelRuleset.RememberedClients])
+  {
+    (try rules(ofTable: name), [])
+  }
+
   func rulesAndImage(ofTable name: String) throws(NetlinkError) -> (rules: [LoadedRule], image: TableImage?) {
     (try rules(ofTable: name), tables[name].map(expectedImage))
   }

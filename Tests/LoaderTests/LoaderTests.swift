@@ -249,6 +249,30 @@ struct AtomicityTests {
     #expect(lines.count == 7)
     #expect(lines.contains("      0      0  map ppp0 192.168.1.0/24 -> 0/32  # home-gateway.conf:19"))
   }
+
+  /// A client a sticky target remembers is listed with its server and the rule, as IPFilter's
+  /// `ipnat -l` lists its hostmap, for as long as the set keeps it; `-F` forgets it. The
+  /// element is added as the dispatch rule's update adds it when a client comes.
+  @Test func listShowsTheClientsStickyTargetsRemember() throws {
+    let result = try Shell.inNamespace("""
+      cd \(shellQuoted(samplesDirectory.path)) && "$IPNAT" load web-farm-round-robin.conf 2>/dev/null || exit 10
+      "$NFT" add element inet ipnat rr_1_1_clients '{ 192.0.2.9 . 198.51.100.80 . 80 }' || exit 11
+      "$IPNAT" list | sed -n '/hostmap/,$p'
+      "$IPNAT" -F >/dev/null 2>&1
+      "$IPNAT" -l | grep -c hostmap
+      """)
+    let lines = result.standardOutput.split(separator: "\n").map(String.init)
+    #expect(lines.count == 4, "\(result.standardOutput) \(result.standardError)")
+    #expect(lines.first == "clients sticky targets remember (IPFilter's hostmap):")
+    let client = lines.dropFirst(2).first ?? ""
+    #expect(client.hasPrefix("192.0.2.9  198.51.100.80 port 80  10.0.1.12  "), "\(client)")
+    #expect(client.hasSuffix(" s  rdr eth0 198.51.100.80/32 port 80 -> 10.0.1.11,10.0.1.12 port 80 tcp round-robin sticky"
+      + "  # web-farm-round-robin.conf:9"), "\(client)")
+    // Forgotten in an hour, as the sample has no age: the set's timeout counts down from 3600 s.
+    let seconds = Int(client.split(separator: " ", omittingEmptySubsequences: true).dropFirst(5).first ?? "") ?? 0
+    #expect((3500...3600).contains(seconds), "\(client)")
+    #expect(lines.last == "0")
+  }
 }
 
 @Suite(.enabled(if: NFTCheck.isAvailable, "needs root, nft and unshare"))

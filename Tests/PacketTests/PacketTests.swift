@@ -348,6 +348,13 @@ struct PacketTests {
         servers += try lab.server(of: client)
       }
       #expect(servers == ["10.0.0.5", "10.0.0.6", "10.0.0.6", "10.0.0.5", "10.0.0.6", "10.0.0.6"])
+      // The two clients the sticky member served, as `ipnat list` shows IPFilter's hostmap.
+      let listing = try lab.run(lab.router, [Shell.ipnatPath, "list"]).split(separator: "\n")
+      let remembered = listing.drop { !$0.hasPrefix("clients sticky") }.dropFirst(2).map { line in
+        line.split(separator: "  ").prefix(3).joined(separator: ", ")
+      }
+      #expect(remembered.sorted() == ["192.0.2.2, 192.0.2.1 port 85, 10.0.0.6", "192.0.2.3, 192.0.2.1 port 85, 10.0.0.6"],
+              "\(listing)")
     }
   }
 

@@ -16,12 +16,14 @@ extension IPNatCommand {
         Each line is one ipnat.conf rule in canonical form, with the packets and bytes its \
         translating rules counted and the file and line it was loaded from. NAT rules see the \
         first packet of each connection only, so their packets are connections translated, \
-        like IPFilter's hits.
+        like IPFilter's hits. After the rules, as IPFilter lists its hostmap: the clients \
+        sticky round-robin targets remember, each with its destination, its server, the \
+        seconds until it is forgotten and the rule.
         """)
 
     @OptionGroup var tableOption: TableOption
 
-    @Flag(help: "Print only the rules, without counters.")
+    @Flag(help: "Print only the rules, without counters or remembered clients.")
     var noCounters = false
 
     func run() throws {
