@@ -389,24 +389,33 @@ def icmp_arrivals(log_path):
             continue
 
 
+def await_reply(s, describe):
+    """What DESCRIBE makes of the first packet on raw socket S it recognizes (it answers None
+    for others), within TIMEOUT; "timeout" when none comes."""
+    end = time.monotonic() + TIMEOUT
+    while time.monotonic() < end:
+        try:
+            data, peer = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        answer = describe(data, peer)
+        if answer:
+            return answer
+    return "timeout"
+
+
 def ping(args):
     """Echo requests with a chosen id; prints the id of each reply (IPv4)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     s.settimeout(TIMEOUT)
     for sequence in range(args.count):
         s.sendto(echo_request(args.ident, sequence, b"ipnat-probe"), (args.host, 0))
-        end = time.monotonic() + TIMEOUT
-        answer = "timeout"
-        while time.monotonic() < end:
-            try:
-                data, peer = s.recvfrom(2048)
-            except socket.timeout:
-                break
+
+        def reply(data, peer, sequence=sequence):
             kind, ident, seq = icmp_header(data)
-            if kind == 0 and seq == sequence:
-                answer = f"reply id={ident}"
-                break
-        print(answer, flush=True)
+            return f"reply id={ident}" if kind == 0 and seq == sequence else None
+
+        print(await_reply(s, reply), flush=True)
 
 
 def sniff_icmp(args):
@@ -502,18 +511,14 @@ def esp_client(args):
     if args.bind:
         s.bind((args.bind, 0))
     s.sendto(struct.pack("!II", args.spi, 1) + b"ipnat-esp request", (args.host, 0))
-    end = time.monotonic() + TIMEOUT
-    answer = "timeout"
-    while time.monotonic() < end:
-        try:
-            data, peer = s.recvfrom(2048)
-        except socket.timeout:
-            break
+
+    def reply(data, peer):
         esp = data[(data[0] & 0x0F) * 4:]
         if peer[0] == args.host and esp[8:].startswith(b"ipnat-esp reply"):
-            answer = f"reply spi={struct.unpack('!I', esp[:4])[0]}"
-            break
-    print(answer, flush=True)
+            return f"reply spi={struct.unpack('!I', esp[:4])[0]}"
+        return None
+
+    print(await_reply(s, reply), flush=True)
 
 
 def accept_one(host, port):
