@@ -21,6 +21,9 @@ public struct LintContext: Sendable {
   public let parse: ParseResult
   /// `--interface-map`: names the user has already told us how to translate.
   public let interfaceMap: [String: String]
+  /// The rules that load, in file order: a copy of an earlier rule is left out, as the
+  /// lowering leaves it out and says so (`lower.duplicate-rule`).
+  public let rules: [Rule]
   /// Every rule's entries in IPFilter's lookup tables, in file order.
   let entries: [TableEntry]
   let roundRobinGroups: RoundRobinGroups
@@ -29,11 +32,11 @@ public struct LintContext: Sendable {
     self.file = file
     self.parse = parse
     self.interfaceMap = interfaceMap
-    self.entries = TableEntry.entries(of: parse.config.rules)
-    self.roundRobinGroups = RoundRobinGroups(parse.config.rules)
+    var forms: Set<String> = []
+    self.rules = parse.config.rules.filter { forms.insert(CanonicalPrinter.print($0)).inserted }
+    self.entries = TableEntry.entries(of: rules)
+    self.roundRobinGroups = RoundRobinGroups(rules)
   }
-
-  public var rules: [Rule] { parse.config.rules }
 
   /// `file:line` style reference to a rule, for notes: "line 12".
   func line(of range: SourceRange) -> Int { file.location(of: range.start).line }

@@ -7,7 +7,7 @@ import IPNatSyntax
 /// `ipf_nat_checkin`), and the first rule that matches decides. A later rule whose packets all match an earlier one
 /// with the same prefix never applies. Protocols count: a `portmap tcp/udp` rule does not shadow the same rule
 /// without portmap after it, which is there to catch ICMP. Round-robin partners take turns and do not shadow each
-/// other; exact duplicates are the lowering's warning (`lower.duplicate-rule`).
+/// other; exact copies are the lowering's warning (`lower.duplicate-rule`), and no check sees them.
 struct ShadowedRule: LintCheck {
   let id: DiagnosticID = "lint.shadowed-rule"
   let summary = "a rule that never applies: a rule tried before it matches all of its packets"
@@ -18,10 +18,7 @@ struct ShadowedRule: LintCheck {
     var found: [Diagnostic] = []
     for group in SameKeyGroups(context.entries).groups {
       let index = PortIndex(group)
-      // A copy of an earlier rule is left out by the lowering, which says so.
-      var forms: Set<String> = []
-      let copies = Set(group.filter { !forms.insert(CanonicalPrinter.print($0.rule)).inserted }.map(\.index))
-      for later in group where !reported.contains(later.index) && !copies.contains(later.index) {
+      for later in group where !reported.contains(later.index) {
         let earlierOnes = index.candidates(meeting: later).lazy.filter { $0.index < later.index }
         guard let earlier = earlierOnes.first(where: { shadows($0, later) }) else { continue }
         reported.insert(later.index)
