@@ -21,19 +21,19 @@ public struct LintContext: Sendable {
   public let parse: ParseResult
   /// `--interface-map`: names the user has already told us how to translate.
   public let interfaceMap: [String: String]
-  /// The rules that load, in file order: a copy of an earlier rule is left out, as the
-  /// lowering leaves it out and says so (`lower.duplicate-rule`).
+  /// The rules that load, in file order.
   public let rules: [Rule]
   /// Every rule's entries in IPFilter's lookup tables, in file order.
   let entries: [TableEntry]
   let roundRobinGroups: RoundRobinGroups
 
-  public init(file: SourceFile, parse: ParseResult, interfaceMap: [String: String] = [:]) {
+  /// `leftOut`: where the rules start that the lowering leaves out, copies of earlier rules
+  /// (`lower.duplicate-rule`): the lowering says so, and no check sees them.
+  public init(file: SourceFile, parse: ParseResult, interfaceMap: [String: String] = [:], leftOut: Set<Int> = []) {
     self.file = file
     self.parse = parse
     self.interfaceMap = interfaceMap
-    var forms: Set<String> = []
-    self.rules = parse.config.rules.filter { forms.insert(CanonicalPrinter.print($0)).inserted }
+    self.rules = leftOut.isEmpty ? parse.config.rules : parse.config.rules.filter { !leftOut.contains($0.range.start) }
     self.entries = TableEntry.entries(of: rules)
     self.roundRobinGroups = RoundRobinGroups(rules)
   }

@@ -25,7 +25,8 @@ public enum Linter {
   /// order; this is the one place that orders them.
   public static func review(_ parse: ParseResult, in file: SourceFile, stageDiagnostics: [Diagnostic],
                             options: Options = Options()) -> [Diagnostic] {
-    let context = LintContext(file: file, parse: parse, interfaceMap: options.interfaceMap)
+    let copies = stageDiagnostics.filter { $0.id == Self.duplicateRule }.compactMap { $0.range?.start }
+    let context = LintContext(file: file, parse: parse, interfaceMap: options.interfaceMap, leftOut: Set(copies))
     let suppressions = Suppressions(parse.config, in: file)
     let findings = LintRegistry.checks.flatMap { $0.diagnostics(in: context) }
     let all = stageDiagnostics + findings + suppressions.problems
@@ -34,4 +35,7 @@ public enum Linter {
     }
     return kept.sortedBySource()
   }
+
+  /// The lowering's warning for a copy of an earlier rule, which it leaves out.
+  static let duplicateRule: DiagnosticID = "lower.duplicate-rule"
 }
