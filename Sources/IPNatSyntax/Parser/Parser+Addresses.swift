@@ -17,6 +17,12 @@ extension Parser {
 
   private mutating func parseInterfaceName() throws -> InterfaceName {
     if let minus = take(.minus) { return InterfaceName(name: "-", range: minus.range) }
+    if at(.from) || at(.bang) {
+      // Firewall Builder writes `rdr  from …` for a rule that names no interface: IPFilter
+      // refuses it too.
+      throw abort(expected: "an interface name", notes: [Note(
+        "a rule names its interface first: where packets come in for rdr, where they go out for map; '*' for any")])
+    }
     let name = try parseName("an interface name")
     return InterfaceName(name: name.value, range: name.range)
   }
