@@ -22,8 +22,7 @@ public struct RememberedClient: Sendable, Hashable {
   static func decode(_ sets: [KernelRuleset.RememberedClients], rules: [LoadedRule]) -> [RememberedClient] {
     let targets = TargetChains(rules)
     return sets.flatMap { set -> [RememberedClient] in
-      let chain = String(set.set.dropLast(Self.setSuffix.count))
-      guard set.set.hasSuffix(Self.setSuffix), let target = targets.target(ofChain: chain) else { return [] }
+      guard let chain = NamedMap.chain(ofClientSet: set.set), let target = targets.target(ofChain: chain) else { return [] }
       return set.elements.compactMap { element in
         guard let key = Key(element.key) else { return nil }
         return RememberedClient(client: key.client, destination: key.destination, port: key.port, server: target.server,
@@ -31,9 +30,6 @@ public struct RememberedClient: Sendable, Hashable {
       }
     }
   }
-
-  /// The lowering names a sticky target's set after its chain (`RoundRobinGroup.clientSetName`).
-  static let setSuffix = "_clients"
 
   /// A set's key: client, original destination and, for a rule with ports, the destination
   /// port, each field in a 4-byte register (IPv4) or four (IPv6).

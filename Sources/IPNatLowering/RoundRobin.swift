@@ -72,7 +72,7 @@ struct RoundRobinGroup {
     // external address: on each side, returning clients are looked up before the rotation.
     for matchesOfSide in [matches.all] + (reflected.map { [$0.matches] } ?? []) {
       for sticky in stickyChains {
-        let returning = Match(sticky.key, .keys(ofMap: Self.clientSetName(of: sticky.chain)))
+        let returning = Match(sticky.key, .keys(ofMap: NamedMap.clientSetName(ofChain: sticky.chain)))
         first.add(.dstnat, prefixLength: precedence,
                   NFTModel.Rule(matches: matchesOfSide + [returning], statements: [.verdict(.goto(sticky.chain))], origin: origin))
       }
@@ -99,14 +99,12 @@ struct RoundRobinGroup {
     let age = rdr.options.age.map { max($0.forward, $0.reverse) } ?? 0
     // A set's timeout has the same bound as a connection's (nft 1.0.6 refuses 10^8 s and more).
     let seconds = age > 0 ? min(age, RuleLowering.longestTimeoutSeconds) : defaultRememberSeconds
-    let set = NamedMap.dynamicSet(name: clientSetName(of: chain), key: types, seconds: seconds)
+    let set = NamedMap.dynamicSet(name: NamedMap.clientSetName(ofChain: chain), key: types, seconds: seconds)
     return (set, .concatenation(parts))
   }
 
   /// How long a sticky member remembers a client without `age`: an hour after its last new session.
   static let defaultRememberSeconds: UInt32 = 3600
-
-  static func clientSetName(of chain: String) -> String { chain + "_clients" }
 
   /// The targets a member contributes: two for `A,B`, one otherwise.
   private func memberTargets(_ rdr: RdrRule, _ context: RuleLowering) throws(LoweringError) -> [RuleLowering.NewDestination] {

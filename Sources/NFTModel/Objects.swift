@@ -115,6 +115,16 @@ public struct NamedMap: Sendable, Hashable {
     return set
   }
 
+  /// The set in which chain `chain`, a sticky round-robin target, remembers its clients.
+  public static func clientSetName(ofChain chain: String) -> String { chain + clientSetSuffix }
+
+  /// The chain whose clients set `name` remembers; nil for another set.
+  public static func chain(ofClientSet name: String) -> String? {
+    name.hasSuffix(clientSetSuffix) ? String(name.dropLast(clientSetSuffix.count)) : nil
+  }
+
+  private static let clientSetSuffix = "_clients"
+
   /// Whether the data is a concatenation, which nft 1.0.6's JSON input cannot declare.
   public var hasConcatenatedData: Bool { data.count > 1 }
 
