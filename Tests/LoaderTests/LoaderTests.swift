@@ -45,6 +45,10 @@ let loadCases: [LoadCase] = {
   return cases
 }()
 
+let realConfigurationsDirectory = repository.appendingPathComponent("Tests/IPNatLoweringTests/RealConfigurations")
+let realConfigurations = ((try? FileManager.default.contentsOfDirectory(atPath: realConfigurationsDirectory.path)) ?? [])
+  .filter { $0.hasSuffix(".conf") }.sorted()
+
 let homeGateway = samplesDirectory.appendingPathComponent("home-gateway.conf").path
 let webFarm = samplesDirectory.appendingPathComponent("web-farm-round-robin.conf").path
 
@@ -64,6 +68,35 @@ struct DifferentialTests {
     #expect(viaNFT.status == 0, "\(viaNFT.standardError)")
     #expect(!viaNetlink.standardOutput.isEmpty)
     #expect(viaNetlink.standardOutput == viaNFT.standardOutput)
+  }
+
+  /// Real configurations (`RealConfigurationTests`), less their refused rules, the way their
+  /// administrators would load them: through netlink they list as `nft -f` builds them, a
+  /// second load changes nothing, and `diff` finds nothing.
+  @Test(arguments: realConfigurations)
+  func realConfigurationsLoadLikeNFT(_ name: String) throws {
+    let valid = """
+      awk '/^#! refused/ { skip = 1; next } skip && !/^#/ { skip = 0; next } { print }' \
+        \(shellQuoted(realConfigurationsDirectory.appendingPathComponent(name).path)) > valid.conf
+
+      """
+    let viaNetlink = try Shell.inNamespace(valid + """
+      "$IPNAT" load valid.conf 2>/dev/null && "$NFT" list table inet ipnat > listed && cat listed
+      "$IPNAT" load -v valid.conf 2>&1 >/dev/null | tail -n 1
+      "$IPNAT" diff valid.conf 2>/dev/null
+      """)
+    let viaNFT = try Shell.inNamespace(valid + """
+      "$IPNAT" compile valid.conf 2>/dev/null | "$NFT" -f - && "$NFT" list table inet ipnat
+      """)
+    #expect(viaNetlink.status == 0, "\(viaNetlink.standardError)")
+    #expect(viaNFT.status == 0, "\(viaNFT.standardError)")
+    #expect(viaNFT.standardOutput.contains("table inet ipnat"))
+    #expect(viaNetlink.standardOutput.hasPrefix(viaNFT.standardOutput))
+    #expect(viaNetlink.standardOutput.hasSuffix("""
+      ipnat: no changes: the loaded table is already this one
+      no changes: the loaded rules are those of valid.conf
+
+      """), "\(viaNetlink.standardOutput.suffix(300))")
   }
 
   /// Maps of thousands of elements go to libnftnl a chunk at a time and to the kernel in many
