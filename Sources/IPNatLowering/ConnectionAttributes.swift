@@ -213,7 +213,8 @@ extension RuleLowering {
     let value = text.hasPrefix("0x") ? UInt32(text.dropFirst(2), radix: 16) : UInt32(text)
     guard let value else {
       throw LoweringError("lower.tag-not-number", "on Linux a tag is a packet mark, so it must be a number, not '\(tag.value)'",
-                          at: tag.range, notes: [Note("map rules match 'meta mark'; rdr rules set 'ct mark' for filter rules to test")])
+                          at: tag.range, notes: [Note("map rules match 'meta mark'; rdr rules set 'ct mark' for filter rules to test"),
+                                                   Note("write a number here (a variable may hold it) and use that mark where ipf.conf used the name")])
     }
     return value
   }
