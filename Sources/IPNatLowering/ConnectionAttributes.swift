@@ -214,7 +214,7 @@ extension RuleLowering {
     guard let value else {
       throw LoweringError("lower.tag-not-number", "on Linux a tag is a packet mark, so it must be a number, not '\(tag.value)'",
                           at: tag.range, notes: [Note("map rules match 'meta mark'; rdr rules set 'ct mark' for filter rules to test"),
-                                                   Note("write a number here (a variable may hold it) and use that mark where ipf.conf used the name")])
+                                                   Note("write a number in quotes ('tag \"1\"') and set that mark where ipf.conf set the name")])
     }
     return value
   }

@@ -35,6 +35,7 @@ public enum ParseDiagnostics: DiagnosticCatalogue {
     DiagnosticKind("parse.invalid-variable-name", .error, "a variable name IPFilter does not accept"),
     DiagnosticKind("parse.keyword-variable", .error, "a keyword used as a variable name"),
     DiagnosticKind("parse.long-tag", .warning, "a tag longer than IPFilter keeps"),
+    DiagnosticKind("parse.unquoted-tag", .error, "a tag written as a bare number"),
     DiagnosticKind("parse.bare-portmap", .error, "'portmap' without its protocol and ports"),
     DiagnosticKind("parse.map-target-port", .error, "a port on the right of a map rule"),
     DiagnosticKind("parse.missing-port-keyword", .error, "an rdr's new port without 'port'"),

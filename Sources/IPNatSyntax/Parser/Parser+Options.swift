@@ -99,6 +99,14 @@ extension Parser {
       let value = try parseUInt32("the maximum segment size")
       parsed.options.mssclamp = Located(value: value, range: range(from: start))
     case .tag:
+      if current.kind == .number || current.kind == .hex {
+        // On Linux a tag is a mark, so a number, but IPFilter's grammar reads a tag as a word.
+        let number = advance()
+        report(.error("parse.unquoted-tag", "IPFilter reads a tag as a word: quote the number", at: number.range,
+                      fixIts: [FixIt("quote the tag", replacing: number.range, with: "\"\(text(number))\"")]))
+        parsed.options.tag = Located(value: text(number), range: number.range)
+        return
+      }
       var tag = try parseName("a tag name")
       if tag.value.utf8.count > Parser.maximumTagLength {
         warning("parse.long-tag", "IPFilter keeps only the first \(Parser.maximumTagLength) bytes of a tag",
