@@ -66,7 +66,7 @@ public struct Loader<Transport: RulesetTransport> {
     let previous = try transport.snapshot(ofTable: table.name)
     try window.open()
     do {
-      try load(table, method: method, generation: generation)
+      _ = try load(table, method: method, generation: generation)
     } catch {
       window.withdraw()  // Nothing changed: nothing to confirm.
       throw error

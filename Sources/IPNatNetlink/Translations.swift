@@ -22,7 +22,7 @@ extension KernelRuleset {
     for entry in try connections() where doomed(entry) {
       let sequence = nextSequence()
       do {
-        try socket.request(entry.deletion(sequence: sequence, portID: socket.portID), sequence: sequence)
+        _ = try socket.request(entry.deletion(sequence: sequence, portID: socket.portID), sequence: sequence)
         deleted += 1
       } catch .kernel(ENOENT, _) {
         continue  // it ended between the dump and now

@@ -13,7 +13,8 @@ import Testing
   static let golden = directory() + "/Golden"
 
   static func table(_ sample: String, fold: Bool = true) throws -> Table {
-    let file = try #require(readBytes("\(root)/Samples/\(sample)")).map { SourceFile(name: "Samples/\(sample)", bytes: $0) }!
+    let bytes = try #require(readBytes("\(root)/Samples/\(sample)"))
+    let file = SourceFile(name: "Samples/\(sample)", bytes: bytes)
     var options = LoweringOptions()
     if !fold { options.foldThreshold = nil }
     let (table, diagnostics) = IPNat.lower(file, options: FrontendOptions(resolveHostNames: false), lowering: options)
