@@ -20,7 +20,7 @@ struct ClassicOptions: ParsableArguments {
   @Flag(name: .customShort("F"), help: "ipnat(8): flush active translations: delete the conntrack entries of connections ipnat's rules translated, and forget the clients sticky round-robin targets remember.")
   var flushTranslations = false
 
-  @Flag(name: .customShort("l"), help: "ipnat(8): list the loaded rules with their counters.")
+  @Flag(name: .customShort("l"), help: "ipnat(8): list the loaded rules with their counters, and the clients sticky round-robin targets remember.")
   var list = false
 
   @Flag(name: .customShort("n"), help: "ipnat(8): change nothing; with -f, let the kernel check the file's rules.")
