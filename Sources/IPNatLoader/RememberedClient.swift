@@ -63,7 +63,7 @@ struct TargetChains {
   init(_ rules: [LoadedRule]) {
     var chainsOfRule: [String: [String]] = [:]
     var identities: [String: RuleIdentity] = [:]
-    for rule in rules where rule.chain.hasPrefix("rr_") {
+    for rule in rules where Chain.isRoundRobinTarget(rule.chain) {
       guard let identity = rule.identity, identities[rule.chain] == nil else { continue }
       identities[rule.chain] = identity
       chainsOfRule[identity.text, default: []].append(rule.chain)

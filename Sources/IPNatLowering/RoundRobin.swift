@@ -28,7 +28,6 @@ struct RoundRobinGroup {
     var targets: [Verdict] = []
     /// The chains of sticky members, with the key their clients are remembered by.
     var stickyChains: [(chain: String, key: Expression)] = []
-    let groupName = "rr_\(members[0].ordinal)"
     for (member, canonicalForm) in zip(members, canonicalForms) {
       var context = RuleLowering(rule: .rdr(member.rule), ordinal: member.ordinal, file: file, options: options,
                                  interfaces: interfaces, printedAs: canonicalForm)
@@ -37,7 +36,7 @@ struct RoundRobinGroup {
         statements.append(try context.destinationTranslation(member.rule, to: destination))
         var matches = Matches(family: member.rule.family)
         matches.transport(member.rule.ruleProtocol)
-        let chain = "\(groupName)_\(targets.count)"
+        let chain = Chain.roundRobinTarget(group: members[0].ordinal, target: targets.count)
         var rules: [NFTModel.Rule] = []
         if member.rule.options.sticky != nil {
           let clients = Self.remembered(member.rule, chain: chain, context)

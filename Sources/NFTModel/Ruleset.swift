@@ -126,6 +126,15 @@ public struct Chain: Sendable, Hashable {
   public var base: BaseChain?
   public var rules: [Rule]
 
+  /// The chains of the round-robin group whose first rule is rule `ordinal`: `rr_7_0`,
+  /// `rr_7_1`, …, one per target.
+  public static func roundRobinTarget(group ordinal: Int, target: Int) -> String { "\(roundRobinPrefix)\(ordinal)_\(target)" }
+
+  /// Whether chain `name` is a round-robin group's target.
+  public static func isRoundRobinTarget(_ name: String) -> Bool { name.hasPrefix(roundRobinPrefix) }
+
+  private static let roundRobinPrefix = "rr_"
+
   public init(name: String, base: BaseChain? = nil, rules: [Rule] = []) {
     self.name = name
     self.base = base
