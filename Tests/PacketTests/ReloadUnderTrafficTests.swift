@@ -55,10 +55,15 @@ struct ReloadUnderTrafficTests {
       _ = try lab.run(lab.router, [Shell.ipnatPath, "load", files[0]])
       let serverStop = lab.logPath("server.stop")
       let clientStop = lab.logPath("client.stop")
-      try lab.start(lab.outside, ["stream-server", "192.0.2.2:7100", lab.logPath("server.json"), "--stop-file", serverStop])
-      usleep(300_000)
-      let client = try lab.spawn(lab.inside, ["stream-client", "192.0.2.2:7100", "--stop-file", clientStop])
-      usleep(300_000)
+      try lab.start(lab.outside, ["stream-server", "192.0.2.2:7100", lab.logPath("server.json"),
+                                  "--stop-file", serverStop, "--ready-file", lab.logPath("server.ready")])
+      lab.waitForLog("server.ready")
+      let client = try lab.spawn(lab.inside, ["stream-client", "192.0.2.2:7100", "--stop-file", clientStop,
+                                              "--ready-file", lab.logPath("client.ready")])
+      // The first ruleset must have translated both flows before the reloads begin; a fixed
+      // sleep was too short on a loaded CI machine, and the flows began under the second.
+      lab.waitForLog("client.ready")
+      try #require(!lab.log("client.ready").isEmpty, "the client's stream and flow were echoed within five seconds")
 
       for generation in 1...Self.loads {
         _ = try lab.run(lab.router, [Shell.ipnatPath, "load", files[generation % 2]])

@@ -223,6 +223,14 @@ def tcp(args):
         print(answer, flush=True)
 
 
+def announce_ready(path):
+    """Writes "ready" to path once, if a path was given: the test waits for it rather than
+    guessing how long starting up takes on a loaded machine."""
+    if path and not os.path.exists(path):
+        with open(path, "w") as marker:
+            marker.write("ready\n")
+
+
 def stream_server(args):
     """One TCP stream and one UDP flow on HOST:PORT, echoed, until --stop-file or the deadline;
     then a JSON summary: every peer address each saw, whether the stream's lines came in order
@@ -235,6 +243,7 @@ def stream_server(args):
     listener.listen(4)
     datagrams = socket.socket(family(host), socket.SOCK_DGRAM)
     datagrams.bind((host, int(port)))
+    announce_ready(args.ready_file)
     summary = {"tcp_peers": [], "tcp_lines": 0, "tcp_in_order": True, "tcp_error": None,
                "udp_peers": [], "udp_sequence": [], "newflow_peers": []}
     stream, pending = None, b""
@@ -345,6 +354,9 @@ def stream_client(args):
             summary["newflow_sent"] += 1
         tick += 1
         collect(time.monotonic() + args.interval)
+        if summary["udp_echoed"] and summary["tcp_echoed_bytes"]:
+            # Both flows have a translation now: the test may start changing the rules.
+            announce_ready(args.ready_file)
     # The last answers: a bounded wait for echoes still on their way.
     settle = time.monotonic() + 1.0
     while time.monotonic() < settle and (new_flows or summary["udp_echoed"] < summary["udp_sent"]
@@ -801,11 +813,13 @@ def main():
     p.add_argument("listen", help="HOST:PORT")
     p.add_argument("log")
     p.add_argument("--stop-file", required=True)
+    p.add_argument("--ready-file", help="written once the sockets listen")
     p.set_defaults(run=stream_server)
     p = commands.add_parser("stream-client")
     p.add_argument("server", help="HOST:PORT")
     p.add_argument("--stop-file", required=True)
     p.add_argument("--interval", type=float, default=0.005)
+    p.add_argument("--ready-file", help="written once the stream and the flow have each been echoed")
     p.set_defaults(run=stream_client)
     p = commands.add_parser("ping")
     p.add_argument("host")
