@@ -167,10 +167,11 @@ struct LiveTrafficTests {
     }
   }
 
-  /// The daemon ends the connections of changed mappings a tenth of a second at most after the
-  /// change (one pass over the conntrack table for all changes of that moment): the flows stop
-  /// well within the second RFC 6886 allows.
-  static func settle() { usleep(300_000) }
+  /// The daemon ends the connections of changed mappings a tenth of a second after the change
+  /// (one pass over the conntrack table for all changes of that moment). The tests wait the
+  /// whole second RFC 6886 allows, no less and no more: on a loaded CI machine a pass can be
+  /// late by more than the tenth, and what the RFC bounds is the second.
+  static func settle() { usleep(1_000_000) }
 
   /// What the client at the inside sees of one datagram from the outside host's port `from` to
   /// the external port (`ADDRESS PORT`), or nil when it does not arrive. The same port, the
