@@ -45,9 +45,6 @@ let loadCases: [LoadCase] = {
   return cases
 }()
 
-let realConfigurationsDirectory = repository.appendingPathComponent("Tests/IPNatLoweringTests/RealConfigurations")
-let realConfigurations = ((try? FileManager.default.contentsOfDirectory(atPath: realConfigurationsDirectory.path)) ?? [])
-  .filter { $0.hasSuffix(".conf") }.sorted()
 
 let homeGateway = samplesDirectory.appendingPathComponent("home-gateway.conf").path
 let webFarm = samplesDirectory.appendingPathComponent("web-farm-round-robin.conf").path
@@ -73,24 +70,23 @@ struct DifferentialTests {
   /// Real configurations (`RealConfigurationTests`), less their refused rules, the way their
   /// administrators would load them: through netlink they list as `nft -f` builds them, a
   /// second load changes nothing, and `diff` finds nothing.
-  @Test(arguments: realConfigurations)
+  @Test(arguments: RealConfiguration.names)
   func realConfigurationsLoadLikeNFT(_ name: String) throws {
-    let valid = """
-      awk '/^#! refused/ { skip = 1; next } skip && !/^#/ { skip = 0; next } { print }' \
-        \(shellQuoted(realConfigurationsDirectory.appendingPathComponent(name).path)) > valid.conf
-
-      """
-    let viaNetlink = try Shell.inNamespace(valid + """
+    let configuration = try #require(RealConfiguration(name))
+    let valid = ["VALID_RULES": configuration.validRules]
+    let viaNetlink = try Shell.inNamespace("""
+      printf '%s' "$VALID_RULES" > valid.conf
       "$IPNAT" load valid.conf 2>/dev/null && "$NFT" list table inet ipnat > listed && cat listed
       "$IPNAT" load -v valid.conf 2>&1 >/dev/null | tail -n 1
       "$IPNAT" diff valid.conf 2>/dev/null
-      """)
-    let viaNFT = try Shell.inNamespace(valid + """
+      """, environment: valid)
+    let viaNFT = try Shell.inNamespace("""
+      printf '%s' "$VALID_RULES" > valid.conf
       "$IPNAT" compile valid.conf 2>/dev/null | "$NFT" -f - && "$NFT" list table inet ipnat
-      """)
+      """, environment: valid)
     #expect(viaNetlink.status == 0, "\(viaNetlink.standardError)")
     #expect(viaNFT.status == 0, "\(viaNFT.standardError)")
-    #expect(viaNFT.standardOutput.contains("table inet ipnat"))
+    #expect(viaNFT.standardOutput.contains("comment \"valid.conf:") == !configuration.validRules.isEmpty, "the rules reached the file")
     #expect(viaNetlink.standardOutput.hasPrefix(viaNFT.standardOutput))
     #expect(viaNetlink.standardOutput.hasSuffix("""
       ipnat: no changes: the loaded table is already this one

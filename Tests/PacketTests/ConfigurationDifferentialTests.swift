@@ -17,12 +17,27 @@ import Testing
 struct ConfigurationDifferentialTests {
   static let root = directory() + "/../.."
 
-  /// Every Sample and every golden case that compiles to rules, relative to the repository
-  /// (`IPNAT_DIFFERENTIAL_ONLY=NAME` keeps those whose path contains NAME, to study one).
-  static let configurations: [String] = ["Samples", "Tests/IPNatLoweringTests/Golden"]
+  /// Every Sample and every golden case that compiles to rules, relative to the repository, and
+  /// real configurations less their refused rules (`RealConfiguration`): by default the two
+  /// richest, the 253-rule Firewall Builder file and the deployed gateways;
+  /// `IPNAT_DIFFERENTIAL_REAL=all` takes every one (some two minutes more).
+  /// `IPNAT_DIFFERENTIAL_ONLY=NAME` keeps those whose path contains NAME, to study one.
+  static let configurations: [String] = (["Samples", "Tests/IPNatLoweringTests/Golden"]
     .flatMap { folder in files(in: "\(root)/\(folder)", endingWith: ".conf").map { "\(folder)/\($0)" } }
+    + realConfigurations.map { "\(realFolder)/\($0)" })
     .filter { path in ProcessInfo.processInfo.environment["IPNAT_DIFFERENTIAL_ONLY"].map(path.contains) ?? true }
-    .filter { lowered(readFile("\(root)/\($0)") ?? "", folded: false)?.chains.contains { !$0.rules.isEmpty } == true }
+    .filter { lowered(text(of: $0) ?? "", folded: false)?.chains.contains { !$0.rules.isEmpty } == true }
+
+  static let realFolder = "Tests/IPNatLoweringTests/RealConfigurations"
+  static let realConfigurations = ProcessInfo.processInfo.environment["IPNAT_DIFFERENTIAL_REAL"] == "all"
+    ? RealConfiguration.names : ["deployed-zone-setups.conf", "fwbuilder-firewall2-nat.conf"]
+
+  /// The configuration at `path`, relative to the repository: a real configuration without the
+  /// rules ipnat refuses, as its administrator would load it; any other file as it is.
+  static func text(of path: String) -> String? {
+    path.hasPrefix(realFolder + "/")
+      ? RealConfiguration(String(path.dropFirst(realFolder.count + 1)))?.validRules : readFile("\(root)/\(path)")
+  }
 
   static func lowered(_ text: String, folded: Bool) -> Table? {
     var lowering = LoweringOptions()
@@ -32,12 +47,12 @@ struct ConfigurationDifferentialTests {
 
   @Test func thereAreConfigurationsToTest() {
     let count = Self.configurations.count
-    #expect(count >= 20 || ProcessInfo.processInfo.environment["IPNAT_DIFFERENTIAL_ONLY"] != nil, "\(Self.configurations)")
+    #expect(count >= 30 || ProcessInfo.processInfo.environment["IPNAT_DIFFERENTIAL_ONLY"] != nil, "\(Self.configurations)")
   }
 
   @Test(arguments: configurations)
   func packetsAreTranslatedAsTheEvaluatorSays(_ path: String) throws {
-    let text = try #require(readFile("\(Self.root)/\(path)"))
+    let text = try #require(Self.text(of: path))
     let name = URL(fileURLWithPath: path).lastPathComponent
     let tables = try [true, false].map { try #require(Self.lowered(text, folded: $0)) }
     let values = RulesetValues(tables[1])
