@@ -62,6 +62,9 @@ public struct Evaluator {
     /// When untranslated in the packet's own hook (prerouting for `in`, postrouting for
     /// `out`): the rule that stopped the search there (a `no` rule, `-> 0/0`), if any.
     public var stoppedBy: Origin?
+    /// False when the packet begins no connection (an ICMP error or reply), so no nat chain
+    /// saw it (`Packet.beginsConnection`).
+    public var beginsConnection = true
 
     public var isTranslated: Bool { rule != nil }
   }
@@ -84,6 +87,11 @@ public struct Evaluator {
   static let maximumBranches = 4096
 
   public func evaluate(_ packet: Packet) -> Evaluation {
+    guard packet.beginsConnection else {
+      let unchanged = Outcome(rule: nil, secondRule: nil, source: Run.choice(packet.source),
+                              destination: Run.choice(packet.destination), stoppedBy: nil, beginsConnection: false)
+      return Evaluation(outcomes: [unchanged], notes: [])
+    }
     var outcomes: [Outcome] = []
     var notes: [String] = []
     for first in stage(.prerouting, packet, after: nil, notes: &notes) {

@@ -110,7 +110,7 @@ public struct PacketLineReader {
     var icmpType: UInt8?
     var extra = words.dropFirst(6)
     if protocolNumber == 1 || protocolNumber == 58 {
-      guard let word = extra.first, let type = ICMPTypes.number(word.text) else {
+      guard let word = extra.first, let type = ICMPTypes.number(word.text, protocol: protocolNumber) else {
         throw Problem(message: "expected an ICMP type (echo, echo-reply, … or a number) after the addresses",
                       range: extra.first?.range ?? words[5].range)
       }

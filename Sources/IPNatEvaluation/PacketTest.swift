@@ -71,6 +71,9 @@ public enum PacketTest {
           lines.append("  translated by \(rule.reference)")
           if let second = outcome.secondRule { lines.append("  and by \(second.reference)") }
           lines.append("  -> \(outcome.source) \(outcome.destination)")
+        } else if !outcome.beginsConnection {
+          lines.append("  not translated: it begins no connection, and Linux translates an ICMP error or reply only "
+            + "with the connection it quotes or answers")
         } else if let stop = outcome.stoppedBy {
           lines.append("  not translated: the search stops at \(stop.reference)")
         } else {
@@ -106,6 +109,7 @@ public enum PacketTest {
       ("rule", outcome.rule.map(origin) ?? .null),
       ("secondRule", outcome.secondRule.map(origin) ?? .null),
       ("stoppedBy", outcome.stoppedBy.map { rule in .object([("file", .string(rule.file)), ("line", .integer(rule.line))]) } ?? .null),
+      ("beginsConnection", .bool(outcome.beginsConnection)),
       ("source", endpoint(outcome.source)),
       ("destination", endpoint(outcome.destination)),
     ])

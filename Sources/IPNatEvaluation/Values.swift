@@ -188,7 +188,8 @@ enum Symbols {
     switch left {
     case .selector(.meta(.nfproto)): return families[name]
     case .selector(.payload(let field)) where field.field == .flags: return tcpFlags[name]
-    case .selector(.payload(let field)) where field.field == .type: return ICMPTypes.number(Substring(name)).map(UInt64.init)
+    case .selector(.payload(let field)) where field.field == .type:
+      return ICMPTypes.number(Substring(name), protocol: field.header == .icmpv6 ? 58 : 1).map(UInt64.init)
     case .selector(.conntrack(.status)): return conntrackStatus[name]
     default: return protocols[name]
     }

@@ -166,4 +166,28 @@ import Testing
                                        "out on eth1 udp 10.20.1.2,5000 192.0.2.53,53")
     #expect(evaluation.outcomes.map { "\($0.source)" } == ["203.0.113.17,20000-60000"] && evaluation.notes.isEmpty)
   }
+
+  /// Only an ICMP or ICMPv6 request begins a connection; an error or a reply alone passes as it
+  /// is, whatever the rules say (the kernel's answer, seen with packets: a `map` translated
+  /// echo, timestamp and address-mask requests and left destination-unreachable, redirect,
+  /// time-exceeded, echo-reply and router-advertisement as they were). ICMPv6 names its types
+  /// by ICMPv6's numbers.
+  @Test func onlyAnICMPRequestBeginsAConnection() throws {
+    let rules = "map eth0 10.0.0.0/24 -> 192.0.2.1/32\nmap eth0 fd00::/64 -> 2001:db8::1/128\n"
+    func answer(_ line: String) throws -> String {
+      let outcomes = try Self.evaluate(rules, line).outcomes
+      return outcomes.map { "\($0.source) \($0.rule?.line ?? 0) \($0.beginsConnection)" }.joined(separator: " or ")
+    }
+    for request in ["echo", "timestamp-request", "info-request", "address-mask-request"] {
+      #expect(try answer("out on eth0 icmp 10.0.0.2 198.51.100.9 \(request)") == "192.0.2.1 1 true", "\(request)")
+    }
+    for other in ["echo-reply", "destination-unreachable", "redirect", "time-exceeded", "router-advertisement", "12"] {
+      #expect(try answer("out on eth0 icmp 10.0.0.2 198.51.100.9 \(other)") == "10.0.0.2 0 false", "\(other)")
+    }
+    #expect(try answer("out on eth0 icmpv6 fd00::2 2001:db8:9::9 echo-request") == "2001:db8::1 2 true")
+    #expect(try answer("out on eth0 icmpv6 fd00::2 2001:db8:9::9 139") == "2001:db8::1 2 true")
+    for other in ["echo-reply", "destination-unreachable", "packet-too-big", "nd-neighbor-solicit"] {
+      #expect(try answer("out on eth0 icmpv6 fd00::2 2001:db8:9::9 \(other)") == "fd00::2 0 false", "\(other)")
+    }
+  }
 }

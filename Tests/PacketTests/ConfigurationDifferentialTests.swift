@@ -105,7 +105,7 @@ struct ConfigurationDifferentialTests {
   }
 
   /// Sends the trials from `sender` — TCP and UDP as connections the far side's servers answer,
-  /// ICMP echo requests the far side's sniffer logs — and pairs each with what the far side saw.
+  /// ICMP messages the far side's sniffer logs — and pairs each with what the far side saw.
   func observe(_ trials: [TrafficPlan.Trial], in lab: Lab, from sender: String) throws -> [(TrafficPlan.Trial, Observation?)] {
     let streams = trials.filter(\.packet.hasPorts)
     let echoes = trials.filter { !$0.packet.hasPorts }
@@ -133,7 +133,7 @@ struct ConfigurationDifferentialTests {
 
   /// A packet of the ruleset's values: outbound from an inside source to a server, or inbound
   /// from an outside client to an address the ruleset names (or the router's); UDP, TCP, or
-  /// an ICMP or ICMPv6 echo request. Its source port is set per run, so that each connection is
+  /// an ICMP or ICMPv6 message (an echo request, mostly). Its source port is set per run, so that each connection is
   /// new to conntrack.
   func draw(_ values: RulesetValues, using generator: inout SplitMix64) -> Packet {
     let family: IPFamily = values.addresses[.inet6] != nil && (values.addresses[.inet] == nil || generator.next(below: 3) == 0)
@@ -149,8 +149,11 @@ struct ConfigurationDifferentialTests {
     let direction: Packet.Direction = outbound ? .outgoing : .incoming
     let kind = generator.next(below: 6)
     if kind == 0 {
+      // Mostly echo requests; also a reply, an error and a timestamp request, which Linux
+      // translates as new connections only when they are requests.
+      let types: [UInt8] = family == .inet ? [8, 8, 8, 0, 3, 11, 13] : [128, 128, 128, 129, 1, 3]
       return Packet(direction: direction, interface: "", protocolNumber: family == .inet ? 1 : 58, source: Endpoint(source),
-                    destination: Endpoint(destination), icmpType: family == .inet ? 8 : 128)
+                    destination: Endpoint(destination), icmpType: types[generator.next(below: types.count)])
     }
     return Packet(direction: direction, interface: "", protocolNumber: kind < 3 ? 6 : 17,
                   source: Endpoint(source, port: 0), destination: Endpoint(destination, port: values.drawPort(using: &generator)))
@@ -179,7 +182,7 @@ struct Observation: CustomStringConvertible {
     (self.source, self.destination) = (source, destination)
   }
 
-  /// `echo token=T from=S to=D`, as the sniffer logs an echo request.
+  /// `echo token=T from=S to=D`, as the sniffer logs a message of `echo`.
   static func echo(_ line: String) -> (String, Observation)? {
     let fields = Dictionary(line.split(separator: " ").dropFirst().compactMap { field -> (String, String)? in
       let parts = field.split(separator: "=", maxSplits: 1)
@@ -208,7 +211,9 @@ struct TrafficPlan {
     /// The connection's number: its source port, or an echo request's id and token.
     var number: UInt16
 
-    var echoItem: String { "\(packet.source.address),\(number),\(packet.destination.address),\(number)" }
+    var echoItem: String {
+      "\(packet.source.address),\(number),\(packet.destination.address),\(number),\(packet.icmpType ?? 8)"
+    }
 
     var probeItem: String {
       [packet.protocolNumber == 6 ? "tcp" : "udp", "\(packet.source.address)", "\(packet.source.port!)",

@@ -24,7 +24,9 @@ extension IPNatCommand {
         the packet (its ipnat.conf line; 'and by' a second one in the other hook) and the packet \
         after it, or says why nothing did. Where the kernel chooses (round-robin, address and \
         port ranges), the answer is every choice it may make. A rule that needs the other \
-        interface's name is taken as not matching, with a note, unless --other-interface gives it.
+        interface's name is taken as not matching, with a note, unless --other-interface gives it. \
+        An ICMP error or reply begins no connection: Linux translates it only with the \
+        connection it quotes or answers, so alone it is not translated.
 
         A line may say what the packet must become, after '=>': the source and destination in \
         the same notation, '*' for any address or port, or 'unchanged':

@@ -439,20 +439,43 @@ def sniff_icmp(args):
                 log.write(f"echo from={peer[0]} id={ident}\n")
 
 
+ICMP_ERRORS = {3, 4, 5, 11, 12}  # ICMPv6: every type below 128
+
+
+def icmp_message(kind, ident, bind, host, payload):
+    """An ICMP or ICMPv6 message of type KIND carrying PAYLOAD. A query or reply has the id and
+    sequence number 1; an error quotes a UDP datagram from HOST to BIND, as one answering
+    traffic to HOST would, the payload in the quoted datagram. The ICMPv6 checksum is left
+    to the kernel."""
+    if ":" in host:
+        if kind >= 128:
+            return struct.pack("!BBHHH", kind, 0, 0, ident, 1) + payload
+        udp = struct.pack("!HHHH", 53, ident, 8 + len(payload), 0)
+        quoted = (struct.pack("!IHBB", 6 << 28, len(udp) + len(payload), 17, 64)
+                  + socket.inet_pton(socket.AF_INET6, host) + socket.inet_pton(socket.AF_INET6, bind))
+        return struct.pack("!BBHI", kind, 0, 0, 0) + quoted + udp + payload
+    if kind in ICMP_ERRORS:
+        body = struct.pack("!I", 0) + struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + len(payload), 1, 0, 64, 17, 0,
+                                                  socket.inet_aton(host), socket.inet_aton(bind)) \
+            + struct.pack("!HHHH", 53, ident, 8 + len(payload), 0) + payload
+    else:
+        body = struct.pack("!HH", ident, 1) + payload
+    return struct.pack("!BBH", kind, 0, icmp_checksum(struct.pack("!BB", kind, 0) + body)) + body
+
+
 def echo(args):
-    """An ICMP or ICMPv6 echo request for each BIND,IDENT,HOST,TOKEN given, the token in its
-    payload, each sent twice; the far side's sniff-echo logs what arrives."""
+    """An ICMP or ICMPv6 message for each BIND,IDENT,HOST,TOKEN[,TYPE] given (TYPE by number,
+    an echo request when absent), the token in its payload, each sent twice; the far side's
+    sniff-echo logs what arrives."""
     for _ in range(2):
         for item in args.items:
-            bind, ident, host, token = item.split(",")
-            payload = f"ipnat-echo {token}".encode()
-            if ":" in host:
-                # The kernel fills in an ICMPv6 checksum, which covers the IPv6 addresses.
-                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-                packet = struct.pack("!BBHHH", 128, 0, 0, int(ident), 1) + payload
-            else:
-                s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-                packet = echo_request(int(ident), 1, payload)
+            bind, ident, host, token, *kind = item.split(",")
+            v6 = ":" in host
+            kind = int(kind[0]) if kind else (128 if v6 else 8)
+            # The type in the payload tells the sniffer the message from the kernel's reply to it.
+            packet = icmp_message(kind, int(ident), bind, host, f"ipnat-echo {token} {kind} ".encode())
+            s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) if v6 else \
+                socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
             try:
                 s.bind((bind, 0))
                 s.sendto(packet, (host, 0))
@@ -464,7 +487,7 @@ def echo(args):
 
 
 def sniff_echo(args):
-    """Logs each echo request from `echo` that arrives, IPv4 or IPv6: its token, source and
+    """Logs each message from `echo` that arrives, IPv4 or IPv6: its token, source and
     destination as the receiver sees them, until the deadline. An ICMPv6 raw socket gets no
     IPv6 header: the destination comes from IPV6_PKTINFO."""
     v4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
@@ -478,16 +501,18 @@ def sniff_echo(args):
         for s in ready:
             if s is v4:
                 data = s.recv(2048)
-                icmp, request = data[(data[0] & 0x0F) * 4:], 8
+                icmp = data[(data[0] & 0x0F) * 4:]
                 source, destination = socket.inet_ntoa(data[12:16]), socket.inet_ntoa(data[16:20])
             else:
                 icmp, ancillary, _, peer = s.recvmsg(2048, socket.CMSG_SPACE(20))
-                request, source = 128, peer[0]
+                source = peer[0]
                 destination = next((socket.inet_ntop(socket.AF_INET6, value[:16]) for level, kind, value in ancillary
                                     if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO), "?")
-            if len(icmp) < 8 or icmp[0] != request or not icmp[8:].startswith(b"ipnat-echo "):
-                continue
-            token = icmp[8:].split(b" ", 1)[1].decode(errors="replace")
+            marker = icmp.find(b"ipnat-echo ", 8)
+            words = icmp[marker:].split(b" ") if marker >= 0 else []
+            if len(words) < 3 or not words[2].isdigit() or icmp[0] != int(words[2]):
+                continue  # not from `echo`, or the receiver's echo reply to it
+            token = words[1].decode(errors="replace")
             with open(args.log, "a") as log:
                 log.write(f"echo token={token} from={source} to={destination}\n")
 
@@ -827,7 +852,7 @@ def main():
     p.add_argument("--count", type=int, default=1)
     p.set_defaults(run=ping)
     p = commands.add_parser("echo")
-    p.add_argument("items", nargs="+", help="BIND,IDENT,HOST,TOKEN")
+    p.add_argument("items", nargs="+", help="BIND,IDENT,HOST,TOKEN[,TYPE]")
     p.set_defaults(run=echo)
     p = commands.add_parser("sniff-echo")
     p.add_argument("log")
