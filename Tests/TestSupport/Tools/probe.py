@@ -444,8 +444,8 @@ ICMP_ERRORS = {3, 4, 5, 11, 12}  # ICMPv6: every type below 128
 
 def icmp_message(kind, ident, bind, host, payload):
     """An ICMP or ICMPv6 message of type KIND carrying PAYLOAD. A query or reply has the id and
-    sequence number 1; an error quotes a UDP datagram from HOST to BIND, as one answering
-    traffic to HOST would, the payload in the quoted datagram. The ICMPv6 checksum is left
+    sequence number 1; an error quotes a UDP datagram from HOST to BIND, as BIND's error about
+    a datagram from HOST would, the payload in the quoted datagram. The ICMPv6 checksum is left
     to the kernel."""
     if ":" in host:
         if kind >= 128:
