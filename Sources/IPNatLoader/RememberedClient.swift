@@ -79,13 +79,14 @@ struct TargetChains {
 
   func target(ofChain chain: String) -> (rule: String?, place: String?, server: String)? { byChain[chain] }
 
-  /// `rdr … -> A,B port 80 tcp …`: [A, B]; `-> A/32`: [A], as a host is written.
+  /// `rdr … -> A,B port 80 tcp …`: [A, B]; `-> A/32`: [A], as a host is written; `-> A-B`
+  /// (a range): [A], where IPFilter and the lowering send every client.
   static func targetAddresses(ofRdr text: String) -> [String] {
     guard let arrow = text.firstRange(of: " -> ") else { return [] }
     let target = text[arrow.upperBound...].prefix { $0 != " " }
     return target.split(separator: ",").map { address in
       for hostMask in ["/32", "/128"] where address.hasSuffix(hostMask) { return String(address.dropLast(hostMask.count)) }
-      return String(address)
+      return String(address.prefix { $0 != "-" })
     }
   }
 

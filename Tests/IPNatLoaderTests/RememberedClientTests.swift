@@ -49,6 +49,21 @@ struct RememberedClientTests {
     #expect(!listing.render(counters: false).contains("hostmap"))
   }
 
+  /// A range target sends every client to its first address, so that is the server listed.
+  @Test func aRangeTargetsServerIsItsFirstAddress() throws {
+    let table = try LoaderBehaviourTests.compile("""
+      rdr eth0 203.0.113.5/32 port 80 -> range 10.0.0.8-10.0.0.9 port 80 tcp round-robin sticky
+      rdr eth0 203.0.113.5/32 port 80 -> 10.0.0.7 port 80 tcp round-robin sticky
+
+      """, name: "range.conf")
+    let remembered = [KernelRuleset.RememberedClients(set: "rr_1_0_clients", elements: [
+      .init(key: Self.key([[198, 51, 100, 7], [203, 0, 113, 5], [0, 80]]), expiration: 60_000)
+    ])]
+    let text = Listing(rules: MemoryTransport().expectedRules(of: table), remembered: remembered).render(counters: true)
+    let row = try #require(text.split(separator: "\n").first { $0.hasPrefix("198.51.100.7") })
+    #expect(row.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first == "10.0.0.8", "\(row)")
+  }
+
   @Test func aTableWithoutStickyTargetsListsNoSection() throws {
     let table = try LoaderBehaviourTests.compile("map eth0 10.0.0.0/8 -> 0/32\n")
     let text = Listing(rules: MemoryTransport().expectedRules(of: table)).render(counters: true)
