@@ -71,7 +71,8 @@ struct ConfigurationDifferentialTests {
 
     let lab = try Lab(wan: wan)
     defer { lab.close() }
-    try lab.hold(inside: plan.inside.map(\.description), outside: plan.outside.map(\.description))
+    try lab.hold(inside: plan.inside.map(\.description), outside: plan.outside.map(\.description),
+                 routedOut: plan.routedOut.map(\.description))
     for (namespace, ports) in [(lab.inside, plan.insidePorts), (lab.outside, plan.outsidePorts)] {
       if !ports.isEmpty {
         try lab.start(namespace, ["serve-any"] + ports.sorted().map(String.init) + ["--ready", lab.logPath("ready-\(namespace)")])
@@ -226,6 +227,9 @@ struct TrafficPlan {
   private(set) var trials: [Trial] = []
   private(set) var inside: Set<IPAddress> = []
   private(set) var outside: Set<IPAddress> = []
+  /// Where outbound packets were going: the router routes them out of the WAN, as a packet
+  /// line `out on WAN` says, though a rule may send the packet elsewhere.
+  private(set) var routedOut: Set<IPAddress> = []
   private(set) var insidePorts: Set<UInt16> = []
   private(set) var outsidePorts: Set<UInt16> = []
   /// Ranges of addresses a host must not hold: a translated source the far side answers
@@ -296,6 +300,7 @@ struct TrafficPlan {
       insidePorts.insert(port)
     }
     if outbound { inside.insert(packet.source.address) } else { outside.insert(packet.source.address) }
+    if outbound { routedOut.insert(destination) }
     for (addresses, ports) in delivered where outbound {
       outside.formUnion(addresses)
       outsidePorts.formUnion(ports)
@@ -312,6 +317,7 @@ struct TrafficPlan {
   /// Why the hosts cannot hold what they must, or nil.
   private func conflict() -> String? {
     if !inside.isDisjoint(with: outside) { return "an address both hosts must hold" }
+    if !inside.isDisjoint(with: routedOut) { return "an outbound packet's destination the inside holds" }
     if !inside.isDisjoint(with: Self.routerAddresses) || !outside.isDisjoint(with: Self.routerAddresses) {
       return "an address of the router"
     }

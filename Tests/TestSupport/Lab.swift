@@ -127,14 +127,19 @@ public final class Lab {
   /// own link network included. Then any address can be a host's, wherever it lies: a source
   /// in a configuration's inside network, a server on the far side, a translated address in
   /// the link network (`-> 192.0.2.0/24`) that the outside host must answer through the router.
-  public func hold(inside: [String], outside: [String]) throws {
+  /// `routedOut` are addresses no host holds that the router routes out of its WAN: where
+  /// packets whose destination a rule changes were going (`fib daddr oifname` asks).
+  public func hold(inside: [String], outside: [String], routedOut: [String] = []) throws {
     var commands: [String: [String]] = [self.inside: [], self.outside: [], router: []]
+    func length(_ address: String) -> String { address.contains(":") ? "128" : "32" }
     for (host, routerSide, addresses) in [(self.inside, "rlan", inside), (self.outside, wan, outside)] {
       for address in addresses where !Self.fixedAddresses.contains(address) {
-        let length = address.contains(":") ? "128" : "32"
-        commands[host]!.append("address add \(address)/\(length) dev eth0" + (length == "128" ? " nodad" : ""))
-        commands[router]!.append("route add \(address)/\(length) dev \(routerSide)")
+        commands[host]!.append("address add \(address)/\(length(address)) dev eth0" + (length(address) == "128" ? " nodad" : ""))
+        commands[router]!.append("route add \(address)/\(length(address)) dev \(routerSide)")
       }
+    }
+    for address in Set(routedOut).subtracting(inside).subtracting(outside).subtracting(Self.fixedAddresses).sorted() {
+      commands[router]!.append("route add \(address)/\(length(address)) dev \(wan)")
     }
     for (host, v4Gateway, v6Gateway, v4Link, v6Link) in [
       (self.inside, "10.0.0.1", "fd00:10::1", "10.0.0", "fd00:10:0:0"),
