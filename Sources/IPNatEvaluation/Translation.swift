@@ -85,12 +85,13 @@ extension Run {
     let elements = try elements(of: map)
     let countsSessions = elements.contains { if case .integerRange = $0.key { true } else { false } }
     guard countsSessions || elements.count > 256 else { return nil }
-    var addresses: [IPAddress] = []
+    var distinct: Set<IPAddress> = []
     for element in elements {
       guard case .address(let address) = element.value else { return nil }
-      addresses.append(address)
+      distinct.insert(address)
     }
-    addresses.sort { $0.bits < $1.bits }
+    // A rewrite's odometer gives an address in two runs of sessions: counted once.
+    let addresses = distinct.sorted { $0.bits < $1.bits }
     guard let low = addresses.first, let high = addresses.last, addresses.allSatisfy({ $0.family == low.family }),
       high.bits - low.bits + 1 == UInt128(addresses.count)
     else { return nil }
@@ -103,12 +104,12 @@ extension Run {
   /// ports are not one run.
   private func chosenFromConsecutivePorts(_ key: Expression, in map: MapReference) throws -> ClosedRange<UInt16>? {
     guard isUnchosenCounter(key) else { return nil }
-    var ports: [UInt64] = []
+    var distinct: Set<UInt64> = []
     for element in try elements(of: map) {
       guard case .integer(let port) = element.value, port <= UInt16.max else { return nil }
-      ports.append(port)
+      distinct.insert(port)
     }
-    ports.sort()
+    let ports = distinct.sorted()
     guard let low = ports.first, let high = ports.last, high - low + 1 == UInt64(ports.count) else { return nil }
     return UInt16(low)...UInt16(high)
   }

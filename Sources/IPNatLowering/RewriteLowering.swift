@@ -17,8 +17,9 @@ import NFTModel
 ///   with the rule's original tuple get the new source.
 ///
 /// `0/0` keeps a value, though the rule still ends the search as IPFilter's session does; a
-/// host is that host; a network hands out its hosts in turn (a per-rule counter, as IPFilter
-/// enumerates them from network + 1); `,LOW-HIGH` is a port range and `port = P` one port.
+/// host is that host; `port = P` one port; a network's hosts (from network + 1) and a range of
+/// new destination ports are handed out in turn by IPFilter's odometer (`RewriteOdometer`); a
+/// range of new source ports is the kernel's choice.
 /// `0/32` is the interface's address where Linux has it: the receiving interface's for an
 /// `in` destination (`redirect`), the outgoing interface's for an `out` source (`masquerade`).
 extension RuleLowering {
@@ -34,7 +35,8 @@ extension RuleLowering {
     try fromToMatches(rewrite.match, into: &matches)
     matches.transport(rewrite.ruleProtocol)
 
-    let newDestination = try newEnd(rewrite, .destination)
+    let odometer = Self.odometer(rewrite)
+    let newDestination = try newEnd(rewrite, .destination, odometer)
     switch (direction, newDestination) {
     case (.in, let statement):
       let precedence = rewrite.match.destination.address.precedenceLength(in: family)
@@ -45,7 +47,34 @@ extension RuleLowering {
       break  // The destination stays, and no rdr rule comes after this one.
     }
 
-    try addSourceRules(rewrite, interface: name, statement: try newEnd(rewrite, .source) ?? .verdict(.accept))
+    try addSourceRules(rewrite, interface: name, statement: try newEnd(rewrite, .source, odometer) ?? .verdict(.accept))
+  }
+
+  /// The odometer over the rule's networks and port ranges.
+  private static func odometer(_ rewrite: RewriteRule) -> RewriteOdometer {
+    func portCount(_ target: RewriteRule.Target) -> UInt64 {
+      guard case .range(let range)? = target.ports, range.lowNumber <= range.highNumber else { return 1 }
+      return UInt64(range.highNumber - range.lowNumber) + 1
+    }
+    func hostCount(_ target: RewriteRule.Target) -> UInt64 {
+      guard let hosts = enumeratedHosts(target) else { return 1 }
+      let span = hosts.last.bits - hosts.first.bits
+      return span < UInt128(UInt64.max) ? UInt64(span) + 1 : UInt64.max
+    }
+    return RewriteOdometer(sizes: [
+      .sourceAddress: hostCount(rewrite.source), .sourcePort: portCount(rewrite.source),
+      .destinationAddress: hostCount(rewrite.destination), .destinationPort: portCount(rewrite.destination),
+    ])
+  }
+
+  /// The hosts a network of new addresses hands out, network + 1 to broadcast − 1; nil for
+  /// anything else (a host, `0/0`, `0/32`, a network of two, what the lowering refuses).
+  private static func enumeratedHosts(_ target: RewriteRule.Target) -> (first: IPAddress, last: IPAddress)? {
+    guard case .address(let address) = target.addresses, case .network(let network) = address.kind,
+          network.maskBits != 0, !network.isHost, network.size > 2,
+          Netmask.prefixLength(of: network.maskBits, family: network.address.family) != nil
+    else { return nil }
+    return (network.address.advanced(by: 1), network.lastAddress.advanced(by: UInt128.max))
   }
 
   /// The new source, in srcnat, for the rule's connections known by their original tuple: one
@@ -75,11 +104,11 @@ extension RuleLowering {
 
   /// The NAT statement that gives a connection its new `side`: dnat for the destination, snat
   /// for the source; nil when the rule keeps that side, address and port.
-  private func newEnd(_ rewrite: RewriteRule, _ side: Side) throws(LoweringError) -> Statement? {
+  private func newEnd(_ rewrite: RewriteRule, _ side: Side, _ odometer: RewriteOdometer) throws(LoweringError) -> Statement? {
     let target = side == .source ? rewrite.source : rewrite.destination
     let kind: NATStatement.Kind = side == .source ? .snat : .dnat
-    let port = try rewritePort(target)
-    switch try rewriteAddress(target) {
+    let port = try rewritePort(target, odometer, side == .source ? .sourcePort : .destinationPort)
+    switch try rewriteAddress(target, odometer, side == .source ? .sourceAddress : .destinationAddress) {
     case .keep:
       guard let port else { return nil }
       return .nat(NATStatement(kind, family: addressFamily, address: addressSelector(side), port: port))
@@ -107,7 +136,9 @@ extension RuleLowering {
     case address(Expression)
   }
 
-  private func rewriteAddress(_ target: RewriteRule.Target) throws(LoweringError) -> RewriteAddress {
+  private func rewriteAddress(_ target: RewriteRule.Target, _ odometer: RewriteOdometer, _ field: RewriteOdometer.Field)
+    throws(LoweringError) -> RewriteAddress
+  {
     switch target.addresses {
     case .lookup(let lookup):
       throw LoweringError.lookupTable(at: lookup.range)
@@ -126,17 +157,18 @@ extension RuleLowering {
         guard Netmask.prefixLength(of: network.maskBits, family: family) != nil else {
           throw LoweringError("lower.pool-mask", "a network of new addresses needs a prefix mask", at: network.range)
         }
-        let first = network.address.advanced(by: 1)
-        guard network.size > 2 else { return .address(.address(first)) }
-        // IPFilter's counter hands out the hosts in turn from network + 1 (tests n100, n101): one
-        // session each. A network of more hosts than that counter's map takes is the kernel's choice.
-        let last = network.lastAddress.advanced(by: UInt128.max)
-        return .address(countedAddresses(from: first, through: last, portsPerAddress: 1) ?? .addressRange(first, last))
+        guard let (first, last) = Self.enumeratedHosts(target) else { return .address(.address(network.address.advanced(by: 1))) }
+        // A network of more hosts than the odometer's map takes is the kernel's choice.
+        let counted = last.bits - first.bits < UInt128(RewriteOdometer.largestCountedField)
+          ? odometer.counter(field, size: UInt64(last.bits - first.bits) + 1) { .address(first.advanced(by: UInt128($0))) } : nil
+        return .address(counted ?? .addressRange(first, last))
       }
     }
   }
 
-  private func rewritePort(_ target: RewriteRule.Target) throws(LoweringError) -> Expression? {
+  private func rewritePort(_ target: RewriteRule.Target, _ odometer: RewriteOdometer, _ field: RewriteOdometer.Field)
+    throws(LoweringError) -> Expression?
+  {
     switch target.ports {
     case nil: return nil
     case .fixed(let port): return .integer(UInt64(port.number))
@@ -145,7 +177,14 @@ extension RuleLowering {
         throw LoweringError("lower.empty-range", "the port range is empty: \(range.lowNumber) comes after \(range.highNumber)",
                             at: range.range)
       }
-      return portExpression(range.lowNumber, range.highNumber)
+      // A new source port is the kernel's choice within the range: given one port in the
+      // odometer's turn, it could not move on from a port in use (IPFilter does), and the
+      // connection would fail. A new destination port takes the odometer's turn: the kernel
+      // would give every connection the range's first, and the source ports would run out.
+      let counted = field == .destinationPort
+        ? odometer.counter(field, size: UInt64(range.highNumber - range.lowNumber) + 1) { .integer(UInt64(range.lowNumber) + $0) }
+        : nil
+      return counted ?? portExpression(range.lowNumber, range.highNumber)
     }
   }
 }

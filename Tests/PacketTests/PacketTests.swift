@@ -268,6 +268,20 @@ struct PacketTests {
     }
   }
 
+  /// A port range and a network together: each new connection moves one of them on, in turn
+  /// (IPFilter's odometer, tests n103 and n104), so a host serves two connections before the
+  /// next; the port within the range is the kernel's choice, a free one.
+  @Test func rewriteMovesOneFieldOnPerConnection() throws {
+    try withLab { lab in
+      try lab.load("rewrite in on rwan proto udp from 192.0.2.2/32 to 192.0.2.1/32 -> src 0/0,40000-40001 dst 10.0.0.4/30;\n")
+      try lab.start(lab.inside, ["serve", "10.0.0.5:7000", "10.0.0.6:7000"])
+      let answers = try lab.datagrams(from: lab.outside, to: "192.0.2.1", port: 7000, sourcePort: 45100, count: 4)
+      #expect(answers.map(\.localAddress) == ["10.0.0.5", "10.0.0.5", "10.0.0.6", "10.0.0.6"])
+      #expect(answers.allSatisfy { $0.peerAddress == "192.0.2.2" })
+      #expect(Set(answers.prefix(2).map(\.peerPort)) == [40000, 40001] && Set(answers.suffix(2).map(\.peerPort)) == [40000, 40001])
+    }
+  }
+
   // MARK: - bimap
 
   @Test func bimapBothWays() throws {
