@@ -56,25 +56,28 @@ extension RuleLowering {
       guard case .range(let range)? = target.ports, range.lowNumber <= range.highNumber else { return 1 }
       return UInt64(range.highNumber - range.lowNumber) + 1
     }
-    func hostCount(_ target: RewriteRule.Target) -> UInt64 {
-      guard let hosts = enumeratedHosts(target) else { return 1 }
-      let span = hosts.last.bits - hosts.first.bits
-      return span < UInt128(UInt64.max) ? UInt64(span) + 1 : UInt64.max
-    }
     return RewriteOdometer(sizes: [
-      .sourceAddress: hostCount(rewrite.source), .sourcePort: portCount(rewrite.source),
-      .destinationAddress: hostCount(rewrite.destination), .destinationPort: portCount(rewrite.destination),
+      .sourceAddress: enumeratedHosts(rewrite.source)?.count ?? 1, .sourcePort: portCount(rewrite.source),
+      .destinationAddress: enumeratedHosts(rewrite.destination)?.count ?? 1, .destinationPort: portCount(rewrite.destination),
     ])
   }
 
-  /// The hosts a network of new addresses hands out, network + 1 to broadcast − 1; nil for
-  /// anything else (a host, `0/0`, `0/32`, a network of two, what the lowering refuses).
-  private static func enumeratedHosts(_ target: RewriteRule.Target) -> (first: IPAddress, last: IPAddress)? {
+  /// The hosts of a network of new addresses, network + 1 to broadcast − 1.
+  private struct Hosts {
+    var first: IPAddress
+    var last: IPAddress
+    /// How many, at most UInt64.max (an IPv6 network has more).
+    var count: UInt64 { last.bits - first.bits < UInt128(UInt64.max) ? UInt64(last.bits - first.bits) + 1 : UInt64.max }
+  }
+
+  /// The hosts a network of new addresses hands out; nil for anything else (a host, `0/0`,
+  /// `0/32`, a network of two, what the lowering refuses).
+  private static func enumeratedHosts(_ target: RewriteRule.Target) -> Hosts? {
     guard case .address(let address) = target.addresses, case .network(let network) = address.kind,
           network.maskBits != 0, !network.isHost, network.size > 2,
           Netmask.prefixLength(of: network.maskBits, family: network.address.family) != nil
     else { return nil }
-    return (network.address.advanced(by: 1), network.lastAddress.advanced(by: UInt128.max))
+    return Hosts(first: network.address.advanced(by: 1), last: network.lastAddress.advanced(by: UInt128.max))
   }
 
   /// The new source, in srcnat, for the rule's connections known by their original tuple: one
@@ -157,11 +160,10 @@ extension RuleLowering {
         guard Netmask.prefixLength(of: network.maskBits, family: family) != nil else {
           throw LoweringError("lower.pool-mask", "a network of new addresses needs a prefix mask", at: network.range)
         }
-        guard let (first, last) = Self.enumeratedHosts(target) else { return .address(.address(network.address.advanced(by: 1))) }
+        guard let hosts = Self.enumeratedHosts(target) else { return .address(.address(network.address.advanced(by: 1))) }
         // A network of more hosts than the odometer's map takes is the kernel's choice.
-        let counted = last.bits - first.bits < UInt128(RewriteOdometer.largestCountedField)
-          ? odometer.counter(field, size: UInt64(last.bits - first.bits) + 1) { .address(first.advanced(by: UInt128($0))) } : nil
-        return .address(counted ?? .addressRange(first, last))
+        let counted = odometer.counter(field, size: hosts.count) { .address(hosts.first.advanced(by: UInt128($0))) }
+        return .address(counted ?? .addressRange(hosts.first, hosts.last))
       }
     }
   }
