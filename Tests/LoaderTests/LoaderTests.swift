@@ -45,7 +45,6 @@ let loadCases: [LoadCase] = {
   return cases
 }()
 
-
 let homeGateway = samplesDirectory.appendingPathComponent("home-gateway.conf").path
 let webFarm = samplesDirectory.appendingPathComponent("web-farm-round-robin.conf").path
 

@@ -133,9 +133,9 @@ struct ConfigurationDifferentialTests {
   }
 
   /// A packet of the ruleset's values: outbound from an inside source to a server, or inbound
-  /// from an outside client to an address the ruleset names (or the router's); UDP, TCP, or
-  /// an ICMP or ICMPv6 message (an echo request, mostly). Its source port is set per run, so that each connection is
-  /// new to conntrack.
+  /// from an outside client to an address the ruleset names (or the router's); UDP, TCP, or an
+  /// ICMP or ICMPv6 message (an echo request, mostly). Its source port is set per run, so that
+  /// each connection is new to conntrack.
   func draw(_ values: RulesetValues, using generator: inout SplitMix64) -> Packet {
     let family: IPFamily = values.addresses[.inet6] != nil && (values.addresses[.inet] == nil || generator.next(below: 3) == 0)
       ? .inet6 : .inet
