@@ -15,13 +15,13 @@ public enum LintRegistry: DiagnosticCatalogue {
     checks.map { DiagnosticKind($0.id, $0.severity, $0.summary) }
     + [DiagnosticKind(Suppressions.problemID, .warning, "a suppression comment that names no warning lint can disable")]
 
-  /// The catalogues of the stages whose diagnostics lint passes on.
-  public static let stageCatalogues: [any DiagnosticCatalogue.Type] = [ParseDiagnostics.self, LoweringDiagnostics.self]
+  /// The kinds of the stages whose diagnostics lint passes on: the parser's and the lowering's.
+  public static let stageKinds: [DiagnosticKind] = ParseDiagnostics.kinds + LoweringDiagnostics.kinds
 
   /// Warnings the parser and the lowering report, which lint passes on and which can be
   /// disabled like lint's own. Errors cannot be disabled: the file would not compile.
   public static let stageWarnings: [DiagnosticID: String] = Dictionary(
-    uniqueKeysWithValues: stageCatalogues.flatMap { $0.warnings }.map { ($0.id, $0.summary) })
+    uniqueKeysWithValues: stageKinds.filter { $0.severity == .warning }.map { ($0.id, $0.summary) })
 
   /// The id's one-line description, for SARIF's rule metadata.
   public static func summary(of id: DiagnosticID) -> String {
@@ -29,7 +29,7 @@ public enum LintRegistry: DiagnosticCatalogue {
   }
 
   static func stageKind(_ id: DiagnosticID) -> DiagnosticKind? {
-    stageCatalogues.lazy.compactMap { $0.kind(id) }.first
+    stageKinds.first { $0.id == id }
   }
 
   /// The severity the id is reported with: a check's own; warning for the stages' warnings and
