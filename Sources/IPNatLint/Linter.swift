@@ -1,4 +1,5 @@
 import IPNatDiagnostics
+import IPNatSemantics
 import IPNatSyntax
 
 /// `ipnat lint`: the mistakes in an ipnat.conf that parse and compile fine but do not do what
@@ -25,7 +26,7 @@ public enum Linter {
   /// order; this is the one place that orders them.
   public static func review(_ parse: ParseResult, in file: SourceFile, stageDiagnostics: [Diagnostic],
                             options: Options = Options()) -> [Diagnostic] {
-    let copies = stageDiagnostics.filter { $0.id == Self.duplicateRule }.compactMap { $0.range?.start }
+    let copies = stageDiagnostics.filter { $0.id == LoweringDiagnostics.duplicateRule.id }.compactMap { $0.range?.start }
     let context = LintContext(file: file, parse: parse, interfaceMap: options.interfaceMap, leftOut: Set(copies))
     let suppressions = Suppressions(parse.config, in: file)
     let findings = LintRegistry.checks.flatMap { $0.diagnostics(in: context) }
@@ -35,7 +36,4 @@ public enum Linter {
     }
     return kept.sortedBySource()
   }
-
-  /// The lowering's warning for a copy of an earlier rule, which it leaves out.
-  static let duplicateRule: DiagnosticID = "lower.duplicate-rule"
 }

@@ -179,9 +179,9 @@ struct TableBuilder {
     let key = CanonicalText(text)
     guard let first = firstRuleByText.updateValue(range, forKey: key) else { return nil }
     firstRuleByText[key] = first
-    return .warning("lower.duplicate-rule",
-                    "this rule repeats the rule of line \(file.location(of: first.start).line) and is left out: IPFilter refuses to load a duplicate",
-                    at: range, notes: [Note("the first one is here", at: first)])
+    return Diagnostic(LoweringDiagnostics.duplicateRule,
+                      "this rule repeats the rule of line \(file.location(of: first.start).line) and is left out: IPFilter refuses to load a duplicate",
+                      at: range, notes: [Note("the first one is here", at: first)])
   }
 
   /// The table and the diagnostics. The builder is left empty: it gives up what it held as it

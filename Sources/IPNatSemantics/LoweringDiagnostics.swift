@@ -5,6 +5,10 @@ import IPNatDiagnostics
 /// than in the lowering so that lint, which does not depend on the lowering, can list its
 /// warnings and let users disable them.
 public enum LoweringDiagnostics: DiagnosticCatalogue {
+  /// A copy of an earlier rule, which the lowering leaves out and lint passes over.
+  public static let duplicateRule = DiagnosticKind(
+    "lower.duplicate-rule", .warning, "a rule identical to an earlier one, left out (IPFilter refuses to load it and loads the rest)")
+
   public static let kinds: [DiagnosticKind] = [
     DiagnosticKind("lower.age-other-protocols", .warning, "'age' on a rule for every protocol: only TCP and UDP get it on Linux"),
     DiagnosticKind("lower.age-protocol", .error, "'age' on a protocol nftables has no timeout object for"),
@@ -13,7 +17,7 @@ public enum LoweringDiagnostics: DiagnosticCatalogue {
     DiagnosticKind("lower.bimap-interface-address", .warning, "a bimap to 0/32, whose inbound half never applies"),
     DiagnosticKind("lower.bimap-range", .error, "a bimap to an address range"),
     DiagnosticKind("lower.divert", .error, "a divert rule, which nftables cannot express"),
-    DiagnosticKind("lower.duplicate-rule", .warning, "a rule identical to an earlier one, left out (IPFilter refuses to load it and loads the rest)"),
+    duplicateRule,
     DiagnosticKind("lower.empty-range", .error, "an address range that is empty"),
     DiagnosticKind("lower.interface-name", .error, "a name that cannot be a Linux interface"),
     DiagnosticKind("lower.json-concatenated-map", .error, "a rule --format json cannot express"),
